@@ -1,0 +1,449 @@
+"""Application forms: bpmn.io form-js schema JSON turned into marshmallow validation.
+
+Forms are authored in the form-js editor, so the JSON it saves is the single source of
+truth; this module builds one marshmallow Schema per form so the server checks every
+submission the same way whatever the browser did. Only the components and options we can
+enforce are accepted: anything else is a FormDefinitionError at deploy time rather than
+a rule that silently does nothing for applicants.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, time
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
+
+from forms.identifiers import credit_code_problem, normalise_resident_id, resident_id_problem
+
+__all__ = ["Form", "FormDefinitionError", "FormValidationError", "load_form", "load_form_file"]
+
+REQUIRED = "必填 required"
+UNKNOWN_FIELD = "未知字段 unknown field"
+PHONE_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")
+KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+RESERVED_KEYS = frozenset({"Meta"})  # Schema.from_dict puts its own Meta class under this name
+
+DISPLAY_TYPES = frozenset({"text", "spacer", "separator", "image", "html", "button", "iframe", "table"})
+UNSUPPORTED_TYPES = frozenset({"group", "dynamiclist", "taglist", "filepicker", "expression"})
+STRING_TYPES = frozenset({"textfield", "textarea"})
+CHOICE_TYPES = frozenset({"select", "radio", "checklist"})
+INPUT_TYPES = STRING_TYPES | CHOICE_TYPES | {"number", "checkbox", "datetime"}
+FORMATS = frozenset({"resident_id", "credit_code", "phone"})
+DATETIME_SUBTYPES = {
+    "date": (fields.Date, "日期格式应为YYYY-MM-DD invalid date"),
+    "time": (fields.Time, "时间格式应为HH:MM invalid time"),
+    "datetime": (fields.DateTime, "日期时间格式无效 invalid date-time"),
+}
+
+Validator = Callable[[Any], None]
+
+
+class FormDefinitionError(Exception):
+    """The form JSON cannot be used; ``problems`` lists every defect found, one per entry."""
+
+    def __init__(self, filename: str, problems: list[str]) -> None:
+        self.filename = filename
+        self.problems = problems
+        super().__init__(f"{filename}: " + "; ".join(problems))
+
+
+class FormValidationError(Exception):
+    """A submission has errors; ``errors`` maps field key -> messages for all fields at once."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        super().__init__("表单有误 the form has errors: " + json.dumps(errors, ensure_ascii=False))
+
+
+class _ComponentProblem(Exception):
+    """One defect in one component; collected by load_form into FormDefinitionError."""
+
+
+# --- fields and validators -------------------------------------------------------------
+
+class _Text(fields.String):
+    """A string with surrounding whitespace removed: applicants paste IDs with spaces."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class _ResidentId(_Text):
+    """A resident ID, normalised (trailing x -> X) so lookups by ID number match."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return normalise_resident_id(super()._deserialize(value, attr, data, **kwargs))
+
+
+class _CreditCode(_Text):
+    """A unified social credit code, upper-cased as registries store it."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).upper()
+
+
+class _WholeNumber(fields.Integer):
+    """An integer that refuses 2.5 instead of truncating it to 2 as marshmallow's Integer does."""
+
+    def _format_num(self, value: Any) -> int:
+        if isinstance(value, int):
+            return value
+        as_float = float(value)  # ValueError/TypeError become marshmallow's "invalid" message
+        if not as_float.is_integer():
+            raise ValueError(f"{value!r} is not a whole number")
+        return int(as_float)
+
+
+def _check(problem: Callable[[Any], str | None]) -> Validator:
+    """Wrap a ``*_problem`` function as a validator; marshmallow 4 needs a raise, not False."""
+    def validator(value: Any) -> None:
+        message = problem(value)
+        if message is not None:
+            raise ValidationError(message)
+    return validator
+
+
+def _phone_problem(value: str) -> str | None:
+    if PHONE_PATTERN.match(value):
+        return None
+    return "手机号码应为11位大陆手机号 must be an 11-digit mainland mobile number"
+
+
+def _pattern(regex: re.Pattern[str]) -> Validator:
+    """Validate like form-js: RegExp.test is a search, and JS \\d is ASCII (hence re.ASCII)."""
+    return _check(lambda value: None if regex.search(value) else "格式不正确 does not match the required pattern")
+
+
+def _length(minimum: int | None, maximum: int | None) -> Validator:
+    def problem(value: str) -> str | None:
+        if minimum is not None and len(value) < minimum:
+            return f"至少{minimum}个字符 must have at least {minimum} characters"
+        if maximum is not None and len(value) > maximum:
+            return f"最多{maximum}个字符 must have at most {maximum} characters"
+        return None
+    return _check(problem)
+
+
+def _range(minimum: float | None, maximum: float | None) -> Validator:
+    def problem(value: float) -> str | None:
+        if minimum is not None and value < minimum:
+            return f"不能小于{minimum} must be at least {minimum}"
+        if maximum is not None and value > maximum:
+            return f"不能大于{maximum} must be at most {maximum}"
+        return None
+    return _check(problem)
+
+
+def _one_of(choices: list[Any]) -> Validator:
+    message = "必须是以下之一：" + "、".join(str(choice) for choice in choices) + " must be one of the listed values"
+    return _check(lambda value: None if value in choices else message)
+
+
+def _must_be_checked(value: bool) -> None:
+    """form-js treats an unchecked required checkbox as missing (e.g. 承诺书 consent)."""
+    if value is not True:
+        raise ValidationError(REQUIRED)
+
+
+# --- component -> marshmallow field ----------------------------------------------------
+
+def _messages(invalid: str) -> dict[str, str]:
+    return {"required": REQUIRED, "null": REQUIRED, "invalid": invalid}
+
+
+def _number_option(validate: Mapping[str, Any], name: str) -> float | None:
+    value = validate.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _ComponentProblem(f"validate.{name} must be a number, got {value!r}")
+    return value
+
+
+def _length_option(validate: Mapping[str, Any], name: str) -> int | None:
+    value = validate.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _ComponentProblem(f"validate.{name} must be a non-negative integer, got {value!r}")
+    return value
+
+
+_FORMAT_RULES: dict[str, tuple[type[_Text], Callable[[Any], str | None]]] = {
+    "resident_id": (_ResidentId, resident_id_problem),
+    "credit_code": (_CreditCode, credit_code_problem),
+    "phone": (_Text, _phone_problem),
+}
+
+
+def _properties(component: Mapping[str, Any]) -> Mapping[str, Any]:
+    properties = component.get("properties") or {}
+    if not isinstance(properties, Mapping):
+        raise _ComponentProblem("'properties' must be an object")
+    return properties
+
+
+def _format(component: Mapping[str, Any], validate: Mapping[str, Any]) -> str | None:
+    """properties.format, or form-js's own validate.validationType 'phone' (mainland mobile here)."""
+    fmt = _properties(component).get("format")
+    validation_type = validate.get("validationType")
+    if validation_type not in (None, "", "phone"):
+        raise _ComponentProblem(f"unsupported validate.validationType {validation_type!r}")
+    if fmt is None and validation_type == "phone":
+        fmt = "phone"
+    if fmt is not None and fmt not in FORMATS:
+        raise _ComponentProblem(f"unknown format {fmt!r}; expected one of {sorted(FORMATS)}")
+    if fmt is not None and component.get("type") != "textfield":
+        raise _ComponentProblem(f"format {fmt!r} is only allowed on a textfield")
+    return fmt
+
+
+def _pattern_option(validate: Mapping[str, Any]) -> re.Pattern[str] | None:
+    pattern = validate.get("pattern")
+    if pattern in (None, ""):
+        return None
+    try:
+        return re.compile(str(pattern), re.ASCII)
+    except re.error as exc:
+        raise _ComponentProblem(f"invalid regex pattern {pattern!r}: {exc}") from exc
+
+
+def _string_field(validate: Mapping[str, Any], fmt: str | None, required: bool) -> fields.Field:
+    validators: list[Validator] = []
+    minimum, maximum = _length_option(validate, "minLength"), _length_option(validate, "maxLength")
+    if minimum is not None or maximum is not None:
+        validators.append(_length(minimum, maximum))
+    regex = _pattern_option(validate)
+    if regex is not None:
+        validators.append(_pattern(regex))
+    field_class = _Text
+    if fmt is not None:
+        field_class, problem = _FORMAT_RULES[fmt]
+        validators.append(_check(problem))
+    return field_class(required=required, validate=validators,
+                       error_messages=_messages("必须是文本 must be text"))
+
+
+def _number_field(component: Mapping[str, Any], validate: Mapping[str, Any], required: bool) -> fields.Field:
+    minimum, maximum = _number_option(validate, "min"), _number_option(validate, "max")
+    validators = [_range(minimum, maximum)] if minimum is not None or maximum is not None else []
+    if component.get("decimalDigits") == 0 or _properties(component).get("integer"):
+        return _WholeNumber(required=required, validate=validators,
+                            error_messages=_messages("请输入整数 not a valid integer"))
+    return fields.Float(required=required, validate=validators, allow_nan=False,
+                        error_messages=_messages("请输入数字 not a valid number"))
+
+
+def _choices(component: Mapping[str, Any]) -> list[Any]:
+    values = component.get("values")
+    if not isinstance(values, list) or not values:
+        raise _ComponentProblem("needs a non-empty static 'values' list "
+                                "(valuesKey/valuesExpression are not supported)")
+    choices = []
+    for position, item in enumerate(values):
+        if not isinstance(item, Mapping) or "value" not in item:
+            raise _ComponentProblem(f"values[{position}] must be an object with 'label' and 'value'")
+        choices.append(item["value"])
+    return choices
+
+
+def _choice_field(component: Mapping[str, Any], required: bool) -> fields.Field:
+    choices = _choices(component)
+    if component["type"] != "checklist":
+        return fields.Raw(required=required, validate=_one_of(choices),
+                          error_messages=_messages("无效 invalid"))
+    item = fields.Raw(validate=_one_of(choices))
+    return fields.List(item, required=required, error_messages=_messages("必须是列表 must be a list"))
+
+
+def _datetime_field(component: Mapping[str, Any], required: bool) -> fields.Field:
+    subtype = component.get("subtype", "date")
+    if subtype not in DATETIME_SUBTYPES:
+        raise _ComponentProblem(f"unknown datetime subtype {subtype!r}; "
+                                f"expected one of {sorted(DATETIME_SUBTYPES)}")
+    field_class, invalid = DATETIME_SUBTYPES[subtype]
+    return field_class(required=required, error_messages=_messages(invalid))
+
+
+def _build_field(component: Mapping[str, Any]) -> fields.Field:
+    """Translate one input component (type already checked) into a marshmallow field."""
+    validate = component.get("validate") or {}
+    if not isinstance(validate, Mapping):
+        raise _ComponentProblem("'validate' must be an object")
+    if "conditional" in component:
+        raise _ComponentProblem("'conditional' (FEEL show/hide) is not supported yet")
+    required = validate.get("required") is True
+    kind = component["type"]
+    fmt = _format(component, validate)  # also refuses a format on a non-textfield
+    if kind in STRING_TYPES:
+        return _string_field(validate, fmt, required)
+    if kind == "number":
+        return _number_field(component, validate, required)
+    if kind in CHOICE_TYPES:
+        return _choice_field(component, required)
+    if kind == "checkbox":
+        return fields.Boolean(required=required, validate=_must_be_checked if required else None,
+                              error_messages=_messages("必须是真或假 must be true or false"))
+    return _datetime_field(component, required)
+
+
+# --- schema ----------------------------------------------------------------------------
+
+class _FormSchema(Schema):
+    """Base for generated schemas: unknown keys refused, blank answers treated as not given."""
+
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {"unknown": UNKNOWN_FIELD, "type": "表单数据必须是对象 form data must be an object"}
+
+    @pre_load
+    def _drop_blank(self, data: Any, **_kwargs: Any) -> Any:
+        """form-js submits '' / null / [] for untouched fields; they mean 'not answered'."""
+        if not isinstance(data, Mapping):
+            return data
+        return {key: value for key, value in data.items() if not _is_blank(value)}
+
+
+def _is_blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, list) and not value
+
+
+def _flatten(messages: Any) -> list[str]:
+    """Turn marshmallow's nested messages (checklist item errors come keyed by index) into strings."""
+    if isinstance(messages, Mapping):
+        return [f"第{index + 1}项 item {index + 1}: {text}" if isinstance(index, int) else text
+                for index, inner in messages.items() for text in _flatten(inner)]
+    if isinstance(messages, list):
+        return [text for inner in messages for text in _flatten(inner)]
+    return [str(messages)]
+
+
+def _jsonable(value: Any) -> Any:
+    """Dates/times as ISO strings so cleaned data can be stored as JSON and read by rules."""
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    return value
+
+
+@dataclass
+class Form:
+    """A loaded form: its raw form-js components and the marshmallow schema built from them."""
+
+    id: str
+    components: list[dict]
+    schema: Schema = field(repr=False, compare=False)
+
+    @property
+    def fields(self) -> list[str]:
+        """Keys of the input components, in form order."""
+        return list(self.schema.fields)
+
+    def validate(self, data: Mapping) -> dict:
+        """Return cleaned, JSON-serialisable data or raise FormValidationError with every error."""
+        if not isinstance(data, Mapping):
+            raise FormValidationError({"_schema": ["表单数据必须是对象 form data must be an object"]})
+        try:
+            loaded = self.schema.load(dict(data))
+        except ValidationError as exc:
+            raise FormValidationError(_error_dict(exc.messages)) from exc
+        return {key: _jsonable(value) for key, value in loaded.items()}
+
+
+def _error_dict(messages: Any) -> dict[str, list[str]]:
+    if not isinstance(messages, Mapping):
+        return {"_schema": _flatten(messages)}
+    return {str(key): _flatten(value) for key, value in messages.items()}
+
+
+# --- loading ---------------------------------------------------------------------------
+
+def _parse(source: str | Mapping, filename: str) -> Mapping[str, Any]:
+    if isinstance(source, Mapping):
+        return source
+    try:
+        document = json.loads(source)
+    except json.JSONDecodeError as exc:
+        problem = f"JSON 无效 invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        raise FormDefinitionError(filename, [problem]) from exc
+    if not isinstance(document, Mapping):
+        raise FormDefinitionError(filename, ["top level must be a JSON object (a form-js schema)"])
+    return document
+
+
+def _where(index: int, component: Any) -> str:
+    """Name a component so an author can find it in the editor."""
+    if not isinstance(component, Mapping):
+        return f"components[{index}]"
+    label = component.get("key") or component.get("id")
+    return f"components[{index}] ({label})" if label else f"components[{index}]"
+
+
+def _component_field(component: Any, seen: set[str]) -> tuple[str, fields.Field] | None:
+    """Field for one component; None for display-only components; _ComponentProblem if broken."""
+    if not isinstance(component, Mapping):
+        raise _ComponentProblem("must be an object")
+    kind = component.get("type")
+    if not isinstance(kind, str):
+        raise _ComponentProblem("missing component 'type'")
+    if kind in DISPLAY_TYPES:
+        return None
+    if kind in UNSUPPORTED_TYPES:
+        raise _ComponentProblem(f"component type {kind!r} is not supported yet")
+    if kind not in INPUT_TYPES:
+        raise _ComponentProblem(f"unknown component type {kind!r}")
+    key = component.get("key")
+    if not isinstance(key, str) or not key:
+        raise _ComponentProblem(f"{kind} component has no 'key'")
+    if not KEY_PATTERN.match(key):
+        raise _ComponentProblem(f"key {key!r} must be a plain identifier (letters, digits, _; no dots)")
+    if key in RESERVED_KEYS:
+        raise _ComponentProblem(f"key {key!r} is reserved (it would replace the schema's Meta options)")
+    if key in seen:
+        raise _ComponentProblem(f"duplicate key {key!r}")
+    seen.add(key)
+    return key, _build_field(component)
+
+
+def load_form(source: str | Mapping, filename: str = "<form>") -> Form:
+    """Load a form-js schema (JSON text or parsed mapping); raise FormDefinitionError listing all problems."""
+    document = _parse(source, filename)
+    components = document.get("components")
+    if not isinstance(components, list):
+        raise FormDefinitionError(filename, ["missing 'components' list"])
+    problems: list[str] = []
+    form_id = document.get("id")
+    if not isinstance(form_id, str) or not form_id:
+        problems.append("missing form 'id'")
+    schema_fields: dict[str, fields.Field] = {}
+    seen: set[str] = set()
+    for index, component in enumerate(components):
+        try:
+            built = _component_field(component, seen)
+        except _ComponentProblem as exc:
+            problems.append(f"{_where(index, component)}: {exc}")
+            continue
+        if built is not None:
+            schema_fields[built[0]] = built[1]
+    if not schema_fields and not problems:
+        problems.append("form has no input components")
+    if problems:
+        raise FormDefinitionError(filename, problems)
+    schema_class = _FormSchema.from_dict(schema_fields, name=f"Form_{form_id}")
+    return Form(id=form_id, components=[dict(c) for c in components], schema=schema_class())
+
+
+def load_form_file(path: str | os.PathLike[str]) -> Form:
+    """Load a ``*.form.json`` file; the file name is used in problem messages."""
+    with open(path, encoding="utf-8") as handle:
+        return load_form(handle.read(), os.fspath(path))
