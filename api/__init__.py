@@ -1,0 +1,41 @@
+"""The Flask app factory: one API for applicants, clerks and analysts, OpenAPI from marshmallow."""
+from __future__ import annotations
+
+import swagger_ui_bundle
+from flask import Flask, send_from_directory
+
+from api import analysts, applicants, auth, clerks, problems
+from engine.applications import Engine
+from engine.config import Settings, load_settings
+from worker.setup import build_engine
+
+SWAGGER_ASSETS = "/api/docs/assets/"
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Flask:
+    """Build the app; ``engine`` may be passed in (tests share one with their fixtures)."""
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="OneWindow 一网通办", API_VERSION="0.1.0", OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL=SWAGGER_ASSETS,
+        MAX_CONTENT_LENGTH=4 * 1024 * 1024, JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    app.extensions["onewindow"] = engine or build_engine(settings or load_settings())
+    api = problems.ProblemApi(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
+    for blueprint in (auth.blp, applicants.blp, clerks.blp, analysts.blp):
+        api.register_blueprint(blueprint)
+    problems.register(app)
+
+    @app.get(SWAGGER_ASSETS + "<path:filename>")
+    def swagger_assets(filename: str):
+        """Swagger UI served from the installed bundle: no CDN (no internet here)."""
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+    @app.get("/healthz")
+    def health() -> dict:
+        return {"status": "ok"}
+
+    return app

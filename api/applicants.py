@@ -1,0 +1,87 @@
+"""Applicants: the matter catalogue with its guides, submitting and following applications."""
+from __future__ import annotations
+
+from flask import current_app, g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from api.auth import roles
+from api.schemas import (ApplicationDetailSchema, ApplicationSchema, IdempotencyHeaderSchema,
+                         MatterSchema, SubmissionSchema)
+from engine.definitions import current_definition
+from engine.errors import NotFound
+from engine.models import Matter
+
+blp = Blueprint("applicants", __name__, url_prefix="/api", description="Matters and applications (办件)")
+
+
+def _engine():
+    return current_app.extensions["onewindow"]
+
+
+def _matter_view(session, matter: Matter, with_form: bool) -> dict:
+    definition = current_definition(session, matter.code, required=False)
+    view = {"code": matter.code, "name": matter.name, "department": matter.department,
+            "region": matter.region, "promised_days": matter.promised_days, "legal_days": matter.legal_days,
+            "version": definition.version if definition else None, "guide": matter.elements, "form": None}
+    if with_form and definition is not None:
+        view["form"] = current_app.json.loads(definition.form)
+    return view
+
+
+@blp.route("/matters")
+class Matters(MethodView):
+    @blp.response(200, MatterSchema(many=True))
+    def get(self) -> list[dict]:
+        """The matter catalogue (事项目录) with each matter's guide. Public."""
+        with _engine().sessions() as session:
+            matters = session.scalars(select(Matter).order_by(Matter.code))
+            return [_matter_view(session, m, with_form=False) for m in matters]
+
+
+@blp.route("/matters/<code>")
+class MatterGuide(MethodView):
+    @blp.response(200, MatterSchema)
+    def get(self, code: str) -> dict:
+        """One matter's guide (办事指南) and its application form. Public."""
+        with _engine().sessions() as session:
+            matter = session.get(Matter, code)
+            if matter is None:
+                raise NotFound(f"no matter {code!r}")
+            return _matter_view(session, matter, with_form=True)
+
+
+@blp.route("/applications")
+class Applications(MethodView):
+    @blp.response(200, ApplicationSchema(many=True))
+    @roles("applicant")
+    def get(self):
+        """My applications, newest first."""
+        return _engine().my_applications(g.user)
+
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
+    @blp.arguments(SubmissionSchema)
+    @blp.response(201, ApplicationSchema, description="decided within the request (秒批)")
+    @blp.alt_response(202, schema=ApplicationSchema, description="accepted; follow status_url")
+    @blp.alt_response(200, schema=ApplicationSchema, description="replay of an earlier Idempotency-Key")
+    @roles("applicant")
+    def post(self, headers: dict, submission: dict):
+        """Submit an application. Validation errors of every field come at once (422)."""
+        application, created = _engine().submit(g.user, submission["matter"], submission["data"],
+                                                headers.get("idempotency_key"))
+        if not created:
+            return application, 200, {"Idempotent-Replayed": "true"}
+        status = 201 if application.status == "completed" else 202
+        return application, status, {"Location": f"/api/applications/{application.id}"}
+
+
+@blp.route("/applications/<int:application_id>")
+class ApplicationDetail(MethodView):
+    @blp.response(200, ApplicationDetailSchema)
+    @roles()
+    def get(self, application_id: int):
+        """An application with its decision, the reasons and facts behind it, and its history."""
+        application, history = _engine().get_application(g.user, application_id)
+        application.history = history
+        return application

@@ -1,0 +1,53 @@
+"""Clerks: the department queue; claim, release and complete tasks."""
+from __future__ import annotations
+
+from flask import current_app, g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.auth import roles
+from api.schemas import ApplicationSchema, QueueQuerySchema, ReviewSchema, TaskSchema
+
+blp = Blueprint("clerks", __name__, url_prefix="/api/tasks", description="Task queues (clerks)")
+
+
+def _engine():
+    return current_app.extensions["onewindow"]
+
+
+@blp.route("")
+class Queue(MethodView):
+    @blp.arguments(QueueQuerySchema, location="query")
+    @blp.response(200, TaskSchema(many=True))
+    @roles("clerk")
+    def get(self, query: dict):
+        """My department's queue, soonest due first."""
+        return _engine().queue_for(g.user, query["status"], query["limit"])
+
+
+@blp.route("/<int:task_id>/claim")
+class Claim(MethodView):
+    @blp.response(200, TaskSchema)
+    @roles("clerk")
+    def post(self, task_id: int):
+        """Take the task; 409 if someone else has it."""
+        return _engine().claim(g.user, task_id)
+
+
+@blp.route("/<int:task_id>/release")
+class Release(MethodView):
+    @blp.response(200, TaskSchema)
+    @roles("clerk")
+    def post(self, task_id: int):
+        """Put a task I claimed back in the queue."""
+        return _engine().release(g.user, task_id)
+
+
+@blp.route("/<int:task_id>/complete")
+class Complete(MethodView):
+    @blp.arguments(ReviewSchema)
+    @blp.response(200, ApplicationSchema)
+    @roles("clerk")
+    def post(self, review: dict, task_id: int):
+        """Decide the task; the workflow advances once — a second completion gets 409."""
+        return _engine().complete(g.user, task_id, review)

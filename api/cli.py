@@ -1,0 +1,123 @@
+"""The ``onewindow`` command: serve, worker, deploy, demo, reconcile, db upgrade."""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+
+from engine.catalogue import deploy_catalogue
+from engine.config import CATALOGUE_FILE, load_settings
+from engine.db import upgrade
+
+EMBEDDED_RECONCILE_EVERY = 30
+
+
+@click.group()
+def main() -> None:
+    """OneWindow 一网通办: every matter a BPMN process, a rule set and a form."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration (Alembic) to ONEWINDOW_DATABASE_URL (or the embedded SQLite)."""
+    settings = load_settings()
+    upgrade(settings.database_url)
+    click.echo(f"schema up to date: {_safe(settings.database_url)}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=CATALOGUE_FILE)
+def deploy(path: Path) -> None:
+    """Deploy matters: PATH is the catalogue (all matters) or one matter's BPMN file in processes/."""
+    from worker.jobs import engine
+
+    catalogue, only = (path, None) if path.suffix in (".yaml", ".yml") else (path.parent / "catalogue.yaml", path.name)
+    with engine().sessions() as session:
+        results = deploy_catalogue(session, set(engine().sources), "cli", catalogue, only=only)
+        session.commit()
+    if not results:
+        raise click.ClickException(f"{path} is not named in {catalogue}")
+    for definition, created in results:
+        state = "deployed" if created else "unchanged"
+        click.echo(f"{definition.matter_code} v{definition.version} {state} ({definition.checksum[:12]})")
+
+
+@main.command()
+def demo() -> None:
+    """Load the demo users and registry records (password: demo-password)."""
+    from engine.demo import seed
+    from worker.jobs import engine
+
+    with engine().sessions() as session:
+        people = seed(session, date.today())
+        session.commit()
+    for key, id_number in people.items():
+        click.echo(f"{key:18} {id_number}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the API. With no configuration: SQLite, in-process work, shipped matters and demo data."""
+    from api import create_app
+    from worker.jobs import engine
+
+    settings = load_settings()
+    upgrade(settings.database_url)
+    with engine().sessions() as session:
+        deploy_catalogue(session, set(engine().sources), "system")
+        if settings.embedded:
+            from engine.demo import seed
+            seed(session, date.today())
+        session.commit()
+    if settings.embedded:
+        _start_embedded_reconciler(settings.reconcile_after_seconds)
+    click.echo(f"OneWindow on http://{host}:{port}/api/docs ({_safe(settings.database_url)})")
+    create_app(engine=engine()).run(host=host, port=port, threaded=True)
+
+
+def _start_embedded_reconciler(after_seconds: int) -> None:
+    from worker.jobs import engine
+
+    def loop() -> None:
+        while True:
+            time.sleep(EMBEDDED_RECONCILE_EVERY)
+            engine().reconcile(timedelta(seconds=after_seconds))
+
+    threading.Thread(target=loop, name="onewindow-reconciler", daemon=True).start()
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Run queued jobs, then exit.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker with the scheduler and the reconciler (needs ONEWINDOW_REDIS_URL)."""
+    from worker.main import run_worker
+
+    settings = load_settings()
+    if settings.redis_url is None:
+        raise click.ClickException("set ONEWINDOW_REDIS_URL: the embedded default runs work inside `serve`")
+    run_worker(settings.redis_url, burst=burst)
+
+
+@main.command()
+def reconcile() -> None:
+    """Re-send pending work older than ONEWINDOW_RECONCILE_AFTER seconds, once."""
+    from worker.jobs import reconcile as run
+
+    ids = run()
+    click.echo(f"re-sent {len(ids)} application(s): {ids}")
+
+
+def _safe(url: str) -> str:
+    """The database URL without a password, for messages."""
+    head, sep, tail = url.partition("@")
+    return (head.split(":")[0] + "://…@" + tail) if sep and ":" in head.split("//")[-1] else url

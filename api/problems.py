@@ -1,0 +1,66 @@
+"""The one place errors become HTTP: RFC 9457 problem+json for every failure."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json, request
+from flask_smorest import Api
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from engine import errors
+
+STATUS = {
+    errors.InvalidInput: 422,
+    errors.NotFound: 404,
+    errors.Forbidden: 403,
+    errors.Unauthenticated: 401,
+    errors.Conflict: 409,
+    errors.DeploymentRefused: 400,
+    errors.SourceUnavailable: 503,
+    errors.ServiceUnavailable: 503,
+}
+log = logging.getLogger(__name__)
+
+
+def problem(status: int, title: str, detail: str = "", **extra: object) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+            "instance": request.path, **extra}
+    response = Response(json.dumps(body, ensure_ascii=False), status=status,
+                        mimetype="application/problem+json")
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="onewindow"'
+    return response
+
+
+def _domain_error(error: errors.OneWindowError) -> Response:
+    return problem(STATUS.get(type(error), 400), error.title, error.detail, **error.extra)
+
+
+def _database_down(error: OperationalError) -> Response:
+    log.error("database unavailable", exc_info=error)
+    return problem(503, "Service unavailable", "the database cannot be reached; nothing was stored, try again")
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api with its HTTP errors (404, 405, webargs' 422…) as problems."""
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        data = getattr(error, "data", None) or {}
+        extra = {}
+        if "messages" in data:
+            extra["errors"] = _flatten_locations(data["messages"])
+        return problem(error.code or 500, error.name, data.get("message") or error.description or "", **extra)
+
+
+def _flatten_locations(messages: dict) -> dict:
+    """webargs nests errors by location ({"json": {...}}); callers want field -> messages."""
+    flat: dict = {}
+    for fields in messages.values():
+        flat.update(fields if isinstance(fields, dict) else {"_schema": fields})
+    return flat
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(errors.OneWindowError, _domain_error)
+    app.register_error_handler(OperationalError, _database_down)

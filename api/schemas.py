@@ -1,0 +1,117 @@
+"""marshmallow schemas of the API; the OpenAPI document is generated from them."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class LoginSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    role = fields.String()
+    department = fields.String(allow_none=True)
+    region = fields.String()
+    display_name = fields.String()
+
+
+class TokenSchema(Schema):
+    UserSchema = UserSchema
+    token = fields.String()
+    user = fields.Nested(UserSchema)
+
+
+class MatterSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    department = fields.String()
+    region = fields.String()
+    promised_days = fields.Integer()
+    legal_days = fields.Integer()
+    version = fields.Integer(allow_none=True, metadata={"description": "current service definition version"})
+    guide = fields.Dict(metadata={"description": "办事指南: the catalogue's standard elements"})
+    form = fields.Dict(allow_none=True, metadata={"description": "form-js schema of the application form"})
+
+
+class SubmissionSchema(Schema):
+    matter = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    data = fields.Dict(required=True, metadata={"description": "the form's fields"})
+
+
+class IdempotencyHeaderSchema(Schema):
+    idempotency_key = fields.String(data_key="Idempotency-Key", validate=validate.Length(min=1, max=128))
+
+
+class EventSchema(Schema):
+    kind = fields.String()
+    actor = fields.String()
+    at = fields.DateTime()
+    data = fields.Dict()
+
+
+class TaskSchema(Schema):
+    id = fields.Integer()
+    application_id = fields.Integer()
+    element_id = fields.String()
+    title = fields.String()
+    department = fields.String()
+    candidate_role = fields.String()
+    status = fields.String()
+    assignee_id = fields.Integer(allow_none=True)
+    due_at = fields.DateTime()
+    created_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+    result = fields.Dict(allow_none=True)
+
+
+class ApplicationSchema(Schema):
+    id = fields.Integer()
+    tracking_no = fields.String()
+    matter = fields.String(attribute="matter_code")
+    definition_version = fields.Integer(attribute="definition.version")
+    status = fields.String(metadata={"description": "running | waiting | completed | failed"})
+    outcome = fields.String(allow_none=True, metadata={"description": "approve | reject, once completed"})
+    decision = fields.Dict(allow_none=True, metadata={"description": "rules' Decision: outcome, reasons, facts with sources"})
+    result = fields.Dict(allow_none=True)
+    form_data = fields.Dict()
+    due_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+    status_url = fields.Function(lambda a: f"/api/applications/{a.id}")
+
+
+class ApplicationDetailSchema(ApplicationSchema):
+    history = fields.List(fields.Nested(EventSchema))
+
+
+class QueueQuerySchema(Schema):
+    status = fields.String(load_default="active", validate=validate.OneOf(["open", "claimed", "active", "completed"]))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class ReviewSchema(Schema):
+    outcome = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+    amount = fields.Integer(validate=validate.Range(min=0, max=100000))
+
+
+class DefinitionUploadSchema(Schema):
+    matter = fields.String(required=True)
+    bpmn = fields.String(required=True, validate=validate.Length(max=1_000_000))
+    ruleset = fields.String(required=True, validate=validate.Length(max=200_000))
+    form = fields.String(required=True, validate=validate.Length(max=200_000))
+    dmn = fields.List(fields.String(validate=validate.Length(max=1_000_000)), load_default=list)
+
+
+class DefinitionSchema(Schema):
+    matter = fields.String()
+    version = fields.Integer()
+    process_id = fields.String()
+    checksum = fields.String()
+    deployed_at = fields.String()
+    deployed_by = fields.String()
+    files = fields.Dict()
+    created = fields.Boolean()

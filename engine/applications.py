@@ -1,0 +1,336 @@
+"""Applications (办件): submit, advance, read; and the human tasks they wait on.
+
+Each change is one transaction at the outer edge: load the application, run its
+workflow until it waits, store SpiffWorkflow's state, project human tasks into the
+``task`` table, append audit events, commit. The ``version`` column makes a conflicting
+commit fail (StaleDataError -> Conflict), so two clerks or two workers never both win.
+Work that must wait (a slow source) is marked ``pending_since`` in the same transaction
+and handed to the queue after commit; the reconciler re-sends anything left pending.
+"""
+from __future__ import annotations
+
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterator, Mapping, Protocol
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine import bpmn
+from engine.definitions import current_definition
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.models import Application, Event, Matter, Task, User, as_utc, utcnow
+from engine.runtime import ServiceTasks, WorkDeferred, compiled, script_engine
+from engine.sources import Source
+from engine.workdays import add_working_days
+from forms import FormValidationError
+
+REVIEW_OUTCOMES = ("approve", "reject")
+
+
+class WorkQueue(Protocol):
+    """Where pending work goes after commit: RQ in production, a thread when embedded."""
+
+    def enqueue_advance(self, application_id: int) -> None: ...
+
+
+@dataclass
+class Engine:
+    sessions: sessionmaker[Session]
+    sources: Mapping[str, Source]
+    queue: WorkQueue
+    clock: Callable[[], datetime] = utcnow
+
+    # --- applicants -------------------------------------------------------------------
+
+    def submit(self, user: User, matter_code: str, data: dict,
+               idempotency_key: str | None = None) -> tuple[Application, bool]:
+        """Validate, start and run a new application; returns (application, created).
+
+        The same ``Idempotency-Key`` from the same applicant returns the first
+        application instead of starting a second one.
+        """
+        if user.role != "applicant":
+            raise Forbidden("only applicants submit applications")
+        with self.sessions() as session:
+            existing = _by_idempotency_key(session, user.id, idempotency_key)
+            if existing is not None:
+                return existing, False
+            definition = current_definition(session, matter_code)
+            try:
+                cleaned = compiled(definition).form.validate(data)
+            except FormValidationError as exc:
+                raise InvalidInput("the form has errors", exc.errors) from exc
+            application = self._start(session, user, definition, cleaned, idempotency_key)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                existing = _by_idempotency_key(session, user.id, idempotency_key)
+                if existing is None:
+                    raise
+                return existing, False
+        self._hand_over(application)
+        return application, True
+
+    def _start(self, session: Session, user: User, definition, data: dict,
+               idempotency_key: str | None) -> Application:
+        now = self.clock()
+        matter = session.get(Matter, definition.matter_code)
+        services = ServiceTasks(definition, self.sources)
+        workflow = bpmn.new_workflow(definition.spec, script_engine(services, self.clock))
+        workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
+        application = Application(
+            tracking_no=f"{now:%Y%m%d}{secrets.token_hex(5).upper()}", matter_code=definition.matter_code,
+            definition_id=definition.id, applicant_id=user.id, region=definition.region,
+            idempotency_key=idempotency_key, status="running", form_data=data, workflow="",
+            due_at=add_working_days(now, matter.promised_days), created_at=now, updated_at=now)
+        application.definition = definition
+        session.add(application)
+        session.flush()
+        session.add(Event(application_id=application.id, kind="application.submitted", actor=user.username,
+                          at=now, data={"matter": definition.matter_code, "version": definition.version}))
+        self._run(session, application, workflow, services, allow_deferred=False, actor=user.username)
+        return application
+
+    def get_application(self, user: User, application_id: int) -> tuple[Application, list[Event]]:
+        with self.sessions() as session:
+            application = session.get(Application, application_id)
+            if application is None or not _may_read(user, application, session):
+                raise NotFound(f"no application {application_id}")
+            history = session.scalars(select(Event).where(Event.application_id == application_id)
+                                      .order_by(Event.id)).all()
+            return application, list(history)
+
+    def my_applications(self, user: User, limit: int = 50) -> list[Application]:
+        with self.sessions() as session:
+            return list(session.scalars(select(Application).where(Application.applicant_id == user.id)
+                                        .order_by(Application.id.desc()).limit(limit)))
+
+    # --- workers ------------------------------------------------------------------------
+
+    def advance(self, application_id: int) -> bool:
+        """Run pending work (the RQ job). Safe to run twice: a finished or already
+        advanced application is left alone, and a concurrent advance loses on version."""
+        with self.sessions() as session:
+            application = session.get(Application, application_id)
+            if application is None or application.pending_since is None:
+                return False
+            definition = application.definition
+            services = ServiceTasks(definition, self.sources)
+            workflow = bpmn.load_state(application.workflow, definition.spec, script_engine(services, self.clock))
+            try:
+                self._run(session, application, workflow, services, allow_deferred=True, actor="worker")
+                session.commit()
+            except StaleDataError:  # another worker advanced it first: its result stands
+                session.rollback()
+                return False
+        self._hand_over(application)
+        return True
+
+    def reconcile(self, older_than: timedelta) -> list[int]:
+        """Re-send work that has been pending too long (a dead worker, a lost job)."""
+        cutoff = self.clock() - older_than
+        with self.sessions() as session:
+            ids = list(session.scalars(select(Application.id).where(Application.pending_since <= cutoff)
+                                       .order_by(Application.pending_since)))
+        for application_id in ids:
+            self.queue.enqueue_advance(application_id)
+        return ids
+
+    # --- clerks -------------------------------------------------------------------------
+
+    def queue_for(self, user: User, status: str = "open", limit: int = 100) -> list[Task]:
+        """The clerk's department queue, read from the indexed task table only."""
+        _require_clerk(user)
+        statuses = ("open", "claimed") if status == "active" else (status,)
+        with self.sessions() as session:
+            query = (select(Task).where(Task.department == user.department, Task.status.in_(statuses))
+                     .order_by(Task.due_at, Task.id).limit(limit))
+            return list(session.scalars(query))
+
+    def claim(self, user: User, task_id: int) -> Task:
+        with self.sessions() as session:
+            task = _task_for(session, user, task_id)
+            if task.status == "claimed" and task.assignee_id == user.id:
+                return task
+            taken = session.execute(update(Task).where(Task.id == task_id, Task.status == "open")
+                                    .values(status="claimed", assignee_id=user.id))
+            if taken.rowcount != 1:
+                raise Conflict(f"task {task_id} is {task.status}" + (" by someone else" if task.assignee_id else ""))
+            session.add(Event(application_id=task.application_id, kind="task.claimed", actor=user.username,
+                              at=self.clock(), data={"task": task.id}))
+            session.commit()
+            session.refresh(task)
+            return task
+
+    def release(self, user: User, task_id: int) -> Task:
+        with self.sessions() as session:
+            task = _task_for(session, user, task_id)
+            if task.status != "claimed" or task.assignee_id != user.id:
+                raise Conflict(f"task {task_id} is not claimed by you")
+            task.status, task.assignee_id = "open", None
+            session.add(Event(application_id=task.application_id, kind="task.released", actor=user.username,
+                              at=self.clock(), data={"task": task.id}))
+            session.commit()
+            return task
+
+    def complete(self, user: User, task_id: int, review: dict) -> Application:
+        """Record the clerk's review and advance the workflow, once: the loser of two
+        concurrent completions gets Conflict and nothing of theirs is stored."""
+        _check_review(review)
+        with self.sessions() as session, _stale_is_conflict(session, f"task {task_id} was completed by someone else"):
+            task = _task_for(session, user, task_id)
+            if task.status not in ("open", "claimed") or (task.status == "claimed" and task.assignee_id != user.id):
+                raise Conflict(f"task {task_id} is {task.status}" + (" by someone else" if task.assignee_id else ""))
+            application = task.application
+            definition = application.definition
+            services = ServiceTasks(definition, self.sources)
+            workflow = bpmn.load_state(application.workflow, definition.spec, script_engine(services, self.clock))
+            spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
+            if spiff_task is None or spiff_task.state != TaskState.READY:
+                raise Conflict(f"task {task_id} is no longer waiting")
+            spiff_task.data["review"] = review
+            spiff_task.run()
+            now = self.clock()
+            task.status, task.completed_at, task.completed_by, task.result = "completed", now, user.id, review
+            task.assignee_id = task.assignee_id or user.id
+            session.add(Event(application_id=application.id, kind="task.completed", actor=user.username,
+                              at=now, data={"task": task.id, "element": task.element_id, "review": review}))
+            self._run(session, application, workflow, services, allow_deferred=False, actor=user.username)
+            session.commit()
+        self._hand_over(application)
+        return application
+
+    # --- the one place workflows run ----------------------------------------------------
+
+    def _run(self, session: Session, application: Application, workflow: BpmnWorkflow,
+             services: ServiceTasks, allow_deferred: bool, actor: str) -> None:
+        steps: list[dict] = []
+        now = self.clock()
+
+        def before(task) -> None:
+            services.must_defer(task, allow_deferred)
+
+        def after(task) -> None:
+            steps.append({"element": task.task_spec.bpmn_id, "type": type(task.task_spec).__name__})
+
+        application.pending_since = None
+        try:
+            workflow.do_engine_steps(will_complete_task=before, did_complete_task=after)
+        except WorkDeferred as deferred:
+            application.pending_since = now
+            session.add(Event(application_id=application.id, kind="work.deferred", actor=actor, at=now,
+                              data={"element": deferred.element_id, "sources": deferred.sources}))
+        except WorkflowException as exc:
+            application.status = "failed"
+            session.add(Event(application_id=application.id, kind="workflow.failed", actor=actor, at=now,
+                              data={"error": str(exc), "element": getattr(getattr(exc, "task_spec", None), "bpmn_id", "")}))
+        for step in steps:
+            if step["element"]:
+                session.add(Event(application_id=application.id, kind="step", actor=actor, at=now, data=step))
+        self._record_state(session, application, workflow, now, actor)
+
+    def _record_state(self, session: Session, application: Application, workflow: BpmnWorkflow,
+                      now: datetime, actor: str) -> None:
+        application.workflow = bpmn.dump_state(workflow)
+        application.updated_at = now
+        data = workflow.last_task.data if workflow.last_task else {}
+        if "decision" in data:
+            application.decision = data["decision"]
+        waiting = workflow.get_tasks(state=TaskState.READY, manual=True)
+        self._project_tasks(session, application, waiting, now)
+        if application.status == "failed":
+            return
+        if workflow.is_completed():
+            application.status, application.completed_at = "completed", now
+            application.outcome = workflow.data.get("outcome")
+            application.result = workflow.data.get("result") or {}
+            session.add(Event(application_id=application.id, kind="application.decided", actor=actor, at=now,
+                              data={"outcome": application.outcome, "result": application.result}))
+        else:
+            application.status = "running" if application.pending_since else "waiting"
+
+    def _project_tasks(self, session: Session, application: Application, waiting: list, now: datetime) -> None:
+        """Keep the queue index equal to the workflow's READY human tasks."""
+        known = {t.spiff_task_id: t for t in session.scalars(
+            select(Task).where(Task.application_id == application.id, Task.status.in_(("open", "claimed"))))}
+        for spiff_task in waiting:
+            if str(spiff_task.id) in known:
+                continue
+            spec = spiff_task.task_spec
+            task = Task(application_id=application.id, spiff_task_id=str(spiff_task.id), element_id=spec.bpmn_id,
+                        title=spec.bpmn_name or spec.bpmn_id, department=spec.lane or "unassigned",
+                        region=application.region, due_at=application.due_at, created_at=now)
+            session.add(task)
+            session.flush()
+            session.add(Event(application_id=application.id, kind="task.created", actor="engine", at=now,
+                              data={"task": task.id, "element": spec.bpmn_id, "department": task.department}))
+        still_waiting = {str(t.id) for t in waiting}
+        for spiff_id, task in known.items():
+            if spiff_id not in still_waiting:
+                task.status = "cancelled"
+
+    def _hand_over(self, application: Application) -> None:
+        if application.pending_since is not None:
+            self.queue.enqueue_advance(application.id)
+
+
+def _by_idempotency_key(session: Session, applicant_id: int, key: str | None) -> Application | None:
+    if not key:
+        return None
+    return session.scalars(select(Application).where(Application.applicant_id == applicant_id,
+                                                     Application.idempotency_key == key)).first()
+
+
+def _may_read(user: User, application: Application, session: Session) -> bool:
+    """Applicants see their own; clerks the applications their department has a task in."""
+    if user.role in ("supervisor", "admin", "analyst"):
+        return True
+    if user.role == "applicant":
+        return application.applicant_id == user.id
+    return session.scalars(select(Task.id).where(Task.application_id == application.id,
+                                                 Task.department == user.department).limit(1)).first() is not None
+
+
+def _require_clerk(user: User) -> None:
+    if user.role != "clerk":
+        raise Forbidden("only clerks work task queues")
+
+
+def _task_for(session: Session, user: User, task_id: int) -> Task:
+    """A task of the clerk's own department; any other is reported as not found."""
+    _require_clerk(user)
+    task = session.get(Task, task_id)
+    if task is None or task.department != user.department:
+        raise NotFound(f"no task {task_id} in your queue")
+    return task
+
+
+def _check_review(review: dict) -> None:
+    errors = {}
+    if review.get("outcome") not in REVIEW_OUTCOMES:
+        errors["outcome"] = [f"one of {', '.join(REVIEW_OUTCOMES)}"]
+    if review.get("outcome") == "reject" and not str(review.get("comment", "")).strip():
+        errors["comment"] = ["a rejection states its reason 不予批准须说明理由"]
+    if errors:
+        raise InvalidInput("the review has errors", errors)
+
+
+@contextmanager
+def _stale_is_conflict(session: Session, message: str) -> Iterator[None]:
+    """A flush or commit that finds the application's version moved on means someone
+    else's change won: undo ours and say so (409)."""
+    try:
+        yield
+    except StaleDataError as exc:
+        session.rollback()
+        raise Conflict(message) from exc

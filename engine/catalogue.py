@@ -1,0 +1,55 @@
+"""The shipped matter catalogue: ``processes/catalogue.yaml`` names each matter's files.
+
+Loading it upserts the ``matter`` rows and deploys each matter's BPMN + rule set + form
+(a no-op when the files are unchanged), so a fresh database gets the shipped matters.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from sqlalchemy.orm import Session
+
+from engine.config import CATALOGUE_FILE, REPO_ROOT
+from engine.definitions import DefinitionUpload, deploy
+from engine.models import Matter, ServiceDefinition
+
+FILE_KEYS = ("bpmn", "rules", "form")
+
+
+def read_catalogue(path: Path = CATALOGUE_FILE) -> list[dict]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["matters"]
+
+
+def upload_for(entry: dict, root: Path = REPO_ROOT) -> DefinitionUpload:
+    """The files of one catalogue entry: BPMN in processes/, rules in rules/, forms in forms/."""
+    bpmn = root / "processes" / entry["bpmn"]
+    rules = root / "rules" / entry["rules"]
+    form = root / "forms" / entry["form"]
+    dmn = [(root / "processes" / name).read_text(encoding="utf-8") for name in entry.get("dmn", [])]
+    return DefinitionUpload(matter_code=entry["code"], bpmn=bpmn.read_text(encoding="utf-8"),
+                            ruleset=rules.read_text(encoding="utf-8"), form=form.read_text(encoding="utf-8"),
+                            dmn=dmn, bpmn_name=bpmn.name, ruleset_name=rules.name, form_name=form.name)
+
+
+def upsert_matter(session: Session, entry: dict) -> Matter:
+    elements = {k: v for k, v in entry.items() if k not in FILE_KEYS and k != "dmn"}
+    matter = session.get(Matter, entry["code"]) or Matter(code=entry["code"])
+    matter.name, matter.department = entry["name"], entry["department"]
+    matter.promised_days, matter.legal_days = entry["promised_days"], entry["legal_days"]
+    matter.elements = elements
+    session.add(matter)
+    session.flush()
+    return matter
+
+
+def deploy_catalogue(session: Session, source_names: set[str], deployed_by: str = "system",
+                     path: Path = CATALOGUE_FILE, only: str | None = None) -> list[tuple[ServiceDefinition, bool]]:
+    """Upsert and deploy every matter of the catalogue (or the one whose BPMN is ``only``)."""
+    results = []
+    for entry in read_catalogue(path):
+        if only and only not in (entry["code"], entry["bpmn"]):
+            continue
+        upsert_matter(session, entry)
+        results.append(deploy(session, upload_for(entry, path.parent.parent), deployed_by, source_names))
+    return results

@@ -1,0 +1,71 @@
+"""Gathering the facts a rule set declares, each with its source and the time it was read.
+
+A fact comes from the form (optionally through a sandboxed expression) or from a
+data-sharing source looked up by a key from the form. A source with no record, or one
+that does not answer, yields a fact with that status — the rules turn it into
+``manual``, never ``reject``.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+from engine.errors import SourceUnavailable
+from engine.sources import Source, SourceRecord
+from rules import Fact, RuleSet
+
+FORM = "form"
+Evaluate = Callable[[str, Mapping[str, Any]], Any]
+
+
+def deferred_sources(ruleset: RuleSet, sources: Mapping[str, Source]) -> list[str]:
+    """The sources this rule set reads that only a worker may call."""
+    names = {spec.source for spec in ruleset.facts.values()}
+    return sorted(name for name in names if name in sources and sources[name].deferred)
+
+
+def gather_facts(ruleset: RuleSet, data: Mapping[str, Any], sources: Mapping[str, Source],
+                 evaluate: Evaluate) -> dict[str, Fact]:
+    """Read every declared fact once; one lookup per (source, key) however many facts use it."""
+    records: dict[tuple[str, str], SourceRecord | SourceUnavailable] = {}
+    facts = {}
+    for name, spec in ruleset.facts.items():
+        if spec.source == FORM:
+            facts[name] = _form_fact(name, spec, data, evaluate)
+        else:
+            facts[name] = _source_fact(name, spec, data, sources, records, evaluate)
+    return facts
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _form_fact(name: str, spec, data: Mapping[str, Any], evaluate: Evaluate) -> Fact:
+    try:
+        value = evaluate(spec.expr, data) if spec.expr else data.get(spec.field or name)
+    except (ValueError, TypeError, KeyError) as exc:
+        return Fact(name, None, FORM, _now(), status=f"invalid: {exc}")
+    return Fact(name, value, FORM, _now())
+
+
+def _source_fact(name: str, spec, data: Mapping[str, Any], sources: Mapping[str, Source],
+                 records: dict, evaluate: Evaluate) -> Fact:
+    key = str(data.get(spec.key, "")) if spec.key else ""
+    cache_key = (spec.source, key)
+    if cache_key not in records:
+        try:
+            records[cache_key] = sources[spec.source].lookup(key)
+        except SourceUnavailable as exc:
+            records[cache_key] = exc
+    record = records[cache_key]
+    if isinstance(record, SourceUnavailable):
+        return Fact(name, None, spec.source, _now(), status="unavailable")
+    read_at = record.read_at.isoformat()
+    if record.data is None:
+        return Fact(name, None, spec.source, read_at, status="no_record")
+    if spec.expr:
+        value = evaluate(spec.expr, {**data, "record": record.data})
+    else:
+        value = record.data.get(spec.field or name)
+    return Fact(name, value, spec.source, read_at)

@@ -1,0 +1,210 @@
+"""The SQL store: one table per concept of ARCHITECTURE.md.
+
+The database is the truth. ``application.workflow`` holds SpiffWorkflow's own
+serialized instance state (the spec is stored once, with the service definition);
+``task`` is the queue index projected from it so queues never deserialize workflows;
+``event`` is the append-only audit log.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+DEFAULT_REGION = "460100"  # 海口市: every row carries its administrative region
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if moment is None or moment.tzinfo:
+        return moment
+    return moment.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict: JSON, list: JSON, datetime: DateTime(timezone=True)}
+
+
+class User(Base):
+    """A person who signs in: applicant, clerk (with department), analyst, supervisor, admin."""
+
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    department: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(12), default=DEFAULT_REGION)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored so a leaked table grants nothing."""
+
+    __tablename__ = "api_token"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    user: Mapped[User] = relationship()
+
+
+class Matter(Base):
+    """事项: the catalogue entry with its standard elements (四级四同)."""
+
+    __tablename__ = "matter"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(12), default=DEFAULT_REGION)
+    promised_days: Mapped[int] = mapped_column(Integer)
+    legal_days: Mapped[int] = mapped_column(Integer)
+    elements: Mapped[dict] = mapped_column(JSON)
+
+
+class ServiceDefinition(Base):
+    """A deployed, immutable version of a matter's BPMN + rule set + form."""
+
+    __tablename__ = "service_definition"
+    __table_args__ = (UniqueConstraint("matter_code", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    matter_code: Mapped[str] = mapped_column(ForeignKey("matter.code"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    region: Mapped[str] = mapped_column(String(12), default=DEFAULT_REGION)
+    process_id: Mapped[str] = mapped_column(String(100))
+    bpmn: Mapped[str] = mapped_column(Text)
+    dmn: Mapped[list] = mapped_column(JSON, default=list)
+    ruleset: Mapped[str] = mapped_column(Text)
+    form: Mapped[str] = mapped_column(Text)
+    spec: Mapped[str] = mapped_column(Text)  # serialized process + subprocess specs
+    checksum: Mapped[str] = mapped_column(String(64), index=True)
+    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deployed_by: Mapped[str] = mapped_column(String(64))
+
+
+class Application(Base):
+    """办件: one process instance with its applicant, data, status and decision."""
+
+    __tablename__ = "application"
+    __table_args__ = (
+        UniqueConstraint("applicant_id", "idempotency_key"),
+        Index("ix_application_pending", "pending_since"),
+        Index("ix_application_applicant", "applicant_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_no: Mapped[str] = mapped_column(String(32), unique=True)
+    matter_code: Mapped[str] = mapped_column(ForeignKey("matter.code"), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("service_definition.id"))
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    region: Mapped[str] = mapped_column(String(12), default=DEFAULT_REGION)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))  # running | waiting | completed | failed
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    decision: Mapped[dict | None] = mapped_column(JSON)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    form_data: Mapped[dict] = mapped_column(JSON)
+    workflow: Mapped[str] = mapped_column(Text)
+    pending_since: Mapped[datetime | None]  # work handed to a worker, not yet done
+    due_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    definition: Mapped[ServiceDefinition] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Task(Base):
+    """A human task in a queue: the index clerks read instead of the workflow."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_queue", "department", "status", "due_at"),
+        Index("ix_task_assignee", "assignee_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    candidate_role: Mapped[str] = mapped_column(String(16), default="clerk")
+    department: Mapped[str] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(12), default=DEFAULT_REGION)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|claimed|completed|cancelled
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+    completed_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    result: Mapped[dict | None] = mapped_column(JSON)
+    application: Mapped[Application] = relationship()
+
+
+class Event(Base):
+    """Append-only audit log: who did what, when. Nothing updates or deletes it."""
+
+    __tablename__ = "event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+# --- Embedded data-sharing sources (数据共享): demo tables behind engine/sources.py ---
+
+
+class RegistryPerson(Base):
+    """Population registry (人口库) record."""
+
+    __tablename__ = "src_person"
+    id_number: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    household_region: Mapped[str] = mapped_column(String(12))
+    household_local: Mapped[bool] = mapped_column(Boolean)
+
+
+class DeathRecord(Base):
+    """Death records (殡葬/死亡信息)."""
+
+    __tablename__ = "src_death"
+    id_number: Mapped[str] = mapped_column(String(18), primary_key=True)
+    died_on: Mapped[date] = mapped_column(Date)
+
+
+class PropertyRecord(Base):
+    """Property registry (不动产登记) record."""
+
+    __tablename__ = "src_property"
+    cert_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner_id_number: Mapped[str] = mapped_column(String(18))
+    owner_name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(200))
+    seized: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SubsidyRecipient(Base):
+    """People already receiving a benefit (e.g. 高龄补贴发放名册)."""
+
+    __tablename__ = "src_subsidy_recipient"
+    id_number: Mapped[str] = mapped_column(String(18), primary_key=True)
+    matter_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    since: Mapped[date] = mapped_column(Date)

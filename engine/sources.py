@@ -1,0 +1,119 @@
+"""Data-sharing sources (数据共享): population registry, death records, property registry…
+
+Every source is an adapter with one call, ``lookup(key)``, run under a timeout. The
+embedded default reads demo SQL tables; a production deployment replaces an adapter with
+one that calls the provincial data-sharing platform over HTTP, keeping the same shape.
+A source marked ``deferred`` is slow enough that it is only read by a worker, never
+inside an HTTP request.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.errors import SourceUnavailable
+from engine.models import DeathRecord, PropertyRecord, RegistryPerson, SubsidyRecipient
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """What one lookup returned, with when it was read (every fact keeps its source and time)."""
+
+    source: str
+    key: str
+    data: dict | None  # None: the source answered that it has no record
+    read_at: datetime
+
+
+class Source(Protocol):
+    name: str
+    deferred: bool
+
+    def lookup(self, key: str) -> SourceRecord:
+        """Return the record for ``key``; raise SourceUnavailable if the source cannot answer."""
+
+
+Query = Callable[[Session, str], dict | None]
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="source")
+
+
+class SqlSource:
+    """A source backed by the embedded demo tables.
+
+    ``delay`` simulates a slow remote registry (demo and fault tests); the timeout is
+    real: a lookup that does not answer within ``timeout`` seconds is unavailable.
+    """
+
+    def __init__(self, name: str, sessions: sessionmaker[Session], query: Query,
+                 timeout: float = 2.0, delay: float = 0.0, deferred: bool = False) -> None:
+        self.name = name
+        self.deferred = deferred
+        self._sessions = sessions
+        self._query = query
+        self._timeout = timeout
+        self._delay = delay
+
+    def lookup(self, key: str) -> SourceRecord:
+        future = _POOL.submit(self._read, key)
+        try:
+            data = future.result(timeout=self._timeout)
+        except FutureTimeout as exc:
+            raise SourceUnavailable(f"{self.name} did not answer within {self._timeout}s") from exc
+        return SourceRecord(self.name, key, data, datetime.now(timezone.utc))
+
+    def _read(self, key: str) -> dict | None:
+        if self._delay:
+            time.sleep(self._delay)
+        with self._sessions() as session:
+            return self._query(session, key)
+
+
+def _person(session: Session, id_number: str) -> dict | None:
+    person = session.get(RegistryPerson, id_number)
+    if person is None:
+        return None
+    return {"name": person.name, "household_region": person.household_region,
+            "household_local": person.household_local}
+
+
+def _death(session: Session, id_number: str) -> dict | None:
+    """Death records answer for everybody: no record means alive."""
+    record = session.get(DeathRecord, id_number)
+    return {"alive": record is None, "died_on": record.died_on.isoformat() if record else None}
+
+
+def _property(session: Session, cert_no: str) -> dict | None:
+    record = session.get(PropertyRecord, cert_no)
+    if record is None:
+        return None
+    return {"owner_id_number": record.owner_id_number, "owner_name": record.owner_name,
+            "address": record.address, "seized": record.seized}
+
+
+def _subsidy(session: Session, id_number: str) -> dict | None:
+    """The benefit register answers for everybody: the matters a person already receives."""
+    rows = session.scalars(select(SubsidyRecipient.matter_code).where(SubsidyRecipient.id_number == id_number))
+    return {"matters": sorted(rows)}
+
+
+EMBEDDED_QUERIES: dict[str, Query] = {
+    "population_registry": _person,
+    "death_records": _death,
+    "property_registry": _property,
+    "subsidy_register": _subsidy,
+}
+
+
+def embedded_sources(sessions: sessionmaker[Session], options: dict | None = None) -> dict[str, Source]:
+    """The embedded adapters, each configurable by ``ONEWINDOW_SOURCES`` options
+    (``timeout``, ``delay``, ``deferred``)."""
+    options = options or {}
+    return {name: SqlSource(name, sessions, query, **options.get(name, {}))
+            for name, query in EMBEDDED_QUERIES.items()}
