@@ -28,7 +28,7 @@ from engine import bpmn
 from engine.definitions import current_definition
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Application, Event, Matter, Task, User, as_utc, utcnow
-from engine.runtime import ServiceTasks, WorkDeferred, compiled, script_engine
+from engine.runtime import ServiceTasks, WorkDeferred, compiled
 from engine.sources import Source
 from engine.workdays import add_working_days
 from forms import FormValidationError
@@ -85,8 +85,8 @@ class Engine:
                idempotency_key: str | None) -> Application:
         now = self.clock()
         matter = session.get(Matter, definition.matter_code)
-        services = ServiceTasks(definition, self.sources)
-        workflow = bpmn.new_workflow(definition.spec, script_engine(services, self.clock))
+        services = ServiceTasks(definition, self.sources, self.clock)
+        workflow = bpmn.new_workflow(definition.spec, services.script_engine())
         workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
         application = Application(
             tracking_no=f"{now:%Y%m%d}{secrets.token_hex(5).upper()}", matter_code=definition.matter_code,
@@ -125,8 +125,8 @@ class Engine:
             if application is None or application.pending_since is None:
                 return False
             definition = application.definition
-            services = ServiceTasks(definition, self.sources)
-            workflow = bpmn.load_state(application.workflow, definition.spec, script_engine(services, self.clock))
+            services = ServiceTasks(definition, self.sources, self.clock)
+            workflow = bpmn.load_state(application.workflow, definition.spec, services.script_engine())
             try:
                 self._run(session, application, workflow, services, allow_deferred=True, actor="worker")
                 session.commit()
@@ -193,8 +193,8 @@ class Engine:
                 raise Conflict(f"task {task_id} is {task.status}" + (" by someone else" if task.assignee_id else ""))
             application = task.application
             definition = application.definition
-            services = ServiceTasks(definition, self.sources)
-            workflow = bpmn.load_state(application.workflow, definition.spec, script_engine(services, self.clock))
+            services = ServiceTasks(definition, self.sources, self.clock)
+            workflow = bpmn.load_state(application.workflow, definition.spec, services.script_engine())
             spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
             if spiff_task is None or spiff_task.state != TaskState.READY:
                 raise Conflict(f"task {task_id} is no longer waiting")

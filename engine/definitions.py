@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from engine.bpmn import ParsedProcess, ProcessProblem, parse_process, spec_to_json
 from engine.errors import DeploymentRefused, NotFound
 from engine.models import Event, Matter, ServiceDefinition
-from engine.sandbox import check_specs
+from engine.sandbox import SandboxViolation, check_script, check_specs
 from forms import FormDefinitionError, load_form
 from rules import RuleSetError, load_ruleset
 
@@ -95,9 +95,17 @@ def _ruleset_problems(upload: DefinitionUpload, source_names: set[str]) -> list[
         return [{"file": upload.ruleset_name, "element_id": p.rule_id or "", "reason": p.message}
                 for p in exc.problems]
     known = source_names | {FORM_SOURCE}
-    return [{"file": upload.ruleset_name, "element_id": f"facts.{name}",
-             "reason": f"unknown data source {spec.source!r} (known: {', '.join(sorted(known))})"}
-            for name, spec in ruleset.facts.items() if spec.source not in known]
+    problems = []
+    for name, spec in ruleset.facts.items():
+        where = {"file": upload.ruleset_name, "element_id": f"facts.{name}"}
+        if spec.source not in known:
+            problems.append({**where, "reason": f"unknown data source {spec.source!r} (known: {', '.join(sorted(known))})"})
+        if spec.expr:
+            try:
+                check_script(spec.expr, "eval")
+            except SandboxViolation as exc:
+                problems.append({**where, "reason": str(exc)})
+    return problems
 
 
 def _form_problems(upload: DefinitionUpload) -> list[dict[str, str]]:

@@ -51,16 +51,21 @@ def compiled(definition: ServiceDefinition) -> Compiled:
 class ServiceTasks:
     """Dispatch of BPMN service-task operations for one definition."""
 
-    def __init__(self, definition: ServiceDefinition, sources: Mapping[str, Source]) -> None:
+    def __init__(self, definition: ServiceDefinition, sources: Mapping[str, Source],
+                 clock: Callable[[], datetime]) -> None:
         self._compiled = compiled(definition)
         self._sources = sources
+        self._clock = clock
 
     def __call__(self, operation: str, params: dict, data: dict) -> Any:
         if operation == DECIDE:
             ruleset = self._compiled.ruleset
-            facts = gather_facts(ruleset, data, self._sources, evaluate_expression)
+            facts = gather_facts(ruleset, data, self._sources, self._evaluate)
             return evaluate(ruleset, facts).to_dict()
         raise LookupError(f"unknown service operation {operation!r}")
+
+    def _evaluate(self, expression: str, data: Mapping[str, Any]) -> Any:
+        return evaluate_expression(expression, data, self._clock)
 
     def must_defer(self, task, allow_deferred: bool) -> None:
         """Called before each engine step: stop before a step that reads a slow source."""
@@ -70,6 +75,5 @@ class ServiceTasks:
         if slow:
             raise WorkDeferred(task.task_spec.bpmn_id, slow)
 
-
-def script_engine(services: ServiceTasks, clock: Callable[[], datetime]) -> SandboxScriptEngine:
-    return SandboxScriptEngine(services=services, clock=clock)
+    def script_engine(self) -> SandboxScriptEngine:
+        return SandboxScriptEngine(services=self, clock=self._clock)

@@ -64,13 +64,20 @@ __all__ = [
     "MAX_SEQUENCE_LENGTH",
     "MAX_SOURCE_CHARS",
     "SAFE_ATTRIBUTES",
+    "SandboxEnvironment",
     "SandboxScriptEngine",
     "SandboxViolation",
     "ScriptProblem",
+    "add_days",
+    "age_on",
     "check_script",
     "check_specs",
+    "days_between",
     "evaluate_expression",
+    "month_of",
+    "parse_date",
     "sandbox_functions",
+    "year_of",
 ]
 
 MAX_SOURCE_CHARS = 10_000
@@ -287,12 +294,11 @@ def _compile(source: str, mode: str) -> CodeType:
     """Check, guard and compile once per (source, mode); refusals are not cached."""
     try:
         tree = ast.parse(source, filename=SCRIPT_FILENAME, mode=mode)
-    except SyntaxError as exc:
-        raise SandboxViolation(f"line {exc.lineno}: syntax error: {exc.msg}", exc.lineno) from exc
-    try:
         _Checker().visit(tree)
         guarded = ast.fix_missing_locations(_Guard().visit(tree))
         return compile(guarded, SCRIPT_FILENAME, mode)
+    except SyntaxError as exc:
+        raise SandboxViolation(f"line {exc.lineno}: syntax error: {exc.msg}", exc.lineno) from exc
     except RecursionError as exc:
         raise SandboxViolation("code is nested too deeply") from exc
 

@@ -1,0 +1,67 @@
+"""Test backends: the embedded default (SQLite, in-process work) or, with
+``ONEWINDOW_TEST_BACKEND=postgres``, real PostgreSQL and Redis. CI runs the suite on both."""
+from __future__ import annotations
+
+import os
+from datetime import date
+
+import pytest
+from redis import Redis
+from sqlalchemy import text
+
+from engine.catalogue import deploy_catalogue
+from engine.config import Settings
+from engine.db import make_engine, upgrade
+from engine.demo import seed
+
+BACKEND = os.environ.get("ONEWINDOW_TEST_BACKEND", "sqlite")
+PG_URL = os.environ.get("ONEWINDOW_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("ONEWINDOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def pytest_report_header(config) -> str:
+    return f"onewindow backend: {BACKEND}"
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory) -> Settings:
+    if BACKEND == "postgres":
+        _reset_postgres(PG_URL)
+        Redis.from_url(REDIS_URL).flushdb()
+        result = Settings(database_url=PG_URL, redis_url=REDIS_URL)
+    else:
+        path = tmp_path_factory.mktemp("db") / "onewindow.db"
+        result = Settings(database_url=f"sqlite:///{path}", redis_url=None)
+    upgrade(result.database_url)
+    # Jobs run by RQ workers (in this process or spawned) build their engine from these.
+    os.environ["ONEWINDOW_DATABASE_URL"] = result.database_url
+    if result.redis_url:
+        os.environ["ONEWINDOW_REDIS_URL"] = result.redis_url
+    return result
+
+
+def _reset_postgres(url: str) -> None:
+    database = make_engine(url)
+    with database.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(settings):
+    from worker.setup import build_engine
+
+    built = build_engine(settings)
+    with built.sessions() as session:
+        deploy_catalogue(session, set(built.sources), "tests")
+        session.commit()
+    return built
+
+
+@pytest.fixture(scope="session")
+def people(engine) -> dict[str, str]:
+    with engine.sessions() as session:
+        ids = seed(session, date.today())
+        session.commit()
+    return ids

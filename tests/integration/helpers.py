@@ -1,0 +1,41 @@
+"""Helpers for integration tests: a signed-in API client and finishing queued work."""
+from __future__ import annotations
+
+from rq import Queue, SimpleWorker
+
+from engine.demo import DEMO_PASSWORD
+from worker.queues import QUEUE_NAME, InProcessWorkQueue, RQWorkQueue
+
+
+class ApiClient:
+    """A test client that signs in as named users and remembers their tokens."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.http = app.test_client()
+        self._tokens: dict[str, str] = {}
+
+    def headers(self, username: str | None, **extra: str) -> dict:
+        if username is None:
+            return extra
+        if username not in self._tokens:
+            reply = self.http.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+            assert reply.status_code == 200, reply.get_json()
+            self._tokens[username] = reply.get_json()["token"]
+        return {"Authorization": f"Bearer {self._tokens[username]}", **extra}
+
+    def get(self, path: str, as_user: str | None = None, **kwargs):
+        return self.http.get(path, headers=self.headers(as_user), **kwargs)
+
+    def post(self, path: str, as_user: str | None = None, headers: dict | None = None, **kwargs):
+        return self.http.post(path, headers=self.headers(as_user, **(headers or {})), **kwargs)
+
+
+def run_queued_work(engine) -> None:
+    """Finish queued work: the in-process thread, or a real RQ worker in burst mode."""
+    if isinstance(engine.queue, InProcessWorkQueue):
+        engine.queue.drain()
+        return
+    assert isinstance(engine.queue, RQWorkQueue)
+    redis = engine.queue.queue.connection
+    SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)

@@ -1,0 +1,83 @@
+"""Deploying definitions: refusals name the element, versions are immutable."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.catalogue import read_catalogue, upload_for
+from engine.models import ServiceDefinition
+
+ELDERLY = next(e for e in read_catalogue() if e["code"] == "elderly_subsidy")
+
+
+def upload(**changes) -> dict:
+    files = upload_for(ELDERLY)
+    body = {"matter": "elderly_subsidy", "bpmn": files.bpmn, "ruleset": files.ruleset, "form": files.form}
+    return {**body, **changes}
+
+
+def count_definitions(engine) -> int:
+    with engine.sessions() as session:
+        return session.scalar(select(func.count()).select_from(ServiceDefinition))
+
+
+@pytest.mark.parametrize("bad_script", ["result = __import__('os').getcwd()", "outcome = ().__class__",
+                                        "x = ().__class__.__base__.__subclasses__()", "open('/etc/passwd')"])
+def test_a_script_outside_the_sandbox_is_refused_naming_the_element(api, engine, new_user, bad_script):
+    bpmn = upload()["bpmn"].replace("outcome = 'reject'\nresult = {}", bad_script)
+    before = count_definitions(engine)
+    reply = api.post("/api/definitions", new_user("analyst"), json=upload(bpmn=bpmn))
+    assert reply.status_code == 400, reply.get_json()
+    problems = reply.get_json()["problems"]
+    assert [(p["file"], p["element_id"]) for p in problems] == [("process.bpmn", "Task_refuse")]
+    assert count_definitions(engine) == before
+
+
+def test_a_condition_outside_the_sandbox_is_refused(api, engine, new_user):
+    bpmn = upload()["bpmn"].replace("decision['outcome'] == 'reject'", "().__class__.__base__ is None")
+    reply = api.post("/api/definitions", new_user("analyst"), json=upload(bpmn=bpmn))
+    assert reply.status_code == 400
+    assert reply.get_json()["problems"][0]["element_id"] in ("Gateway_outcome", "Flow_reject")
+
+
+def test_a_rule_set_with_a_typo_in_a_fact_name_is_refused_naming_the_rule(api, new_user):
+    ruleset = upload()["ruleset"].replace("{age: {lt: 80}}", "{agee: {lt: 80}}")
+    assert ruleset != upload()["ruleset"]
+    reply = api.post("/api/definitions", new_user("analyst"), json=upload(ruleset=ruleset))
+    assert reply.status_code == 400
+    problem = reply.get_json()["problems"][0]
+    assert problem["element_id"] == "under_80" and "agee" in problem["reason"]
+
+
+def test_malformed_xml_and_entities_are_refused(api, new_user):
+    analyst = new_user("analyst")
+    broken = api.post("/api/definitions", analyst, json=upload(bpmn="<bpmn:definitions"))
+    assert broken.status_code == 400 and "line" in broken.get_json()["problems"][0]
+    xxe = '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>'
+    refused = api.post("/api/definitions", analyst, json=upload(bpmn=xxe))
+    assert refused.status_code == 400 and "DOCTYPE" in refused.get_json()["problems"][0]["reason"]
+
+
+def test_same_files_again_is_not_a_new_version(api, new_user):
+    reply = api.post("/api/definitions", new_user("analyst"), json=upload())
+    assert reply.status_code == 200 and reply.get_json()["created"] is False
+
+
+def test_running_applications_keep_their_version(api, engine, people, new_user):
+    applicant, clerk, analyst = new_user(), new_user("clerk", "civil_affairs"), new_user("analyst")
+    data = {"applicant_name": "孙八", "id_number": people["unregistered_84"], "phone": "13600136000"}
+    waiting = api.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": data}).get_json()
+    old_version = waiting["definition_version"]
+    new_bpmn = upload()["bpmn"].replace('name="核定补贴"', 'name="核定补贴（新版）"')
+    deployed = api.post("/api/definitions", analyst, json=upload(bpmn=new_bpmn))
+    assert deployed.status_code == 201 and deployed.get_json()["version"] == old_version + 1
+    fresh = api.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": data}).get_json()
+    assert fresh["definition_version"] == old_version + 1
+    task = next(t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == waiting["id"])
+    done = api.post(f"/api/tasks/{task['id']}/complete", clerk, json={"outcome": "approve", "amount": 100}).get_json()
+    assert done["definition_version"] == old_version and done["outcome"] == "approve"
+
+
+def test_every_shipped_matter_is_deployed(api, new_user):
+    deployed = {d["matter"] for d in api.get("/api/definitions", new_user("analyst")).get_json()}
+    assert {e["code"] for e in read_catalogue()} <= deployed

@@ -1,0 +1,76 @@
+"""高龄老人长寿补贴 end to end through the API: 秒批, rejection, and manual review."""
+from __future__ import annotations
+
+MATTER = "elderly_subsidy"
+
+
+def form(id_number: str, **extra) -> dict:
+    return {"applicant_name": "张三", "id_number": id_number, "phone": "13800138000", **extra}
+
+
+def submit(api, user: str, id_number: str, **headers):
+    return api.post("/api/applications", user, headers=headers,
+                    json={"matter": MATTER, "data": form(id_number)})
+
+
+def test_85_year_old_local_resident_is_approved_with_amount_in_the_response(api, people, new_user):
+    reply = submit(api, new_user(), people["local_85"])
+    assert reply.status_code == 201, reply.get_json()
+    body = reply.get_json()
+    assert body["status"] == "completed"
+    assert body["outcome"] == "approve"
+    assert body["result"]["amount"] == 100
+    decision = body["decision"]
+    assert decision["outcome"] == "approve"
+    assert [r["rule"] for r in decision["reasons"]] == ["band_80_89"]
+    assert decision["facts"]["household_local"]["source"] == "population_registry"
+    assert decision["facts"]["age"] == {**decision["facts"]["age"], "value": 85, "source": "form", "status": "ok"}
+
+
+def test_age_bands_set_the_amount(api, people, new_user):
+    user = new_user()
+    amounts = {key: submit(api, user, people[key]).get_json()["result"]["amount"]
+               for key in ("local_92", "local_101")}
+    assert amounts == {"local_92": 200, "local_101": 500}
+
+
+def test_75_year_old_is_rejected_with_the_rules_message(api, people, new_user):
+    body = submit(api, new_user(), people["local_75"]).get_json()
+    assert body["outcome"] == "reject"
+    reasons = body["decision"]["reasons"]
+    assert [r["rule"] for r in reasons] == ["under_80"]
+    assert "80" in reasons[0]["message"]
+
+
+def test_each_unmet_condition_rejects_with_its_reason(api, people, new_user):
+    user = new_user()
+    for key, rule in (("nonlocal_88", "not_local"), ("deceased_90", "deceased"),
+                      ("receiving_86", "already_receiving")):
+        body = submit(api, user, people[key]).get_json()
+        assert body["outcome"] == "reject", key
+        assert rule in [r["rule"] for r in body["decision"]["reasons"]], key
+
+
+def test_id_unknown_to_the_registry_goes_to_the_civil_affairs_queue(api, people, new_user):
+    applicant = new_user()
+    reply = submit(api, applicant, people["unregistered_84"])
+    assert reply.status_code == 202
+    body = reply.get_json()
+    assert body["status"] == "waiting" and body["outcome"] is None
+    assert body["decision"]["outcome"] == "manual"
+    assert any(r["rule"] == "missing:household_local" for r in body["decision"]["reasons"])
+
+    clerk, other_department = new_user("clerk", "civil_affairs"), new_user("clerk", "housing")
+    queue = api.get("/api/tasks", clerk).get_json()
+    task = next(t for t in queue if t["application_id"] == body["id"])
+    assert task["department"] == "civil_affairs" and task["status"] == "open"
+    assert all(t["application_id"] != body["id"] for t in api.get("/api/tasks", other_department).get_json())
+
+    done = api.post(f"/api/tasks/{task['id']}/complete", clerk,
+                    json={"outcome": "approve", "amount": 100, "comment": "户籍经派出所核实"})
+    assert done.status_code == 200, done.get_json()
+    final = api.get(f"/api/applications/{body['id']}", applicant).get_json()
+    assert final["status"] == "completed" and final["outcome"] == "approve"
+    assert final["result"]["amount"] == 100
+    kinds = [e["kind"] for e in final["history"]]
+    assert kinds.count("task.completed") == 1 and kinds.count("application.decided") == 1

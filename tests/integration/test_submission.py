@@ -1,0 +1,89 @@
+"""Submitting: idempotency, validation of every field at once, and who may read what."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from engine.models import Application
+from forms.identifiers import make_resident_id, resident_id_check_char
+
+
+def count_applications(engine) -> int:
+    with engine.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Application))
+
+
+def elderly(id_number: str, phone: str = "13800138000") -> dict:
+    return {"matter": "elderly_subsidy", "data": {"applicant_name": "钱七", "id_number": id_number, "phone": phone}}
+
+
+def test_same_idempotency_key_returns_the_first_application(api, engine, people, new_user):
+    applicant = new_user()
+    key = {"Idempotency-Key": "form-submit-7f3a"}
+    first = api.post("/api/applications", applicant, headers=key, json=elderly(people["local_85"]))
+    before = count_applications(engine)
+    again = api.post("/api/applications", applicant, headers=key, json=elderly(people["local_85"]))
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert count_applications(engine) == before
+    other = api.post("/api/applications", new_user(), headers=key, json=elderly(people["local_85"]))
+    assert other.status_code == 201 and other.get_json()["id"] != first.get_json()["id"]
+
+
+def test_bad_resident_ids_get_422_naming_the_field_and_store_nothing(api, engine, people, new_user):
+    applicant = new_user()
+    valid = people["local_85"]
+    wrong_check = valid[:17] + next(c for c in "0123456789X" if c != valid[17])
+    future = make_resident_id("460105", date(date.today().year + 1, 1, 1), "001")
+    bad_date = "46010519990230001"
+    bad_date += resident_id_check_char(bad_date)
+    before = count_applications(engine)
+    for id_number in ("12345", wrong_check, future, bad_date, "4601051940011510X1"):
+        reply = api.post("/api/applications", applicant, json=elderly(id_number))
+        assert reply.status_code == 422, id_number
+        problem = reply.get_json()
+        assert reply.headers["Content-Type"].startswith("application/problem+json")
+        assert list(problem["errors"]) == ["id_number"], (id_number, problem)
+    assert count_applications(engine) == before
+
+
+def test_every_field_error_comes_at_once(api, new_user):
+    reply = api.post("/api/applications", new_user(), json={"matter": "elderly_subsidy", "data": {
+        "id_number": "not-an-id", "phone": "12", "surprise": 1}})
+    assert reply.status_code == 422
+    assert {"applicant_name", "id_number", "phone", "surprise"} <= set(reply.get_json()["errors"])
+
+
+def test_an_applicant_never_reads_anothers_application(api, people, new_user):
+    owner, stranger = new_user(), new_user()
+    application_id = api.post("/api/applications", owner, json=elderly(people["local_85"])).get_json()["id"]
+    assert api.get(f"/api/applications/{application_id}", owner).status_code == 200
+    assert api.get(f"/api/applications/{application_id}", stranger).status_code == 404
+    assert application_id not in [a["id"] for a in api.get("/api/applications", stranger).get_json()]
+    assert api.get(f"/api/applications/{application_id}").status_code == 401
+
+
+def test_only_applicants_submit_and_only_analysts_deploy(api, people, new_user):
+    assert api.post("/api/applications", new_user("clerk", "housing"), json=elderly(people["local_85"])).status_code == 403
+    assert api.post("/api/definitions", new_user(), json={"matter": "x", "bpmn": "", "ruleset": "", "form": ""}).status_code == 403
+    assert api.post("/api/definitions", json={"matter": "x", "bpmn": "", "ruleset": "", "form": ""}).status_code == 401
+
+
+def test_login_with_a_wrong_password_is_refused(api):
+    reply = api.http.post("/api/auth/login", json={"username": "alice", "password": "nope"})
+    assert reply.status_code == 401
+    assert reply.get_json()["title"] == "Authentication required"
+
+
+def test_catalogue_guide_and_openapi_are_public(api):
+    matters = {m["code"]: m for m in api.get("/api/matters").get_json()}
+    assert {"elderly_subsidy", "rental_filing"} <= set(matters)
+    guide = api.get("/api/matters/rental_filing").get_json()
+    assert guide["guide"]["legal_basis"] and guide["form"]["components"]
+    spec = api.get("/api/openapi.json").get_json()
+    assert "/api/applications" in spec["paths"]
+    docs = api.get("/api/docs")
+    assert docs.status_code == 200 and b"/api/docs/assets/swagger-ui-bundle.js" in docs.data
+    assert api.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200

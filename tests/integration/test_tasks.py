@@ -1,0 +1,81 @@
+"""Clerk tasks: claiming, releasing, departments, and two clerks racing for one task."""
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+
+from engine.models import Event
+
+
+def manual_case(api, people, new_user) -> tuple[int, str]:
+    """An elderly-subsidy application the rules cannot verify: it waits for a clerk."""
+    applicant = new_user()
+    body = api.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": {
+        "applicant_name": "赵六", "id_number": people["unregistered_84"], "phone": "13700137000"}}).get_json()
+    assert body["status"] == "waiting"
+    return body["id"], applicant
+
+
+def task_of(api, clerk: str, application_id: int) -> dict:
+    return next(t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == application_id)
+
+
+def test_two_clerks_completing_the_same_task_at_once_one_wins(api, engine, people, new_user):
+    application_id, applicant = manual_case(api, people, new_user)
+    clerks = [new_user("clerk", "civil_affairs") for _ in range(2)]
+    task_id = task_of(api, clerks[0], application_id)["id"]
+    for clerk in clerks:
+        api.headers(clerk)  # sign in before the race
+    barrier, statuses = threading.Barrier(2), []
+
+    def complete(clerk: str, outcome: str) -> None:
+        barrier.wait()
+        reply = api.post(f"/api/tasks/{task_id}/complete", clerk, json={"outcome": outcome, "comment": "核实"})
+        statuses.append(reply.status_code)
+
+    threads = [threading.Thread(target=complete, args=(c, o)) for c, o in zip(clerks, ("approve", "reject"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200, 409]
+    with engine.sessions() as session:
+        decided = session.scalar(select(func.count()).select_from(Event).where(
+            Event.application_id == application_id, Event.kind == "application.decided"))
+        completed = session.scalar(select(func.count()).select_from(Event).where(
+            Event.application_id == application_id, Event.kind == "task.completed"))
+    assert (decided, completed) == (1, 1)
+    final = api.get(f"/api/applications/{application_id}", applicant).get_json()
+    assert final["status"] == "completed"
+
+
+def test_claim_release_and_claimed_by_someone_else(api, people, new_user):
+    application_id, _ = manual_case(api, people, new_user)
+    first, second = new_user("clerk", "civil_affairs"), new_user("clerk", "civil_affairs")
+    task_id = task_of(api, first, application_id)["id"]
+    assert api.post(f"/api/tasks/{task_id}/claim", first).get_json()["status"] == "claimed"
+    assert api.post(f"/api/tasks/{task_id}/claim", second).status_code == 409
+    assert api.post(f"/api/tasks/{task_id}/complete", second, json={"outcome": "approve"}).status_code == 409
+    assert api.post(f"/api/tasks/{task_id}/release", second).status_code == 409
+    assert api.post(f"/api/tasks/{task_id}/release", first).get_json()["status"] == "open"
+    assert api.post(f"/api/tasks/{task_id}/claim", second).status_code == 200
+
+
+def test_a_clerk_of_another_department_cannot_see_or_touch_the_task(api, people, new_user):
+    application_id, _ = manual_case(api, people, new_user)
+    task_id = task_of(api, new_user("clerk", "civil_affairs"), application_id)["id"]
+    housing = new_user("clerk", "housing")
+    for action in ("claim", "release"):
+        assert api.post(f"/api/tasks/{task_id}/{action}", housing).status_code == 404
+    assert api.post(f"/api/tasks/{task_id}/complete", housing, json={"outcome": "approve"}).status_code == 404
+    assert api.get(f"/api/applications/{application_id}", housing).status_code == 404
+
+
+def test_a_rejection_needs_a_reason(api, people, new_user):
+    application_id, _ = manual_case(api, people, new_user)
+    clerk = new_user("clerk", "civil_affairs")
+    task_id = task_of(api, clerk, application_id)["id"]
+    reply = api.post(f"/api/tasks/{task_id}/complete", clerk, json={"outcome": "reject"})
+    assert reply.status_code == 422
+    assert "comment" in reply.get_json()["errors"]

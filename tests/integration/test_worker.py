@@ -1,0 +1,137 @@
+"""Work that waits: a slow source read by a worker, lost jobs and killed workers.
+
+Nothing is lost (the application row keeps the pending work until it is done) and
+nothing is done twice (the version column lets only one advance commit).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from api import create_app
+from engine.models import Application, Event
+from tests.integration.helpers import ApiClient, run_queued_work
+from tests.integration.test_rental_filing import rental
+from worker.setup import build_engine
+
+DEFERRED = {"property_registry": {"deferred": True}}
+
+
+class LostJobs:
+    """A transport that drops every job, as a crashed Redis or a flushed queue would."""
+
+    def __init__(self) -> None:
+        self.dropped: list[int] = []
+
+    def enqueue_advance(self, application_id: int) -> None:
+        self.dropped.append(application_id)
+
+
+@pytest.fixture
+def deferred_engine(settings, engine):
+    """The same database, with the property registry slow enough to be read by workers only."""
+    return build_engine(replace(settings, source_options=DEFERRED))
+
+
+def events(engine, application_id: int, kind: str) -> int:
+    with engine.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Event).where(
+            Event.application_id == application_id, Event.kind == kind))
+
+
+def application(engine, application_id: int) -> Application:
+    with engine.sessions() as session:
+        return session.get(Application, application_id)
+
+
+def submit_rental(engine, people, new_user) -> dict:
+    client = ApiClient(create_app(engine=engine))
+    reply = client.post("/api/applications", new_user(), json={"matter": "rental_filing",
+                                                                "data": rental(people, people["landlord"])})
+    assert reply.status_code == 202, reply.get_json()
+    return reply.get_json()
+
+
+def test_a_slow_source_is_read_by_a_worker(deferred_engine, people, new_user):
+    body = submit_rental(deferred_engine, people, new_user)
+    assert body["status"] == "running" and body["decision"] is None
+    run_queued_work(deferred_engine)
+    done = application(deferred_engine, body["id"])
+    assert (done.status, done.outcome, done.pending_since) == ("completed", "approve", None)
+    assert events(deferred_engine, body["id"], "work.deferred") == 1
+
+
+def test_a_lost_job_is_recovered_by_the_reconciler(settings, engine, deferred_engine, people, new_user):
+    lost = LostJobs()
+    deferred_engine.queue = lost
+    body = submit_rental(deferred_engine, people, new_user)
+    assert lost.dropped == [body["id"]]
+    assert application(engine, body["id"]).status == "running"
+    assert body["id"] in engine.reconcile(timedelta(0))
+    run_queued_work(engine)
+    assert application(engine, body["id"]).outcome == "approve"
+    assert events(engine, body["id"], "application.decided") == 1
+
+
+def _worker(settings, delay: float) -> subprocess.Popen:
+    env = {**os.environ, "ONEWINDOW_DATABASE_URL": settings.database_url,
+           "ONEWINDOW_REDIS_URL": settings.redis_url,
+           "ONEWINDOW_SOURCES": json.dumps({"property_registry": {"delay": delay, "timeout": delay + 10}})}
+    command = [str(Path(sys.executable).parent / "onewindow"), "worker"]
+    return subprocess.Popen(command, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(os.environ.get("ONEWINDOW_TEST_BACKEND", "sqlite") != "postgres",
+                    reason="needs a worker process on real Redis; the embedded default has none")
+def test_a_worker_killed_mid_job_loses_nothing_and_does_nothing_twice(settings, engine, deferred_engine,
+                                                                      people, new_user):
+    from rq.registry import StartedJobRegistry
+
+    from worker.queues import QUEUE_NAME
+
+    body = submit_rental(deferred_engine, people, new_user)
+    redis = deferred_engine.queue.queue.connection
+    started = StartedJobRegistry(QUEUE_NAME, connection=redis)
+    doomed = _worker(settings, delay=30)
+    try:
+        _wait_for(lambda: started.count > 0, 30, "the worker to start the job")
+        time.sleep(1)  # inside the slow registry read, before any commit
+    finally:
+        os.killpg(doomed.pid, signal.SIGKILL)
+        doomed.wait(10)
+    stuck = application(engine, body["id"])
+    assert stuck.status == "running" and stuck.pending_since is not None
+    assert events(engine, body["id"], "application.decided") == 0
+
+    assert body["id"] in engine.reconcile(timedelta(0))
+    survivor = _worker(settings, delay=0)
+    try:
+        _wait_for(lambda: application(engine, body["id"]).status == "completed", 60, "the application to finish")
+    finally:
+        os.killpg(survivor.pid, signal.SIGTERM)
+        survivor.wait(20)
+    assert application(engine, body["id"]).outcome == "approve"
+    assert events(engine, body["id"], "application.decided") == 1
+    with engine.sessions() as session:
+        steps = session.scalars(select(Event.data).where(Event.application_id == body["id"], Event.kind == "step"))
+        decide_steps = [s for s in steps if s["element"] == "Task_decide"]
+    assert len(decide_steps) == 1

@@ -1,0 +1,30 @@
+"""Every BPMN, rule and form file the product ships is named by the catalogue (and so
+deployed by the test fixtures and run by the integration tests), and each one loads."""
+from __future__ import annotations
+
+from engine.bpmn import parse_process
+from engine.catalogue import read_catalogue
+from engine.config import REPO_ROOT
+from engine.sandbox import check_specs
+from forms import load_form_file
+from rules import load_ruleset_file
+
+
+def test_every_shipped_file_is_in_the_catalogue():
+    entries = read_catalogue()
+    named = {("processes", e["bpmn"]) for e in entries} | {("rules", e["rules"]) for e in entries} \
+        | {("forms", e["form"]) for e in entries} | {("processes", d) for e in entries for d in e.get("dmn", [])}
+    shipped = {(folder, path.name) for folder, pattern in (("processes", "*.bpmn"), ("processes", "*.dmn"),
+                                                           ("rules", "*.yaml"), ("forms", "*.form.json"))
+               for path in (REPO_ROOT / folder).glob(pattern)}
+    assert shipped == named
+
+
+def test_every_catalogue_entry_loads_and_passes_the_sandbox():
+    for entry in read_catalogue():
+        bpmn = (REPO_ROOT / "processes" / entry["bpmn"]).read_text(encoding="utf-8")
+        parsed = parse_process(bpmn, entry["bpmn"], process_id=entry["code"])
+        assert parsed.process_id == entry["code"]
+        assert check_specs([parsed.spec, *parsed.subprocess_specs.values()], entry["bpmn"]) == []
+        assert load_ruleset_file(REPO_ROOT / "rules" / entry["rules"]).matter == entry["code"]
+        assert load_form_file(REPO_ROOT / "forms" / entry["form"]).components
