@@ -1,18 +1,21 @@
 """The ``onewindow`` command: serve, worker, deploy, demo, reconcile, db upgrade."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from engine.catalogue import deploy_catalogue
 from engine.config import CATALOGUE_FILE, load_settings
 from engine.db import upgrade
 
-EMBEDDED_RECONCILE_EVERY = 30
+EMBEDDED_SWEEP_EVERY = 5
+log = logging.getLogger(__name__)
 
 
 @click.group()
@@ -80,26 +83,31 @@ def serve(host: str, port: int) -> None:
             seed(session, date.today())
         session.commit()
     if settings.embedded:
-        _start_embedded_reconciler(settings.reconcile_after_seconds)
+        _start_embedded_sweeps(settings.reconcile_after_seconds)
     click.echo(f"OneWindow on http://{host}:{port}/api/docs ({_safe(settings.database_url)})")
     create_app(engine=engine()).run(host=host, port=port, threaded=True)
 
 
-def _start_embedded_reconciler(after_seconds: int) -> None:
+def _start_embedded_sweeps(after_seconds: int) -> None:
+    """What the worker's cron does in production: fire due timers, re-send stuck work."""
     from worker.jobs import engine
 
     def loop() -> None:
         while True:
-            time.sleep(EMBEDDED_RECONCILE_EVERY)
-            engine().reconcile(timedelta(seconds=after_seconds))
+            time.sleep(EMBEDDED_SWEEP_EVERY)
+            try:
+                engine().fire_timers()
+                engine().reconcile(timedelta(seconds=after_seconds))
+            except SQLAlchemyError:  # the database is back next round; the work is still pending
+                log.exception("embedded sweep failed; retrying in %ss", EMBEDDED_SWEEP_EVERY)
 
-    threading.Thread(target=loop, name="onewindow-reconciler", daemon=True).start()
+    threading.Thread(target=loop, name="onewindow-sweeps", daemon=True).start()
 
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Run queued jobs, then exit.")
 def worker(burst: bool) -> None:
-    """Run an RQ worker with the scheduler and the reconciler (needs ONEWINDOW_REDIS_URL)."""
+    """Run an RQ worker with the scheduler, timers and the reconciler (needs ONEWINDOW_REDIS_URL)."""
     from worker.main import run_worker
 
     settings = load_settings()

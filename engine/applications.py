@@ -127,6 +127,7 @@ class Engine:
             definition = application.definition
             services = ServiceTasks(definition, self.sources, self.clock)
             workflow = bpmn.load_state(application.workflow, definition.spec, services.script_engine())
+            workflow.refresh_timers()  # a due timer becomes READY and runs below
             try:
                 self._run(session, application, workflow, services, allow_deferred=True, actor="worker")
                 session.commit()
@@ -145,6 +146,24 @@ class Engine:
         for application_id in ids:
             self.queue.enqueue_advance(application_id)
         return ids
+
+    def fire_timers(self) -> list[int]:
+        """Hand every application whose next BPMN timer is due to a worker (RQ scheduler job).
+
+        Reads only the indexed ``timer_due_at`` column; marking the work pending first means
+        a lost job is re-sent by the reconciler like any other.
+        """
+        now = self.clock()
+        with self.sessions() as session:
+            due = list(session.scalars(select(Application.id).where(
+                Application.timer_due_at <= now, Application.pending_since.is_(None))))
+            if due:
+                session.execute(update(Application).where(Application.id.in_(due))
+                                .values(pending_since=now, timer_due_at=None))
+                session.commit()
+        for application_id in due:
+            self.queue.enqueue_advance(application_id)
+        return due
 
     # --- clerks -------------------------------------------------------------------------
 
@@ -248,6 +267,7 @@ class Engine:
             application.decision = data["decision"]
         waiting = workflow.get_tasks(state=TaskState.READY, manual=True)
         self._project_tasks(session, application, waiting, now)
+        application.timer_due_at = next_timer(workflow, now)
         if application.status == "failed":
             return
         if workflow.is_completed():
@@ -282,6 +302,24 @@ class Engine:
     def _hand_over(self, application: Application) -> None:
         if application.pending_since is not None:
             self.queue.enqueue_advance(application.id)
+
+
+TIMER_EVENTS = ("TimerEventDefinition", "TimeDateEventDefinition", "DurationTimerEventDefinition",
+                "CycleTimerEventDefinition")
+
+
+def next_timer(workflow: BpmnWorkflow, now: datetime) -> datetime | None:
+    """When the earliest waiting BPMN timer fires (``now`` if its value is not a moment yet)."""
+    moments = []
+    for event in workflow.waiting_events():
+        if event.event_type not in TIMER_EVENTS or event.value is None:
+            continue
+        value = event.value["next"] if isinstance(event.value, dict) else event.value
+        try:
+            moments.append(as_utc(datetime.fromisoformat(value)))
+        except (TypeError, ValueError):
+            moments.append(now)  # not evaluated to a moment yet: let a worker refresh it now
+    return min(moments, default=None)
 
 
 def _by_idempotency_key(session: Session, applicant_id: int, key: str | None) -> Application | None:

@@ -121,6 +121,7 @@ class Application(Base):
     form_data: Mapped[dict] = mapped_column(JSON)
     workflow: Mapped[str] = mapped_column(Text)
     pending_since: Mapped[datetime | None]  # work handed to a worker, not yet done
+    timer_due_at: Mapped[datetime | None] = mapped_column(index=True)  # next BPMN timer; never scan workflows
     due_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

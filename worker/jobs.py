@@ -24,3 +24,8 @@ def reconcile() -> list[int]:
     """Re-send every application whose pending work is older than the threshold."""
     settings = load_settings()
     return engine().reconcile(timedelta(seconds=settings.reconcile_after_seconds))
+
+
+def fire_timers() -> list[int]:
+    """Advance every application whose next BPMN timer is due."""
+    return engine().fire_timers()

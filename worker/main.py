@@ -1,5 +1,5 @@
 """``onewindow worker``: a real RQ worker with RQ's scheduler, plus a cron process that
-runs the reconciler every ``RECONCILE_EVERY`` seconds."""
+fires due BPMN timers and runs the reconciler."""
 from __future__ import annotations
 
 import multiprocessing
@@ -11,11 +11,13 @@ from rq.cron import CronScheduler
 from worker.queues import QUEUE_NAME
 
 RECONCILE_EVERY = 30
+TIMERS_EVERY = 5
 
 
 def _run_cron(redis_url: str) -> None:
     cron = CronScheduler(connection=Redis.from_url(redis_url))
     cron.register("worker.jobs.reconcile", QUEUE_NAME, interval=RECONCILE_EVERY, job_timeout=120)
+    cron.register("worker.jobs.fire_timers", QUEUE_NAME, interval=TIMERS_EVERY, job_timeout=120)
     cron.start()
 
 
