@@ -4,7 +4,7 @@ from __future__ import annotations
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
-from api import analysts, applicants, auth, clerks, problems
+from api import analysts, applicants, audit, auth, clerks, problems, protection
 from engine.applications import Engine
 from engine.config import Settings, load_settings
 from worker.setup import build_engine
@@ -22,12 +22,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         MAX_CONTENT_LENGTH=4 * 1024 * 1024, JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
-    app.extensions["onewindow"] = engine or build_engine(settings or load_settings())
+    settings = settings or load_settings()
+    app.extensions["onewindow"] = engine or build_engine(settings)
     api = problems.ProblemApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
-    for blueprint in (auth.blp, applicants.blp, clerks.blp, analysts.blp):
+    for blueprint in (auth.blp, applicants.blp, clerks.blp, analysts.blp, audit.blp):
         api.register_blueprint(blueprint)
     problems.register(app)
+    protection.protect(app, settings.redis_url)
 
     @app.get(SWAGGER_ASSETS + "<path:filename>")
     def swagger_assets(filename: str):

@@ -99,11 +99,14 @@ class ReviewSchema(Schema):
 
 
 class DefinitionUploadSchema(Schema):
-    matter = fields.String(required=True)
-    bpmn = fields.String(required=True, validate=validate.Length(max=1_000_000))
-    ruleset = fields.String(required=True, validate=validate.Length(max=200_000))
-    form = fields.String(required=True, validate=validate.Length(max=200_000))
-    dmn = fields.List(fields.String(validate=validate.Length(max=1_000_000)), load_default=list)
+    """Sizes are checked by the deployment itself (400 naming the file); the whole
+    request is capped by MAX_CONTENT_LENGTH (413)."""
+
+    matter = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    bpmn = fields.String(required=True)
+    ruleset = fields.String(required=True)
+    form = fields.String(required=True)
+    dmn = fields.List(fields.String(), load_default=list, validate=validate.Length(max=20))
 
 
 class DefinitionSchema(Schema):

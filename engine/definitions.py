@@ -21,6 +21,7 @@ from forms import FormDefinitionError, load_form
 from rules import RuleSetError, load_ruleset
 
 FORM_SOURCE = "form"
+MAX_TEXT_BYTES = 200_000  # a rule set or form; BPMN/DMN have their own limit in engine/bpmn.py
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,21 @@ def check_upload(upload: DefinitionUpload, source_names: set[str]) -> ParsedProc
         specs = [parsed.spec, *parsed.subprocess_specs.values()]
         problems += [_problem_dict(p) for p in check_specs(specs, upload.bpmn_name)]
     except ProcessProblem as exc:
-        problems.append(exc.problem)
-    problems += _ruleset_problems(upload, source_names)
-    problems += _form_problems(upload)
+        problems += exc.problems
+    oversized = _oversized(upload)
+    problems += oversized
+    if not oversized:
+        problems += _ruleset_problems(upload, source_names)
+        problems += _form_problems(upload)
     if problems:
         raise DeploymentRefused(f"{len(problems)} problem(s) in the upload for {upload.matter_code}", problems)
     return parsed
+
+
+def _oversized(upload: DefinitionUpload) -> list[dict[str, str]]:
+    return [{"file": name, "element_id": "", "reason": f"larger than {MAX_TEXT_BYTES} bytes"}
+            for name, text in ((upload.ruleset_name, upload.ruleset), (upload.form_name, upload.form))
+            if len(text.encode("utf-8")) > MAX_TEXT_BYTES]
 
 
 def _problem_dict(problem) -> dict[str, str]:

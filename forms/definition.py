@@ -376,6 +376,8 @@ def _parse(source: str | Mapping, filename: str) -> Mapping[str, Any]:
     except json.JSONDecodeError as exc:
         problem = f"JSON 无效 invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         raise FormDefinitionError(filename, [problem]) from exc
+    except RecursionError as exc:  # hostile input: nesting deeper than the parser's stack
+        raise FormDefinitionError(filename, ["JSON nested too deeply 嵌套层级过深"]) from exc
     if not isinstance(document, Mapping):
         raise FormDefinitionError(filename, ["top level must be a JSON object (a form-js schema)"])
     return document

@@ -220,6 +220,8 @@ def _parse_yaml(text: str, filename: str) -> Any:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         raise RuleSetError([RuleProblem(None, _yaml_message(error, filename))], filename) from error
+    except RecursionError as error:  # hostile input: nesting deeper than the parser's stack
+        raise RuleSetError([RuleProblem(None, f"{filename}: YAML nested too deeply")], filename) from error
 
 
 def _yaml_message(error: yaml.YAMLError, filename: str) -> str:

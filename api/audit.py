@@ -1,0 +1,44 @@
+"""The audit trail (审计日志), read-only: no endpoint edits or deletes an event."""
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from api.auth import roles
+from api.schemas import EventSchema
+from engine.models import Event
+
+blp = Blueprint("audit", __name__, url_prefix="/api/events", description="Audit trail (supervisors, admins)")
+
+
+class EventQuerySchema(Schema):
+    application_id = fields.Integer(validate=validate.Range(min=1))
+    kind = fields.String(validate=validate.Length(max=40))
+    actor = fields.String(validate=validate.Length(max=64))
+    before_id = fields.Integer(validate=validate.Range(min=1), metadata={"description": "page: events older than this id"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class AuditEventSchema(EventSchema):
+    id = fields.Integer()
+    application_id = fields.Integer(allow_none=True)
+
+
+@blp.route("")
+class Events(MethodView):
+    @blp.arguments(EventQuerySchema, location="query")
+    @blp.response(200, AuditEventSchema(many=True))
+    @roles("supervisor", "admin")
+    def get(self, query: dict):
+        """Who did what and when: decisions, claims, completions, deployments, logins."""
+        statement = select(Event).order_by(Event.id.desc()).limit(query["limit"])
+        for name in ("application_id", "kind", "actor"):
+            if name in query:
+                statement = statement.where(getattr(Event, name) == query[name])
+        if "before_id" in query:
+            statement = statement.where(Event.id < query["before_id"])
+        with current_app.extensions["onewindow"].sessions() as session:
+            return list(session.scalars(statement))

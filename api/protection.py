@@ -1,0 +1,72 @@
+"""What stands between the API and hostile traffic: rate limits and security headers.
+
+Rate limits use flask-limiter, kept in Redis when it is configured (shared by every API
+process) and in memory when embedded. If Redis is down the limiter falls back to memory
+and logs, so a Redis outage never refuses a lawful submission.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+
+from flask import Flask, Response, request
+from flask_limiter import Limiter, RequestLimit
+from flask_limiter.util import get_remote_address
+
+from api.problems import problem
+
+LOGIN_LIMIT = os.environ.get("ONEWINDOW_LOGIN_LIMIT", "10 per minute")
+SUBMIT_LIMIT = os.environ.get("ONEWINDOW_SUBMIT_LIMIT", "30 per minute")
+DOCS_PREFIX = "/api/docs"
+
+
+def _breach(limit: RequestLimit) -> Response:
+    return problem(429, "Too many requests", f"limit {limit.limit} reached; try again later")
+
+
+def login_key() -> str:
+    """Per address and username: guessing one account's password is slowed down without
+    locking a whole office behind one NAT address out."""
+    username = (request.get_json(silent=True) or {}).get("username", "") if request.is_json else ""
+    return f"{get_remote_address()}|{str(username)[:64]}"
+
+
+def caller_key() -> str:
+    """Per signed-in caller (a hash of the token), else per address."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        return hashlib.sha256(header.encode("utf-8")).hexdigest()
+    return get_remote_address()
+
+
+def security_headers(response: Response) -> Response:
+    """Nothing from the API may be framed, sniffed or cached by a shared cache."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.path.startswith(DOCS_PREFIX):  # Swagger UI: its own inline start-up script
+        csp = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"
+    else:
+        csp = "default-src 'none'; frame-ancestors 'none'"
+        response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("Content-Security-Policy", csp)
+    return response
+
+
+LIMITED_ENDPOINTS = {  # endpoint -> (limit, key, methods)
+    "auth.Login": (LOGIN_LIMIT, login_key, ["POST"]),
+    "applicants.Applications": (SUBMIT_LIMIT, caller_key, ["POST"]),
+}
+
+
+def protect(app: Flask, redis_url: str | None) -> Limiter:
+    """Limit logins and submissions and add security headers (call after the blueprints)."""
+    limiter = Limiter(get_remote_address, app=app, storage_uri=redis_url or "memory://",
+                      headers_enabled=True, in_memory_fallback_enabled=True, swallow_errors=True,
+                      on_breach=_breach, key_prefix="onewindow")
+    for endpoint, (limit, key, methods) in LIMITED_ENDPOINTS.items():
+        app.view_functions[endpoint] = limiter.limit(limit, key_func=key, methods=methods)(
+            app.view_functions[endpoint])
+    app.after_request(security_headers)
+    return limiter

@@ -1,0 +1,60 @@
+"""Rate limits, security headers and the read-only audit trail."""
+from __future__ import annotations
+
+from api.protection import SUBMIT_LIMIT
+
+
+def test_repeated_wrong_passwords_are_slowed_down(api, new_user):
+    victim = new_user()
+    statuses = [api.http.post("/api/auth/login", json={"username": victim, "password": f"guess{i}"}).status_code
+                for i in range(11)]
+    assert statuses[:10] == [401] * 10 and statuses[10] == 429
+    blocked = api.http.post("/api/auth/login", json={"username": victim, "password": "demo-password"})
+    assert blocked.status_code == 429
+    assert blocked.headers["Content-Type"].startswith("application/problem+json")
+    assert int(blocked.headers["Retry-After"]) > 0
+    other = api.http.post("/api/auth/login", json={"username": new_user(), "password": "demo-password"})
+    assert other.status_code == 200  # the limit is per account, not the whole address
+
+
+def test_submissions_are_limited_per_caller(api, people, new_user):
+    allowed = int(SUBMIT_LIMIT.split()[0])
+    applicant = new_user()
+    data = {"matter": "elderly_subsidy", "data": {"applicant_name": "郑一", "id_number": people["local_75"],
+                                                  "phone": "13800138000"}}
+    statuses = [api.post("/api/applications", applicant, json=data).status_code for _ in range(allowed + 1)]
+    assert statuses[:allowed] == [201] * allowed and statuses[allowed] == 429
+    assert api.post("/api/applications", new_user(), json=data).status_code == 201
+
+
+def test_security_headers(api):
+    for path in ("/api/matters", "/api/docs", "/api/nowhere"):
+        headers = api.get(path).headers
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert "Content-Security-Policy" in headers
+    assert api.get("/api/matters").headers["Cache-Control"] == "no-store"
+
+
+def test_the_audit_trail_records_who_did_what_and_cannot_be_edited(api, people, new_user):
+    applicant, clerk, supervisor = new_user(), new_user("clerk", "civil_affairs"), new_user("supervisor")
+    body = api.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": {
+        "applicant_name": "王二", "id_number": people["unregistered_84"], "phone": "13800138000"}}).get_json()
+    task = next(t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == body["id"])
+    api.post(f"/api/tasks/{task['id']}/claim", clerk)
+    api.post(f"/api/tasks/{task['id']}/complete", clerk, json={"outcome": "approve", "amount": 100})
+    trail = api.get(f"/api/events?application_id={body['id']}", supervisor).get_json()
+    actors = {(e["kind"], e["actor"]) for e in trail}
+    assert {("application.submitted", applicant), ("task.claimed", clerk), ("task.completed", clerk),
+            ("application.decided", clerk)} <= actors
+    assert all(e["at"] for e in trail)
+    logins = api.get(f"/api/events?kind=login&actor={clerk}", supervisor).get_json()
+    assert len(logins) == 1
+    assert api.get("/api/events?kind=definition.deployed", supervisor).get_json()
+    event_id = trail[0]["id"]
+    for method in ("put", "patch", "delete"):
+        for path in ("/api/events", f"/api/events/{event_id}"):
+            reply = getattr(api.http, method)(path, headers=api.headers(supervisor), json={"kind": "x"})
+            assert reply.status_code in (404, 405), (method, path)
+    assert api.get("/api/events", applicant).status_code == 403
+    assert api.get("/api/events", clerk).status_code == 403
