@@ -69,10 +69,10 @@ class Engine:
                 cleaned = compiled(definition).form.validate(data)
             except FormValidationError as exc:
                 raise InvalidInput("the form has errors", exc.errors) from exc
-            application = self._start(session, user, definition, cleaned, idempotency_key)
             try:
+                application = self._start(session, user, definition, cleaned, idempotency_key)
                 session.commit()
-            except IntegrityError:
+            except IntegrityError:  # the same key, submitted at the same moment, won the race
                 session.rollback()
                 existing = _by_idempotency_key(session, user.id, idempotency_key)
                 if existing is None:

@@ -1,6 +1,7 @@
 """Submitting: idempotency, validation of every field at once, and who may read what."""
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 from sqlalchemy import func, select
@@ -87,3 +88,23 @@ def test_catalogue_guide_and_openapi_are_public(api):
     docs = api.get("/api/docs")
     assert docs.status_code == 200 and b"/api/docs/assets/swagger-ui-bundle.js" in docs.data
     assert api.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_the_same_idempotency_key_sent_twice_at_once_makes_one_application(api, engine, people, new_user):
+    applicant = new_user()
+    api.headers(applicant)
+    barrier, ids = threading.Barrier(4), []
+
+    def send() -> None:
+        barrier.wait()
+        reply = api.post("/api/applications", applicant, headers={"Idempotency-Key": "double-click"},
+                         json=elderly(people["local_92"]))
+        assert reply.status_code in (200, 201), reply.get_json()
+        ids.append(reply.get_json()["id"])
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(ids) == 4 and len(set(ids)) == 1
