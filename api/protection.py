@@ -18,6 +18,8 @@ from api.problems import problem
 LOGIN_LIMIT = os.environ.get("ONEWINDOW_LOGIN_LIMIT", "10 per minute")
 SUBMIT_LIMIT = os.environ.get("ONEWINDOW_SUBMIT_LIMIT", "30 per minute")
 DOCS_PREFIX = "/api/docs"
+# A hung Redis must not hold requests: give up quickly and fall back to memory.
+STORAGE_TIMEOUTS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
 
 
 def _breach(limit: RequestLimit) -> Response:
@@ -63,8 +65,9 @@ LIMITED_ENDPOINTS = {  # endpoint -> (limit, key, methods)
 def protect(app: Flask, redis_url: str | None) -> Limiter:
     """Limit logins and submissions and add security headers (call after the blueprints)."""
     limiter = Limiter(get_remote_address, app=app, storage_uri=redis_url or "memory://",
-                      headers_enabled=True, in_memory_fallback_enabled=True, swallow_errors=True,
-                      on_breach=_breach, key_prefix="onewindow")
+                      storage_options=STORAGE_TIMEOUTS if redis_url else {}, headers_enabled=True,
+                      in_memory_fallback_enabled=True, swallow_errors=True, on_breach=_breach,
+                      key_prefix="onewindow")
     for endpoint, (limit, key, methods) in LIMITED_ENDPOINTS.items():
         app.view_functions[endpoint] = limiter.limit(limit, key_func=key, methods=methods)(
             app.view_functions[endpoint])

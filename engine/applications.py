@@ -17,7 +17,7 @@ from typing import Callable, Iterator, Mapping, Protocol
 from uuid import UUID
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -250,6 +250,10 @@ class Engine:
             session.add(Event(application_id=application.id, kind="work.deferred", actor=actor, at=now,
                               data={"element": deferred.element_id, "sources": deferred.sources}))
         except WorkflowException as exc:
+            if isinstance(exc.__cause__, OperationalError):
+                # a database that cannot be reached (a source's) is no fault of the workflow:
+                # abandon the transaction (503, or a worker's retry) instead of failing it for good
+                raise exc.__cause__
             application.status = "failed"
             session.add(Event(application_id=application.id, kind="workflow.failed", actor=actor, at=now,
                               data={"error": str(exc), "element": getattr(getattr(exc, "task_spec", None), "bpmn_id", "")}))

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Callable, Protocol
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import SourceUnavailable
@@ -66,6 +67,8 @@ class SqlSource:
             data = future.result(timeout=self._timeout)
         except FutureTimeout as exc:
             raise SourceUnavailable(f"{self.name} did not answer within {self._timeout}s") from exc
+        except OperationalError as exc:  # the registry's database is down: cannot verify
+            raise SourceUnavailable(f"{self.name} cannot be reached: {exc.orig}") from exc
         return SourceRecord(self.name, key, data, datetime.now(timezone.utc))
 
     def _read(self, key: str) -> dict | None:

@@ -1,0 +1,286 @@
+"""Faults in the services under the API: Redis stopped, PostgreSQL restarted under load.
+
+Each test brings its own throwaway server (tests/integration/services.py), so it runs in
+both backends' runs and never disturbs the machine's PostgreSQL or Redis. What must hold:
+an accepted application is never lost, never decided twice, never half-written, and a
+caller sees success or a 503 problem, never a 500.
+
+Killed workers and doubly completed tasks are covered in test_worker.py and test_tasks.py.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from api import create_app
+from engine import users
+from engine.applications import Engine
+from engine.catalogue import deploy_catalogue
+from engine.config import Settings
+from engine.db import make_engine, make_session_factory, upgrade
+from engine.demo import DEMO_PASSWORD, seed
+from engine.models import Application, Event, User
+from engine.sources import embedded_sources
+from tests.integration.helpers import ApiClient
+from tests.integration.services import (PostgresCluster, RedisServer, free_port, postgres_cluster,
+                                        redis_server)
+from tests.integration.test_rental_filing import rental
+from worker.setup import build_engine
+
+DEFERRED = {"property_registry": {"deferred": True}}
+PROBLEM = "application/problem+json"
+_unique = itertools.count(1)
+
+
+def _wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _events(engine: Engine, application_id: int, kind: str) -> int:
+    with engine.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Event).where(
+            Event.application_id == application_id, Event.kind == kind))
+
+
+def _application(engine: Engine, application_id: int) -> Application:
+    with engine.sessions() as session:
+        return session.get(Application, application_id)
+
+
+# --- Redis stopped while applications are submitted --------------------------------------
+
+@pytest.fixture(scope="module")
+def redis() -> RedisServer:
+    with redis_server() as server:
+        yield server
+
+
+@pytest.fixture
+def queued_settings(settings, engine, redis) -> Settings:
+    """The suite's database, work queued on our own Redis, and the property registry slow
+    enough that every rental filing needs a worker."""
+    return replace(settings, redis_url=redis.url, source_options=DEFERRED)
+
+
+def _file_rental(client: ApiClient, applicant: str, people) -> int:
+    reply = client.post("/api/applications", applicant, json={"matter": "rental_filing",
+                                                              "data": rental(people, people["landlord"])})
+    assert reply.status_code == 202, reply.get_json()
+    return reply.get_json()["id"]
+
+
+def _burst_worker(settings: Settings) -> None:
+    """``onewindow worker --burst`` in its own process: RQ jobs build their engine from the
+    environment once per process, so an in-process worker would reuse one bound elsewhere."""
+    env = {**os.environ, "ONEWINDOW_DATABASE_URL": settings.database_url,
+           "ONEWINDOW_REDIS_URL": settings.redis_url, "ONEWINDOW_SOURCES": "{}"}
+    command = [str(Path(sys.executable).parent / "onewindow"), "worker", "--burst"]
+    finished = subprocess.run(command, env=env, timeout=120, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+
+
+def test_filings_accepted_while_redis_is_down_are_done_once_when_it_is_back(queued_settings, redis,
+                                                                           people, new_user):
+    """The application row, not the job, is the record of the work: filings accepted with
+    Redis down (or whose job Redis lost) wait for the reconciler, and are decided once."""
+    queued = build_engine(queued_settings)
+    client = ApiClient(create_app(settings=queued_settings, engine=queued))
+    applicant = new_user()
+    ids = [_file_rental(client, applicant, people)]  # queued, then lost with Redis's memory
+    redis.stop()
+    ids += [_file_rental(client, applicant, people) for _ in range(4)]
+    queued.reconcile(timedelta(0))  # a reconciler run during the outage loses nothing either
+    for application_id in ids:
+        stored = _application(queued, application_id)
+        assert stored.status == "running" and stored.pending_since is not None
+        assert stored.workflow and _events(queued, application_id, "work.deferred") == 1
+
+    redis.start()
+    assert set(ids) <= set(queued.reconcile(timedelta(0)))
+    queued.reconcile(timedelta(0))  # every job twice: the second finds nothing pending
+    _burst_worker(queued_settings)
+    for application_id in ids:
+        done = _application(queued, application_id)
+        assert (done.status, done.outcome, done.pending_since) == ("completed", "approve", None)
+        assert _events(queued, application_id, "application.decided") == 1
+
+
+# --- PostgreSQL restarted under load -----------------------------------------------------
+
+THREADS = 4
+MAX_ATTEMPTS = 25  # per caller (token): below the submission limit of 30 a minute
+PAUSE = 0.2
+OUTAGE = 1.0
+SLOW_REGISTRY = {"population_registry": {"delay": PAUSE}}  # each request holds its transaction a while
+RESIDENTS = ("local_85", "local_92", "nonlocal_88", "unregistered_84")  # approve, reject, manual
+
+
+@dataclass
+class PrivatePostgres:
+    cluster: PostgresCluster
+    engine: Engine
+    people: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def private_postgres() -> PrivatePostgres:
+    """Our own cluster, migrated, with the catalogue and demo data, that we may restart."""
+    with postgres_cluster() as cluster:
+        upgrade(cluster.url)
+        built = build_engine(Settings(database_url=cluster.url, redis_url=None, source_options=SLOW_REGISTRY))
+        with built.sessions() as session:
+            deploy_catalogue(session, set(built.sources), "tests")
+            people = seed(session, date.today())
+            session.commit()
+        yield PrivatePostgres(cluster, built, people)
+
+
+@dataclass(frozen=True)
+class Reply:
+    applicant: str
+    key: str
+    status: int
+    content_type: str
+    body: dict | None
+
+
+def _applicants(engine: Engine, count: int) -> list[str]:
+    names = [f"load_{next(_unique)}" for _ in range(count)]
+    with engine.sessions() as session:
+        for name in names:
+            users.create_user(session, name, DEMO_PASSWORD, "applicant")
+        session.commit()
+    return names
+
+
+def _submit(client: ApiClient, applicant: str, people, resident: str, key: str) -> Reply:
+    reply = client.post("/api/applications", applicant, headers={"Idempotency-Key": key}, json={
+        "matter": "elderly_subsidy",
+        "data": {"applicant_name": "吴十", "id_number": people[resident], "phone": "13500135000"}})
+    return Reply(applicant, key, reply.status_code, reply.content_type, reply.get_json(silent=True))
+
+
+def _keep_submitting(client: ApiClient, applicant: str, people, stop: threading.Event,
+                     replies: list[Reply], offset: float) -> None:
+    """One applicant submitting every PAUSE seconds until told to stop (or MAX_ATTEMPTS).
+    Threads start ``offset`` apart so that some request is always in the middle of its
+    transaction when the database goes away."""
+    time.sleep(offset)
+    for attempt in range(MAX_ATTEMPTS):
+        if stop.is_set():
+            return
+        resident = RESIDENTS[attempt % len(RESIDENTS)]
+        replies.append(_submit(client, applicant, people, resident, uuid.uuid4().hex))
+        time.sleep(PAUSE)
+
+
+def _successes(replies: list[Reply]) -> int:
+    return sum(reply.status in (201, 202) for reply in replies)
+
+
+def _run_load_across_a_restart(world: PrivatePostgres, app, applicants: list[str]) -> list[Reply]:
+    """Submit from every applicant at once; restart PostgreSQL once all have succeeded;
+    stop once all have succeeded again after the restart."""
+    clients = {name: ApiClient(app) for name in applicants}
+    for name, client in clients.items():
+        client.headers(name)  # sign in while the database is up
+    replies: list[Reply] = []
+    stop = threading.Event()
+    with ThreadPoolExecutor(THREADS, thread_name_prefix="load") as pool:
+        futures = [pool.submit(_keep_submitting, clients[name], name, world.people, stop, replies,
+                               index * 2 * PAUSE / THREADS) for index, name in enumerate(applicants)]
+        try:
+            _wait_for(lambda: _successes(replies) >= 2 * THREADS, 30, "submissions before the restart")
+            world.cluster.stop()
+            time.sleep(OUTAGE)
+            world.cluster.start()
+            restarted_at = len(replies)
+            _wait_for(lambda: _successes(replies[restarted_at:]) >= THREADS, 30, "submissions after the restart")
+        finally:
+            stop.set()
+            if not world.cluster.running:
+                world.cluster.start()
+        for future in futures:
+            future.result(timeout=60)  # re-raises anything that went wrong in a thread
+    return replies
+
+
+def _check_stored(engine: Engine, applicants: list[str], replies: list[Reply]) -> None:
+    """No half-written application: each has its workflow, one submitted event, and a
+    decided event exactly when it is completed; each success the caller saw is stored."""
+    with engine.sessions() as session:
+        stored = session.scalars(select(Application).join(User, Application.applicant_id == User.id)
+                                 .where(User.username.in_(applicants))).all()
+        for application in stored:
+            kinds = list(session.scalars(select(Event.kind).where(Event.application_id == application.id)))
+            assert application.workflow, application.id
+            assert application.status in ("completed", "waiting"), (application.id, application.status)
+            assert kinds.count("application.submitted") == 1, (application.id, kinds)
+            assert kinds.count("application.decided") == (application.status == "completed"), (application.id, kinds)
+    by_key = {application.idempotency_key: application for application in stored}
+    for reply in replies:
+        if reply.status in (201, 202):
+            assert by_key[reply.key].id == reply.body["id"]
+            assert (by_key[reply.key].status == "completed") == (reply.status == 201)
+
+
+def test_postgres_restart_under_load_gives_success_or_503_never_500(private_postgres):
+    """A restart kills open transactions and refuses connections for a while: callers must
+    get an honest 503 they can retry, and the pool must reconnect by itself afterwards."""
+    applicants = _applicants(private_postgres.engine, THREADS)
+    app = create_app(settings=Settings(database_url=private_postgres.cluster.url, redis_url=None),
+                     engine=private_postgres.engine)
+    replies = _run_load_across_a_restart(private_postgres, app, applicants)
+
+    unexpected = [reply for reply in replies if reply.status not in (201, 202, 503)]
+    assert not unexpected, unexpected[:3]
+    refused = [reply for reply in replies if reply.status == 503]
+    assert refused, "the restart was not felt: no request met the database down"
+    assert all(reply.content_type == PROBLEM and reply.body["status"] == 503 for reply in refused), refused[:3]
+    _check_stored(private_postgres.engine, applicants, replies)
+
+    # The database is back: each applicant's last refused submission, retried with its key, just works.
+    last_refused = {reply.applicant: reply for reply in refused}
+    retries = [_submit(ApiClient(app), reply.applicant, private_postgres.people, "local_85", reply.key)
+               for reply in last_refused.values()]
+    assert all(retry.status in (200, 201, 202) for retry in retries), [r for r in retries if r.status >= 300][:3]
+    _check_stored(private_postgres.engine, applicants, replies + retries)
+
+
+# --- a registry whose database cannot be reached -----------------------------------------
+
+def test_a_registry_database_that_cannot_be_reached_never_fails_the_application(engine, people, new_user):
+    """The applicant's workflow did nothing wrong: an unreachable database is refused with
+    503 and nothing stored (try again), or read as an unavailable fact (manual review) —
+    never recorded as a failed application."""
+    nowhere = make_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere", immediate=False)
+    cut_off = Engine(engine.sessions, embedded_sources(make_session_factory(nowhere)), engine.queue)
+    applicant = new_user()
+    reply = ApiClient(create_app(engine=cut_off)).post("/api/applications", applicant, json={
+        "matter": "elderly_subsidy",
+        "data": {"applicant_name": "吴十", "id_number": people["local_85"], "phone": "13500135000"}})
+    with engine.sessions() as session:
+        stored = session.scalars(select(Application).join(User, Application.applicant_id == User.id)
+                                 .where(User.username == applicant)).all()
+    if reply.status_code == 503:
+        assert reply.content_type == PROBLEM and stored == []
+    else:
+        assert [application.status for application in stored] == ["waiting"], reply.get_json()
+        assert reply.status_code == 202 and reply.get_json()["decision"]["outcome"] == "manual"
