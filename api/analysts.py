@@ -32,6 +32,8 @@ class Definitions(MethodView):
     @blp.arguments(DefinitionUploadSchema)
     @blp.response(201, DefinitionSchema)
     @blp.alt_response(200, schema=DefinitionSchema, description="same files as the current version")
+    @blp.alt_response(400, "BAD_REQUEST")
+    @blp.alt_response(404, "NOT_FOUND")
     @roles("analyst", "admin")
     def post(self, upload: dict):
         """Deploy a new version; refused with 400 and every problem (file, element, reason)."""

@@ -33,6 +33,8 @@ def _matter_view(session, matter: Matter, with_form: bool) -> dict:
 @blp.route("/matters")
 class Matters(MethodView):
     @blp.response(200, MatterSchema(many=True))
+    @blp.alt_response(503, "SERVICE_UNAVAILABLE")
+    @blp.doc(security=[])
     def get(self) -> list[dict]:
         """The matter catalogue (事项目录) with each matter's guide. Public."""
         with _engine().sessions() as session:
@@ -43,6 +45,9 @@ class Matters(MethodView):
 @blp.route("/matters/<code>")
 class MatterGuide(MethodView):
     @blp.response(200, MatterSchema)
+    @blp.alt_response(404, "NOT_FOUND")
+    @blp.alt_response(503, "SERVICE_UNAVAILABLE")
+    @blp.doc(security=[])
     def get(self, code: str) -> dict:
         """One matter's guide (办事指南) and its application form. Public."""
         with _engine().sessions() as session:
@@ -65,6 +70,9 @@ class Applications(MethodView):
     @blp.response(201, ApplicationSchema, description="decided within the request (秒批)")
     @blp.alt_response(202, schema=ApplicationSchema, description="accepted; follow status_url")
     @blp.alt_response(200, schema=ApplicationSchema, description="replay of an earlier Idempotency-Key")
+    @blp.alt_response(400, "BAD_REQUEST")
+    @blp.alt_response(404, "NOT_FOUND")
+    @blp.alt_response(429, "TOO_MANY_REQUESTS")
     @roles("applicant")
     def post(self, headers: dict, submission: dict):
         """Submit an application. Validation errors of every field come at once (422)."""
@@ -79,6 +87,7 @@ class Applications(MethodView):
 @blp.route("/applications/<int:application_id>")
 class ApplicationDetail(MethodView):
     @blp.response(200, ApplicationDetailSchema)
+    @blp.alt_response(404, "NOT_FOUND")
     @roles()
     def get(self, application_id: int):
         """An application with its decision, the reasons and facts behind it, and its history."""

@@ -28,6 +28,8 @@ class Queue(MethodView):
 @blp.route("/<int:task_id>/claim")
 class Claim(MethodView):
     @blp.response(200, TaskSchema)
+    @blp.alt_response(404, "NOT_FOUND")
+    @blp.alt_response(409, "CONFLICT")
     @roles("clerk")
     def post(self, task_id: int):
         """Take the task; 409 if someone else has it."""
@@ -37,6 +39,8 @@ class Claim(MethodView):
 @blp.route("/<int:task_id>/release")
 class Release(MethodView):
     @blp.response(200, TaskSchema)
+    @blp.alt_response(404, "NOT_FOUND")
+    @blp.alt_response(409, "CONFLICT")
     @roles("clerk")
     def post(self, task_id: int):
         """Put a task I claimed back in the queue."""
@@ -47,6 +51,9 @@ class Release(MethodView):
 class Complete(MethodView):
     @blp.arguments(ReviewSchema)
     @blp.response(200, ApplicationSchema)
+    @blp.alt_response(400, "BAD_REQUEST")
+    @blp.alt_response(404, "NOT_FOUND")
+    @blp.alt_response(409, "CONFLICT")
     @roles("clerk")
     def post(self, review: dict, task_id: int):
         """Decide the task; the workflow advances once — a second completion gets 409."""

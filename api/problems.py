@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from flask import Flask, Response, json, request
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from api.schemas import ProblemSchema
 from engine import errors
 
 STATUS = {
@@ -20,14 +23,14 @@ STATUS = {
     errors.SourceUnavailable: 503,
     errors.ServiceUnavailable: 503,
 }
+PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
 
 
 def problem(status: int, title: str, detail: str = "", **extra: object) -> Response:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
             "instance": request.path, **extra}
-    response = Response(json.dumps(body, ensure_ascii=False), status=status,
-                        mimetype="application/problem+json")
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="onewindow"'
     return response
@@ -43,7 +46,23 @@ def _database_down(error: OperationalError) -> Response:
 
 
 class ProblemApi(Api):
-    """flask-smorest's Api with its HTTP errors (404, 405, webargs' 422…) as problems."""
+    """flask-smorest's Api with its HTTP errors (404, 405, webargs' 422…) as problems.
+
+    The document says so too: error responses are problem+json, and each operation lists
+    the statuses it answers with (no catch-all "default", so clients and the schemathesis
+    fuzz test can rely on the list).
+    """
+
+    ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_responses(self) -> None:
+        """components/responses/<NAME> for each error status (NOT_FOUND, CONFLICT…)."""
+        for status in HTTPStatus:
+            if status >= 400:
+                response = {"description": status.phrase, "schema": self.ERROR_SCHEMA}
+                prepare_response(response, self.spec, PROBLEM_JSON)
+                self.spec.components.response(status.name, response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         data = getattr(error, "data", None) or {}

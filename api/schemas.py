@@ -3,6 +3,27 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from engine.models import as_utc
+
+
+class UtcDateTime(fields.DateTime):
+    """Every stored time is UTC, but SQLite hands them back naive and marshmallow would send
+    them without an offset: not an RFC 3339 date-time, and read as local time by clients."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(as_utc(value), attr, obj, **kwargs)
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details: the body of every error response (application/problem+json)."""
+    type = fields.String(metadata={"example": "about:blank"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance = fields.String(metadata={"description": "the request path"})
+    errors = fields.Dict(keys=fields.String(), metadata={"description": "422: field -> messages, every field at once"})
+    problems = fields.List(fields.Dict(), metadata={"description": "refused deployment: file, element, reason"})
+
 
 class LoginSchema(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
@@ -48,7 +69,7 @@ class IdempotencyHeaderSchema(Schema):
 class EventSchema(Schema):
     kind = fields.String()
     actor = fields.String()
-    at = fields.DateTime()
+    at = UtcDateTime()
     data = fields.Dict()
 
 
@@ -61,9 +82,9 @@ class TaskSchema(Schema):
     candidate_role = fields.String()
     status = fields.String()
     assignee_id = fields.Integer(allow_none=True)
-    due_at = fields.DateTime()
-    created_at = fields.DateTime()
-    completed_at = fields.DateTime(allow_none=True)
+    due_at = UtcDateTime()
+    created_at = UtcDateTime()
+    completed_at = UtcDateTime(allow_none=True)
     result = fields.Dict(allow_none=True)
 
 
@@ -77,9 +98,9 @@ class ApplicationSchema(Schema):
     decision = fields.Dict(allow_none=True, metadata={"description": "rules' Decision: outcome, reasons, facts with sources"})
     result = fields.Dict(allow_none=True)
     form_data = fields.Dict()
-    due_at = fields.DateTime(allow_none=True)
-    created_at = fields.DateTime()
-    completed_at = fields.DateTime(allow_none=True)
+    due_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+    completed_at = UtcDateTime(allow_none=True)
     status_url = fields.Function(lambda a: f"/api/applications/{a.id}")
 
 

@@ -1,0 +1,102 @@
+"""Fuzzing every operation of the OpenAPI document with schemathesis.
+
+The document is the contract clients are generated from, so every answer must be one it
+documents (status, media type, body schema) and none may be a 5xx, whatever the input.
+Bounded and derandomised: CI sends the same requests on every run.
+"""
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (content_type_conformance, negative_data_rejection,
+                                               response_headers_conformance, response_schema_conformance,
+                                               status_code_conformance)
+
+from engine import users
+from engine.demo import DEMO_PASSWORD
+from tests.integration.test_tasks import manual_case, task_of
+
+EXAMPLES = 20
+CALLERS = {"applicant": ("applicant", None), "clerk": ("clerk", "civil_affairs"), "analyst": ("analyst", None)}
+CONTRACT = [not_a_server_error, status_code_conformance, content_type_conformance,
+            response_schema_conformance, response_headers_conformance]
+# Positive data may still be refused (403 for the role, 404 for a random id), so
+# positive_data_acceptance would not be fair; invalid data must always be refused.
+CHECKS = {GenerationMode.POSITIVE: CONTRACT, GenerationMode.NEGATIVE: [*CONTRACT, negative_data_rejection]}
+
+
+@pytest.fixture(scope="module")
+def targets(api, engine, people) -> dict:
+    """A signed-in caller per role, and real objects for the fuzzer to hit now and then:
+    random ids and matter codes only ever find nothing, and a 404 exercises little."""
+    with engine.sessions() as session:
+        for name, (role, department) in CALLERS.items():
+            users.create_user(session, f"fuzz_{name}", DEMO_PASSWORD, role, department)
+        session.commit()
+    applications = [manual_case(api, people, lambda: "fuzz_applicant")[0] for _ in range(2)]
+    return {"headers": {name: api.headers(f"fuzz_{name}") for name in CALLERS},
+            "application_id": applications,
+            "task_id": [task_of(api, "fuzz_clerk", a)["id"] for a in applications],
+            "code": [m["code"] for m in api.get("/api/matters").get_json()]}
+
+
+@pytest.fixture(scope="module")
+def openapi(api):
+    """The document as the app serves it. The token is ours to send: schemathesis must not
+    generate or drop Authorization (test_authorization.py covers who may call what)."""
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", api.app)
+    schema.config.generation.update(with_security_parameters=False)
+    return schema
+
+
+def aim_at_real_objects(case, data, targets: dict) -> None:
+    """Half the time, a real id or matter code instead of the generated one."""
+    for name in case.path_parameters or {}:
+        if name in targets and data.draw(st.booleans(), label=f"real {name}"):
+            case.path_parameters[name] = data.draw(st.sampled_from(targets[name]), label=name)
+    if isinstance(case.body, dict) and "matter" in case.body and data.draw(st.booleans(), label="real matter"):
+        case.body["matter"] = data.draw(st.sampled_from(targets["code"]), label="matter")
+
+
+def fuzz(operation, mode: GenerationMode, headers: dict, targets: dict) -> None:
+    """EXAMPLES requests to one operation; raises schemathesis' report of what failed."""
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def run(data) -> None:
+        case = data.draw(operation.as_strategy(generation_mode=mode), label="case")
+        if mode == GenerationMode.POSITIVE:  # a real id would make a negative case valid
+            aim_at_real_objects(case, data, targets)
+        case.call_and_validate(headers=headers, checks=CHECKS[mode])
+
+    try:
+        run()
+    except Unsatisfiable:
+        if mode == GenerationMode.POSITIVE:
+            raise  # else: nothing in this operation can be made invalid (GET /api/matters)
+
+
+@pytest.mark.parametrize("mode", list(GenerationMode))
+@pytest.mark.parametrize("role", list(CALLERS))
+def test_every_operation_answers_as_documented_and_never_with_5xx(openapi, targets, role, mode):
+    failures = {}
+    for operation in openapi.get_all_operations():
+        operation = operation.ok()
+        try:
+            fuzz(operation, mode, targets["headers"][role], targets)
+        except (Exception, BaseExceptionGroup) as exc:  # schemathesis raises a FailureGroup
+            failures[operation.label] = exc  # fuzz every operation, report every failure
+    assert not failures, "\n\n".join(f"{label}: {exc}" for label, exc in failures.items())
+
+
+def test_the_document_says_which_operations_need_no_token(api):
+    """Generated clients must not demand a token for login, the catalogue or the guides
+    (the fuzzer always sends one, so it cannot tell)."""
+    paths = api.get("/api/openapi.json").get_json()["paths"]
+    public = {(method.upper(), path) for path, operations in paths.items() for method, operation in operations.items()
+              if isinstance(operation, dict) and operation.get("security") == []}
+    assert public == {("POST", "/api/auth/login"), ("GET", "/api/matters"), ("GET", "/api/matters/{code}")}
