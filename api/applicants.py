@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from api.auth import roles
-from api.schemas import (ApplicationDetailSchema, ApplicationSchema, IdempotencyHeaderSchema,
+from api.schemas import (ROW_ID, ApplicationDetailSchema, ApplicationSchema, IdempotencyHeaderSchema,
                          MatterSchema, SubmissionSchema)
 from engine.definitions import current_definition
 from engine.errors import NotFound
@@ -84,7 +84,7 @@ class Applications(MethodView):
         return application, status, {"Location": f"/api/applications/{application.id}"}
 
 
-@blp.route("/applications/<int:application_id>")
+@blp.route(f"/applications/<{ROW_ID}:application_id>")
 class ApplicationDetail(MethodView):
     @blp.response(200, ApplicationDetailSchema)
     @blp.alt_response(404, "NOT_FOUND")

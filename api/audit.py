@@ -15,10 +15,10 @@ blp = Blueprint("audit", __name__, url_prefix="/api/events", description="Audit 
 
 
 class EventQuerySchema(Schema):
-    application_id = fields.Integer(validate=validate.Range(min=1))
+    application_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     kind = fields.String(validate=validate.Length(max=40))
     actor = fields.String(validate=validate.Length(max=64))
-    before_id = fields.Integer(validate=validate.Range(min=1), metadata={"description": "page: events older than this id"})
+    before_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1), metadata={"description": "page: events older than this id"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import roles
-from api.schemas import ApplicationSchema, QueueQuerySchema, ReviewSchema, TaskSchema
+from api.schemas import ROW_ID, ApplicationSchema, PauseSchema, QueueQuerySchema, ReviewSchema, TaskSchema
 
 blp = Blueprint("clerks", __name__, url_prefix="/api/tasks", description="Task queues (clerks)")
 
@@ -25,7 +25,7 @@ class Queue(MethodView):
         return _engine().queue_for(g.user, query["status"], query["limit"])
 
 
-@blp.route("/<int:task_id>/claim")
+@blp.route(f"/<{ROW_ID}:task_id>/claim")
 class Claim(MethodView):
     @blp.response(200, TaskSchema)
     @blp.alt_response(404, "NOT_FOUND")
@@ -36,7 +36,7 @@ class Claim(MethodView):
         return _engine().claim(g.user, task_id)
 
 
-@blp.route("/<int:task_id>/release")
+@blp.route(f"/<{ROW_ID}:task_id>/release")
 class Release(MethodView):
     @blp.response(200, TaskSchema)
     @blp.alt_response(404, "NOT_FOUND")
@@ -47,7 +47,7 @@ class Release(MethodView):
         return _engine().release(g.user, task_id)
 
 
-@blp.route("/<int:task_id>/complete")
+@blp.route(f"/<{ROW_ID}:task_id>/complete")
 class Complete(MethodView):
     @blp.arguments(ReviewSchema)
     @blp.response(200, ApplicationSchema)
@@ -58,3 +58,31 @@ class Complete(MethodView):
     def post(self, review: dict, task_id: int):
         """Decide the task; the workflow advances once — a second completion gets 409."""
         return _engine().complete(g.user, task_id, review)
+
+
+def _supervision():
+    return current_app.extensions["onewindow.supervision"]
+
+
+@blp.route(f"/<{ROW_ID}:task_id>/pause")
+class PauseClock(MethodView):
+    @blp.arguments(PauseSchema)
+    @blp.response(200, ApplicationSchema)
+    @blp.alt_response(400, "BAD_REQUEST")
+    @blp.alt_response(404, "NOT_FOUND")
+    @blp.alt_response(409, "CONFLICT")
+    @roles("clerk")
+    def post(self, pause: dict, task_id: int):
+        """Stop the application's deadline clock: a supplement request or a special procedure."""
+        return _supervision().pause(g.user, task_id, pause["reason"], pause["note"])
+
+
+@blp.route(f"/<{ROW_ID}:task_id>/resume")
+class ResumeClock(MethodView):
+    @blp.response(200, ApplicationSchema)
+    @blp.alt_response(404, "NOT_FOUND")
+    @blp.alt_response(409, "CONFLICT")
+    @roles("clerk")
+    def post(self, task_id: int):
+        """Restart the clock; the deadline moves by the paused working days."""
+        return _supervision().resume(g.user, task_id)

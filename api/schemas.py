@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from engine.deadlines import PAUSE_REASONS
+
+ROW_ID = "int(min=1, max=2147483647)"  # URL ids fit PostgreSQL's integer keys (else 404)
 from engine.models import as_utc
 
 
@@ -98,7 +101,9 @@ class ApplicationSchema(Schema):
     decision = fields.Dict(allow_none=True, metadata={"description": "rules' Decision: outcome, reasons, facts with sources"})
     result = fields.Dict(allow_none=True)
     form_data = fields.Dict()
-    due_at = UtcDateTime(allow_none=True)
+    due_at = UtcDateTime(allow_none=True, metadata={"description": "promised limit; none while the clock is paused"})
+    colour = fields.String(metadata={"description": "电子监察: green | yellow (80% used) | red (overdue)"})
+    clock_pauses = fields.List(fields.Dict(), metadata={"description": "supplement / special-procedure pauses"})
     created_at = UtcDateTime()
     completed_at = UtcDateTime(allow_none=True)
     status_url = fields.Function(lambda a: f"/api/applications/{a.id}")
@@ -117,6 +122,12 @@ class ReviewSchema(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
     amount = fields.Integer(validate=validate.Range(min=0, max=100000))
+
+
+class PauseSchema(Schema):
+    reason = fields.String(required=True, validate=validate.OneOf(list(PAUSE_REASONS)),
+                           metadata={"description": ", ".join(f"{k} {v}" for k, v in PAUSE_REASONS.items())})
+    note = fields.String(load_default="", validate=validate.Length(max=500))
 
 
 class DefinitionUploadSchema(Schema):
