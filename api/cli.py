@@ -89,14 +89,16 @@ def serve(host: str, port: int) -> None:
 
 
 def _start_embedded_sweeps(after_seconds: int) -> None:
-    """What the worker's cron does in production: fire due timers, re-send stuck work."""
-    from worker.jobs import engine
+    """What the worker's cron does in production: fire due timers, sweep deadlines,
+    re-send stuck work."""
+    from worker.jobs import engine, sweep_deadlines
 
     def loop() -> None:
         while True:
             time.sleep(EMBEDDED_SWEEP_EVERY)
             try:
                 engine().fire_timers()
+                sweep_deadlines()
                 engine().reconcile(timedelta(seconds=after_seconds))
             except SQLAlchemyError:  # the database is back next round; the work is still pending
                 log.exception("embedded sweep failed; retrying in %ss", EMBEDDED_SWEEP_EVERY)

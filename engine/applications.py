@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import secrets
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Callable, Iterator, Mapping, Protocol
 from uuid import UUID
 
@@ -25,12 +25,13 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import bpmn
+from engine.calendar import WorkingCalendar, default_calendar
+from engine.deadlines import colour_at, deadline_for
 from engine.definitions import current_definition
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.models import Application, Event, Matter, Task, User, as_utc, utcnow
+from engine.models import Application, Event, Matter, SubsidyRecipient, Task, User, as_utc, utcnow
 from engine.runtime import ServiceTasks, WorkDeferred, compiled
 from engine.sources import Source
-from engine.workdays import add_working_days
 from forms import FormValidationError
 
 REVIEW_OUTCOMES = ("approve", "reject")
@@ -48,6 +49,7 @@ class Engine:
     sources: Mapping[str, Source]
     queue: WorkQueue
     clock: Callable[[], datetime] = utcnow
+    calendar: WorkingCalendar = field(default_factory=default_calendar)
 
     # --- applicants -------------------------------------------------------------------
 
@@ -92,7 +94,10 @@ class Engine:
             tracking_no=f"{now:%Y%m%d}{secrets.token_hex(5).upper()}", matter_code=definition.matter_code,
             definition_id=definition.id, applicant_id=user.id, region=definition.region,
             idempotency_key=idempotency_key, status="running", form_data=data, workflow="",
-            due_at=add_working_days(now, matter.promised_days), created_at=now, updated_at=now)
+            created_at=now, updated_at=now, clock_pauses=[])
+        deadline = deadline_for(self.calendar, now, matter.promised_days, [])
+        application.due_at, application.yellow_at = deadline.due_at, deadline.yellow_at
+        application.colour = colour_at(deadline, now)
         application.definition = definition
         session.add(application)
         session.flush()
@@ -280,6 +285,8 @@ class Engine:
             application.result = workflow.data.get("result") or {}
             session.add(Event(application_id=application.id, kind="application.decided", actor=actor, at=now,
                               data={"outcome": application.outcome, "result": application.result}))
+            if application.outcome == "approve":
+                _enrol_recipient(session, application, now)
         else:
             application.status = "running" if application.pending_since else "waiting"
 
@@ -324,6 +331,15 @@ def next_timer(workflow: BpmnWorkflow, now: datetime) -> datetime | None:
         except (TypeError, ValueError):
             moments.append(now)  # not evaluated to a moment yet: let a worker refresh it now
     return min(moments, default=None)
+
+
+def _enrol_recipient(session: Session, application: Application, now: datetime) -> None:
+    """A granted benefit (a matter whose catalogue entry names ``recipient_id_field``) enters
+    the benefit register in the same transaction, so "not already receiving" holds next time."""
+    field_name = session.get(Matter, application.matter_code).elements.get("recipient_id_field")
+    if field_name and application.form_data.get(field_name):
+        session.merge(SubsidyRecipient(id_number=application.form_data[field_name],
+                                       matter_code=application.matter_code, since=now.date()))
 
 
 def _by_idempotency_key(session: Session, applicant_id: int, key: str | None) -> Application | None:

@@ -106,6 +106,7 @@ class Application(Base):
         UniqueConstraint("applicant_id", "idempotency_key"),
         Index("ix_application_pending", "pending_since"),
         Index("ix_application_applicant", "applicant_id", "created_at"),
+        Index("ix_application_supervision", "status", "colour", "due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     tracking_no: Mapped[str] = mapped_column(String(32), unique=True)
@@ -123,6 +124,11 @@ class Application(Base):
     pending_since: Mapped[datetime | None]  # work handed to a worker, not yet done
     timer_due_at: Mapped[datetime | None] = mapped_column(index=True)  # next BPMN timer; never scan workflows
     due_at: Mapped[datetime | None]
+    # 电子监察: when 80% of the promised limit is used (yellow) and the colour now; kept in
+    # columns so the sweep and the supervisor's lists are indexed queries.
+    yellow_at: Mapped[datetime | None]
+    colour: Mapped[str] = mapped_column(String(8), default="green", index=True)
+    clock_pauses: Mapped[list] = mapped_column(JSON, default=list)  # [{start, end, reason, by}]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]

@@ -29,3 +29,11 @@ def reconcile() -> list[int]:
 def fire_timers() -> list[int]:
     """Advance every application whose next BPMN timer is due."""
     return engine().fire_timers()
+
+
+def sweep_deadlines() -> list[dict]:
+    """电子监察: turn applications yellow or red as their promised time is used."""
+    from engine.supervision import Supervision
+
+    built = engine()
+    return Supervision(built.sessions, built.clock, built.calendar).sweep()

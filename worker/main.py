@@ -1,5 +1,5 @@
 """``onewindow worker``: a real RQ worker with RQ's scheduler, plus a cron process that
-fires due BPMN timers and runs the reconciler."""
+fires due BPMN timers, sweeps deadlines (电子监察) and runs the reconciler."""
 from __future__ import annotations
 
 import multiprocessing
@@ -12,12 +12,14 @@ from worker.queues import QUEUE_NAME
 
 RECONCILE_EVERY = 30
 TIMERS_EVERY = 5
+DEADLINES_EVERY = 60
 
 
 def _run_cron(redis_url: str) -> None:
     cron = CronScheduler(connection=Redis.from_url(redis_url))
     cron.register("worker.jobs.reconcile", QUEUE_NAME, interval=RECONCILE_EVERY, job_timeout=120)
     cron.register("worker.jobs.fire_timers", QUEUE_NAME, interval=TIMERS_EVERY, job_timeout=120)
+    cron.register("worker.jobs.sweep_deadlines", QUEUE_NAME, interval=DEADLINES_EVERY, job_timeout=300)
     cron.start()
 
 

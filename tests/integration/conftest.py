@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date
 
 import pytest
 
 from api import create_app
 from engine import users
 from engine.demo import DEMO_PASSWORD
+from engine.models import RegistryPerson
+from forms.identifiers import make_resident_id
 from tests.integration.helpers import ApiClient
 
 _unique = itertools.count(1)
@@ -27,4 +30,19 @@ def new_user(engine):
             users.create_user(session, name, DEMO_PASSWORD, role, department)
             session.commit()
         return name
+    return make
+
+
+@pytest.fixture
+def resident(engine):
+    """Register a fresh local resident of the given age (an approved one enters the
+    benefit register, so every approval needs a person of its own)."""
+    def make(age: int, local: bool = True) -> str:
+        n = next(_unique)
+        id_number = make_resident_id("460106", date(date.today().year - age, 1 + n % 12, 1 + n % 28), f"{n % 999:03d}")
+        with engine.sessions() as session:
+            session.merge(RegistryPerson(id_number=id_number, name=f"居民{n}", household_local=local,
+                                         household_region="460100" if local else "110100"))
+            session.commit()
+        return id_number
     return make

@@ -1,9 +1,13 @@
 """Helpers for integration tests: a signed-in API client and finishing queued work."""
 from __future__ import annotations
 
+import itertools
+from datetime import date
+
 from rq import Queue, SimpleWorker
 
 from engine.demo import DEMO_PASSWORD
+from forms.identifiers import make_resident_id
 from worker.queues import QUEUE_NAME, InProcessWorkQueue, RQWorkQueue
 
 
@@ -39,3 +43,14 @@ def run_queued_work(engine) -> None:
     assert isinstance(engine.queue, RQWorkQueue)
     redis = engine.queue.queue.connection
     SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
+
+
+_unknown = itertools.count()
+
+
+def unknown_resident() -> str:
+    """A valid resident ID of an 84-year-old the population registry has never heard of:
+    fresh for every case, since an approved one enters the benefit register."""
+    n = next(_unknown)
+    born = date(date.today().year - 84, 6, 1 + (n // 999) % 28)
+    return make_resident_id("469001", born, f"{n % 999 + 1:03d}")

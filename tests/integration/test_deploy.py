@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from engine.catalogue import read_catalogue, upload_for
 from engine.models import ServiceDefinition
+from tests.integration.helpers import unknown_resident
 
 ELDERLY = next(e for e in read_catalogue() if e["code"] == "elderly_subsidy")
 
@@ -65,7 +66,7 @@ def test_same_files_again_is_not_a_new_version(api, new_user):
 
 def test_running_applications_keep_their_version(api, engine, people, new_user):
     applicant, clerk, analyst = new_user(), new_user("clerk", "civil_affairs"), new_user("analyst")
-    data = {"applicant_name": "孙八", "id_number": people["unregistered_84"], "phone": "13600136000"}
+    data = {"applicant_name": "孙八", "id_number": unknown_resident(), "phone": "13600136000"}
     waiting = api.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": data}).get_json()
     old_version = waiting["definition_version"]
     new_bpmn = upload()["bpmn"].replace('name="核定补贴"', 'name="核定补贴（新版）"')

@@ -1,6 +1,8 @@
 """高龄老人长寿补贴 end to end through the API: 秒批, rejection, and manual review."""
 from __future__ import annotations
 
+from tests.integration.helpers import unknown_resident
+
 MATTER = "elderly_subsidy"
 
 
@@ -13,8 +15,8 @@ def submit(api, user: str, id_number: str, **headers):
                     json={"matter": MATTER, "data": form(id_number)})
 
 
-def test_85_year_old_local_resident_is_approved_with_amount_in_the_response(api, people, new_user):
-    reply = submit(api, new_user(), people["local_85"])
+def test_85_year_old_local_resident_is_approved_with_amount_in_the_response(api, resident, new_user):
+    reply = submit(api, new_user(), resident(85))
     assert reply.status_code == 201, reply.get_json()
     body = reply.get_json()
     assert body["status"] == "completed"
@@ -27,11 +29,10 @@ def test_85_year_old_local_resident_is_approved_with_amount_in_the_response(api,
     assert decision["facts"]["age"] == {**decision["facts"]["age"], "value": 85, "source": "form", "status": "ok"}
 
 
-def test_age_bands_set_the_amount(api, people, new_user):
+def test_age_bands_set_the_amount(api, resident, new_user):
     user = new_user()
-    amounts = {key: submit(api, user, people[key]).get_json()["result"]["amount"]
-               for key in ("local_92", "local_101")}
-    assert amounts == {"local_92": 200, "local_101": 500}
+    amounts = {age: submit(api, user, resident(age)).get_json()["result"]["amount"] for age in (80, 89, 90, 99, 101)}
+    assert amounts == {80: 100, 89: 100, 90: 200, 99: 200, 101: 500}
 
 
 def test_75_year_old_is_rejected_with_the_rules_message(api, people, new_user):
@@ -53,7 +54,7 @@ def test_each_unmet_condition_rejects_with_its_reason(api, people, new_user):
 
 def test_id_unknown_to_the_registry_goes_to_the_civil_affairs_queue(api, people, new_user):
     applicant = new_user()
-    reply = submit(api, applicant, people["unregistered_84"])
+    reply = submit(api, applicant, unknown_resident())
     assert reply.status_code == 202
     body = reply.get_json()
     assert body["status"] == "waiting" and body["outcome"] is None
@@ -74,3 +75,12 @@ def test_id_unknown_to_the_registry_goes_to_the_civil_affairs_queue(api, people,
     assert final["result"]["amount"] == 100
     kinds = [e["kind"] for e in final["history"]]
     assert kinds.count("task.completed") == 1 and kinds.count("application.decided") == 1
+
+
+def test_an_approved_resident_is_not_granted_twice(api, resident, new_user):
+    id_number = resident(87)
+    first = submit(api, new_user(), id_number).get_json()
+    again = submit(api, new_user(), id_number).get_json()
+    assert first["outcome"] == "approve"
+    assert again["outcome"] == "reject"
+    assert "already_receiving" in [r["rule"] for r in again["decision"]["reasons"]]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from api.protection import SUBMIT_LIMIT
+from tests.integration.helpers import unknown_resident
 
 
 def test_repeated_wrong_passwords_are_slowed_down(api, new_user):
@@ -39,7 +40,7 @@ def test_security_headers(api):
 def test_the_audit_trail_records_who_did_what_and_cannot_be_edited(api, people, new_user):
     applicant, clerk, supervisor = new_user(), new_user("clerk", "civil_affairs"), new_user("supervisor")
     body = api.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": {
-        "applicant_name": "王二", "id_number": people["unregistered_84"], "phone": "13800138000"}}).get_json()
+        "applicant_name": "王二", "id_number": unknown_resident(), "phone": "13800138000"}}).get_json()
     task = next(t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == body["id"])
     api.post(f"/api/tasks/{task['id']}/claim", clerk)
     api.post(f"/api/tasks/{task['id']}/complete", clerk, json={"outcome": "approve", "amount": 100})

@@ -6,13 +6,14 @@ import threading
 from sqlalchemy import func, select
 
 from engine.models import Event
+from tests.integration.helpers import unknown_resident
 
 
 def manual_case(api, people, new_user) -> tuple[int, str]:
     """An elderly-subsidy application the rules cannot verify: it waits for a clerk."""
     applicant = new_user()
     body = api.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": {
-        "applicant_name": "赵六", "id_number": people["unregistered_84"], "phone": "13700137000"}}).get_json()
+        "applicant_name": "赵六", "id_number": unknown_resident(), "phone": "13700137000"}}).get_json()
     assert body["status"] == "waiting"
     return body["id"], applicant
 

@@ -137,11 +137,11 @@ def test_a_worker_killed_mid_job_loses_nothing_and_does_nothing_twice(settings, 
     assert len(decide_steps) == 1
 
 
-def test_a_source_that_does_not_answer_in_time_gives_manual_not_reject(settings, engine, people, new_user):
+def test_a_source_that_does_not_answer_in_time_gives_manual_not_reject(settings, engine, resident, new_user):
     slow = build_engine(replace(settings, source_options={"population_registry": {"delay": 1.0, "timeout": 0.2}}))
     client = ApiClient(create_app(engine=slow))
     body = client.post("/api/applications", new_user(), json={"matter": "elderly_subsidy", "data": {
-        "applicant_name": "吴十", "id_number": people["local_85"], "phone": "13500135000"}}).get_json()
+        "applicant_name": "吴十", "id_number": resident(85), "phone": "13500135000"}}).get_json()
     assert body["decision"]["outcome"] == "manual" and body["status"] == "waiting"
     assert body["decision"]["facts"]["household_local"]["status"] == "unavailable"
     assert "missing:household_local" in [r["rule"] for r in body["decision"]["reasons"]]
