@@ -4,9 +4,10 @@ from __future__ import annotations
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
-from api import analysts, applicants, audit, auth, clerks, problems, protection, supervisors
+from api import analysts, applicants, audit, auth, clerks, problems, protection, ratings, supervisors
 from engine.applications import Engine
 from engine.config import Settings, load_settings
+from engine.ratings import Ratings
 from engine.supervision import Supervision
 from worker.setup import build_engine
 
@@ -27,9 +28,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     engine = engine or build_engine(settings)
     app.extensions["onewindow"] = engine
     app.extensions["onewindow.supervision"] = Supervision(engine.sessions, engine.clock, engine.calendar)
+    app.extensions["onewindow.ratings"] = Ratings(engine.sessions, engine.clock, engine.calendar)
     api = problems.ProblemApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
-    for blueprint in (auth.blp, applicants.blp, clerks.blp, analysts.blp, audit.blp, supervisors.blp):
+    for blueprint in (auth.blp, applicants.blp, clerks.blp, analysts.blp, audit.blp,
+                      supervisors.blp, ratings.blp):
         api.register_blueprint(blueprint)
     problems.register(app)
     protection.protect(app, settings.redis_url)

@@ -176,6 +176,36 @@ class Event(Base):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
+class Rating(Base):
+    """好差评: one rating per finished application."""
+
+    __tablename__ = "rating"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), unique=True)
+    matter_code: Mapped[str] = mapped_column(ForeignKey("matter.code"), index=True)
+    department: Mapped[str] = mapped_column(String(64), index=True)
+    level: Mapped[int] = mapped_column(Integer)  # 5 非常满意 … 1 非常不满意
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Rectification(Base):
+    """整改: a bad review's follow-up for the handling department, with a due date."""
+
+    __tablename__ = "rectification"
+    __table_args__ = (Index("ix_rectification_queue", "department", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rating_id: Mapped[int] = mapped_column(ForeignKey("rating.id"), unique=True)
+    department: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    answer: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[Rating] = relationship(lazy="joined")
+
+
 # --- Embedded data-sharing sources (数据共享): demo tables behind engine/sources.py ---
 
 

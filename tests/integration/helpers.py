@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from rq import Queue, SimpleWorker
 
@@ -43,6 +44,22 @@ def run_queued_work(engine) -> None:
     assert isinstance(engine.queue, RQWorkQueue)
     redis = engine.queue.queue.connection
     SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
+
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+class MovableClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, *parts: int) -> None:
+        self.now = datetime(*parts, tzinfo=BEIJING)
 
 
 _unknown = itertools.count()

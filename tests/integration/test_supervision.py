@@ -3,28 +3,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from api import create_app
-from tests.integration.helpers import ApiClient, unknown_resident
-
-BEIJING = ZoneInfo("Asia/Shanghai")
-
-
-class MovableClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, *parts: int) -> None:
-        self.now = datetime(*parts, tzinfo=BEIJING)
-
+from tests.integration.helpers import BEIJING, ApiClient, MovableClock, unknown_resident
 
 @pytest.fixture
 def clocked(engine):
