@@ -6,7 +6,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import roles
-from api.schemas import ROW_ID, ApplicationSchema, PauseSchema, QueueQuerySchema, ReviewSchema, TaskSchema
+from api.schemas import (ROW_ID, ApplicationSchema, BulkClaimResultSchema, BulkClaimSchema, DelegateSchema,
+                         PauseSchema, QueueQuerySchema, ReviewSchema, TaskSchema)
+from engine.applications import QueueQuery
 
 blp = Blueprint("clerks", __name__, url_prefix="/api/tasks", description="Task queues (clerks)")
 
@@ -21,8 +23,32 @@ class Queue(MethodView):
     @blp.response(200, TaskSchema(many=True))
     @roles("clerk")
     def get(self, query: dict):
-        """My department's queue, soonest due first."""
-        return _engine().queue_for(g.user, query["status"], query["limit"])
+        """My department's queue, filtered and sorted (soonest due first by default)."""
+        return _engine().queue_for(g.user, QueueQuery(**query))
+
+
+@blp.route("/claim")
+class BulkClaim(MethodView):
+    @blp.arguments(BulkClaimSchema)
+    @blp.response(200, BulkClaimResultSchema)
+    @blp.alt_response(400, "BAD_REQUEST")
+    @roles("clerk")
+    def post(self, body: dict):
+        """Claim several tasks at once; each one is claimed or reported as refused."""
+        return _engine().claim_many(g.user, body["task_ids"])
+
+
+@blp.route(f"/<{ROW_ID}:task_id>/delegate")
+class Delegate(MethodView):
+    @blp.arguments(DelegateSchema)
+    @blp.response(200, TaskSchema)
+    @blp.alt_response(400, "BAD_REQUEST")
+    @blp.alt_response(404, "NOT_FOUND")
+    @blp.alt_response(409, "CONFLICT")
+    @roles("clerk")
+    def post(self, body: dict, task_id: int):
+        """Hand the task to a colleague of my department (转办)."""
+        return _engine().delegate(g.user, task_id, body["to"])
 
 
 @blp.route(f"/<{ROW_ID}:task_id>/claim")

@@ -1,6 +1,8 @@
 """marshmallow schemas of the API; the OpenAPI document is generated from them."""
 from __future__ import annotations
 
+from datetime import timezone
+
 from marshmallow import Schema, fields, validate
 
 from engine.deadlines import PAUSE_REASONS
@@ -115,7 +117,26 @@ class ApplicationDetailSchema(ApplicationSchema):
 
 class QueueQuerySchema(Schema):
     status = fields.String(load_default="active", validate=validate.OneOf(["open", "claimed", "active", "completed"]))
+    matter = fields.String(validate=validate.Length(max=64))
+    applicant = fields.String(validate=validate.Length(max=64), metadata={"description": "the applicant's username"})
+    due_before = fields.AwareDateTime(default_timezone=timezone.utc)
+    mine = fields.Boolean(load_default=False, metadata={"description": "only tasks I hold"})
+    sort = fields.String(load_default="due_at", validate=validate.OneOf(["due_at", "-due_at", "created_at", "-created_at"]))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class BulkClaimSchema(Schema):
+    task_ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)), required=True,
+                           validate=validate.Length(min=1, max=100))
+
+
+class BulkClaimResultSchema(Schema):
+    claimed = fields.List(fields.Integer())
+    refused = fields.List(fields.Integer(), metadata={"description": "taken by someone else, closed, or not yours to see"})
+
+
+class DelegateSchema(Schema):
+    to = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata={"description": "a colleague's username"})
 
 
 class ReviewSchema(Schema):

@@ -37,6 +37,19 @@ from forms import FormValidationError
 REVIEW_OUTCOMES = ("approve", "reject")
 
 
+@dataclass(frozen=True)
+class QueueQuery:
+    """Filters and order of a clerk's queue listing."""
+
+    status: str = "active"  # open | claimed | active (open or claimed) | completed
+    matter: str | None = None
+    applicant: str | None = None  # the applicant's username
+    due_before: datetime | None = None
+    mine: bool = False
+    sort: str = "due_at"  # due_at | -due_at | created_at | -created_at
+    limit: int = 100
+
+
 class WorkQueue(Protocol):
     """Where pending work goes after commit: RQ in production, a thread when embedded."""
 
@@ -172,14 +185,57 @@ class Engine:
 
     # --- clerks -------------------------------------------------------------------------
 
-    def queue_for(self, user: User, status: str = "open", limit: int = 100) -> list[Task]:
-        """The clerk's department queue, read from the indexed task table only."""
+    def queue_for(self, user: User, query: QueueQuery | None = None) -> list[Task]:
+        """The clerk's department queue: one indexed query on the task table (joined to its
+        application only to filter by matter or applicant), never a workflow read."""
         _require_clerk(user)
-        statuses = ("open", "claimed") if status == "active" else (status,)
+        query = query or QueueQuery()
+        statuses = ("open", "claimed") if query.status == "active" else (query.status,)
+        statement = select(Task).where(Task.department == user.department, Task.status.in_(statuses))
+        if query.matter or query.applicant:
+            statement = statement.join(Application, Application.id == Task.application_id)
+        if query.matter:
+            statement = statement.where(Application.matter_code == query.matter)
+        if query.applicant:
+            applicant_ids = select(User.id).where(User.username == query.applicant)
+            statement = statement.where(Application.applicant_id.in_(applicant_ids))
+        if query.due_before:
+            statement = statement.where(Task.due_at < query.due_before)
+        if query.mine:
+            statement = statement.where(Task.assignee_id == user.id)
+        column = getattr(Task, query.sort.lstrip("-"))
+        order = column.desc() if query.sort.startswith("-") else column
         with self.sessions() as session:
-            query = (select(Task).where(Task.department == user.department, Task.status.in_(statuses))
-                     .order_by(Task.due_at, Task.id).limit(limit))
-            return list(session.scalars(query))
+            return list(session.scalars(statement.order_by(order, Task.id).limit(query.limit)))
+
+    def claim_many(self, user: User, task_ids: list[int]) -> dict[str, list[int]]:
+        """Bulk claim: each task is taken or reported, independently of the others."""
+        outcome: dict[str, list[int]] = {"claimed": [], "refused": []}
+        for task_id in task_ids:
+            try:
+                self.claim(user, task_id)
+                outcome["claimed"].append(task_id)
+            except (Conflict, NotFound):  # someone else's or gone: reported, not fatal
+                outcome["refused"].append(task_id)
+        return outcome
+
+    def delegate(self, user: User, task_id: int, colleague: str) -> Task:
+        """Hand a task I hold (or an open one) to a clerk of the same department (转办)."""
+        with self.sessions() as session:
+            task = _task_for(session, user, task_id)
+            target = session.scalars(select(User).where(User.username == colleague)).first()
+            if target is None or target.role != "clerk" or target.department != user.department:
+                raise InvalidInput("no such colleague", {"to": [f"a clerk of {user.department}"]})
+            taken = session.execute(update(Task).where(
+                Task.id == task_id, (Task.status == "open") | ((Task.status == "claimed") & (Task.assignee_id == user.id)))
+                .values(status="claimed", assignee_id=target.id))
+            if taken.rowcount != 1:
+                raise Conflict(f"task {task_id} is {task.status}" + (" by someone else" if task.assignee_id else ""))
+            session.add(Event(application_id=task.application_id, kind="task.delegated", actor=user.username,
+                              at=self.clock(), data={"task": task.id, "to": target.username}))
+            session.commit()
+            session.refresh(task)
+            return task
 
     def claim(self, user: User, task_id: int) -> Task:
         with self.sessions() as session:

@@ -48,6 +48,16 @@ MATRIX = [
     ("GET", "/api/definitions", statuses(403, analyst=200, supervisor=200, admin=200)),
     ("POST", "/api/definitions", statuses(403, analyst=200, admin=200)),  # 200: same files again
     ("GET", "/api/events", statuses(403, supervisor=200, admin=200)),
+    ("POST", "/api/tasks/claim", statuses(403, clerk=200, other_clerk=200)),  # other_clerk: all refused
+    ("POST", "/api/tasks/{pause_task}/pause", statuses(403, clerk=200, other_clerk=404)),
+    ("POST", "/api/tasks/{pause_task}/resume", statuses(403, clerk=200, other_clerk=404)),
+    ("POST", "/api/tasks/{delegate_task}/delegate", statuses(403, clerk=200, other_clerk=404)),
+    *(("GET", f"/api/supervision/{view}", statuses(403, supervisor=200, admin=200))
+      for view in ("overdue", "near-due", "counts", "handling")),
+    ("POST", "/api/applications/{finished}/rating", statuses(403, owner=201, other_applicant=404)),
+    ("GET", "/api/rectifications", statuses(403, clerk=200, other_clerk=200, supervisor=200, admin=200)),
+    ("POST", "/api/rectifications/{rectification}/resolve", statuses(403, clerk=200, other_clerk=404)),
+    ("GET", "/api/ratings/statistics", statuses(403, supervisor=200, admin=200)),
     *((method, "/api/events", statuses(405, anonymous=405)) for method in ("PUT", "PATCH", "DELETE")),
     *((method, "/api/events/1", statuses(404, anonymous=404)) for method in ("PUT", "PATCH", "DELETE")),
 ]
@@ -66,14 +76,26 @@ def world(api, engine, people) -> dict:
         redeploy = {"matter": "rental_filing", "bpmn": latest.bpmn, "ruleset": latest.ruleset,
                     "form": latest.form, "dmn": list(latest.dmn)}
         session.commit()
-    applications = [manual_case(api, people, lambda: "authz_owner")[0] for _ in range(3)]
+    applications = [manual_case(api, people, lambda: "authz_owner")[0] for _ in range(6)]
     tasks = [task_of(api, "authz_clerk", a)["id"] for a in applications]
     assert api.post(f"/api/tasks/{tasks[1]}/claim", "authz_clerk").status_code == 200
+    finished = [api.post("/api/applications", "authz_owner", json={"matter": "elderly_subsidy", "data": {
+        "applicant_name": "钱七", "id_number": people["local_75"], "phone": "13800138000"}}).get_json()["id"]
+        for _ in range(2)]
+    assert api.post(f"/api/applications/{finished[1]}/rating", "authz_owner", json={"level": 1}).status_code == 201
+    rectification = next(r for r in api.get("/api/rectifications", "authz_clerk").get_json()
+                         if r["rating"]["application_id"] == finished[1])
     return {"ids": {"application_id": applications[0], "open_task": tasks[0], "claimed_task": tasks[1],
-                    "task_to_complete": tasks[2]},
+                    "task_to_complete": tasks[2], "pause_task": tasks[3], "delegate_task": tasks[4],
+                    "finished": finished[0], "rectification": rectification["id"]},
             "bodies": {"/api/applications": {"matter": "elderly_subsidy", "data": {
                            "applicant_name": "钱七", "id_number": people["local_85"], "phone": "13800138000"}},
                        "/api/definitions": redeploy,
+                       "/api/tasks/claim": {"task_ids": [tasks[5]]},
+                       "/api/tasks/{pause_task}/pause": {"reason": "hearing"},
+                       "/api/tasks/{delegate_task}/delegate": {"to": "authz_clerk"},
+                       "/api/applications/{finished}/rating": {"level": 5},
+                       "/api/rectifications/{rectification}/resolve": {"answer": "已回访"},
                        "/api/tasks/{task_to_complete}/complete": {"outcome": "approve", "comment": "核实"}}}
 
 

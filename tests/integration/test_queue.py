@@ -1,0 +1,53 @@
+"""The clerk's queue: filters, order, bulk claim and delegation (转办)."""
+from __future__ import annotations
+
+from tests.integration.helpers import unknown_resident
+from tests.integration.test_rental_filing import rental
+
+
+def waiting_elderly(api, applicant: str) -> int:
+    return api.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": {
+        "applicant_name": "卫七", "id_number": unknown_resident(), "phone": "13800138000"}}).get_json()["id"]
+
+
+def test_filters_and_order(api, people, new_user):
+    applicant, clerk = new_user(), new_user("clerk", "civil_affairs")
+    ids = {waiting_elderly(api, applicant) for _ in range(3)}
+    mine = api.get(f"/api/tasks?applicant={applicant}&matter=elderly_subsidy", clerk).get_json()
+    assert {t["application_id"] for t in mine} == ids
+    assert api.get(f"/api/tasks?applicant={applicant}&matter=rental_filing", clerk).get_json() == []
+    newest_first = api.get(f"/api/tasks?applicant={applicant}&sort=-created_at", clerk).get_json()
+    assert [t["id"] for t in newest_first] == sorted((t["id"] for t in mine), reverse=True)
+    assert api.get(f"/api/tasks?applicant={applicant}&due_before=2000-01-01T00:00:00Z", clerk).get_json() == []
+    assert api.get("/api/tasks?sort=applicant", clerk).status_code == 422
+    housing = new_user("clerk", "housing")
+    api.post("/api/applications", new_user(), json={"matter": "rental_filing", "data": rental(people, people["tenant"])})
+    assert all(t["department"] == "housing" for t in api.get("/api/tasks?matter=rental_filing", housing).get_json())
+
+
+def test_bulk_claim_takes_what_is_free_and_reports_the_rest(api, new_user):
+    applicant = new_user()
+    first, second = new_user("clerk", "civil_affairs"), new_user("clerk", "civil_affairs")
+    for _ in range(3):
+        waiting_elderly(api, applicant)
+    task_ids = [t["id"] for t in api.get(f"/api/tasks?applicant={applicant}", first).get_json()]
+    assert api.post(f"/api/tasks/{task_ids[0]}/claim", second).status_code == 200
+    result = api.post("/api/tasks/claim", first, json={"task_ids": [*task_ids, 2**31 - 1]}).get_json()
+    assert result == {"claimed": task_ids[1:], "refused": [task_ids[0], 2**31 - 1]}
+    assert {t["id"] for t in api.get("/api/tasks?mine=true&status=claimed", first).get_json()} >= set(task_ids[1:])
+
+
+def test_delegate_to_a_colleague_of_the_same_department(api, new_user):
+    applicant = new_user()
+    holder, colleague, outsider = (new_user("clerk", "civil_affairs"), new_user("clerk", "civil_affairs"),
+                                   new_user("clerk", "housing"))
+    application_id = waiting_elderly(api, applicant)
+    task_id = next(t["id"] for t in api.get(f"/api/tasks?applicant={applicant}", holder).get_json())
+    api.post(f"/api/tasks/{task_id}/claim", holder)
+    assert api.post(f"/api/tasks/{task_id}/delegate", holder, json={"to": outsider}).status_code == 422
+    assert api.post(f"/api/tasks/{task_id}/delegate", colleague, json={"to": colleague}).status_code == 409
+    delegated = api.post(f"/api/tasks/{task_id}/delegate", holder, json={"to": colleague})
+    assert delegated.status_code == 200 and delegated.get_json()["status"] == "claimed"
+    assert api.post(f"/api/tasks/{task_id}/complete", holder, json={"outcome": "approve"}).status_code == 409
+    done = api.post(f"/api/tasks/{task_id}/complete", colleague, json={"outcome": "approve", "amount": 100})
+    assert done.status_code == 200 and done.get_json()["id"] == application_id
