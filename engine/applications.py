@@ -222,7 +222,7 @@ class Engine:
     def delegate(self, user: User, task_id: int, colleague: str) -> Task:
         """Hand a task I hold (or an open one) to a clerk of the same department (转办)."""
         with self.sessions() as session:
-            task = _task_for(session, user, task_id)
+            task = task_of_clerk(session, user, task_id)
             target = session.scalars(select(User).where(User.username == colleague)).first()
             if target is None or target.role != "clerk" or target.department != user.department:
                 raise InvalidInput("no such colleague", {"to": [f"a clerk of {user.department}"]})
@@ -239,7 +239,7 @@ class Engine:
 
     def claim(self, user: User, task_id: int) -> Task:
         with self.sessions() as session:
-            task = _task_for(session, user, task_id)
+            task = task_of_clerk(session, user, task_id)
             if task.status == "claimed" and task.assignee_id == user.id:
                 return task
             taken = session.execute(update(Task).where(Task.id == task_id, Task.status == "open")
@@ -254,7 +254,7 @@ class Engine:
 
     def release(self, user: User, task_id: int) -> Task:
         with self.sessions() as session:
-            task = _task_for(session, user, task_id)
+            task = task_of_clerk(session, user, task_id)
             if task.status != "claimed" or task.assignee_id != user.id:
                 raise Conflict(f"task {task_id} is not claimed by you")
             task.status, task.assignee_id = "open", None
@@ -268,7 +268,7 @@ class Engine:
         concurrent completions gets Conflict and nothing of theirs is stored."""
         _check_review(review)
         with self.sessions() as session, _stale_is_conflict(session, f"task {task_id} was completed by someone else"):
-            task = _task_for(session, user, task_id)
+            task = task_of_clerk(session, user, task_id)
             if task.status not in ("open", "claimed") or (task.status == "claimed" and task.assignee_id != user.id):
                 raise Conflict(f"task {task_id} is {task.status}" + (" by someone else" if task.assignee_id else ""))
             application = task.application
@@ -420,7 +420,7 @@ def _require_clerk(user: User) -> None:
         raise Forbidden("only clerks work task queues")
 
 
-def _task_for(session: Session, user: User, task_id: int) -> Task:
+def task_of_clerk(session: Session, user: User, task_id: int) -> Task:
     """A task of the clerk's own department; any other is reported as not found."""
     _require_clerk(user)
     task = session.get(Task, task_id)

@@ -17,9 +17,10 @@ from typing import Callable
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.applications import task_of_clerk
 from engine.calendar import WorkingCalendar, default_calendar
 from engine.deadlines import PAUSE_REASONS, colour_at, deadline_for, local_day
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.models import Application, Event, Matter, Task, User, as_utc, utcnow
 
 OPEN = ("running", "waiting")
@@ -161,11 +162,7 @@ def _require_supervisor(user: User) -> None:
 
 
 def _open_application_of_task(session: Session, user: User, task_id: int) -> Application:
-    if user.role != "clerk":
-        raise Forbidden("only clerks pause and resume the clock")
-    task = session.get(Task, task_id)
-    if task is None or task.department != user.department:
-        raise NotFound(f"no task {task_id} in your queue")
+    task = task_of_clerk(session, user, task_id)
     if task.status not in ("open", "claimed") or task.application.status not in OPEN:
         raise Conflict(f"task {task_id} is {task.status}")
     return task.application
