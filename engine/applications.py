@@ -17,7 +17,7 @@ from typing import Callable, Iterator, Mapping, Protocol
 from uuid import UUID
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -142,9 +142,7 @@ class Engine:
             application = session.get(Application, application_id)
             if application is None or application.pending_since is None:
                 return False
-            definition = application.definition
-            services = ServiceTasks(definition, self.sources, self.clock)
-            workflow = bpmn.load_state(application.workflow, definition.spec, services.script_engine())
+            workflow, services = self._load(application)
             workflow.refresh_timers()  # a due timer becomes READY and runs below
             try:
                 self._run(session, application, workflow, services, allow_deferred=True, actor="worker")
@@ -230,7 +228,7 @@ class Engine:
                 Task.id == task_id, (Task.status == "open") | ((Task.status == "claimed") & (Task.assignee_id == user.id)))
                 .values(status="claimed", assignee_id=target.id))
             if taken.rowcount != 1:
-                raise Conflict(f"task {task_id} is {task.status}" + (" by someone else" if task.assignee_id else ""))
+                raise _taken(task)
             session.add(Event(application_id=task.application_id, kind="task.delegated", actor=user.username,
                               at=self.clock(), data={"task": task.id, "to": target.username}))
             session.commit()
@@ -245,7 +243,7 @@ class Engine:
             taken = session.execute(update(Task).where(Task.id == task_id, Task.status == "open")
                                     .values(status="claimed", assignee_id=user.id))
             if taken.rowcount != 1:
-                raise Conflict(f"task {task_id} is {task.status}" + (" by someone else" if task.assignee_id else ""))
+                raise _taken(task)
             session.add(Event(application_id=task.application_id, kind="task.claimed", actor=user.username,
                               at=self.clock(), data={"task": task.id}))
             session.commit()
@@ -270,11 +268,9 @@ class Engine:
         with self.sessions() as session, _stale_is_conflict(session, f"task {task_id} was completed by someone else"):
             task = task_of_clerk(session, user, task_id)
             if task.status not in ("open", "claimed") or (task.status == "claimed" and task.assignee_id != user.id):
-                raise Conflict(f"task {task_id} is {task.status}" + (" by someone else" if task.assignee_id else ""))
+                raise _taken(task)
             application = task.application
-            definition = application.definition
-            services = ServiceTasks(definition, self.sources, self.clock)
-            workflow = bpmn.load_state(application.workflow, definition.spec, services.script_engine())
+            workflow, services = self._load(application)
             spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
             if spiff_task is None or spiff_task.state != TaskState.READY:
                 raise Conflict(f"task {task_id} is no longer waiting")
@@ -291,6 +287,12 @@ class Engine:
         return application
 
     # --- the one place workflows run ----------------------------------------------------
+
+    def _load(self, application: Application) -> tuple[BpmnWorkflow, ServiceTasks]:
+        """The stored workflow, on the version of the definition it started with."""
+        definition = application.definition
+        services = ServiceTasks(definition, self.sources, self.clock)
+        return bpmn.load_state(application.workflow, definition.spec, services.script_engine()), services
 
     def _run(self, session: Session, application: Application, workflow: BpmnWorkflow,
              services: ServiceTasks, allow_deferred: bool, actor: str) -> None:
@@ -311,10 +313,6 @@ class Engine:
             session.add(Event(application_id=application.id, kind="work.deferred", actor=actor, at=now,
                               data={"element": deferred.element_id, "sources": deferred.sources}))
         except WorkflowException as exc:
-            if isinstance(exc.__cause__, OperationalError):
-                # a database that cannot be reached (a source's) is no fault of the workflow:
-                # abandon the transaction (503, or a worker's retry) instead of failing it for good
-                raise exc.__cause__
             application.status = "failed"
             session.add(Event(application_id=application.id, kind="workflow.failed", actor=actor, at=now,
                               data={"error": str(exc), "element": getattr(getattr(exc, "task_spec", None), "bpmn_id", "")}))
@@ -427,6 +425,10 @@ def task_of_clerk(session: Session, user: User, task_id: int) -> Task:
     if task is None or task.department != user.department:
         raise NotFound(f"no task {task_id} in your queue")
     return task
+
+
+def _taken(task: Task) -> Conflict:
+    return Conflict(f"task {task.id} is {task.status}" + (" by someone else" if task.assignee_id else ""))
 
 
 def _check_review(review: dict) -> None:

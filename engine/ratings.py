@@ -19,6 +19,7 @@ from engine.calendar import WorkingCalendar, default_calendar
 from engine.deadlines import deadline_for
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Application, Event, Matter, Rating, Rectification, User, utcnow
+from engine.supervision import require_supervisor
 
 LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 BAD_LEVELS = (1, 2)
@@ -99,8 +100,7 @@ class Ratings:
 
     def statistics(self, user: User) -> dict:
         """Counts per level and the share of good reviews, per matter and per department."""
-        if user.role not in ("supervisor", "admin"):
-            raise Forbidden("only supervisors read rating statistics")
+        require_supervisor(user)
         with self.sessions() as session:
             rows = session.execute(select(Rating.matter_code, Rating.department, Rating.level)).all()
         return {"matters": _summarise((m, level) for m, _, level in rows),

@@ -108,7 +108,7 @@ class Supervision:
     def cases(self, user: User, colours: tuple[str, ...], department: str | None = None,
               limit: int = 100) -> list[dict]:
         """Open applications of the given colours, soonest due first (overdue / near-due lists)."""
-        _require_supervisor(user)
+        require_supervisor(user)
         query = (select(Application, Matter.department).join(Matter, Matter.code == Application.matter_code)
                  .where(Application.status.in_(OPEN), Application.colour.in_(colours))
                  .order_by(Application.due_at, Application.id).limit(limit))
@@ -122,7 +122,7 @@ class Supervision:
 
     def counts(self, user: User) -> dict:
         """Open applications per department and colour; open tasks per clerk and colour."""
-        _require_supervisor(user)
+        require_supervisor(user)
         with self.sessions() as session:
             by_department: dict = defaultdict(Counter)
             for dept, colour, n in session.execute(
@@ -141,7 +141,7 @@ class Supervision:
 
     def handling(self, user: User) -> list[dict]:
         """Average handling time per matter, in working days, against its promised limit."""
-        _require_supervisor(user)
+        require_supervisor(user)
         with self.sessions() as session:
             matters = {m.code: m for m in session.scalars(select(Matter))}
             done = session.execute(select(Application.matter_code, Application.created_at, Application.completed_at)
@@ -156,7 +156,8 @@ class Supervision:
                 for code, days in sorted(spans.items())]
 
 
-def _require_supervisor(user: User) -> None:
+def require_supervisor(user: User) -> None:
+    """电子监察 and rating statistics are for supervisors (and admins)."""
     if user.role not in ("supervisor", "admin"):
         raise Forbidden("only supervisors read electronic supervision")
 
