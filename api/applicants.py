@@ -12,6 +12,7 @@ from api.schemas import (ROW_ID, ApplicationDetailSchema, ApplicationSchema, Ide
 from engine.definitions import current_definition
 from engine.errors import NotFound
 from engine.models import Matter
+from engine.task_forms import SupplementForm
 
 blp = Blueprint("applicants", __name__, url_prefix="/api", description="Matters and applications (办件)")
 
@@ -91,6 +92,19 @@ class ApplicationDetail(MethodView):
     @roles()
     def get(self, application_id: int):
         """An application with its decision, the reasons and facts behind it, and its history."""
-        application, history = _engine().get_application(g.user, application_id)
-        application.history = history
+        application, history, steps = _engine().get_application(g.user, application_id)
+        application.history, application.steps = history, steps
         return application
+
+
+@blp.route(f"/applications/<{ROW_ID}:application_id>/supplement")
+class Supplement(MethodView):
+    @blp.arguments(SupplementForm)
+    @blp.response(200, ApplicationSchema)
+    @blp.alt_response(400, "BAD_REQUEST")
+    @blp.alt_response(404, "NOT_FOUND")
+    @blp.alt_response(409, "CONFLICT")
+    @roles("applicant")
+    def post(self, answer: dict, application_id: int):
+        """补正: hand in every material the window asked for; the clock resumes."""
+        return _engine().supplement(g.user, application_id, answer)

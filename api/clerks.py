@@ -1,4 +1,5 @@
-"""Clerks: the department queue; claim, release and complete tasks."""
+"""Clerks: the department queue; claim, release, complete with the task's form, delegate,
+send back (退回), pause the clock."""
 from __future__ import annotations
 
 from flask import current_app, g
@@ -7,7 +8,8 @@ from flask_smorest import Blueprint
 
 from api.auth import roles
 from api.schemas import (ROW_ID, ApplicationSchema, BulkClaimResultSchema, BulkClaimSchema, DelegateSchema,
-                         PauseSchema, QueueQuerySchema, ReviewSchema, TaskSchema)
+                         PauseSchema, QueueQuerySchema, SendBackSchema, TaskAnswerSchema, TaskDetailSchema,
+                         TaskSchema)
 from engine.applications import QueueQuery
 
 blp = Blueprint("clerks", __name__, url_prefix="/api/tasks", description="Task queues (clerks)")
@@ -36,6 +38,32 @@ class BulkClaim(MethodView):
     def post(self, body: dict):
         """Claim several tasks at once; each one is claimed or reported as refused."""
         return _engine().claim_many(g.user, body["task_ids"])
+
+
+@blp.route(f"/<{ROW_ID}:task_id>")
+class TaskDetail(MethodView):
+    @blp.response(200, TaskDetailSchema)
+    @blp.alt_response(404, "NOT_FOUND")
+    @roles("clerk")
+    def get(self, task_id: int):
+        """A task of my department with the form that completes it and where it can be sent back to."""
+        detail = _engine().task_detail(g.user, task_id)
+        task = detail["task"]
+        task.form, task.send_back_to = detail["form"], detail["send_back_to"]
+        return task
+
+
+@blp.route(f"/<{ROW_ID}:task_id>/send-back")
+class SendBack(MethodView):
+    @blp.arguments(SendBackSchema)
+    @blp.response(200, ApplicationSchema)
+    @blp.alt_response(400, "BAD_REQUEST")
+    @blp.alt_response(404, "NOT_FOUND")
+    @blp.alt_response(409, "CONFLICT")
+    @roles("clerk")
+    def post(self, body: dict, task_id: int):
+        """退回: return the case to an earlier step with a reason; that step's task reappears."""
+        return _engine().send_back(g.user, task_id, body["to"], body["reason"])
 
 
 @blp.route(f"/<{ROW_ID}:task_id>/delegate")
@@ -75,15 +103,15 @@ class Release(MethodView):
 
 @blp.route(f"/<{ROW_ID}:task_id>/complete")
 class Complete(MethodView):
-    @blp.arguments(ReviewSchema)
+    @blp.arguments(TaskAnswerSchema)
     @blp.response(200, ApplicationSchema)
     @blp.alt_response(400, "BAD_REQUEST")
     @blp.alt_response(404, "NOT_FOUND")
     @blp.alt_response(409, "CONFLICT")
     @roles("clerk")
-    def post(self, review: dict, task_id: int):
-        """Decide the task; the workflow advances once — a second completion gets 409."""
-        return _engine().complete(g.user, task_id, review)
+    def post(self, answer: dict, task_id: int):
+        """Complete the task with its form; the workflow advances once — a second completion gets 409."""
+        return _engine().complete(g.user, task_id, answer)
 
 
 def _supervision():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from engine.deadlines import PAUSE_REASONS
 
@@ -111,7 +111,19 @@ class ApplicationSchema(Schema):
     status_url = fields.Function(lambda a: f"/api/applications/{a.id}")
 
 
+class StepSchema(Schema):
+    title = fields.String()
+    element_id = fields.String()
+    candidate_role = fields.String(metadata={"description": "clerk | applicant"})
+    department = fields.String()
+    status = fields.String(metadata={"description": "open | claimed | completed | cancelled"})
+    created_at = UtcDateTime()
+    completed_at = UtcDateTime(allow_none=True)
+    result = fields.Dict(allow_none=True)
+
+
 class ApplicationDetailSchema(ApplicationSchema):
+    steps = fields.List(fields.Nested(StepSchema), metadata={"description": "the human steps so far, in order"})
     history = fields.List(fields.Nested(EventSchema))
 
 
@@ -139,10 +151,25 @@ class DelegateSchema(Schema):
     to = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata={"description": "a colleague's username"})
 
 
-class ReviewSchema(Schema):
-    outcome = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
-    comment = fields.String(load_default="", validate=validate.Length(max=2000))
-    amount = fields.Integer(validate=validate.Range(min=0, max=100000))
+class TaskAnswerSchema(Schema):
+    """The answer to the task's own form, checked by the engine (422 with every field error):
+    review {outcome approve|reject, comment (required to reject), amount}; intake {outcome
+    accept|refuse|supplement, comment, missing_materials}; delivery {method pickup|mail,
+    courier, tracking_no, address, collected_by}. GET /api/tasks/{id} describes the form."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class TaskDetailSchema(TaskSchema):
+    form = fields.Dict(allow_none=True, metadata={"description": "the form that completes the task"})
+    send_back_to = fields.List(fields.Dict(), metadata={"description": "earlier steps a send-back (退回) may return to"})
+
+
+class SendBackSchema(Schema):
+    to = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                       metadata={"description": "element id of an earlier step (see send_back_to)"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
 
 
 class PauseSchema(Schema):

@@ -24,18 +24,16 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import bpmn
+from engine import bpmn, task_forms
 from engine.calendar import WorkingCalendar, default_calendar
-from engine.deadlines import colour_at, deadline_for
+from engine.deadlines import (PAUSE_REASONS, colour_at, deadline_for, due_for_new_task, is_paused, pause_clock,
+                              refresh_deadline, resume_clock)
 from engine.definitions import current_definition
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Application, Event, Matter, SubsidyRecipient, Task, User, as_utc, utcnow
-from engine.runtime import ServiceTasks, WorkDeferred, compiled
+from engine.runtime import CLOCK_PAUSE, CLOCK_RESUME, ServiceTasks, WorkDeferred, compiled
 from engine.sources import Source
 from forms import FormValidationError
-
-REVIEW_OUTCOMES = ("approve", "reject")
-
 
 @dataclass(frozen=True)
 class QueueQuery:
@@ -119,14 +117,17 @@ class Engine:
         self._run(session, application, workflow, services, allow_deferred=False, actor=user.username)
         return application
 
-    def get_application(self, user: User, application_id: int) -> tuple[Application, list[Event]]:
+    def get_application(self, user: User, application_id: int) -> tuple[Application, list[Event], list[Task]]:
+        """The application, its history, and its steps (every human task, in order) — what
+        the applicant follows: 受理, 补正, 审核, 审批, 出件."""
         with self.sessions() as session:
             application = session.get(Application, application_id)
             if application is None or not _may_read(user, application, session):
                 raise NotFound(f"no application {application_id}")
             history = session.scalars(select(Event).where(Event.application_id == application_id)
                                       .order_by(Event.id)).all()
-            return application, list(history)
+            steps = session.scalars(select(Task).where(Task.application_id == application_id).order_by(Task.id)).all()
+            return application, list(history), list(steps)
 
     def my_applications(self, user: User, limit: int = 50) -> list[Application]:
         with self.sessions() as session:
@@ -189,7 +190,8 @@ class Engine:
         _require_clerk(user)
         query = query or QueueQuery()
         statuses = ("open", "claimed") if query.status == "active" else (query.status,)
-        statement = select(Task).where(Task.department == user.department, Task.status.in_(statuses))
+        statement = select(Task).where(Task.department == user.department, Task.status.in_(statuses),
+                                       Task.candidate_role == "clerk")
         if query.matter or query.applicant:
             statement = statement.join(Application, Application.id == Task.application_id)
         if query.matter:
@@ -261,30 +263,82 @@ class Engine:
             session.commit()
             return task
 
-    def complete(self, user: User, task_id: int, review: dict) -> Application:
-        """Record the clerk's review and advance the workflow, once: the loser of two
-        concurrent completions gets Conflict and nothing of theirs is stored."""
-        _check_review(review)
+    def complete(self, user: User, task_id: int, answer: dict) -> Application:
+        """Complete the task with its form (审核, 受理, 出件…) and advance the workflow, once:
+        the loser of two concurrent completions gets Conflict and nothing of theirs is stored."""
         with self.sessions() as session, _stale_is_conflict(session, f"task {task_id} was completed by someone else"):
             task = task_of_clerk(session, user, task_id)
-            if task.status not in ("open", "claimed") or (task.status == "claimed" and task.assignee_id != user.id):
-                raise _taken(task)
-            application = task.application
-            workflow, services = self._load(application)
-            spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
-            if spiff_task is None or spiff_task.state != TaskState.READY:
-                raise Conflict(f"task {task_id} is no longer waiting")
-            spiff_task.data["review"] = review
-            spiff_task.run()
-            now = self.clock()
-            task.status, task.completed_at, task.completed_by, task.result = "completed", now, user.id, review
-            task.assignee_id = task.assignee_id or user.id
-            session.add(Event(application_id=application.id, kind="task.completed", actor=user.username,
-                              at=now, data={"task": task.id, "element": task.element_id, "review": review}))
-            self._run(session, application, workflow, services, allow_deferred=False, actor=user.username)
+            _may_work_on(task, user)
+            application = self._complete_task(session, task, user, answer)
             session.commit()
         self._hand_over(application)
         return application
+
+    def supplement(self, user: User, application_id: int, answer: dict) -> Application:
+        """The applicant hands in the materials the window asked for (补正); the clock resumes."""
+        with self.sessions() as session, _stale_is_conflict(session, "the application changed meanwhile; reload it"):
+            application = session.get(Application, application_id)
+            if application is None or application.applicant_id != user.id:
+                raise NotFound(f"no application {application_id}")
+            task = session.scalars(select(Task).where(Task.application_id == application_id,
+                                                      Task.candidate_role == "applicant",
+                                                      Task.status == "open")).first()
+            if task is None:
+                raise Conflict(f"application {application_id} is not waiting for materials from you")
+            application = self._complete_task(session, task, user, answer)
+            session.commit()
+        self._hand_over(application)
+        return application
+
+    def _complete_task(self, session: Session, task: Task, user: User, answer: dict) -> Application:
+        application = task.application
+        workflow, services = self._load(application)
+        spiff_task = _waiting_spiff_task(workflow, task)
+        name = task_forms.form_name(spiff_task.task_spec)
+        answer = task_forms.validate_answer(name, answer)
+        _check_materials(session, application, name, answer, spiff_task.data)
+        spiff_task.data[name] = answer
+        spiff_task.run()
+        now = self.clock()
+        task.status, task.completed_at, task.completed_by, task.result = "completed", now, user.id, answer
+        task.assignee_id = task.assignee_id or user.id
+        session.add(Event(application_id=application.id, kind="task.completed", actor=user.username,
+                          at=now, data={"task": task.id, "element": task.element_id, name: answer}))
+        self._run(session, application, workflow, services, allow_deferred=False, actor=user.username)
+        return application
+
+    def send_back(self, user: User, task_id: int, to_element: str, reason: str) -> Application:
+        """退回: return the workflow to an earlier step of staff; that step's task reappears in
+        its queue and this one is withdrawn."""
+        with self.sessions() as session, _stale_is_conflict(session, f"task {task_id} changed meanwhile; reload it"):
+            task = task_of_clerk(session, user, task_id)
+            _may_work_on(task, user)
+            application = task.application
+            workflow, services = self._load(application)
+            spiff_task = _waiting_spiff_task(workflow, task)
+            targets = {t.task_spec.bpmn_id: t for t in _earlier_steps(spiff_task)}
+            if to_element not in targets:
+                raise InvalidInput("cannot send back there", {"to": [f"one of: {', '.join(targets) or 'none'}"]})
+            workflow.reset_from_task_id(targets[to_element].id)
+            now = self.clock()
+            session.add(Event(application_id=application.id, kind="task.sent_back", actor=user.username, at=now,
+                              data={"task": task.id, "from": task.element_id, "to": to_element, "reason": reason}))
+            self._run(session, application, workflow, services, allow_deferred=False, actor=user.username)
+            session.commit()
+        return application
+
+    def task_detail(self, user: User, task_id: int) -> dict:
+        """A task with the form that completes it and the earlier steps it can be sent back to."""
+        with self.sessions() as session:
+            task = task_of_clerk(session, user, task_id)
+            detail = {"task": task, "form": None, "send_back_to": []}
+            if task.status in ("open", "claimed"):
+                workflow, _ = self._load(task.application)
+                spiff_task = _waiting_spiff_task(workflow, task)
+                detail["form"] = task_forms.describe(task_forms.form_name(spiff_task.task_spec))
+                detail["send_back_to"] = [{"element": t.task_spec.bpmn_id, "title": t.task_spec.bpmn_name or ""}
+                                          for t in _earlier_steps(spiff_task)]
+            return detail
 
     # --- the one place workflows run ----------------------------------------------------
 
@@ -319,7 +373,26 @@ class Engine:
         for step in steps:
             if step["element"]:
                 session.add(Event(application_id=application.id, kind="step", actor=actor, at=now, data=step))
+        self._apply_clock(session, application, services.clock_requests, now, actor)
         self._record_state(session, application, workflow, now, actor)
+
+    def _apply_clock(self, session: Session, application: Application, requests: list[tuple[str, dict]],
+                     now: datetime, actor: str) -> None:
+        """Clock steps of the BPMN (补正 pauses the clock until the applicant answers)."""
+        for operation, params in requests:
+            if operation == CLOCK_PAUSE and not is_paused(application.clock_pauses):
+                reason = params.get("reason", "supplement")
+                data = pause_clock(application, now, reason if reason in PAUSE_REASONS else "supplement",
+                                   str(params.get("note", "")), actor)
+                kind = "clock.paused"
+            elif operation == CLOCK_RESUME and is_paused(application.clock_pauses):
+                data, kind = resume_clock(application, self.calendar, now), "clock.resumed"
+            else:
+                continue  # already in the state asked for (a clerk paused it by hand)
+            refresh_deadline(session, self.calendar, application, now)
+            if application.due_at is not None:
+                data["due_at"] = as_utc(application.due_at).isoformat()
+            session.add(Event(application_id=application.id, kind=kind, actor=actor, at=now, data=data))
 
     def _record_state(self, session: Session, application: Application, workflow: BpmnWorkflow,
                       now: datetime, actor: str) -> None:
@@ -348,17 +421,21 @@ class Engine:
         """Keep the queue index equal to the workflow's READY human tasks."""
         known = {t.spiff_task_id: t for t in session.scalars(
             select(Task).where(Task.application_id == application.id, Task.status.in_(("open", "claimed"))))}
+        matter_department = session.get(Matter, application.matter_code).department
+        due_at = due_for_new_task(session, self.calendar, application, now) if waiting else None
         for spiff_task in waiting:
             if str(spiff_task.id) in known:
                 continue
             spec = spiff_task.task_spec
+            role, department = task_forms.candidate(spec.lane, matter_department)
             task = Task(application_id=application.id, spiff_task_id=str(spiff_task.id), element_id=spec.bpmn_id,
-                        title=spec.bpmn_name or spec.bpmn_id, department=spec.lane or "unassigned",
-                        region=application.region, due_at=application.due_at, created_at=now)
+                        title=spec.bpmn_name or spec.bpmn_id, candidate_role=role, department=department,
+                        region=application.region, due_at=due_at, created_at=now)
             session.add(task)
             session.flush()
             session.add(Event(application_id=application.id, kind="task.created", actor="engine", at=now,
-                              data={"task": task.id, "element": spec.bpmn_id, "department": task.department}))
+                              data={"task": task.id, "element": spec.bpmn_id, "title": task.title,
+                                    "department": task.department, "role": role}))
         still_waiting = {str(t.id) for t in waiting}
         for spiff_id, task in known.items():
             if spiff_id not in still_waiting:
@@ -427,18 +504,52 @@ def task_of_clerk(session: Session, user: User, task_id: int) -> Task:
     return task
 
 
+def _may_work_on(task: Task, user: User) -> None:
+    """An open task, or one this clerk holds; anything else is someone else's or done."""
+    if task.status not in ("open", "claimed") or (task.status == "claimed" and task.assignee_id != user.id):
+        raise _taken(task)
+
+
 def _taken(task: Task) -> Conflict:
     return Conflict(f"task {task.id} is {task.status}" + (" by someone else" if task.assignee_id else ""))
 
 
-def _check_review(review: dict) -> None:
-    errors = {}
-    if review.get("outcome") not in REVIEW_OUTCOMES:
-        errors["outcome"] = [f"one of {', '.join(REVIEW_OUTCOMES)}"]
-    if review.get("outcome") == "reject" and not str(review.get("comment", "")).strip():
-        errors["comment"] = ["a rejection states its reason 不予批准须说明理由"]
-    if errors:
-        raise InvalidInput("the review has errors", errors)
+def _waiting_spiff_task(workflow: BpmnWorkflow, task: Task):
+    spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
+    if spiff_task is None or spiff_task.state != TaskState.READY:
+        raise Conflict(f"task {task.id} is no longer waiting")
+    return spiff_task
+
+
+def _earlier_steps(spiff_task) -> list:
+    """Completed staff steps on the way to this task, nearest first, one per element:
+    where a send-back (退回) may return the workflow."""
+    steps, seen = [], {spiff_task.task_spec.bpmn_id}
+    node = spiff_task.parent
+    while node is not None:
+        spec = node.task_spec
+        if (getattr(spec, "manual", False) and node.state == TaskState.COMPLETED
+                and spec.lane != task_forms.APPLICANT_LANE and spec.bpmn_id not in seen):
+            seen.add(spec.bpmn_id)
+            steps.append(node)
+        node = node.parent
+    return steps
+
+
+def _check_materials(session: Session, application: Application, form: str, answer: dict, data: dict) -> None:
+    """一次性告知 names materials of the matter's catalogue entry; 补正 hands in every one asked for."""
+    if form == "intake" and answer["outcome"] == "supplement":
+        known = {m["name"] for m in session.get(Matter, application.matter_code).elements.get("materials", [])}
+        unknown = [name for name in answer["missing_materials"] if name not in known]
+        if unknown:
+            raise InvalidInput("not materials of this matter", {"missing_materials": [
+                f"{', '.join(unknown)} 不是本事项的申请材料; materials: {', '.join(sorted(known))}"]})
+    if form == "supplement":
+        requested = (data.get("intake") or {}).get("missing_materials", [])
+        handed_in = {m["name"] for m in answer["materials"]}
+        missing = [name for name in requested if name not in handed_in]
+        if missing:
+            raise InvalidInput("materials still missing", {"materials": [f"仍缺 still missing: {', '.join(missing)}"]})
 
 
 @contextmanager

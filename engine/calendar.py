@@ -5,7 +5,10 @@ off except make-up working days (调休上班), and public holidays (法定节�
 off even on weekdays. The State Council publishes each year's schedule, normally in
 November of the year before, so the schedule is data (``calendars/cn-YYYY.yaml``), never
 code. A year without a file counts weekends only; that guess is logged once per year and
-visible through ``known_years`` / ``covers`` so it is never silent.
+visible through ``known_years`` / ``covers`` so it is never silent. A file marked
+``provisional: true`` holds the statutory holidays the law fixes (《全国年节及纪念日放假
+办法》) before the notice with its make-up working days is out: its holidays count, but
+the year stays unknown (logged, ``covers`` False) until the official file replaces it.
 
 Counting rule (期间开始的当日不计入): the day a period starts is not counted, so N working
 days from ``start`` end on the N-th working day after it. A clock pause (补正 supplement
@@ -28,6 +31,7 @@ import yaml
 CALENDARS = Path(__file__).parent / "calendars"
 FILE_NAME = re.compile(r"cn-(\d{4})\.yaml")
 FILE_KEYS = {"year", "source", "holidays", "make_up_workdays"}
+OPTIONAL_KEYS = {"provisional"}
 ENTRY_KEYS = {"date", "name"}
 ONE_DAY = timedelta(days=1)
 
@@ -76,7 +80,7 @@ class WorkingCalendar:
     """
 
     def __init__(self, holidays: frozenset[date], make_up_days: frozenset[date],
-                 known_years: frozenset[int]) -> None:
+                 known_years: frozenset[int], provisional_years: frozenset[int] = frozenset()) -> None:
         if clash := holidays & make_up_days:
             raise ValueError(f"days both holiday and make-up working day: {sorted(clash)}")
         if weekdays := {d for d in make_up_days if d.weekday() < 5}:
@@ -84,6 +88,7 @@ class WorkingCalendar:
         self._holidays = holidays
         self._make_up_days = make_up_days
         self._known_years = known_years
+        self._provisional_years = provisional_years - known_years
         self._reported: set[int] = set()
 
     @classmethod
@@ -94,12 +99,13 @@ class WorkingCalendar:
         holidays: set[date] = set()
         make_up_days: set[date] = set()
         years: set[int] = set()
+        provisional: set[int] = set()
         for path in sorted(directory.glob("cn-*.yaml")):
-            year, off, on = _read_file(path)
-            years.add(year)
+            year, off, on, is_provisional = _read_file(path)
+            (provisional if is_provisional else years).add(year)
             holidays |= off
             make_up_days |= on
-        return cls(frozenset(holidays), frozenset(make_up_days), frozenset(years))
+        return cls(frozenset(holidays), frozenset(make_up_days), frozenset(years), frozenset(provisional))
 
     @classmethod
     def from_data(cls, holidays: Iterable[date], make_up_days: Iterable[date],
@@ -171,8 +177,13 @@ class WorkingCalendar:
         return sum(self._clock_runs(start + ONE_DAY * i, pauses) for i in range(1, span + 1))
 
     def _report_unknown(self, year: int) -> None:
-        if year not in self._reported:
-            self._reported.add(year)
+        if year in self._reported:
+            return
+        self._reported.add(year)
+        if year in self._provisional_years:
+            log.warning("the working-day calendar for %d is provisional: statutory holidays only, no "
+                        "make-up working days, until the State Council notice is transcribed", year)
+        else:
             log.warning("no working-day calendar for %d: counting weekends only until "
                         "engine/calendars/cn-%d.yaml is published", year, year)
 
@@ -193,14 +204,14 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_scalar)
 
 
-def _read_file(path: Path) -> tuple[int, set[date], set[date]]:
-    """One year's file: (year, holidays, make-up working days), or CalendarError."""
+def _read_file(path: Path) -> tuple[int, set[date], set[date], bool]:
+    """One year's file: (year, holidays, make-up working days, provisional), or CalendarError."""
     root, data = _parse(path)
     if not isinstance(data, dict):
         raise CalendarError(path, f"expected a mapping with keys {sorted(FILE_KEYS)}")
     if missing := FILE_KEYS - data.keys():
         raise CalendarError(path, f"missing keys: {sorted(missing)}")
-    if unknown := data.keys() - FILE_KEYS:
+    if unknown := data.keys() - FILE_KEYS - OPTIONAL_KEYS:
         raise CalendarError(path, f"unknown keys: {sorted(map(str, unknown))}")
     keys = [key_node.value for key_node, _ in root.value]
     if repeated := sorted({k for k in keys if keys.count(k) > 1}):
@@ -214,7 +225,10 @@ def _read_file(path: Path) -> tuple[int, set[date], set[date]]:
         if day in holidays:
             raise CalendarError(path, f"{day} is both a holiday (line {holidays[day][0]}) "
                                       f"and a make-up working day", line, entry)
-    return year, set(holidays), set(make_up_days)
+    provisional = data.get("provisional", False)
+    if not isinstance(provisional, bool):
+        raise CalendarError(path, "provisional must be true or false", _key_line(root, "provisional"))
+    return year, set(holidays), set(make_up_days), provisional
 
 
 def _parse(path: Path) -> tuple[yaml.Node | None, object]:

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
 from engine.calendar import Pause, WorkingCalendar
+from engine.models import Application, Matter, Task, as_utc
 
 LOCAL = ZoneInfo("Asia/Shanghai")  # the calendar's days are mainland China's days
 YELLOW_SHARE = 0.8
@@ -49,7 +53,7 @@ def pauses_of(recorded: list[dict]) -> list[Pause]:
 def deadline_for(calendar: WorkingCalendar, submitted_at: datetime, promised_days: int,
                  recorded_pauses: list[dict]) -> Deadline | None:
     """None while the clock is paused: no deadline runs then."""
-    if any(p.get("end") is None for p in recorded_pauses):
+    if is_paused(recorded_pauses):
         return None
     start, pauses = local_day(submitted_at), pauses_of(recorded_pauses)
     due_day = calendar.deadline(start, promised_days, pauses)
@@ -64,3 +68,52 @@ def colour_at(deadline: Deadline | None, now: datetime, previous: str = "green")
     if now >= deadline.due_at:
         return "red"
     return "yellow" if now >= deadline.yellow_at else "green"
+
+
+def is_paused(recorded_pauses: list[dict]) -> bool:
+    return any(p.get("end") is None for p in recorded_pauses)
+
+
+def refresh_deadline(session: Session, calendar: WorkingCalendar, application: Application, now: datetime) -> None:
+    """Recompute the application's due moment and colour after its pauses changed; open
+    tasks show the new due date (while paused they keep the last one they showed)."""
+    matter = session.get(Matter, application.matter_code)
+    deadline = deadline_for(calendar, as_utc(application.created_at), matter.promised_days,
+                            application.clock_pauses)
+    application.due_at = deadline.due_at if deadline else None
+    application.yellow_at = deadline.yellow_at if deadline else None
+    application.colour = colour_at(deadline, now, application.colour)
+    if deadline is not None:
+        session.execute(update(Task).where(Task.application_id == application.id,
+                                           Task.status.in_(("open", "claimed")))
+                        .values(due_at=deadline.due_at))
+
+
+def due_for_new_task(session: Session, calendar: WorkingCalendar, application: Application,
+                     now: datetime) -> datetime:
+    """A task needs a due date even while the clock is paused (the applicant's 补正 step,
+    a step after a special procedure): the deadline as if the pause ended now."""
+    if application.due_at is not None:
+        return application.due_at
+    pauses = [p if p.get("end") else {**p, "end": now.isoformat()} for p in application.clock_pauses]
+    matter = session.get(Matter, application.matter_code)
+    return deadline_for(calendar, as_utc(application.created_at), matter.promised_days, pauses).due_at
+
+
+def pause_clock(application: Application, now: datetime, reason: str, note: str, by: str) -> dict:
+    """Open a pause on the application (its deadline is recomputed by the caller);
+    returns the ``clock.paused`` event data."""
+    application.clock_pauses = [*application.clock_pauses, {
+        "start": now.isoformat(), "end": None, "reason": reason, "note": note, "by": by}]
+    return {"reason": reason, "label": PAUSE_REASONS[reason], "note": note}
+
+
+def resume_clock(application: Application, calendar: WorkingCalendar, now: datetime) -> dict:
+    """Close the open pause; returns the ``clock.resumed`` event data with the working
+    days it added."""
+    pauses = [dict(p) for p in application.clock_pauses]
+    pauses[-1]["end"] = now.isoformat()
+    application.clock_pauses = pauses  # reassign: JSON columns don't track nested edits
+    paused_days = calendar.working_days_between(local_day(datetime.fromisoformat(pauses[-1]["start"])),
+                                                local_day(now))
+    return {"reason": pauses[-1]["reason"], "paused_working_days": paused_days}

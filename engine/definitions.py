@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from engine.bpmn import ParsedProcess, ProcessProblem, parse_process, spec_to_json
 from engine.errors import DeploymentRefused, NotFound
 from engine.models import Event, Matter, ServiceDefinition
+from engine.runtime import check_task_specs
 from engine.sandbox import SandboxViolation, check_script, check_specs
 from forms import FormDefinitionError, load_form
 from rules import RuleSetError, load_ruleset
@@ -76,6 +77,7 @@ def check_upload(upload: DefinitionUpload, source_names: set[str]) -> ParsedProc
         parsed = parse_process(upload.bpmn, upload.bpmn_name, upload.dmn, process_id=upload.matter_code)
         specs = [parsed.spec, *parsed.subprocess_specs.values()]
         problems += [_problem_dict(p) for p in check_specs(specs, upload.bpmn_name)]
+        problems += check_task_specs(specs, upload.bpmn_name)
     except ProcessProblem as exc:
         problems += exc.problems
     oversized = _oversized(upload)

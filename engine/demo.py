@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import users
@@ -20,6 +21,8 @@ DEMO_USERS = [
     ("bob", "applicant", None, "李博"),
     ("clerk_civil", "clerk", "civil_affairs", "民政局窗口"),
     ("clerk_housing", "clerk", "housing", "住建局窗口"),
+    ("clerk_housing2", "clerk", "housing", "住建局审批岗"),
+    ("clerk_window", "clerk", "front_desk", "综合受理窗口"),
     ("analyst", "analyst", None, "业务分析员"),
     ("supervisor", "supervisor", None, "电子监察"),
     ("admin", "admin", None, "系统管理员"),
@@ -50,8 +53,9 @@ def demo_people(today: date) -> dict[str, str]:
 
 def seed(session: Session, today: date) -> dict[str, str]:
     """Create the demo users and registry records (idempotent by username)."""
-    if session.query(User).filter_by(username="alice").first() is None:
-        for username, role, department, name in DEMO_USERS:
+    existing = set(session.scalars(select(User.username).where(User.username.in_([u[0] for u in DEMO_USERS]))))
+    for username, role, department, name in DEMO_USERS:
+        if username not in existing:
             users.create_user(session, username, DEMO_PASSWORD, role, department, name)
     people = demo_people(today)
     for key, id_number in people.items():

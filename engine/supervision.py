@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.applications import task_of_clerk
 from engine.calendar import WorkingCalendar, default_calendar
-from engine.deadlines import PAUSE_REASONS, colour_at, deadline_for, local_day
+from engine.deadlines import PAUSE_REASONS, is_paused, local_day, pause_clock, refresh_deadline, resume_clock
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.models import Application, Event, Matter, Task, User, as_utc, utcnow
 
@@ -40,14 +40,13 @@ class Supervision:
             raise InvalidInput("unknown pause reason", {"reason": [f"one of {', '.join(PAUSE_REASONS)}"]})
         with self.sessions() as session:
             application = _open_application_of_task(session, user, task_id)
-            if any(p.get("end") is None for p in application.clock_pauses):
+            if is_paused(application.clock_pauses):
                 raise Conflict("the clock is already paused")
             now = self.clock()
-            application.clock_pauses = [*application.clock_pauses, {
-                "start": now.isoformat(), "end": None, "reason": reason, "note": note, "by": user.username}]
-            self._set_deadline(session, application, now)
+            data = pause_clock(application, now, reason, note, user.username)
+            refresh_deadline(session, self.calendar, application, now)
             session.add(Event(application_id=application.id, kind="clock.paused", actor=user.username, at=now,
-                              data={"reason": reason, "label": PAUSE_REASONS[reason], "note": note}))
+                              data=data))
             session.commit()
             return application
 
@@ -55,32 +54,15 @@ class Supervision:
         """Restart the clock; the deadline moves by the paused working days."""
         with self.sessions() as session:
             application = _open_application_of_task(session, user, task_id)
-            pauses = [dict(p) for p in application.clock_pauses]
-            if not pauses or pauses[-1].get("end") is not None:
+            if not is_paused(application.clock_pauses):
                 raise Conflict("the clock is not paused")
             now = self.clock()
-            pauses[-1]["end"] = now.isoformat()
-            application.clock_pauses = pauses  # reassign: JSON columns don't track nested edits
-            paused_days = self.calendar.working_days_between(
-                local_day(datetime.fromisoformat(pauses[-1]["start"])), local_day(now))
-            self._set_deadline(session, application, now)
+            data = resume_clock(application, self.calendar, now)
+            refresh_deadline(session, self.calendar, application, now)
             session.add(Event(application_id=application.id, kind="clock.resumed", actor=user.username, at=now,
-                              data={"reason": pauses[-1]["reason"], "paused_working_days": paused_days,
-                                    "due_at": application.due_at.isoformat()}))
+                              data={**data, "due_at": application.due_at.isoformat()}))
             session.commit()
             return application
-
-    def _set_deadline(self, session: Session, application: Application, now: datetime) -> None:
-        matter = session.get(Matter, application.matter_code)
-        deadline = deadline_for(self.calendar, as_utc(application.created_at), matter.promised_days,
-                                application.clock_pauses)
-        application.due_at = deadline.due_at if deadline else None
-        application.yellow_at = deadline.yellow_at if deadline else None
-        application.colour = colour_at(deadline, now, application.colour)
-        if deadline is not None:  # while paused, tasks keep the last due date they showed
-            session.execute(update(Task).where(Task.application_id == application.id,
-                                               Task.status.in_(("open", "claimed")))
-                            .values(due_at=deadline.due_at))
 
     # --- the sweep (RQ scheduler job) ----------------------------------------------------
 
@@ -117,7 +99,7 @@ class Supervision:
         with self.sessions() as session:
             return [{"application_id": a.id, "tracking_no": a.tracking_no, "matter": a.matter_code,
                      "department": dept, "colour": a.colour, "due_at": as_utc(a.due_at),
-                     "paused": any(p.get("end") is None for p in a.clock_pauses)}
+                     "paused": is_paused(a.clock_pauses)}
                     for a, dept in session.execute(query)]
 
     def counts(self, user: User) -> dict:

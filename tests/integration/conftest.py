@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -33,13 +33,20 @@ def new_user(engine):
     return make
 
 
+def _born(age: int, n: int) -> date:
+    """A birth date whose birthday has passed this year, so the person is exactly ``age``."""
+    today = date.today()
+    anniversary = date(today.year - age, today.month, min(today.day, 28))
+    return anniversary - timedelta(days=1 + n % 300)
+
+
 @pytest.fixture
 def resident(engine):
     """Register a fresh local resident of the given age (an approved one enters the
     benefit register, so every approval needs a person of its own)."""
     def make(age: int, local: bool = True) -> str:
         n = next(_unique)
-        id_number = make_resident_id("460106", date(date.today().year - age, 1 + n % 12, 1 + n % 28), f"{n % 999:03d}")
+        id_number = make_resident_id("460106", _born(age, n), f"{n % 999:03d}")
         with engine.sessions() as session:
             session.merge(RegistryPerson(id_number=id_number, name=f"居民{n}", household_local=local,
                                          household_region="460100" if local else "110100"))

@@ -52,6 +52,11 @@ MATRIX = [
     ("POST", "/api/tasks/{pause_task}/pause", statuses(403, clerk=200, other_clerk=404)),
     ("POST", "/api/tasks/{pause_task}/resume", statuses(403, clerk=200, other_clerk=404)),
     ("POST", "/api/tasks/{delegate_task}/delegate", statuses(403, clerk=200, other_clerk=404)),
+    ("GET", "/api/tasks/{open_task}", statuses(403, clerk=200, other_clerk=404)),
+    # 422 for the clerk: allowed, but a first step has no earlier step to go back to
+    ("POST", "/api/tasks/{open_task}/send-back", statuses(403, clerk=422, other_clerk=404)),
+    # 409 for the owner: allowed, but the application is not waiting for materials
+    ("POST", "/api/applications/{application_id}/supplement", statuses(403, owner=409, other_applicant=404)),
     *(("GET", f"/api/supervision/{view}", statuses(403, supervisor=200, admin=200))
       for view in ("overdue", "near-due", "counts", "handling")),
     ("POST", "/api/applications/{finished}/rating", statuses(403, owner=201, other_applicant=404)),
@@ -94,6 +99,9 @@ def world(api, engine, people) -> dict:
                        "/api/tasks/claim": {"task_ids": [tasks[5]]},
                        "/api/tasks/{pause_task}/pause": {"reason": "hearing"},
                        "/api/tasks/{delegate_task}/delegate": {"to": "authz_clerk"},
+                       "/api/tasks/{open_task}/send-back": {"to": "Task_review", "reason": "退回核实"},
+                       "/api/applications/{application_id}/supplement": {
+                           "materials": [{"name": "户口簿", "reference": "upload-1"}]},
                        "/api/applications/{finished}/rating": {"level": 5},
                        "/api/rectifications/{rectification}/resolve": {"answer": "已回访"},
                        "/api/tasks/{task_to_complete}/complete": {"outcome": "approve", "comment": "核实"}}}

@@ -311,3 +311,19 @@ def test_badly_named_file(tmp_path):
 def test_missing_directory(tmp_path):
     with pytest.raises(CalendarError, match="not found"):
         WorkingCalendar.load(tmp_path / "nowhere")
+
+
+def test_the_provisional_2027_file_counts_statutory_holidays_but_is_not_a_known_year(caplog):
+    cal = WorkingCalendar.load()  # a fresh one: each instance warns once per year
+    assert 2027 not in cal.known_years and not cal.covers(D("2027-01-01"), D("2027-12-31"))
+    with caplog.at_level(logging.WARNING, logger="engine.calendar"):
+        assert not cal.is_working_day(D("2027-02-08"))   # 初三, a Monday: a statutory holiday
+        assert not cal.is_working_day(D("2027-06-09"))   # 端午, a Wednesday
+        assert cal.is_working_day(D("2027-02-09"))       # make-up and extra days are not known yet
+    warnings = [r.getMessage() for r in caplog.records if "2027" in r.getMessage()]
+    assert len(warnings) == 1 and "provisional" in warnings[0]
+
+
+def test_provisional_must_be_a_boolean(tmp_path):
+    error = _error(tmp_path, GOOD.replace("year: 2026", "year: 2026\nprovisional: maybe"))
+    assert "provisional must be true or false" in str(error)

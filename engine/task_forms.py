@@ -1,0 +1,149 @@
+"""Task forms: what a person enters to complete a human task, chosen per BPMN user task.
+
+A user task names its form with the extension property ``taskForm`` (SpiffWorkflow's
+``spiffworkflow:properties``); without one it gets ``review``. The validated answer is
+put into the workflow's data under the form's name (``review``, ``intake``…), so gateway
+conditions read e.g. ``intake['outcome'] == 'supplement'``. Forms are checked at deploy
+time: a user task naming an unknown form is refused there, not when a clerk meets it.
+
+Which role fills a task comes from its lane: ``applicant`` is the applicant's own step
+(补正材料), ``department`` is the matter's department from the catalogue (so one BPMN —
+the comprehensive window — serves any matter), any other lane name is that department.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from engine.errors import InvalidInput
+
+DEFAULT_FORM = "review"
+APPLICANT_LANE = "applicant"
+MATTER_DEPARTMENT_LANE = "department"
+REASON_REQUIRED = "请说明理由 a reason is required"
+
+
+class _TaskForm(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ReviewForm(_TaskForm):
+    """审核 / 审批: approve or reject; a rejection states its reason."""
+
+    outcome = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+    amount = fields.Integer(validate=validate.Range(min=0, max=100000))
+
+    @validates_schema
+    def _reason(self, data: dict, **_kwargs: Any) -> None:
+        if data.get("outcome") == "reject" and not data.get("comment", "").strip():
+            raise ValidationError("不予批准须说明理由 a rejection states its reason", "comment")
+
+
+class IntakeForm(_TaskForm):
+    """受理: accept, refuse (不予受理, with the reason), or ask for every missing
+    material at once (一次性告知)."""
+
+    outcome = fields.String(required=True, validate=validate.OneOf(["accept", "refuse", "supplement"]))
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+    missing_materials = fields.List(fields.String(validate=validate.Length(min=1, max=200)),
+                                    load_default=list, validate=validate.Length(max=50))
+
+    @validates_schema
+    def _consistent(self, data: dict, **_kwargs: Any) -> None:
+        if data.get("outcome") == "refuse" and not data.get("comment", "").strip():
+            raise ValidationError(REASON_REQUIRED, "comment")
+        if data.get("outcome") == "supplement" and not data.get("missing_materials"):
+            raise ValidationError("一次性告知须列明全部所缺材料 list every missing material", "missing_materials")
+
+
+class Material(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=500),
+                              metadata={"description": "where the document is: an upload id or e-licence number"})
+
+
+class SupplementForm(_TaskForm):
+    """补正: the applicant hands in the materials the window asked for."""
+
+    materials = fields.List(fields.Nested(Material), required=True, validate=validate.Length(min=1, max=50))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class DeliveryForm(_TaskForm):
+    """出件: the result handed over at the window or sent by mail with a tracking number."""
+
+    method = fields.String(required=True, validate=validate.OneOf(["pickup", "mail"]))
+    courier = fields.String(validate=validate.Length(min=1, max=50))
+    tracking_no = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9-]{6,40}$"))
+    address = fields.String(validate=validate.Length(min=1, max=300))
+    collected_by = fields.String(validate=validate.Length(min=1, max=50))
+
+    @validates_schema
+    def _mail_needs_tracking(self, data: dict, **_kwargs: Any) -> None:
+        if data.get("method") == "mail":
+            missing = {name: ["邮寄须填写 required for mail"]
+                       for name in ("courier", "tracking_no", "address") if not data.get(name)}
+            if missing:
+                raise ValidationError(missing)
+        if data.get("method") == "pickup" and not data.get("collected_by"):
+            raise ValidationError("现场领取须填写领取人 who collected it", "collected_by")
+
+
+TASK_FORMS: dict[str, type[_TaskForm]] = {
+    "review": ReviewForm,
+    "intake": IntakeForm,
+    "supplement": SupplementForm,
+    "delivery": DeliveryForm,
+}
+
+
+def form_name(task_spec) -> str:
+    """The form a user task declares (``taskForm`` property), or the review form."""
+    properties = (getattr(task_spec, "extensions", None) or {}).get("properties") or {}
+    return properties.get("taskForm", DEFAULT_FORM)
+
+
+def candidate(lane: str | None, matter_department: str) -> tuple[str, str]:
+    """(candidate role, department) of a task in ``lane``."""
+    if lane == APPLICANT_LANE:
+        return "applicant", APPLICANT_LANE
+    if lane in (None, "", MATTER_DEPARTMENT_LANE):
+        return "clerk", matter_department
+    return "clerk", lane
+
+
+def validate_answer(name: str, answer: Mapping) -> dict:
+    """The cleaned answer, or InvalidInput with every field error at once (422)."""
+    if not isinstance(answer, Mapping):
+        raise InvalidInput("the task form has errors", {"_schema": ["must be an object"]})
+    try:
+        return TASK_FORMS[name]().load(dict(answer))
+    except ValidationError as exc:
+        raise InvalidInput("the task form has errors", _messages(exc.messages)) from exc
+
+
+def describe(name: str) -> dict:
+    """The form's fields for a client to render: type, required, choices."""
+    return {"name": name, "fields": {key: _describe_field(field) for key, field in TASK_FORMS[name]().fields.items()}}
+
+
+def _describe_field(field: fields.Field) -> dict:
+    description: dict[str, Any] = {"type": type(field).__name__.lower(), "required": field.required}
+    for validator in field.validators:
+        if isinstance(validator, validate.OneOf):
+            description["choices"] = list(validator.choices)
+    if isinstance(field, fields.List) and isinstance(field.inner, fields.Nested):
+        description["items"] = {k: _describe_field(f) for k, f in field.inner.schema.fields.items()}
+    return description
+
+
+def _messages(messages: Any) -> dict[str, list]:
+    if isinstance(messages, Mapping):
+        return {str(key): value if isinstance(value, list) else [value] for key, value in messages.items()}
+    return {"_schema": list(messages) if isinstance(messages, list) else [str(messages)]}

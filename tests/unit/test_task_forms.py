@@ -1,0 +1,79 @@
+"""Task forms: what completes a human task, checked the same way for every caller."""
+from __future__ import annotations
+
+import pytest
+
+from engine import task_forms
+from engine.bpmn import parse_process
+from engine.errors import InvalidInput
+from engine.runtime import check_task_specs
+
+
+def errors(name: str, answer: dict) -> dict:
+    with pytest.raises(InvalidInput) as caught:
+        task_forms.validate_answer(name, answer)
+    return caught.value.errors
+
+
+def test_review_needs_a_reason_to_reject_and_refuses_unknown_fields():
+    assert task_forms.validate_answer("review", {"outcome": "approve"}) == {"outcome": "approve", "comment": ""}
+    assert set(errors("review", {"outcome": "reject"})) == {"comment"}
+    assert set(errors("review", {"outcome": "maybe", "extra": 1})) == {"outcome", "extra"}
+
+
+def test_intake_supplement_lists_the_missing_materials_and_refusal_states_why():
+    assert set(errors("intake", {"outcome": "supplement"})) == {"missing_materials"}
+    assert set(errors("intake", {"outcome": "refuse"})) == {"comment"}
+    cleaned = task_forms.validate_answer("intake", {"outcome": "supplement", "missing_materials": ["申请书"]})
+    assert cleaned["missing_materials"] == ["申请书"]
+
+
+def test_delivery_by_mail_needs_courier_tracking_and_address_pickup_needs_who():
+    assert set(errors("delivery", {"method": "mail"})) == {"courier", "tracking_no", "address"}
+    assert set(errors("delivery", {"method": "pickup"})) == {"collected_by"}
+    assert set(errors("delivery", {"method": "mail", "courier": "EMS", "tracking_no": "no spaces!",
+                                   "address": "海口"})) == {"tracking_no"}
+    assert task_forms.validate_answer("delivery", {"method": "pickup", "collected_by": "王五"})["method"] == "pickup"
+
+
+def test_not_an_object_is_a_form_error():
+    assert errors("supplement", ["x"]) == {"_schema": ["must be an object"]}
+
+
+def test_lanes_give_the_candidate_role_and_department():
+    assert task_forms.candidate("applicant", "housing") == ("applicant", "applicant")
+    assert task_forms.candidate("department", "housing") == ("clerk", "housing")
+    assert task_forms.candidate(None, "housing") == ("clerk", "housing")
+    assert task_forms.candidate("front_desk", "housing") == ("clerk", "front_desk")
+
+
+def test_describe_names_fields_choices_and_nested_items():
+    described = task_forms.describe("supplement")
+    assert described["fields"]["materials"]["required"] is True
+    assert set(described["fields"]["materials"]["items"]) == {"name", "reference"}
+
+
+BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Task_odd"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="taskForm" value="interview"/></spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:serviceTask id="Task_mail"><bpmn:extensionElements>
+      <spiffworkflow:serviceTaskOperator id="smtp.send"/></bpmn:extensionElements>
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:serviceTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="Task_odd"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Task_odd" targetRef="Task_mail"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="Task_mail" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_unknown_task_forms_and_service_operations_are_refused_at_deploy_naming_the_element():
+    parsed = parse_process(BPMN, "odd.bpmn")
+    problems = check_task_specs([parsed.spec], "odd.bpmn")
+    assert [(p["element_id"], p["reason"].split(";")[0]) for p in problems] == [
+        ("Task_odd", "unknown taskForm 'interview'"), ("Task_mail", "unknown service operation 'smtp.send'")]
