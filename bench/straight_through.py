@@ -1,71 +1,101 @@
 """How many straight-through elderly-subsidy applications per second one process handles.
 
-A simple measured loop (the proper harness is the benchmark issue): each iteration is
-the full persisted path — form validation, a new workflow, facts from the registries,
-rules, serialization, audit events, commit. Run:
+Each iteration is the full persisted path — form validation, a new workflow, facts from
+the registries, rules, serialization, audit events, commit — called as ``Engine.submit``
+(no HTTP). ``measure`` is what ``bench/run.py engine`` calls; this file also runs alone:
 
-    python bench/straight_through.py                                  # SQLite (embedded)
-    ONEWINDOW_DATABASE_URL=postgresql://postgres@127.0.0.1/test \\
-    ONEWINDOW_REDIS_URL=redis://127.0.0.1:6379/14 python bench/straight_through.py
+    python bench/straight_through.py                      # SQLite (embedded), temp file
+    python bench/straight_through.py --backend postgres   # scratch schema in db `bench`, Redis db 13
 """
 from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
-from datetime import date
 
+import common  # noqa: F401 - puts the repo root on sys.path
 from engine import users
-from engine.catalogue import deploy_catalogue
-from engine.config import Settings, load_settings
-from engine.db import upgrade
-from engine.demo import seed
-from engine.models import RegistryPerson
-from forms.identifiers import make_resident_id
+from engine.config import Settings
+from engine.models import Task, User
 from worker.setup import build_engine
 
-
 WARM_UP = 20
+SCHEMA = "bench_engine"
 
 
-def register_residents(session, count: int) -> list[str]:
-    """Fresh 85-year-old locals: an approved person enters the benefit register, so each
-    straight-through approval needs someone who has not received the subsidy yet."""
-    region = f"46{time.time_ns() % 10_000:04d}"  # a fresh block of IDs for every run
-    born = date(date.today().year - 85, 2, 1)
-    ids = [make_resident_id(region, born.replace(day=1 + i // 999 % 28), f"{i % 999:03d}") for i in range(count)]
-    session.add_all(RegistryPerson(id_number=i, name="bench", household_region="460100", household_local=True)
-                    for i in ids)
-    return ids
+def _engine_for(settings: Settings, residents: list[str]):
+    common.prepare_database(settings.database_url)
+    engine = build_engine(settings)
+    with engine.sessions() as session:
+        applicant = users.create_user(session, f"bench_{time.time_ns()}", "x", "applicant")
+        common.register_residents(session, residents)
+        clerk = session.query(User).filter_by(username="clerk_civil").one()
+        session.commit()
+    return engine, applicant, clerk
+
+
+def measure(settings: Settings, count: int) -> dict:
+    """Submit ``count`` instant approvals (after a warm-up) and time them."""
+    people = common.resident_ids(count + WARM_UP)
+    engine, applicant, _ = _engine_for(settings, people)
+    forms = [common.subsidy_form(i) for i in people]
+    for data in forms[:WARM_UP]:  # warm caches (compiled rule set, form schema, connection pool)
+        engine.submit(applicant, "elderly_subsidy", data)
+    timings = []
+    started = time.perf_counter()
+    for data in forms[WARM_UP:]:
+        t0 = time.perf_counter()
+        application, _ = engine.submit(applicant, "elderly_subsidy", data)
+        timings.append((time.perf_counter() - t0) * 1000)
+        assert application.outcome == "approve", application.decision
+    elapsed = time.perf_counter() - started
+    return {"backend": settings.database_url.split(":")[0], "applications": count,
+            "seconds": round(elapsed, 3), "per_second": round(count / elapsed, 1),
+            "ms_per_application": round(1000 * elapsed / count, 3), "latency_ms": common.percentiles(timings)}
+
+
+def measure_mixed(settings: Settings, count: int, manual_share: float = 0.3) -> dict:
+    """``count`` applications, ``manual_share`` of them unknown to the registry: those wait
+    for a civil-affairs clerk, who completes each at once (Engine.complete)."""
+    from baseline import interleave
+
+    manual = int(count * manual_share)
+    registered = common.resident_ids(count - manual + WARM_UP)
+    unknown = common.resident_ids(manual, age=84)
+    engine, applicant, clerk = _engine_for(settings, registered)
+    order = [(False, i) for i in registered[:WARM_UP]] + interleave(registered[WARM_UP:], unknown)
+    review = {"outcome": "approve", "amount": 100, "comment": "bench"}
+
+    def one(is_manual: bool, id_number: str) -> None:
+        application, _ = engine.submit(applicant, "elderly_subsidy", common.subsidy_form(id_number))
+        if is_manual:
+            with engine.sessions() as session:
+                task_id = session.query(Task.id).filter_by(application_id=application.id).scalar()
+            application = engine.complete(clerk, task_id, review)
+        assert application.outcome == "approve", (id_number, application.decision)
+
+    for is_manual, id_number in order[:WARM_UP]:
+        one(is_manual, id_number)
+    started = time.perf_counter()
+    for is_manual, id_number in order[WARM_UP:]:
+        one(is_manual, id_number)
+    elapsed = time.perf_counter() - started
+    return {"backend": settings.database_url.split(":")[0], "applications": count, "manual": manual,
+            "seconds": round(elapsed, 3), "per_second": round(count / elapsed, 1),
+            "ms_per_application": round(1000 * elapsed / count, 3)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=1000, help="applications to submit")
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
-    settings = load_settings()
-    if settings.embedded:
-        settings = Settings(database_url=f"sqlite:///{tempfile.mkdtemp()}/bench.db", redis_url=None)
-    upgrade(settings.database_url)
-    engine = build_engine(settings)
-    with engine.sessions() as session:
-        deploy_catalogue(session, set(engine.sources), "bench")
-        seed(session, date.today())
-        applicant = users.create_user(session, f"bench_{time.time_ns()}", "x", "applicant")
-        people = register_residents(session, args.n + WARM_UP)
-        session.commit()
-    forms = [{"applicant_name": "测试", "id_number": id_number, "phone": "13800138000"} for id_number in people]
-    for data in forms[:WARM_UP]:  # warm caches (compiled rule set, form schema, connection pool)
-        engine.submit(applicant, "elderly_subsidy", data)
-    started = time.perf_counter()
-    for data in forms[WARM_UP:]:
-        application, _ = engine.submit(applicant, "elderly_subsidy", data)
-        assert application.outcome == "approve", application.decision
-    elapsed = time.perf_counter() - started
-    backend = settings.database_url.split(":")[0]
-    print(json.dumps({"backend": backend, "applications": args.n, "seconds": round(elapsed, 3),
-                      "per_second": round(args.n / elapsed, 1)}))
+    settings = common.settings_for(args.backend, SCHEMA)
+    try:
+        print(json.dumps(measure(settings, args.n)))
+    finally:
+        if args.backend == "postgres":
+            common.drop_schema(SCHEMA)
 
 
 if __name__ == "__main__":

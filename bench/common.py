@@ -1,0 +1,209 @@
+"""What every benchmark shares: where it runs (machine, commit, date), fresh residents,
+scratch databases, percentiles, and one place results are written.
+
+The benchmarks never touch the test suite's databases: PostgreSQL work happens in scratch
+schemas of the database ``bench`` and Redis work in db 13 (see ``BENCH_PG`` / ``BENCH_REDIS``).
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ first, not the repo root
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert, text  # noqa: E402
+
+from engine.config import Settings  # noqa: E402
+from engine.models import RegistryPerson  # noqa: E402
+from forms.identifiers import make_resident_id  # noqa: E402
+
+RESULTS_DIR = ROOT / "bench" / "results"
+BENCH_PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/bench")
+BENCH_REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/13")
+MATTER = "elderly_subsidy"
+SUBSIDY_AGE = 85  # 80-89: approved with 100 yuan/month
+
+
+# --- where and when --------------------------------------------------------------------
+
+def machine() -> dict:
+    """nproc, CPU model and RAM: a figure means nothing without the machine it came from."""
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    import SpiffWorkflow  # noqa: PLC0415 - only for its version
+    from importlib.metadata import version
+    return {"nproc": os.cpu_count(), "cpu": model, "ram_gb": round(mem_kb / 1024 / 1024, 1),
+            "python": platform.python_version(), "spiffworkflow": version("SpiffWorkflow"),
+            "kernel": platform.release(),
+            # others share these cores (the test suite of a colleague): the load says how much
+            "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]}
+
+
+def commit() -> str:
+    """The commit the numbers belong to (``+dirty`` when the work tree has changes)."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()
+    return head + ("+dirty" if dirty else "")
+
+
+def save(name: str, result: dict) -> Path:
+    """Write ``bench/results/<name>.json`` with the machine, commit, date and command."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    document = {"scenario": name, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "commit": commit(), "machine": machine(), "command": " ".join(sys.argv), **result}
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)
+    return path
+
+
+# --- numbers -----------------------------------------------------------------------------
+
+def percentiles(values_ms: Iterable[float]) -> dict:
+    """p50/p95/p99/max in milliseconds (nearest-rank), plus the count they came from."""
+    ordered = sorted(values_ms)
+    if not ordered:
+        return {"n": 0}
+
+    def rank(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, max(0, int(round(p * len(ordered))) - 1))], 2)
+    return {"n": len(ordered), "mean": round(sum(ordered) / len(ordered), 2), "p50": rank(0.50),
+            "p95": rank(0.95), "p99": rank(0.99), "max": round(ordered[-1], 2)}
+
+
+# --- residents -------------------------------------------------------------------------
+
+def resident_ids(count: int, age: int = SUBSIDY_AGE) -> list[str]:
+    """``count`` distinct valid resident IDs of people aged about ``age``, in a random block
+    of region codes so that no two runs (and no earlier run's benefit register) collide."""
+    today = date.today()
+    ids = []
+    per_region = 12 * 28 * 999
+    base = random.randrange(1000, 9000 - count // per_region - 1)
+    for i in range(count):
+        region, rest = divmod(i, per_region)
+        day_index, seq = divmod(rest, 999)
+        month, day = divmod(day_index, 28)
+        born = date(today.year - age, month + 1, day + 1)
+        ids.append(make_resident_id(f"46{base + region:04d}", born, f"{seq + 1:03d}"))
+    return ids
+
+
+def register_residents(session, ids: list[str]) -> None:
+    """Put local, living residents in the population registry (set-wise, in batches)."""
+    for start in range(0, len(ids), 5000):
+        session.execute(insert(RegistryPerson), [
+            {"id_number": i, "name": "bench", "household_region": "460100", "household_local": True}
+            for i in ids[start:start + 5000]])
+
+
+def subsidy_form(id_number: str) -> dict:
+    return {"applicant_name": "测试", "id_number": id_number, "phone": "13800138000"}
+
+
+# --- databases -------------------------------------------------------------------------
+
+def pg_url(schema: str) -> str:
+    """A URL whose connections live in ``schema`` of the bench database."""
+    return f"{BENCH_PG}?options=-csearch_path%3D{schema}"
+
+
+def reset_schema(schema: str) -> str:
+    """Drop and recreate a scratch schema; returns its URL."""
+    from engine.db import make_engine
+    admin = make_engine(BENCH_PG)
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    admin.dispose()
+    return pg_url(schema)
+
+
+def drop_schema(schema: str) -> None:
+    from engine.db import make_engine
+    admin = make_engine(BENCH_PG)
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    admin.dispose()
+
+
+def sqlite_url() -> str:
+    """A fresh SQLite file, removed when the benchmark process exits."""
+    directory = tempfile.mkdtemp(prefix="onewindow-bench-")
+    atexit.register(shutil.rmtree, directory, True)
+    return f"sqlite:///{directory}/bench.db"
+
+
+def settings_for(backend: str, schema: str, source_options: dict | None = None) -> Settings:
+    """Embedded (SQLite file, in-process queue) or PostgreSQL (scratch schema) + Redis db 13."""
+    if backend == "sqlite":
+        return Settings(database_url=sqlite_url(), redis_url=None, source_options=source_options or {})
+    if backend == "postgres":
+        return Settings(database_url=reset_schema(schema), redis_url=BENCH_REDIS,
+                        source_options=source_options or {})
+    raise ValueError(f"backend is sqlite or postgres, not {backend!r}")
+
+
+def env_for(settings: Settings) -> dict:
+    """The environment that makes ``onewindow`` commands use ``settings``."""
+    env = dict(os.environ, ONEWINDOW_DATABASE_URL=settings.database_url)
+    env.pop("ONEWINDOW_REDIS_URL", None)
+    if settings.redis_url:
+        env["ONEWINDOW_REDIS_URL"] = settings.redis_url
+    if settings.source_options:
+        env["ONEWINDOW_SOURCES"] = json.dumps(settings.source_options)
+    return env
+
+
+def prepare_database(database_url: str) -> None:
+    """Schema, the benchmarked matter and the demo users, as ``onewindow serve`` does embedded.
+
+    Only ``elderly_subsidy`` is deployed: it is the one matter measured, and the rest of
+    the catalogue may be mid-edit in the work tree without affecting the figures."""
+    from engine.catalogue import deploy_catalogue
+    from engine.db import make_engine, make_session_factory, upgrade
+    from engine.demo import seed
+    from engine.sources import EMBEDDED_QUERIES
+
+    upgrade(database_url)
+    database = make_engine(database_url)
+    with make_session_factory(database)() as session:
+        deploy_catalogue(session, set(EMBEDDED_QUERIES), "bench", only=MATTER)
+        seed(session, date.today())
+        session.commit()
+    database.dispose()
+
+
+def flush_redis() -> None:
+    """Empty Redis db 13 (the bench's own) so no earlier run's jobs or limits remain."""
+    from redis import Redis
+    Redis.from_url(BENCH_REDIS).flushdb()
+
+
+def wait_until(predicate, timeout: float, every: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False

@@ -1,0 +1,221 @@
+"""One command per benchmark scenario; each writes bench/results/<scenario>.json.
+
+    python bench/run.py engine                                   # in-process, both backends, + bare SpiffWorkflow
+    python bench/run.py http --backend postgres --rate 100 50 --duration 30
+    python bench/run.py mixed --backend postgres --rate 40 --duration 30 --clerks 4
+    python bench/run.py queue --applications 1000000 --tasks 200000 [--backend sqlite]
+    python bench/run.py soak --backend postgres --applications 200000   # the full size is this flag
+    python bench/run.py profile                                  # pyinstrument of the request path
+    python bench/run.py report                                   # tables into bench/RESULTS.md
+
+PostgreSQL runs use scratch schemas in the database ``bench`` (dropped afterwards) and
+Redis db 13; SQLite runs use a temporary file. Every run also measures the baseline —
+the same BPMN in bare SpiffWorkflow, in one process, with no persistence (baseline.py).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import common  # noqa: F401 - puts the repo root on sys.path
+import baseline
+import http_load
+import servers
+import straight_through
+from engine import users
+from engine.db import make_engine, make_session_factory
+
+BACKENDS = ("sqlite", "postgres")
+PORT = 5078
+
+
+def _ratio(ours_ms: float, baseline_ms: float) -> float:
+    return round(ours_ms / baseline_ms, 1)
+
+
+# --- scenario 1 and 2 in process -------------------------------------------------------
+
+def engine_scenario(args: argparse.Namespace) -> None:
+    """Engine.submit in one process on each backend against the bare-SpiffWorkflow baseline:
+    the engine-overhead target (persisted <= 2x bare) is read off here."""
+    result: dict = {"straight_through": {}, "mixed": {}}
+    bare = baseline.straight_through(common.resident_ids(args.n + 20))
+    bare_mixed = baseline.mixed(common.resident_ids(args.n - int(args.n * 0.3) + 20),
+                                common.resident_ids(int(args.n * 0.3), age=84))
+    result["baseline"] = {"straight_through": bare, "mixed": bare_mixed}
+    for backend in args.backends:
+        schema = "bench_engine"
+        try:
+            ours = straight_through.measure(common.settings_for(backend, schema), args.n)
+            ours["ours_over_baseline"] = _ratio(ours["ms_per_application"], bare["ms_per_application"])
+            result["straight_through"][backend] = ours
+            mixed = straight_through.measure_mixed(common.settings_for(backend, schema), args.n)
+            mixed["ours_over_baseline"] = _ratio(mixed["ms_per_application"], bare_mixed["ms_per_application"])
+            result["mixed"][backend] = mixed
+        finally:
+            if backend == "postgres":
+                common.drop_schema(schema)
+        print(backend, result["straight_through"][backend]["per_second"], "/s straight-through,",
+              result["mixed"][backend]["per_second"], "/s mixed", file=sys.stderr)
+    common.save("engine", result)
+
+
+# --- HTTP ------------------------------------------------------------------------------
+
+def _http_setup(backend: str, schema: str, residents: list[str], clerks: int = 0):
+    """A prepared database with residents and clerk users, and its settings."""
+    settings = common.settings_for(backend, schema)
+    if not settings.embedded:
+        common.flush_redis()
+    common.prepare_database(settings.database_url)
+    database = make_engine(settings.database_url)
+    with make_session_factory(database)() as session:
+        common.register_residents(session, residents)
+        for k in range(clerks):
+            users.create_user(session, f"bench_clerk_{k}", "bench-password", "clerk", "civil_affairs")
+        session.commit()
+    database.dispose()
+    return settings
+
+
+def _starters(settings, workers: int) -> list:
+    starters = [lambda: servers.start_api(settings, PORT, workers)]
+    if not settings.embedded:
+        starters.append(lambda: servers.start_worker(settings))
+    return starters
+
+
+def http_scenario(args: argparse.Namespace) -> None:
+    """Straight-through instant approvals over HTTP: closed-loop maximum, then open loop at --rate."""
+    schema = "bench_http"
+    bare = baseline.straight_through(common.resident_ids(2020))
+    warm, most = 600, int(400 * args.duration)  # no server here does 400/s: enough fresh people
+    ids = common.resident_ids(warm + most + int(sum(args.rate) * args.duration))
+    settings = _http_setup(args.backend, schema, ids)
+    base = f"http://127.0.0.1:{PORT}"
+    try:
+        with servers.running(*_starters(settings, args.workers)) as started:
+            api = started[0]
+
+            async def go() -> dict:
+                import aiohttp
+                async with aiohttp.ClientSession() as http:
+                    token = await http_load.login(http, base, "alice")
+                warm_up = await http_load.closed_loop(base, token, ids[:warm], 4, 3)
+                assert warm_up["approved_201"] == warm_up["applications"] > 0, warm_up
+                cpu = api.tree_cpu()
+                closed = await http_load.closed_loop(base, token, ids[warm:warm + most], args.concurrency,
+                                                     args.duration)
+                closed["server_cpu_seconds"] = round(api.tree_cpu() - cpu, 1)
+                opened, rest = [], ids[warm + most:]
+                for rate in args.rate:
+                    await asyncio.sleep(2)
+                    cpu = api.tree_cpu()
+                    phase = await http_load.open_loop_straight(base, token, rest, rate, args.duration)
+                    phase["server_cpu_seconds"] = round(api.tree_cpu() - cpu, 1)
+                    rest = rest[phase["offered"]:]
+                    opened.append(phase)
+                return {"closed_loop": closed, "open_loop": opened}
+            measured = asyncio.run(go())
+    finally:
+        if args.backend == "postgres":
+            common.drop_schema(schema)
+    closed = measured["closed_loop"]
+    result = {"backend": args.backend, "server": "embedded (Flask threaded, 1 process)" if args.backend == "sqlite"
+              else f"gunicorn {args.workers} sync workers + 1 onewindow worker",
+              **measured, "baseline": bare,
+              "ours_over_baseline": _ratio(1000 / closed["per_second"], bare["ms_per_application"])}
+    common.save(f"http_straight_{args.backend}", result)
+    print(f"{args.backend}: closed {closed['per_second']}/s p99 {closed['latency_ms']['p99']} ms; " + "; ".join(
+        f"open @{o['offered_per_second']}/s p99 {o['latency_ms']['p99']} ms" for o in measured["open_loop"]),
+        file=sys.stderr)
+
+
+def mixed_scenario(args: argparse.Namespace) -> None:
+    """70% instant approvals, 30% to the civil-affairs queue, clerks completing concurrently."""
+    schema = "bench_mixed"
+    total = int(args.rate * args.duration)
+    manual = int(total * 0.3)
+    registered, unknown = common.resident_ids(total - manual), common.resident_ids(manual, age=84)
+    order = baseline.interleave(registered, unknown)
+    bare = baseline.mixed(common.resident_ids(700 + 20), common.resident_ids(300, age=84))
+    settings = _http_setup(args.backend, schema, registered, clerks=args.clerks)
+    base = f"http://127.0.0.1:{PORT}"
+    try:
+        with servers.running(*_starters(settings, args.workers)) as started:
+            api = started[0]
+
+            async def go() -> dict:
+                import aiohttp
+                async with aiohttp.ClientSession() as http:
+                    token = await http_load.login(http, base, "alice")
+                    clerk_tokens = [await http_load.login(http, base, f"bench_clerk_{k}", "bench-password")
+                                    for k in range(args.clerks)]
+                cpu = api.tree_cpu()
+                measured = await http_load.mixed(base, token, clerk_tokens, order, args.rate, args.duration,
+                                                 drain_seconds=args.drain)
+                measured["server_cpu_seconds"] = round(api.tree_cpu() - cpu, 1)
+                return measured
+            measured = asyncio.run(go())
+    finally:
+        if args.backend == "postgres":
+            common.drop_schema(schema)
+    result = {"backend": args.backend, "server": "embedded (Flask threaded, 1 process)" if args.backend == "sqlite"
+              else f"gunicorn {args.workers} sync workers + 1 onewindow worker", **measured, "baseline": bare}
+    common.save(f"http_mixed_{args.backend}", result)
+    print(f"{args.backend}: instant p99 {measured['instant']['latency_ms'].get('p99')} ms, "
+          f"clerks completed {measured['clerk_tasks_completed']}", file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="OneWindow benchmarks")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    engine = commands.add_parser("engine", help="in-process straight-through and mixed, + baseline")
+    engine.add_argument("-n", type=int, default=1000)
+    engine.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    engine.set_defaults(run=engine_scenario)
+
+    for name, function, rate in (("http", http_scenario, 100.0), ("mixed", mixed_scenario, 40.0)):
+        command = commands.add_parser(name)
+        command.add_argument("--backend", choices=BACKENDS, default="postgres")
+        if name == "http":
+            command.add_argument("--rate", type=float, nargs="+", default=[rate],
+                                 help="offered applications per second; one open-loop phase per value")
+        else:
+            command.add_argument("--rate", type=float, default=rate, help="offered applications per second")
+        command.add_argument("--duration", type=float, default=30, help="seconds per measured phase")
+        command.add_argument("--workers", type=int, default=4, help="gunicorn workers (postgres)")
+        command.set_defaults(run=function)
+        if name == "http":
+            command.add_argument("--concurrency", type=int, default=8, help="closed-loop clients")
+        else:
+            command.add_argument("--clerks", type=int, default=4)
+            command.add_argument("--drain", type=float, default=30, help="seconds clerks get after submissions end")
+
+    import queue_listing
+    queue = commands.add_parser("queue", help="queue listing at scale")
+    queue_listing.add_arguments(queue)
+    queue.set_defaults(run=queue_listing.scenario)
+
+    import soak
+    soaking = commands.add_parser("soak", help="worker memory over many applications")
+    soak.add_arguments(soaking)
+    soaking.set_defaults(run=soak.scenario)
+
+    import profile_path
+    profiling = commands.add_parser("profile", help="pyinstrument of the straight-through request path")
+    profile_path.add_arguments(profiling)
+    profiling.set_defaults(run=profile_path.scenario)
+
+    import report
+    reporting = commands.add_parser("report", help="write the tables of bench/RESULTS.md")
+    reporting.set_defaults(run=report.scenario)
+
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Count the SQL statements one straight-through approval sends (the profile's round trips).
+
+Each statement on PostgreSQL is a network round trip and a wait; counting them per kind
+shows which engine steps a fix should merge or drop. Runs Engine.submit in process:
+
+    python bench/statements.py --backend postgres -n 50
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from collections import Counter
+
+from sqlalchemy import event
+
+import common
+from engine import users
+from worker.setup import build_engine
+
+SCHEMA = "bench_statements"
+
+
+def _kind(statement: str) -> str:
+    """'SELECT app_user', 'INSERT event', 'BEGIN'… from the statement text."""
+    text = " ".join(statement.split())
+    verb = text.split(" ", 1)[0].upper()
+    target = re.search(r"\b(?:FROM|INTO|UPDATE)\s+\"?(\w+)", text, re.IGNORECASE)
+    return f"{verb} {target.group(1)}" if target else verb
+
+
+def count(backend: str, n: int) -> dict:
+    settings = common.settings_for(backend, SCHEMA)
+    common.prepare_database(settings.database_url)
+    ids = common.resident_ids(n + 5)
+    engine = build_engine(settings)
+    with engine.sessions() as session:
+        applicant = users.create_user(session, f"bench_{time.time_ns()}", "x", "applicant")
+        common.register_residents(session, ids)
+        session.commit()
+    for id_number in ids[:5]:  # warm: definition caches, pool
+        engine.submit(applicant, common.MATTER, common.subsidy_form(id_number))
+    seen: Counter = Counter()
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen[_kind(statement)] += 1
+
+    def begin(conn) -> None:
+        seen["BEGIN"] += 1
+
+    def commit(conn) -> None:
+        seen["COMMIT"] += 1
+
+    def rollback(conn) -> None:
+        seen["ROLLBACK (session closed without commit)"] += 1
+
+    databases = {engine.sessions.kw["bind"], *(s._sessions.kw["bind"] for s in engine.sources.values())}
+    for database in databases:
+        event.listen(database, "before_cursor_execute", record)
+        event.listen(database, "begin", begin)
+        event.listen(database, "commit", commit)
+        event.listen(database, "rollback", rollback)
+    for id_number in ids[5:]:
+        engine.submit(applicant, common.MATTER, common.subsidy_form(id_number))
+    for database in databases:
+        event.remove(database, "before_cursor_execute", record)
+        event.remove(database, "begin", begin)
+        event.remove(database, "commit", commit)
+        event.remove(database, "rollback", rollback)
+    if backend == "postgres":
+        common.drop_schema(SCHEMA)
+    per = {kind: round(total / n, 2) for kind, total in seen.most_common()}
+    return {"backend": backend, "applications": n, "statements_per_application": round(sum(seen.values()) / n, 2),
+            "by_kind": per}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="postgres")
+    parser.add_argument("-n", type=int, default=50)
+    args = parser.parse_args()
+    result = count(args.backend, args.n)
+    common.save(f"statements_{args.backend}", result)
+    print(json.dumps(result, indent=1))

@@ -1,0 +1,60 @@
+"""The API as the benchmark runs it: under gunicorn (PostgreSQL + Redis) or embedded.
+
+gunicorn: ``gunicorn -c bench/gunicorn.conf.py`` — the config's ``on_starting`` hook
+upgrades the schema, deploys the matter and seeds the demo users once, in the master,
+before any worker forks; each worker then imports ``app`` and builds its own engine
+(``worker.jobs.engine()``, the same one the RQ jobs use) from ``ONEWINDOW_*``.
+
+Embedded: ``python bench/wsgi.py --port 5077`` does what ``onewindow serve`` does with no
+Redis configured — migrate, deploy, seed, start the in-process sweeps and run Flask's
+threaded server — except that it deploys only the benchmarked matter.
+
+Rate limits: the API limits submissions to 30/min and logins to 10/min per caller
+(api/protection.py, read from the environment at import). A load test from a handful of
+callers would measure 429s, so both are raised here to 1,000,000/min — the limiter still
+runs (and still keeps its counters in Redis), so its cost stays in the figures.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("ONEWINDOW_SUBMIT_LIMIT", "1000000 per minute")
+os.environ.setdefault("ONEWINDOW_LOGIN_LIMIT", "1000000 per minute")
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402  (puts the repo root on sys.path)
+from api import create_app  # noqa: E402
+from worker.jobs import engine  # noqa: E402
+
+
+def prepare() -> None:
+    """Schema, matter and demo users: once per database, before the API serves."""
+    from engine.config import load_settings
+    common.prepare_database(load_settings().database_url)
+
+
+def _app():
+    return create_app(engine=engine())
+
+
+def main() -> None:
+    """Embedded: one process, threaded server, queued work in a thread (as `onewindow serve`)."""
+    from api.cli import _start_embedded_sweeps
+    from engine.config import load_settings
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=5077)
+    args = parser.parse_args()
+    settings = load_settings()
+    prepare()
+    if settings.embedded:
+        _start_embedded_sweeps(settings.reconcile_after_seconds)
+    _app().run(host="127.0.0.1", port=args.port, threaded=True)
+
+
+if __name__ == "__main__":
+    main()
+else:
+    app = _app()
