@@ -1,4 +1,5 @@
-"""Analysts: deploy and list service definitions."""
+"""Analysts: deploy and list service definitions; replay a candidate rule set or DMN table
+against a matter's recorded applications before deploying it."""
 from __future__ import annotations
 
 from flask import current_app, g
@@ -7,9 +8,11 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from api.auth import roles
-from api.schemas import DefinitionSchema, DefinitionUploadSchema
-from engine.definitions import DefinitionUpload, deploy, definition_summary
+from api.schemas import (DefinitionSchema, DefinitionUploadSchema, DeployedDefinitionSchema, ReplayReportSchema,
+                         ReplayRequestSchema)
+from engine.definitions import DefinitionUpload, deploy, definition_summary, upload_warnings
 from engine.models import ServiceDefinition
+from engine.replay import replay, report_dict
 
 blp = Blueprint("analysts", __name__, url_prefix="/api/definitions", description="Service definitions (analysts)")
 
@@ -30,8 +33,8 @@ class Definitions(MethodView):
             return [definition_summary(d) for d in rows]
 
     @blp.arguments(DefinitionUploadSchema)
-    @blp.response(201, DefinitionSchema)
-    @blp.alt_response(200, schema=DefinitionSchema, description="same files as the current version")
+    @blp.response(201, DeployedDefinitionSchema)
+    @blp.alt_response(200, schema=DeployedDefinitionSchema, description="same files as the current version")
     @blp.alt_response(400, "BAD_REQUEST")
     @blp.alt_response(404, "NOT_FOUND")
     @roles("analyst", "admin")
@@ -43,4 +46,20 @@ class Definitions(MethodView):
         with engine.sessions() as session:
             definition, created = deploy(session, files, g.user.username, set(engine.sources))
             session.commit()
-            return {**definition_summary(definition), "created": created}, 201 if created else 200
+            return ({**definition_summary(definition), "created": created, "warnings": upload_warnings(files)},
+                    201 if created else 200)
+
+
+@blp.route("/<code>/replay")
+class Replay(MethodView):
+    @blp.arguments(ReplayRequestSchema)
+    @blp.response(200, ReplayReportSchema)
+    @blp.alt_response(400, "BAD_REQUEST")
+    @blp.alt_response(404, "NOT_FOUND")
+    @roles("analyst", "admin")
+    def post(self, candidate: dict, code: str):
+        """Which recorded decisions of the matter a candidate rule set or DMN table would
+        change (old and new outcome and reasons); changes nothing. 400: the candidate would
+        be refused at deploy, with every problem."""
+        kind = "ruleset" if "ruleset" in candidate else "dmn"
+        return report_dict(replay(_engine().sessions, code, kind, candidate[kind]))

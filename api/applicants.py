@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from api.auth import roles
 from api.schemas import (ROW_ID, ApplicationDetailSchema, ApplicationSchema, IdempotencyHeaderSchema,
-                         MatterSchema, SubmissionSchema)
+                         MaterialsListSchema, MatterSchema, SituationSchema, SubmissionSchema)
 from engine.definitions import current_definition
 from engine.errors import NotFound
+from engine.guides import materials_for
 from engine.models import Matter
 from engine.task_forms import SupplementForm
 
@@ -58,6 +59,23 @@ class MatterGuide(MethodView):
             return _matter_view(session, matter, with_form=True)
 
 
+@blp.route("/matters/<code>/materials")
+class ScenarioMaterials(MethodView):
+    @blp.arguments(SituationSchema)
+    @blp.response(200, MaterialsListSchema)
+    @blp.alt_response(400, "BAD_REQUEST")
+    @blp.alt_response(404, "NOT_FOUND")
+    @blp.alt_response(503, "SERVICE_UNAVAILABLE")
+    @blp.doc(security=[])
+    def post(self, situation: dict, code: str) -> dict:
+        """场景式服务: given the answers to the guide's situation questions, the materials to prepare. Public."""
+        with _engine().sessions() as session:
+            matter = session.get(Matter, code)
+            if matter is None:
+                raise NotFound(f"no matter {code!r}")
+            return materials_for(matter.elements, situation["answers"])
+
+
 @blp.route("/applications")
 class Applications(MethodView):
     @blp.response(200, ApplicationSchema(many=True))
@@ -81,7 +99,7 @@ class Applications(MethodView):
                                                 headers.get("idempotency_key"))
         if not created:
             return application, 200, {"Idempotent-Replayed": "true"}
-        status = 201 if application.status == "completed" else 202
+        status = 201 if application.status == "completed" or application.outcome else 202
         return application, status, {"Location": f"/api/applications/{application.id}"}
 
 

@@ -1,7 +1,8 @@
-"""The ``onewindow`` command: serve, worker, deploy, demo, reconcile, db upgrade."""
+"""The ``onewindow`` command: serve, worker, deploy, demo, reconcile, db upgrade, rules replay."""
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from datetime import date, timedelta
@@ -15,6 +16,7 @@ from engine.config import CATALOGUE_FILE, load_settings
 from engine.db import upgrade
 
 EMBEDDED_SWEEP_EVERY = 5
+PROACTIVE_EVERY = 3600
 log = logging.getLogger(__name__)
 
 
@@ -90,16 +92,20 @@ def serve(host: str, port: int) -> None:
 
 def _start_embedded_sweeps(after_seconds: int) -> None:
     """What the worker's cron does in production: fire due timers, sweep deadlines,
-    re-send stuck work."""
-    from worker.jobs import engine, sweep_deadlines
+    re-send stuck work, and (hourly) apply for eligible residents (免申即享)."""
+    from worker.jobs import engine, start_proactive_benefits, sweep_deadlines
 
     def loop() -> None:
+        last_proactive = 0.0
         while True:
             time.sleep(EMBEDDED_SWEEP_EVERY)
             try:
                 engine().fire_timers()
                 sweep_deadlines()
                 engine().reconcile(timedelta(seconds=after_seconds))
+                if time.monotonic() - last_proactive >= PROACTIVE_EVERY:
+                    start_proactive_benefits()
+                    last_proactive = time.monotonic()
             except SQLAlchemyError:  # the database is back next round; the work is still pending
                 log.exception("embedded sweep failed; retrying in %ss", EMBEDDED_SWEEP_EVERY)
 
@@ -116,6 +122,51 @@ def worker(burst: bool) -> None:
     if settings.redis_url is None:
         raise click.ClickException("set ONEWINDOW_REDIS_URL: the embedded default runs work inside `serve`")
     run_worker(settings.redis_url, burst=burst)
+
+
+@main.command()
+def proactive() -> None:
+    """免申即享: scan the population registry once and apply for the eligible."""
+    from worker.jobs import start_proactive_benefits
+
+    for result in start_proactive_benefits():
+        click.echo(f"{result['matter']}: started {len(result['started'])}, not eligible {result['not_eligible']}")
+
+
+@main.group()
+def rules() -> None:
+    """Rule sets and DMN tables."""
+
+
+@rules.command("replay")
+@click.argument("matter")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def rules_replay(matter: str, file: Path) -> None:
+    """Replay FILE (a rule set .yaml or a DMN .dmn) against MATTER's recorded applications:
+    which decisions would change. Reads only; nothing is deployed or written."""
+    from engine.errors import OneWindowError
+    from engine.replay import count_recorded, replay
+    from worker.jobs import engine
+
+    kind = "dmn" if file.suffix.lower() in (".dmn", ".xml") else "ruleset"
+    try:
+        with click.progressbar(length=count_recorded(engine().sessions, matter), label="replaying",
+                               file=sys.stderr) as bar:
+            report = replay(engine().sessions, matter, kind, file.read_text(encoding="utf-8"),
+                            on_each=lambda: bar.update(1))
+    except OneWindowError as exc:
+        problems = [f"  {p['file']} {p['element_id']}: {p['reason']}" for p in exc.extra.get("problems", [])]
+        raise click.ClickException("\n".join([exc.detail, *problems])) from exc
+    for warning in report.warnings:
+        click.echo(f"warning: rule {warning['element_id']}: {warning['reason']}")
+    click.echo(f"{report.matter}: {len(report.changes)} of {report.replayed} decision(s) would change "
+               f"(candidate {report.checksum[:12]})")
+    for change in report.changes:
+        click.echo(f"  {change.tracking_no} (#{change.application_id}) {_reasons(change.old)} -> {_reasons(change.new)}")
+
+
+def _reasons(decision: dict) -> str:
+    return f"{decision['outcome']} [{', '.join(r['rule'] for r in decision['reasons'])}]"
 
 
 @main.command()

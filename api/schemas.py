@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from marshmallow import INCLUDE, Schema, fields, validate
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from engine.deadlines import PAUSE_REASONS
 
@@ -62,6 +62,17 @@ class MatterSchema(Schema):
     form = fields.Dict(allow_none=True, metadata={"description": "form-js schema of the application form"})
 
 
+class SituationSchema(Schema):
+    answers = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), load_default=dict,
+                          metadata={"description": "question id -> chosen option (see the guide's scenarios)"})
+
+
+class MaterialsListSchema(Schema):
+    answers = fields.Dict()
+    materials = fields.List(fields.Dict(), metadata={"description": "name, required, form, source"})
+    conditions = fields.List(fields.String())
+
+
 class SubmissionSchema(Schema):
     matter = fields.String(required=True, validate=validate.Length(min=1, max=64))
     data = fields.Dict(required=True, metadata={"description": "the form's fields"})
@@ -99,13 +110,16 @@ class ApplicationSchema(Schema):
     matter = fields.String(attribute="matter_code")
     definition_version = fields.Integer(attribute="definition.version")
     status = fields.String(metadata={"description": "running | waiting | completed | failed"})
-    outcome = fields.String(allow_none=True, metadata={"description": "approve | reject, once completed"})
+    outcome = fields.String(allow_none=True, metadata={"description": "approve | reject once decided (告知承诺: at once); revoked after a failed verification"})
     decision = fields.Dict(allow_none=True, metadata={"description": "rules' Decision: outcome, reasons, facts with sources"})
     result = fields.Dict(allow_none=True)
     form_data = fields.Dict()
     due_at = UtcDateTime(allow_none=True, metadata={"description": "promised limit; none while the clock is paused"})
     colour = fields.String(metadata={"description": "电子监察: green | yellow (80% used) | red (overdue)"})
     clock_pauses = fields.List(fields.Dict(), metadata={"description": "supplement / special-procedure pauses"})
+    materials = fields.Dict(allow_none=True, metadata={
+        "description": "免证办: materials fetched from the e-licence library, still requested, avoided"})
+    proactive = fields.Boolean(metadata={"description": "免申即享: started by the system on the person's behalf"})
     created_at = UtcDateTime()
     completed_at = UtcDateTime(allow_none=True)
     status_url = fields.Function(lambda a: f"/api/applications/{a.id}")
@@ -198,3 +212,47 @@ class DefinitionSchema(Schema):
     deployed_by = fields.String()
     files = fields.Dict()
     created = fields.Boolean()
+
+
+class DeployedDefinitionSchema(DefinitionSchema):
+    warnings = fields.List(fields.Dict(), metadata={
+        "description": "accepted but suspicious (e.g. rules with contradicting outcomes that can both "
+                       "hold): file, element_id (the rule id), reason"})
+
+
+class ReplayRequestSchema(Schema):
+    """A candidate for the matter, exactly one of the two: a rule set (YAML) or a DMN
+    decision (judging the facts the matter's rule set declares). Sizes are checked as a
+    deployment checks them (400 naming the file); the request is capped by
+    MAX_CONTENT_LENGTH (413)."""
+
+    ruleset = fields.String(validate=validate.Length(min=1))
+    dmn = fields.String(validate=validate.Length(min=1))
+
+    @validates_schema
+    def _exactly_one(self, data: dict, **_kwargs) -> None:
+        if ("ruleset" in data) == ("dmn" in data):
+            raise ValidationError("give exactly one of 'ruleset' or 'dmn'", "_schema")
+
+
+class ReplayedDecisionSchema(Schema):
+    outcome = fields.String(metadata={"description": "approve | reject | manual"})
+    reasons = fields.List(fields.Dict(), metadata={"description": "rule ids, outcomes and messages"})
+    values = fields.Dict()
+
+
+class ReplayChangeSchema(Schema):
+    application_id = fields.Integer()
+    tracking_no = fields.String()
+    definition_version = fields.Integer(metadata={"description": "the version that recorded the decision"})
+    old = fields.Nested(ReplayedDecisionSchema, metadata={"description": "the recorded decision"})
+    new = fields.Nested(ReplayedDecisionSchema, metadata={"description": "the candidate's decision"})
+
+
+class ReplayReportSchema(Schema):
+    matter = fields.String()
+    candidate = fields.Dict(metadata={"description": "kind (ruleset | dmn) and checksum"})
+    replayed = fields.Integer(metadata={"description": "recorded applications judged"})
+    changed = fields.Integer(metadata={"description": "how many decisions would change"})
+    warnings = fields.List(fields.Dict(), metadata={"description": "the candidate's lint warnings"})
+    changes = fields.List(fields.Nested(ReplayChangeSchema), metadata={"description": "each changed decision, old and new"})

@@ -17,8 +17,10 @@ from typing import Callable, Iterator, Mapping, Protocol
 from uuid import UUID
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
@@ -31,9 +33,14 @@ from engine.deadlines import (PAUSE_REASONS, colour_at, deadline_for, due_for_ne
 from engine.definitions import current_definition
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Application, Event, Matter, SubsidyRecipient, Task, User, as_utc, utcnow
-from engine.runtime import CLOCK_PAUSE, CLOCK_RESUME, ServiceTasks, WorkDeferred, compiled
+from engine.credit import fast_lane_days, report_false_commitment
+from engine.runtime import (CLOCK_PAUSE, CLOCK_RESUME, CREDIT_CHECK, FALSE_COMMITMENT, FAST_LANE, FETCH_MATERIALS, ServiceTasks,
+                            WorkDeferred, compiled)
 from engine.sources import Source
 from forms import FormValidationError
+
+OPEN_TASK = ("open", "claimed")
+
 
 @dataclass(frozen=True)
 class QueueQuery:
@@ -65,11 +72,12 @@ class Engine:
     # --- applicants -------------------------------------------------------------------
 
     def submit(self, user: User, matter_code: str, data: dict,
-               idempotency_key: str | None = None) -> tuple[Application, bool]:
+               idempotency_key: str | None = None, proactive: bool = False) -> tuple[Application, bool]:
         """Validate, start and run a new application; returns (application, created).
 
         The same ``Idempotency-Key`` from the same applicant returns the first
-        application instead of starting a second one.
+        application instead of starting a second one. ``proactive``: started by 免申即享
+        on the person's behalf.
         """
         if user.role != "applicant":
             raise Forbidden("only applicants submit applications")
@@ -83,7 +91,7 @@ class Engine:
             except FormValidationError as exc:
                 raise InvalidInput("the form has errors", exc.errors) from exc
             try:
-                application = self._start(session, user, definition, cleaned, idempotency_key)
+                application = self._start(session, user, definition, cleaned, idempotency_key, proactive)
                 session.commit()
             except IntegrityError:  # the same key, submitted at the same moment, won the race
                 session.rollback()
@@ -95,24 +103,23 @@ class Engine:
         return application, True
 
     def _start(self, session: Session, user: User, definition, data: dict,
-               idempotency_key: str | None) -> Application:
+               idempotency_key: str | None, proactive: bool = False) -> Application:
         now = self.clock()
         matter = session.get(Matter, definition.matter_code)
-        services = ServiceTasks(definition, self.sources, self.clock)
+        services = ServiceTasks(definition, self.sources, self.clock, matter.elements)
         workflow = bpmn.new_workflow(definition.spec, services.script_engine())
         workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
         application = Application(
             tracking_no=f"{now:%Y%m%d}{secrets.token_hex(5).upper()}", matter_code=definition.matter_code,
             definition_id=definition.id, applicant_id=user.id, region=definition.region,
             idempotency_key=idempotency_key, status="running", form_data=data, workflow="",
-            created_at=now, updated_at=now, clock_pauses=[])
+            created_at=now, updated_at=now, clock_pauses=[], proactive=proactive)
         deadline = deadline_for(self.calendar, now, matter.promised_days, [])
         application.due_at, application.yellow_at = deadline.due_at, deadline.yellow_at
         application.colour = colour_at(deadline, now)
         application.definition = definition
-        session.add(application)
-        session.flush()
-        session.add(Event(application_id=application.id, kind="application.submitted", actor=user.username,
+        session.add(application)  # inserted with its events in one flush, at commit
+        session.add(Event(application=application, kind="application.submitted", actor=user.username,
                           at=now, data={"matter": definition.matter_code, "version": definition.version}))
         self._run(session, application, workflow, services, allow_deferred=False, actor=user.username)
         return application
@@ -144,7 +151,8 @@ class Engine:
             if application is None or application.pending_since is None:
                 return False
             workflow, services = self._load(application)
-            workflow.refresh_timers()  # a due timer becomes READY and runs below
+            with bpmn.workflow_clock(self.clock):
+                workflow.refresh_timers()  # a due timer becomes READY and runs below
             try:
                 self._run(session, application, workflow, services, allow_deferred=True, actor="worker")
                 session.commit()
@@ -298,11 +306,14 @@ class Engine:
         answer = task_forms.validate_answer(name, answer)
         _check_materials(session, application, name, answer, spiff_task.data)
         spiff_task.data[name] = answer
+        if name == "supplement" and application.materials is not None:  # 免证办 record: what came in by hand
+            application.materials = {**application.materials, "handed_in": [
+                *application.materials.get("handed_in", []), *(m["name"] for m in answer["materials"])]}
         spiff_task.run()
         now = self.clock()
         task.status, task.completed_at, task.completed_by, task.result = "completed", now, user.id, answer
         task.assignee_id = task.assignee_id or user.id
-        session.add(Event(application_id=application.id, kind="task.completed", actor=user.username,
+        session.add(Event(application=application, kind="task.completed", actor=user.username,
                           at=now, data={"task": task.id, "element": task.element_id, name: answer}))
         self._run(session, application, workflow, services, allow_deferred=False, actor=user.username)
         return application
@@ -321,7 +332,7 @@ class Engine:
                 raise InvalidInput("cannot send back there", {"to": [f"one of: {', '.join(targets) or 'none'}"]})
             workflow.reset_from_task_id(targets[to_element].id)
             now = self.clock()
-            session.add(Event(application_id=application.id, kind="task.sent_back", actor=user.username, at=now,
+            session.add(Event(application=application, kind="task.sent_back", actor=user.username, at=now,
                               data={"task": task.id, "from": task.element_id, "to": to_element, "reason": reason}))
             self._run(session, application, workflow, services, allow_deferred=False, actor=user.username)
             session.commit()
@@ -345,7 +356,8 @@ class Engine:
     def _load(self, application: Application) -> tuple[BpmnWorkflow, ServiceTasks]:
         """The stored workflow, on the version of the definition it started with."""
         definition = application.definition
-        services = ServiceTasks(definition, self.sources, self.clock)
+        matter = object_session(application).get(Matter, application.matter_code)
+        services = ServiceTasks(definition, self.sources, self.clock, matter.elements)
         return bpmn.load_state(application.workflow, definition.spec, services.script_engine()), services
 
     def _run(self, session: Session, application: Application, workflow: BpmnWorkflow,
@@ -357,42 +369,66 @@ class Engine:
             services.must_defer(task, allow_deferred)
 
         def after(task) -> None:
-            steps.append({"element": task.task_spec.bpmn_id, "type": type(task.task_spec).__name__})
+            if task.task_spec.bpmn_id:
+                steps.append({"element": task.task_spec.bpmn_id, "type": type(task.task_spec).__name__})
 
         application.pending_since = None
         try:
-            workflow.do_engine_steps(will_complete_task=before, did_complete_task=after)
+            with bpmn.workflow_clock(self.clock):
+                workflow.do_engine_steps(will_complete_task=before, did_complete_task=after)
         except WorkDeferred as deferred:
             application.pending_since = now
-            session.add(Event(application_id=application.id, kind="work.deferred", actor=actor, at=now,
+            session.add(Event(application=application, kind="work.deferred", actor=actor, at=now,
                               data={"element": deferred.element_id, "sources": deferred.sources}))
         except WorkflowException as exc:
             application.status = "failed"
-            session.add(Event(application_id=application.id, kind="workflow.failed", actor=actor, at=now,
+            session.add(Event(application=application, kind="workflow.failed", actor=actor, at=now,
                               data={"error": str(exc), "element": getattr(getattr(exc, "task_spec", None), "bpmn_id", "")}))
-        for step in steps:
-            if step["element"]:
-                session.add(Event(application_id=application.id, kind="step", actor=actor, at=now, data=step))
-        self._apply_clock(session, application, services.clock_requests, now, actor)
-        self._record_state(session, application, workflow, now, actor)
+        if steps:  # one audit row per run, not one per step: the hot path writes less
+            session.add(Event(application=application, kind="steps", actor=actor, at=now, data={"steps": steps}))
+        with session.no_autoflush:  # one flush at commit, not one per query in between
+            self._apply_effects(session, application, services.effects, now, actor)
+            self._record_state(session, application, workflow, now, actor)
 
-    def _apply_clock(self, session: Session, application: Application, requests: list[tuple[str, dict]],
+    def _apply_effects(self, session: Session, application: Application, effects: list[tuple[str, dict]],
+                       now: datetime, actor: str) -> None:
+        """What service steps change on the application itself: the deadline clock (补正),
+        the red tier's fast lane, the materials record (免证办), a false commitment."""
+        for operation, params in effects:
+            if operation in (CLOCK_PAUSE, CLOCK_RESUME):
+                self._apply_clock(session, application, operation, params, now, actor)
+            elif operation == FAST_LANE:
+                matter = session.get(Matter, application.matter_code)
+                application.promised_days = fast_lane_days(matter.promised_days)
+                refresh_deadline(session, self.calendar, application, now)
+                session.add(Event(application=application, kind="credit.fast_lane", actor=actor, at=now,
+                                  data={"promised_days": application.promised_days,
+                                        "instead_of": matter.promised_days}))
+            elif operation == CREDIT_CHECK:  # the history shows tier, debtor status and their sources
+                session.add(Event(application=application, kind="credit.checked", actor=actor, at=now,
+                                  data=params))
+            elif operation == FETCH_MATERIALS:
+                application.materials = params
+                session.add(Event(application=application, kind="materials.fetched", actor=actor, at=now,
+                                  data=params))
+            elif operation == FALSE_COMMITMENT:
+                report_false_commitment(session, params["subject"], application.id, now)
+
+    def _apply_clock(self, session: Session, application: Application, operation: str, params: dict,
                      now: datetime, actor: str) -> None:
-        """Clock steps of the BPMN (补正 pauses the clock until the applicant answers)."""
-        for operation, params in requests:
-            if operation == CLOCK_PAUSE and not is_paused(application.clock_pauses):
-                reason = params.get("reason", "supplement")
-                data = pause_clock(application, now, reason if reason in PAUSE_REASONS else "supplement",
-                                   str(params.get("note", "")), actor)
-                kind = "clock.paused"
-            elif operation == CLOCK_RESUME and is_paused(application.clock_pauses):
-                data, kind = resume_clock(application, self.calendar, now), "clock.resumed"
-            else:
-                continue  # already in the state asked for (a clerk paused it by hand)
-            refresh_deadline(session, self.calendar, application, now)
-            if application.due_at is not None:
-                data["due_at"] = as_utc(application.due_at).isoformat()
-            session.add(Event(application_id=application.id, kind=kind, actor=actor, at=now, data=data))
+        if operation == CLOCK_PAUSE and not is_paused(application.clock_pauses):
+            reason = params.get("reason", "supplement")
+            data = pause_clock(application, now, reason if reason in PAUSE_REASONS else "supplement",
+                               str(params.get("note", "")), actor)
+            kind = "clock.paused"
+        elif operation == CLOCK_RESUME and is_paused(application.clock_pauses):
+            data, kind = resume_clock(application, self.calendar, now), "clock.resumed"
+        else:
+            return  # already in the state asked for (a clerk paused it by hand)
+        refresh_deadline(session, self.calendar, application, now)
+        if application.due_at is not None:
+            data["due_at"] = as_utc(application.due_at).isoformat()
+        session.add(Event(application=application, kind=kind, actor=actor, at=now, data=data))
 
     def _record_state(self, session: Session, application: Application, workflow: BpmnWorkflow,
                       now: datetime, actor: str) -> None:
@@ -406,21 +442,33 @@ class Engine:
         application.timer_due_at = next_timer(workflow, now)
         if application.status == "failed":
             return
-        if workflow.is_completed():
+        completed = workflow.is_completed()
+        outcome = (workflow.data if completed else data).get("outcome")
+        if outcome and outcome != application.outcome:
+            self._decide(session, application, outcome, (workflow.data if completed else data).get("result"), now, actor)
+        if completed:
             application.status, application.completed_at = "completed", now
-            application.outcome = workflow.data.get("outcome")
             application.result = workflow.data.get("result") or {}
-            session.add(Event(application_id=application.id, kind="application.decided", actor=actor, at=now,
-                              data={"outcome": application.outcome, "result": application.result}))
-            if application.outcome == "approve":
-                _enrol_recipient(session, application, now)
         else:
             application.status = "running" if application.pending_since else "waiting"
 
+    def _decide(self, session: Session, application: Application, outcome: str, result: dict | None,
+                now: datetime, actor: str) -> None:
+        """The applicant's answer, the moment the process reaches it — for 告知承诺 that is in
+        the submitting request, while the verification still lies ahead; a later failed
+        verification turns it into ``revoked``."""
+        previous, application.outcome, application.result = application.outcome, outcome, result or {}
+        session.add(Event(application=application, kind="application.decided", actor=actor, at=now,
+                          data={"outcome": outcome, "result": application.result,
+                                **({"previous": previous} if previous else {})}))
+        if outcome == "approve":
+            _enrol_recipient(session, application, now)
+
     def _project_tasks(self, session: Session, application: Application, waiting: list, now: datetime) -> None:
         """Keep the queue index equal to the workflow's READY human tasks."""
-        known = {t.spiff_task_id: t for t in session.scalars(
-            select(Task).where(Task.application_id == application.id, Task.status.in_(("open", "claimed"))))}
+        known = {} if application.id is None else {t.spiff_task_id: t for t in session.scalars(  # new: none yet
+            select(Task).where(Task.application_id == application.id, Task.status.in_(OPEN_TASK)))
+            if t.status in OPEN_TASK}  # not flushed yet: the one just completed is still 'open' in the database
         matter_department = session.get(Matter, application.matter_code).department
         due_at = due_for_new_task(session, self.calendar, application, now) if waiting else None
         for spiff_task in waiting:
@@ -428,12 +476,12 @@ class Engine:
                 continue
             spec = spiff_task.task_spec
             role, department = task_forms.candidate(spec.lane, matter_department)
-            task = Task(application_id=application.id, spiff_task_id=str(spiff_task.id), element_id=spec.bpmn_id,
+            task = Task(application=application, spiff_task_id=str(spiff_task.id), element_id=spec.bpmn_id,
                         title=spec.bpmn_name or spec.bpmn_id, candidate_role=role, department=department,
                         region=application.region, due_at=due_at, created_at=now)
             session.add(task)
             session.flush()
-            session.add(Event(application_id=application.id, kind="task.created", actor="engine", at=now,
+            session.add(Event(application=application, kind="task.created", actor="engine", at=now,
                               data={"task": task.id, "element": spec.bpmn_id, "title": task.title,
                                     "department": task.department, "role": role}))
         still_waiting = {str(t.id) for t in waiting}
@@ -466,11 +514,15 @@ def next_timer(workflow: BpmnWorkflow, now: datetime) -> datetime | None:
 
 def _enrol_recipient(session: Session, application: Application, now: datetime) -> None:
     """A granted benefit (a matter whose catalogue entry names ``recipient_id_field``) enters
-    the benefit register in the same transaction, so "not already receiving" holds next time."""
+    the benefit register in the same transaction, so "not already receiving" holds next time.
+    One INSERT … ON CONFLICT DO NOTHING: already registered is fine, and no SELECT first."""
     field_name = session.get(Matter, application.matter_code).elements.get("recipient_id_field")
-    if field_name and application.form_data.get(field_name):
-        session.merge(SubsidyRecipient(id_number=application.form_data[field_name],
-                                       matter_code=application.matter_code, since=now.date()))
+    if not (field_name and application.form_data.get(field_name)):
+        return
+    insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(SubsidyRecipient).values(
+        id_number=application.form_data[field_name], matter_code=application.matter_code, since=now.date(),
+    ).on_conflict_do_nothing())
 
 
 def _by_idempotency_key(session: Session, applicant_id: int, key: str | None) -> Application | None:
@@ -537,7 +589,8 @@ def _earlier_steps(spiff_task) -> list:
 
 
 def _check_materials(session: Session, application: Application, form: str, answer: dict, data: dict) -> None:
-    """一次性告知 names materials of the matter's catalogue entry; 补正 hands in every one asked for."""
+    """一次性告知 names materials of the matter's catalogue entry; 补正 hands in every one asked
+    for (by the window, or by materials.fetch when the e-licence library lacks them)."""
     if form == "intake" and answer["outcome"] == "supplement":
         known = {m["name"] for m in session.get(Matter, application.matter_code).elements.get("materials", [])}
         unknown = [name for name in answer["missing_materials"] if name not in known]
@@ -545,11 +598,14 @@ def _check_materials(session: Session, application: Application, form: str, answ
             raise InvalidInput("not materials of this matter", {"missing_materials": [
                 f"{', '.join(unknown)} 不是本事项的申请材料; materials: {', '.join(sorted(known))}"]})
     if form == "supplement":
-        requested = (data.get("intake") or {}).get("missing_materials", [])
+        requested = ((data.get("intake") or {}).get("missing_materials")  # 一次性告知 at the window
+                     or (data.get("materials") or {}).get("requested", []))  # 免证办: not in the library
         handed_in = {m["name"] for m in answer["materials"]}
         missing = [name for name in requested if name not in handed_in]
         if missing:
             raise InvalidInput("materials still missing", {"materials": [f"仍缺 still missing: {', '.join(missing)}"]})
+        if extra := sorted(handed_in - set(requested)) if requested else []:
+            raise InvalidInput("materials not asked for", {"materials": [f"未要求补正 not asked for: {', '.join(extra)}"]})
 
 
 @contextmanager

@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str, immediate: bool = True) -> Engine:
+def make_engine(url: str, immediate: bool = True, read_only: bool = False) -> Engine:
     """Create the SQLAlchemy engine.
 
     SQLite gets WAL and a busy timeout, and (``immediate``) takes its write lock when a
     transaction begins: two writers then queue instead of one failing at commit with
     "database is locked", and the second sees the first's committed version.
+    ``read_only`` (the data-sharing sources' lookups): PostgreSQL in autocommit, so a
+    lookup is one statement, not BEGIN, SELECT, ROLLBACK.
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -24,7 +26,8 @@ def make_engine(url: str, immediate: bool = True) -> Engine:
         if immediate:
             event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    options = {"isolation_level": "AUTOCOMMIT"} if read_only else {}
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **options)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -74,11 +74,15 @@ def is_paused(recorded_pauses: list[dict]) -> bool:
     return any(p.get("end") is None for p in recorded_pauses)
 
 
+def promised_days(session: Session, application: Application) -> int:
+    """The application's own limit (a red tier's fast lane) or its matter's promised limit."""
+    return application.promised_days or session.get(Matter, application.matter_code).promised_days
+
+
 def refresh_deadline(session: Session, calendar: WorkingCalendar, application: Application, now: datetime) -> None:
     """Recompute the application's due moment and colour after its pauses changed; open
     tasks show the new due date (while paused they keep the last one they showed)."""
-    matter = session.get(Matter, application.matter_code)
-    deadline = deadline_for(calendar, as_utc(application.created_at), matter.promised_days,
+    deadline = deadline_for(calendar, as_utc(application.created_at), promised_days(session, application),
                             application.clock_pauses)
     application.due_at = deadline.due_at if deadline else None
     application.yellow_at = deadline.yellow_at if deadline else None
@@ -96,8 +100,7 @@ def due_for_new_task(session: Session, calendar: WorkingCalendar, application: A
     if application.due_at is not None:
         return application.due_at
     pauses = [p if p.get("end") else {**p, "end": now.isoformat()} for p in application.clock_pauses]
-    matter = session.get(Matter, application.matter_code)
-    return deadline_for(calendar, as_utc(application.created_at), matter.promised_days, pauses).due_at
+    return deadline_for(calendar, as_utc(application.created_at), promised_days(session, application), pauses).due_at
 
 
 def pause_clock(application: Application, now: datetime, reason: str, note: str, by: str) -> dict:

@@ -3,7 +3,9 @@
 Everything an analyst uploads is checked before anything is stored: the XML is parsed
 safely, every script and condition must pass the sandbox, the rule set and form must
 load, and the rule set may only name sources the engine has. A refusal lists every
-problem with its file and element (or rule id); nothing is half-deployed.
+problem with its file and element (or rule id); nothing is half-deployed. What is legal
+but suspicious (rules with contradicting outcomes that can both hold) is accepted and
+returned as warnings with the deploy result, and recorded with the deploy event.
 """
 from __future__ import annotations
 
@@ -16,10 +18,11 @@ from sqlalchemy.orm import Session
 from engine.bpmn import ParsedProcess, ProcessProblem, parse_process, spec_to_json
 from engine.errors import DeploymentRefused, NotFound
 from engine.models import Event, Matter, ServiceDefinition
-from engine.runtime import check_task_specs
+from engine.runtime import check_decisions, check_task_specs
 from engine.sandbox import SandboxViolation, check_script, check_specs
 from forms import FormDefinitionError, load_form
-from rules import RuleSetError, load_ruleset
+from rules import RuleSet, RuleSetError, load_ruleset
+from rules.ruleset import lint_warnings
 
 FORM_SOURCE = "form"
 MAX_TEXT_BYTES = 200_000  # a rule set or form; BPMN/DMN have their own limit in engine/bpmn.py
@@ -65,14 +68,15 @@ def deploy(session: Session, upload: DefinitionUpload, deployed_by: str,
     session.add(definition)
     session.flush()
     session.add(Event(kind="definition.deployed", actor=deployed_by,
-                      data={"matter": matter.code, "version": definition.version, "checksum": checksum}))
+                      data={"matter": matter.code, "version": definition.version, "checksum": checksum,
+                            "warnings": upload_warnings(upload)}))
     return definition, True
 
 
 def check_upload(upload: DefinitionUpload, source_names: set[str]) -> ParsedProcess:
     """Every problem of the upload at once, or the parsed process."""
     problems: list[dict[str, str]] = []
-    parsed = None
+    parsed, specs = None, []
     try:
         parsed = parse_process(upload.bpmn, upload.bpmn_name, upload.dmn, process_id=upload.matter_code)
         specs = [parsed.spec, *parsed.subprocess_specs.values()]
@@ -83,7 +87,10 @@ def check_upload(upload: DefinitionUpload, source_names: set[str]) -> ParsedProc
     oversized = _oversized(upload)
     problems += oversized
     if not oversized:
-        problems += _ruleset_problems(upload, source_names)
+        ruleset, ruleset_problems = _ruleset_problems(upload, source_names)
+        problems += ruleset_problems
+        if ruleset is not None and specs:
+            problems += check_decisions(specs, ruleset, upload.bpmn_name, upload.ruleset_name)
         problems += _form_problems(upload)
     if problems:
         raise DeploymentRefused(f"{len(problems)} problem(s) in the upload for {upload.matter_code}", problems)
@@ -100,12 +107,25 @@ def _problem_dict(problem) -> dict[str, str]:
     return {"file": problem.file, "element_id": problem.element_id, "reason": problem.reason}
 
 
-def _ruleset_problems(upload: DefinitionUpload, source_names: set[str]) -> list[dict[str, str]]:
+def upload_warnings(upload: DefinitionUpload) -> list[dict[str, str]]:
+    """What lint accepts but an analyst should look at, as file / element (rule id) / reason."""
+    try:
+        ruleset = load_ruleset(upload.ruleset, upload.ruleset_name)
+    except RuleSetError:
+        return []  # refused, with its problems, by check_upload
+    return _problem_dicts(upload.ruleset_name, lint_warnings(ruleset))
+
+
+def _problem_dicts(filename: str, problems) -> list[dict[str, str]]:
+    return [{"file": filename, "element_id": p.rule_id or "", "reason": p.message} for p in problems]
+
+
+def _ruleset_problems(upload: DefinitionUpload,
+                      source_names: set[str]) -> tuple[RuleSet | None, list[dict[str, str]]]:
     try:
         ruleset = load_ruleset(upload.ruleset, upload.ruleset_name)
     except RuleSetError as exc:
-        return [{"file": upload.ruleset_name, "element_id": p.rule_id or "", "reason": p.message}
-                for p in exc.problems]
+        return None, _problem_dicts(upload.ruleset_name, exc.problems)
     known = source_names | {FORM_SOURCE}
     problems = []
     for name, spec in ruleset.facts.items():
@@ -117,7 +137,7 @@ def _ruleset_problems(upload: DefinitionUpload, source_names: set[str]) -> list[
                 check_script(spec.expr, "eval")
             except SandboxViolation as exc:
                 problems.append({**where, "reason": str(exc)})
-    return problems
+    return ruleset, problems
 
 
 def _form_problems(upload: DefinitionUpload) -> list[dict[str, str]]:

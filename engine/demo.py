@@ -1,18 +1,19 @@
 """Demo data for the embedded default: users of every role and registry records.
 
 Only ``onewindow demo`` (and ``onewindow serve`` on an empty database) calls this; no
-code path relies on these people existing.
+code path relies on these people or companies existing.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import users
-from engine.models import DeathRecord, PropertyRecord, RegistryPerson, SubsidyRecipient, User
-from forms.identifiers import make_resident_id
+from engine.models import (CreditRecord, DeathRecord, DebtorRecord, LicenceRecord, PropertyRecord, RegistryPerson,
+                           SubsidyRecipient, User)
+from forms.identifiers import make_credit_code, make_resident_id
 
 HAIKOU = "460100"
 DEMO_PASSWORD = "demo-password"
@@ -23,6 +24,9 @@ DEMO_USERS = [
     ("clerk_housing", "clerk", "housing", "住建局窗口"),
     ("clerk_housing2", "clerk", "housing", "住建局审批岗"),
     ("clerk_window", "clerk", "front_desk", "综合受理窗口"),
+    ("clerk_culture", "clerk", "culture", "文化广电旅游局（新闻出版）窗口"),
+    ("clerk_health", "clerk", "health", "卫生健康委窗口"),
+    ("clerk_social", "clerk", "social_security", "人社局窗口"),
     ("analyst", "analyst", None, "业务分析员"),
     ("supervisor", "supervisor", None, "电子监察"),
     ("admin", "admin", None, "系统管理员"),
@@ -48,11 +52,35 @@ def demo_people(today: date) -> dict[str, str]:
         "landlord": demo_id(date(1970, 5, 20), "108"),
         "tenant": demo_id(date(1995, 8, 8), "109"),
         "unregistered_84": demo_id(born(84), "110"),
+        "senior_66": demo_id(born(66), "111"),
+        "senior_70_no_photo": demo_id(born(70), "112"),  # the licence library lacks their photo
     }
 
 
+def demo_companies() -> dict[str, str]:
+    """Named demo bookshops (unified social credit codes), one per credit situation."""
+    def code(n: int) -> str:
+        return make_credit_code(f"91460100MA5T{n:05d}")
+    return {
+        "bookshop_red": code(1),
+        "bookshop_orange_no_licence": code(2),   # orange: 容缺后补 for the missing business licence
+        "bookshop_blue": code(3),                # no credit record: blue
+        "bookshop_blue_no_permit": code(4),      # blue: asked for the missing permit first
+        "bookshop_black": code(5),
+        "bookshop_debtor": code(6),              # blue tier but on the dishonest-debtor list
+    }
+
+
+CREDIT_TIERS = {  # companies without an entry have no record (blue)
+    "bookshop_red": ("red", "A级纳税人，连续三年无不良记录"),
+    "bookshop_orange_no_licence": ("orange", "无不良记录"),
+    "bookshop_black": ("black", "严重失信主体名单（虚假承诺）"),
+}
+
+
 def seed(session: Session, today: date) -> dict[str, str]:
-    """Create the demo users and registry records (idempotent by username)."""
+    """Create the demo users, registry records, e-licences and credit records (idempotent:
+    users by username, records by their keys); returns the named residents and companies."""
     existing = set(session.scalars(select(User.username).where(User.username.in_([u[0] for u in DEMO_USERS]))))
     for username, role, department, name in DEMO_USERS:
         if username not in existing:
@@ -71,5 +99,38 @@ def seed(session: Session, today: date) -> dict[str, str]:
                                  owner_name="landlord", address="海口市龙华区滨海大道1号", seized=False))
     session.merge(PropertyRecord(cert_no="琼(2024)海口市不动产权第0000002号", owner_id_number=people["landlord"],
                                  owner_name="landlord", address="海口市美兰区海甸岛2号", seized=True))
+    _seed_licences(session, people, today)
+    companies = demo_companies()
+    _seed_companies(session, companies, today)
     session.flush()
-    return people
+    return {**people, **companies}
+
+
+def _seed_licences(session: Session, people: dict[str, str], today: date) -> None:
+    """E-licences of the registered demo residents: ID card and photo (免证办), except the
+    one resident whose photo the library lacks."""
+    for key, id_number in people.items():
+        if key == "unregistered_84":
+            continue
+        session.merge(LicenceRecord(holder=id_number, licence_type="resident_id_card", licence_no=id_number,
+                                    valid_until=date(today.year + 10, 12, 31)))
+        if key != "senior_70_no_photo":
+            session.merge(LicenceRecord(holder=id_number, licence_type="id_photo",
+                                        licence_no=f"ZP{id_number[6:17]}", valid_until=None))
+
+
+def _seed_companies(session: Session, companies: dict[str, str], today: date) -> None:
+    """Credit records, the debtor list and the bookshops' e-licences (营业执照, 出版物经营许可证)."""
+    now = datetime.now(timezone.utc)
+    for key, (tier, reason) in CREDIT_TIERS.items():
+        session.merge(CreditRecord(subject=companies[key], tier=tier, reason=reason, updated_at=now))
+    session.merge(DebtorRecord(subject=companies["bookshop_debtor"], case_no="（2025）琼0105执1234号",
+                               court="海口市秀英区人民法院", listed_on=date(today.year - 1, 9, 1)))
+    for number, (key, credit_code) in enumerate(companies.items(), start=1):
+        if key != "bookshop_orange_no_licence":
+            session.merge(LicenceRecord(holder=credit_code, licence_type="business_licence",
+                                        licence_no=credit_code, valid_until=None))
+        if key != "bookshop_blue_no_permit":
+            session.merge(LicenceRecord(holder=credit_code, licence_type="publication_permit",
+                                        licence_no=f"新出发琼零字第{number:05d}号",
+                                        valid_until=date(today.year + 2, 12, 31)))

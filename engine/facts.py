@@ -7,6 +7,7 @@ that does not answer, yields a fact with that status — the rules turn it into
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
@@ -15,6 +16,7 @@ from engine.sources import Source, SourceRecord
 from rules import Fact, RuleSet
 
 FORM = "form"
+_LOOKUPS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="facts")
 Evaluate = Callable[[str, Mapping[str, Any]], Any]
 
 
@@ -26,15 +28,33 @@ def deferred_sources(ruleset: RuleSet, sources: Mapping[str, Source]) -> list[st
 
 def gather_facts(ruleset: RuleSet, data: Mapping[str, Any], sources: Mapping[str, Source],
                  evaluate: Evaluate) -> dict[str, Fact]:
-    """Read every declared fact once; one lookup per (source, key) however many facts use it."""
-    records: dict[tuple[str, str], SourceRecord | SourceUnavailable] = {}
+    """Read every declared fact; one lookup per (source, key) however many facts use it,
+    and the lookups run at the same time (each source keeps its own timeout)."""
+    records = _look_up(ruleset, data, sources)
     facts = {}
     for name, spec in ruleset.facts.items():
         if spec.source == FORM:
             facts[name] = _form_fact(name, spec, data, evaluate)
         else:
-            facts[name] = _source_fact(name, spec, data, sources, records, evaluate)
+            facts[name] = _source_fact(name, spec, data, records[(spec.source, _key(spec, data))], evaluate)
     return facts
+
+
+def _key(spec, data: Mapping[str, Any]) -> str:
+    return str(data.get(spec.key, "")) if spec.key else ""
+
+
+def _look_up(ruleset: RuleSet, data: Mapping[str, Any],
+             sources: Mapping[str, Source]) -> dict[tuple[str, str], SourceRecord | SourceUnavailable]:
+    wanted = {(spec.source, _key(spec, data)) for spec in ruleset.facts.values() if spec.source != FORM}
+    pending = {pair: _LOOKUPS.submit(sources[pair[0]].lookup, pair[1]) for pair in wanted}
+    records: dict[tuple[str, str], SourceRecord | SourceUnavailable] = {}
+    for pair, future in pending.items():
+        try:
+            records[pair] = future.result()  # bounded: every source lookup has its own timeout
+        except SourceUnavailable as exc:
+            records[pair] = exc
+    return records
 
 
 def _now() -> str:
@@ -49,23 +69,15 @@ def _form_fact(name: str, spec, data: Mapping[str, Any], evaluate: Evaluate) -> 
     return Fact(name, value, FORM, _now())
 
 
-def _source_fact(name: str, spec, data: Mapping[str, Any], sources: Mapping[str, Source],
-                 records: dict, evaluate: Evaluate) -> Fact:
-    key = str(data.get(spec.key, "")) if spec.key else ""
-    cache_key = (spec.source, key)
-    if cache_key not in records:
-        try:
-            records[cache_key] = sources[spec.source].lookup(key)
-        except SourceUnavailable as exc:
-            records[cache_key] = exc
-    record = records[cache_key]
+def _source_fact(name: str, spec, data: Mapping[str, Any], record: SourceRecord | SourceUnavailable,
+                 evaluate: Evaluate) -> Fact:
     if isinstance(record, SourceUnavailable):
         return Fact(name, None, spec.source, _now(), status="unavailable")
     read_at = record.read_at.isoformat()
     if record.data is None:
         return Fact(name, None, spec.source, read_at, status="no_record")
-    if spec.expr:
-        value = evaluate(spec.expr, {**data, "record": record.data})
-    else:
-        value = record.data.get(spec.field or name)
+    try:
+        value = evaluate(spec.expr, {**data, "record": record.data}) if spec.expr else record.data.get(spec.field or name)
+    except (ValueError, TypeError, KeyError) as exc:  # a record without the expected field: cannot verify
+        return Fact(name, None, spec.source, read_at, status=f"invalid: {exc}")
     return Fact(name, value, spec.source, read_at)

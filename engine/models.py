@@ -129,6 +129,11 @@ class Application(Base):
     yellow_at: Mapped[datetime | None]
     colour: Mapped[str] = mapped_column(String(8), default="green", index=True)
     clock_pauses: Mapped[list] = mapped_column(JSON, default=list)  # [{start, end, reason, by}]
+    # Red credit tier's fast lane cuts the promised limit for this application; None: the matter's.
+    promised_days: Mapped[int | None]
+    # 免证办: materials fetched from the e-licence library, asked of the applicant, avoided.
+    materials: Mapped[dict | None] = mapped_column(JSON)
+    proactive: Mapped[bool] = mapped_column(Boolean, default=False)  # 免申即享: started for the person
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
@@ -174,6 +179,8 @@ class Event(Base):
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Lets a new application and its first events go to the database in one flush.
+    application: Mapped[Application | None] = relationship()
 
 
 class Rating(Base):
@@ -217,6 +224,7 @@ class RegistryPerson(Base):
     name: Mapped[str] = mapped_column(String(100))
     household_region: Mapped[str] = mapped_column(String(12))
     household_local: Mapped[bool] = mapped_column(Boolean)
+    phone: Mapped[str | None] = mapped_column(String(20))  # for 免申即享 notices and forms
 
 
 class DeathRecord(Base):
@@ -245,3 +253,34 @@ class SubsidyRecipient(Base):
     id_number: Mapped[str] = mapped_column(String(18), primary_key=True)
     matter_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     since: Mapped[date] = mapped_column(Date)
+
+
+class CreditRecord(Base):
+    """Credit registry (信用信息平台): a person's (resident ID) or company's (unified social
+    credit code) tier. No record means no adverse or outstanding information: blue."""
+
+    __tablename__ = "src_credit"
+    subject: Mapped[str] = mapped_column(String(18), primary_key=True)
+    tier: Mapped[str] = mapped_column(String(8))  # red | orange | blue | black
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DebtorRecord(Base):
+    """Dishonest-debtor list (失信被执行人名单) from the courts."""
+
+    __tablename__ = "src_debtor"
+    subject: Mapped[str] = mapped_column(String(18), primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(64))
+    court: Mapped[str] = mapped_column(String(100))
+    listed_on: Mapped[date] = mapped_column(Date)
+
+
+class LicenceRecord(Base):
+    """E-licence library (电子证照库): one licence or certificate of a holder."""
+
+    __tablename__ = "src_licence"
+    holder: Mapped[str] = mapped_column(String(18), primary_key=True)
+    licence_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    licence_no: Mapped[str] = mapped_column(String(64))
+    valid_until: Mapped[date | None] = mapped_column(Date)

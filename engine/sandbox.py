@@ -45,17 +45,21 @@ import json
 import re
 import traceback
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from types import CodeType
 from typing import Any, Callable, Iterable, Mapping
+from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from engine.calendar import default_calendar
 from forms.identifiers import birth_date_from_id
+
+BEIJING = ZoneInfo("Asia/Shanghai")  # working days are mainland China's days
 
 __all__ = [
     "FUNCTION_NAMES",
@@ -388,7 +392,7 @@ _PURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "parse_date": parse_date, "add_days": add_days, "days_between": days_between,
     "age_on": age_on, "year_of": year_of, "month_of": month_of,
 }
-FUNCTION_NAMES = frozenset(_PURE_FUNCTIONS) | {"today", "now", "age_from_id"}
+FUNCTION_NAMES = frozenset(_PURE_FUNCTIONS) | {"today", "now", "age_from_id", "working_days_later"}
 _FORBIDDEN_NAMES = frozenset(dir(builtins)) - FUNCTION_NAMES
 
 
@@ -410,7 +414,14 @@ def sandbox_functions(clock: Callable[[], datetime] | None = None) -> dict[str, 
     def age_from_id(id_number: str) -> int:
         return age_on(birth_date_from_id(id_number), today())
 
-    return {**_PURE_FUNCTIONS, "today": today, "now": now, "age_from_id": age_from_id}
+    def working_days_later(days: int) -> str:
+        """09:00 Beijing time on the ``days``-th working day from today: the moment a BPMN
+        timer waits for (告知承诺 verification N working days after approval)."""
+        day = default_calendar().add_working_days(date.fromisoformat(today()), int(days))
+        return datetime.combine(day, time(9), tzinfo=BEIJING).isoformat()
+
+    return {**_PURE_FUNCTIONS, "today": today, "now": now, "age_from_id": age_from_id,
+            "working_days_later": working_days_later}
 
 
 # --- running ----------------------------------------------------------------------------

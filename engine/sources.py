@@ -1,4 +1,5 @@
-"""Data-sharing sources (数据共享): population registry, death records, property registry…
+"""Data-sharing sources (数据共享): population registry, death records, property registry,
+credit registry, dishonest-debtor list, e-licence library (电子证照库)…
 
 Every source is an adapter with one call, ``lookup(key)``, run under a timeout. The
 embedded default reads demo SQL tables; a production deployment replaces an adapter with
@@ -20,7 +21,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import SourceUnavailable
-from engine.models import DeathRecord, PropertyRecord, RegistryPerson, SubsidyRecipient
+from engine.models import (CreditRecord, DeathRecord, DebtorRecord, LicenceRecord, PropertyRecord, RegistryPerson,
+                           SubsidyRecipient)
 
 
 @dataclass(frozen=True)
@@ -106,11 +108,39 @@ def _subsidy(session: Session, id_number: str) -> dict | None:
     return {"matters": sorted(rows)}
 
 
+def _credit(session: Session, subject: str) -> dict | None:
+    """The credit registry answers for everybody: no record is no adverse information (blue)."""
+    record = session.get(CreditRecord, subject)
+    if record is None:
+        return {"tier": "blue", "reason": "无不良信用记录"}
+    return {"tier": record.tier, "reason": record.reason}
+
+
+def _debtor(session: Session, subject: str) -> dict | None:
+    """The dishonest-debtor list answers for everybody: listed or not."""
+    record = session.get(DebtorRecord, subject)
+    if record is None:
+        return {"listed": False}
+    return {"listed": True, "case_no": record.case_no, "court": record.court,
+            "listed_on": record.listed_on.isoformat()}
+
+
+def _licences(session: Session, holder: str) -> dict | None:
+    """A holder's e-licences by type (an empty mapping when the library holds none)."""
+    rows = session.scalars(select(LicenceRecord).where(LicenceRecord.holder == holder))
+    return {"licences": {r.licence_type: {"licence_no": r.licence_no,
+                                          "valid_until": r.valid_until.isoformat() if r.valid_until else None}
+                         for r in rows}}
+
+
 EMBEDDED_QUERIES: dict[str, Query] = {
     "population_registry": _person,
     "death_records": _death,
     "property_registry": _property,
     "subsidy_register": _subsidy,
+    "credit_registry": _credit,
+    "debtor_list": _debtor,
+    "licence_library": _licences,
 }
 
 

@@ -95,11 +95,26 @@ class DeliveryForm(_TaskForm):
             raise ValidationError("现场领取须填写领取人 who collected it", "collected_by")
 
 
+class VerificationForm(_TaskForm):
+    """告知承诺 核查: after an approval on commitment, the department checks the facts
+    (document check, online check or site visit); a failed check states what was found."""
+
+    method = fields.String(required=True, validate=validate.OneOf(["document", "online", "site_visit"]))
+    passed = fields.Boolean(required=True)
+    findings = fields.String(load_default="", validate=validate.Length(max=2000))
+
+    @validates_schema
+    def _failure_says_why(self, data: dict, **_kwargs: Any) -> None:
+        if data.get("passed") is False and not data.get("findings", "").strip():
+            raise ValidationError("核查不通过须写明核查情况 a failed check states its findings", "findings")
+
+
 TASK_FORMS: dict[str, type[_TaskForm]] = {
     "review": ReviewForm,
     "intake": IntakeForm,
     "supplement": SupplementForm,
     "delivery": DeliveryForm,
+    "verification": VerificationForm,
 }
 
 

@@ -10,7 +10,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.errors import InvalidInput, Unauthenticated
@@ -53,7 +53,9 @@ def login(session: Session, username: str, password: str) -> tuple[str, User]:
 
 
 def user_for_token(session: Session, token: str) -> User:
-    row = session.get(ApiToken, _digest(token))
+    """The token's user, in one query (every API call asks)."""
+    row = session.scalars(select(ApiToken).options(joinedload(ApiToken.user))
+                          .where(ApiToken.token_hash == _digest(token))).first()
     if row is None or as_utc(row.expires_at) < datetime.now(timezone.utc):
         raise Unauthenticated("token unknown or expired; sign in again")
     return row.user

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 from durable import engine
 
@@ -54,10 +54,29 @@ class _Compiled:
 
 def evaluate(ruleset: RuleSet, facts: Mapping[str, Fact]) -> Decision:
     """Decide one application: reject > manual > approve; missing facts mean manual review."""
-    available, missing = _check_facts(ruleset, facts)
+    referenced = set().union(*(rule.facts for rule in ruleset.rules))
+    available, missing = check_facts(ruleset, referenced, facts)
+    values = {name: engine_value(ruleset.facts[name].type, value) for name, value in available.items()}
     evaluable = [rule for rule in ruleset.rules if rule.facts <= available.keys()]
-    fired_ids = _fire(ruleset, available) if evaluable else set()
+    fired_ids = _fire(ruleset, values) if evaluable else set()
     fired = [rule for rule in evaluable if rule.id in fired_ids]
+    return combine(ruleset, ruleset.checksum, fired, missing, facts)
+
+
+class Verdict(Protocol):
+    """What a fired rule contributes: a rule-set rule or a row of a DMN table."""
+
+    id: str
+    outcome: str
+    message: str
+    values: dict
+
+
+def combine(ruleset: RuleSet, checksum: str, fired: Sequence[Verdict], missing: list[Reason],
+            facts: Mapping[str, Fact]) -> Decision:
+    """One Decision from the fired rules and the facts that could not be used, whatever
+    fired them (durable-rules or a DMN table): the most severe outcome wins, the values
+    come from the rules that gave it, and with no reason at all the default applies."""
     reasons = [Reason(rule.id, rule.outcome, rule.message) for rule in fired] + missing
     if not reasons:
         reasons = [Reason("default", ruleset.default,
@@ -68,15 +87,15 @@ def evaluate(ruleset: RuleSet, facts: Mapping[str, Fact]) -> Decision:
         if rule.outcome == outcome:
             values.update(rule.values)
     return Decision(outcome=outcome, reasons=tuple(reasons), values=values,
-                    matter=ruleset.matter, ruleset_checksum=ruleset.checksum,
+                    matter=ruleset.matter, ruleset_checksum=checksum,
                     facts={name: facts[name] for name in ruleset.facts if name in facts})
 
 
 # --- facts ------------------------------------------------------------------------------
 
-def _check_facts(ruleset: RuleSet, facts: Mapping[str, Fact]) -> tuple[dict, list[Reason]]:
-    """Split the facts the rules read into usable values and 'missing' reasons (转人工)."""
-    referenced = set().union(*(rule.facts for rule in ruleset.rules))
+def check_facts(ruleset: RuleSet, referenced: set[str],
+                facts: Mapping[str, Fact]) -> tuple[dict[str, Any], list[Reason]]:
+    """Split the referenced facts into usable values (as given) and 'missing' reasons (转人工)."""
     available: dict[str, Any] = {}
     missing: list[Reason] = []
     for name, spec in ruleset.facts.items():
@@ -85,7 +104,7 @@ def _check_facts(ruleset: RuleSet, facts: Mapping[str, Fact]) -> tuple[dict, lis
         fact = facts.get(name)
         problem = _fact_problem(spec, fact)
         if problem is None:
-            available[name] = engine_value(spec.type, fact.value)
+            available[name] = fact.value
         else:
             source = fact.source if fact is not None else spec.source
             missing.append(Reason(f"missing:{name}", "manual",

@@ -17,7 +17,7 @@ from typing import Any, Union
 
 import yaml
 
-from .decision import OUTCOMES
+from .decision import OUTCOMES, SEVERITY
 
 FACT_TYPES = ("integer", "number", "boolean", "string", "date")
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in")
@@ -29,11 +29,14 @@ RESERVED_FACT_NAMES = frozenset({"all", "any", "sid", "id"})
 FACT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-TOP_KEYS = {"matter", "default", "facts", "rules"}
+TOP_KEYS = {"matter", "default", "facts", "rules", "table"}
 FACT_KEYS = {"type", "label", "source", "key", "field", "expr"}
 RULE_KEYS = {"id", "when", "outcome", "message", "set"}
-# Beyond this many alternatives the "can never fire" check gives up rather than blow up.
-MAX_CONJUNCTIONS = 4096
+# The "can never fire" check searches the alternatives of a condition, the overlap check
+# every pair of rules; past this many steps each gives up and says so (a warning) rather
+# than hang a deploy.
+MAX_SEARCH_STEPS = 20_000
+MAX_OVERLAP_STEPS = 200_000
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,12 @@ class RuleSet:
     rules: tuple[Rule, ...]
     default: str = "manual"
     filename: str = "<ruleset>"
+    # The DMN decision that decides this matter (then ``rules`` is empty and this file only
+    # declares the facts the table reads); None when the rules below decide.
+    table: str | None = None
+    # Accepted but suspicious: rules too complex to check whether they can fire. With the
+    # overlaps (lint_warnings), shown with the deploy result; never a refusal.
+    warnings: tuple[RuleProblem, ...] = ()
 
 
 # --- values -----------------------------------------------------------------------------
@@ -154,7 +163,8 @@ def _parse_date(text: str) -> datetime.date | None:
         return None
 
 
-def _is_json_scalar(value: Any) -> bool:
+def is_json_scalar(value: Any) -> bool:
+    """A value a Decision can carry as is: decisions are stored and audited as JSON."""
     if isinstance(value, float):
         return math.isfinite(value)
     return value is None or isinstance(value, (str, int, bool))
@@ -237,6 +247,7 @@ class _Linter:
     def __init__(self, filename: str) -> None:
         self.filename = filename
         self.problems: list[RuleProblem] = []
+        self.warnings: list[RuleProblem] = []
         self.facts: dict[str, FactSpec] = {}
         self.invalid_facts: set[str] = set()  # declared but refused; not re-reported per rule
 
@@ -256,9 +267,22 @@ class _Linter:
         if default not in OUTCOMES:
             self.problem(None, f"default {default!r} is not one of {', '.join(OUTCOMES)}")
         self.facts = self._fact_specs(data.get("facts", {}))
-        rules = self._rules(data.get("rules"))
+        table = self._table(data)
+        rules = () if table is not None else self._rules(data.get("rules"))
         return RuleSet(matter=matter, checksum=checksum, facts=self.facts, rules=rules,
-                       default=default, filename=self.filename)
+                       default=default, filename=self.filename, table=table, warnings=tuple(self.warnings))
+
+    def _table(self, data: dict) -> str | None:
+        """``table: DECISION_ID``: a DMN table decides, so the file has facts and no rules."""
+        if "table" not in data:
+            return None
+        table = data["table"]
+        if not isinstance(table, str) or not table.strip():
+            self.problem(None, "'table' must name a DMN decision (its id)")
+        if "rules" in data:
+            self.problem(None, "'rules' and 'table' exclude each other: a matter is decided by "
+                               "its rules or by a DMN table, not both")
+        return table if isinstance(table, str) else ""
 
     def _unknown_keys(self, rule_id: str | None, data: dict, allowed: set, what: str) -> None:
         for key in data:
@@ -335,7 +359,11 @@ class _Linter:
         when = self._when(rule_id, raw)
         if len(self.problems) > before or when is None:
             return None
-        if not _can_fire(when, self.facts):
+        can_fire = _satisfiable((when,), self.facts)
+        if can_fire is None:
+            self.warnings.append(RuleProblem(rule_id, "too many alternatives to check whether it "
+                                                      "can ever fire"))
+        elif not can_fire:
             self.problem(rule_id, "can never fire: its conditions contradict each other")
             return None
         return Rule(id=rule_id, when=when, outcome=outcome, message=message,
@@ -355,7 +383,7 @@ class _Linter:
             self.problem(rule_id, "'set' must be a mapping")
             return {}
         for key, value in raw.items():
-            if not isinstance(key, str) or not _is_json_scalar(value):
+            if not isinstance(key, str) or not is_json_scalar(value):
                 self.problem(rule_id, f"'set' entry {key!r}: {value!r} is not a JSON scalar "
                                       "under a string key")
         return dict(raw)
@@ -436,42 +464,88 @@ class _Linter:
         return literal
 
 
-# --- "can never fire" -------------------------------------------------------------------
+# --- "can never fire" and overlaps -------------------------------------------------------
 
-def _can_fire(cond: Condition, facts: dict[str, FactSpec]) -> bool:
-    """False only when every alternative of the condition is contradictory (where detectable)."""
-    conjunctions = _conjunctions(cond)
-    if conjunctions is None:
-        return True
-    return any(_conjunction_satisfiable(atoms, facts) for atoms in conjunctions)
+class _SearchBudget:
+    """Steps left for a search; running out means "cannot tell"."""
 
+    def __init__(self, steps: int = MAX_SEARCH_STEPS) -> None:
+        self.left = steps
 
-def _conjunctions(cond: Condition) -> list[list[Atom]] | None:
-    """The condition as alternatives of atom lists (DNF); None when that grows too large."""
-    if isinstance(cond, Atom):
-        return [[cond]]
-    if isinstance(cond, AnyOf):
-        result = []
-        for item in cond.items:
-            sub = _conjunctions(item)
-            if sub is None:
-                return None
-            result += sub
-        return result if len(result) <= MAX_CONJUNCTIONS else None
-    result = [[]]
-    for item in cond.items:
-        sub = _conjunctions(item)
-        if sub is None or len(result) * len(sub) > MAX_CONJUNCTIONS:
-            return None
-        result = [left + right for left in result for right in sub]
-    return result
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise _TooComplex
 
 
-def _conjunction_satisfiable(atoms: list[Atom], facts: dict[str, FactSpec]) -> bool:
-    by_fact: dict[str, list[Atom]] = {}
-    for atom in atoms:
-        by_fact.setdefault(atom.fact, []).append(atom)
-    return all(_fact_satisfiable(facts[name].type, tests) for name, tests in by_fact.items())
+class _TooComplex(Exception):
+    """The search ran out of steps (or of stack): whether the condition can hold is unknown."""
+
+
+def _satisfiable(conditions: tuple[Condition, ...], facts: dict[str, FactSpec],
+                 budget: _SearchBudget | None = None) -> bool | None:
+    """Can all the conditions hold at once (where detectable)? None: too complex to tell.
+
+    A depth-first search over the ``any`` alternatives that drops a branch as soon as the
+    tests on one fact contradict each other, so it neither expands every alternative up
+    front nor gives up on a large but easily satisfied condition.
+    """
+    try:
+        return _search(list(conditions), {}, facts, budget or _SearchBudget())
+    except (_TooComplex, RecursionError):
+        return None
+
+
+def _search(pending: list[Condition], tests: dict[str, tuple[Atom, ...]],
+            facts: dict[str, FactSpec], budget: _SearchBudget) -> bool:
+    pending, tests = list(pending), dict(tests)
+    while pending:
+        budget.spend()
+        head = pending.pop()
+        if isinstance(head, Atom):
+            tests[head.fact] = tests.get(head.fact, ()) + (head,)
+            if not _fact_satisfiable(facts[head.fact].type, list(tests[head.fact])):
+                return False
+        elif isinstance(head, AllOf):
+            pending.extend(head.items)
+        else:
+            return any(_search([*pending, item], tests, facts, budget) for item in head.items)
+    return True
+
+
+def lint_warnings(ruleset: RuleSet) -> list[RuleProblem]:
+    """Everything lint accepts but an analyst should look at: rules too complex to check,
+    and overlapping rules with contradicting outcomes. Computed on demand (deploy, replay),
+    not at every load: comparing every pair of rules is the slow part of lint."""
+    return [*ruleset.warnings, *_overlap_warnings(ruleset.rules, ruleset.facts)]
+
+
+def _overlap_warnings(rules: tuple[Rule, ...], facts: dict[str, FactSpec]) -> list[RuleProblem]:
+    """Rules with different outcomes that test a common fact and can both hold.
+
+    A warning, not a refusal: the outcome is still well defined (the most severe wins, see
+    rules/evaluate.py) and a carve-out such as "approve from 80, but reject from 80 when
+    already receiving" overlaps on purpose. Rules on different facts (a reject on household
+    registration over an approve on age) are the intended layering and are not reported;
+    an overlap on the same fact is usually a threshold typed twice differently.
+    """
+    warnings, budget = [], _SearchBudget(MAX_OVERLAP_STEPS)
+    try:
+        for index, first in enumerate(rules):
+            for second in rules[index + 1:]:
+                budget.spend()
+                shared = first.facts & second.facts
+                if first.outcome == second.outcome or not shared:
+                    continue
+                if _satisfiable((first.when, second.when), facts, budget):
+                    winner = max(first.outcome, second.outcome, key=SEVERITY.__getitem__)
+                    warnings.append(RuleProblem(second.id, (
+                        f"overlaps rule {first.id} on {', '.join(sorted(shared))}: both can hold "
+                        f"({first.outcome} vs {second.outcome}); {winner} wins")))
+    except _TooComplex:
+        warnings.append(RuleProblem(None, f"overlap check stopped after {MAX_OVERLAP_STEPS} steps: "
+                                          "not every pair of rules was compared"))
+    return warnings
 
 
 def _fact_satisfiable(fact_type: str, atoms: list[Atom]) -> bool:

@@ -37,3 +37,11 @@ def sweep_deadlines() -> list[dict]:
 
     built = engine()
     return Supervision(built.sessions, built.clock, built.calendar).sweep()
+
+
+def start_proactive_benefits() -> list[dict]:
+    """免申即享: apply for the residents the rules find eligible who have not applied."""
+    from engine.proactive import scan_all
+
+    return [{"matter": r.matter, "started": r.started, "not_eligible": r.not_eligible}
+            for r in scan_all(engine())]

@@ -1,5 +1,6 @@
 """``onewindow worker``: a real RQ worker with RQ's scheduler, plus a cron process that
-fires due BPMN timers, sweeps deadlines (电子监察) and runs the reconciler."""
+fires due BPMN timers, sweeps deadlines (电子监察), runs the reconciler and applies for
+eligible residents (免申即享)."""
 from __future__ import annotations
 
 import multiprocessing
@@ -13,6 +14,7 @@ from worker.queues import QUEUE_NAME
 RECONCILE_EVERY = 30
 TIMERS_EVERY = 5
 DEADLINES_EVERY = 60
+PROACTIVE_EVERY = 3600  # 免申即享 scan of the population registry
 
 
 def _run_cron(redis_url: str) -> None:
@@ -20,6 +22,7 @@ def _run_cron(redis_url: str) -> None:
     cron.register("worker.jobs.reconcile", QUEUE_NAME, interval=RECONCILE_EVERY, job_timeout=120)
     cron.register("worker.jobs.fire_timers", QUEUE_NAME, interval=TIMERS_EVERY, job_timeout=120)
     cron.register("worker.jobs.sweep_deadlines", QUEUE_NAME, interval=DEADLINES_EVERY, job_timeout=300)
+    cron.register("worker.jobs.start_proactive_benefits", QUEUE_NAME, interval=PROACTIVE_EVERY, job_timeout=1800)
     cron.start()
 
 

@@ -36,6 +36,7 @@ MATRIX = [
     ("GET", "/api/auth/me", statuses(200)),
     ("GET", "/api/matters", EVERYONE),
     ("GET", "/api/matters/elderly_subsidy", EVERYONE),
+    ("POST", "/api/matters/elderly_subsidy/materials", EVERYONE),
     ("GET", "/api/openapi.json", EVERYONE),
     ("GET", "/api/docs", EVERYONE),
     ("GET", "/api/applications", statuses(403, owner=200, other_applicant=200)),
@@ -47,6 +48,7 @@ MATRIX = [
     ("POST", "/api/tasks/{task_to_complete}/complete", statuses(403, clerk=200, other_clerk=404)),
     ("GET", "/api/definitions", statuses(403, analyst=200, supervisor=200, admin=200)),
     ("POST", "/api/definitions", statuses(403, analyst=200, admin=200)),  # 200: same files again
+    ("POST", "/api/definitions/rental_filing/replay", statuses(403, analyst=200, admin=200)),
     ("GET", "/api/events", statuses(403, supervisor=200, admin=200)),
     ("POST", "/api/tasks/claim", statuses(403, clerk=200, other_clerk=200)),  # other_clerk: all refused
     ("POST", "/api/tasks/{pause_task}/pause", statuses(403, clerk=200, other_clerk=404)),
@@ -96,6 +98,7 @@ def world(api, engine, people) -> dict:
             "bodies": {"/api/applications": {"matter": "elderly_subsidy", "data": {
                            "applicant_name": "钱七", "id_number": people["local_85"], "phone": "13800138000"}},
                        "/api/definitions": redeploy,
+                       "/api/definitions/rental_filing/replay": {"ruleset": redeploy["ruleset"]},
                        "/api/tasks/claim": {"task_ids": [tasks[5]]},
                        "/api/tasks/{pause_task}/pause": {"reason": "hearing"},
                        "/api/tasks/{delegate_task}/delegate": {"to": "authz_clerk"},

@@ -99,4 +99,5 @@ def test_the_document_says_which_operations_need_no_token(api):
     paths = api.get("/api/openapi.json").get_json()["paths"]
     public = {(method.upper(), path) for path, operations in paths.items() for method, operation in operations.items()
               if isinstance(operation, dict) and operation.get("security") == []}
-    assert public == {("POST", "/api/auth/login"), ("GET", "/api/matters"), ("GET", "/api/matters/{code}")}
+    assert public == {("POST", "/api/auth/login"), ("GET", "/api/matters"), ("GET", "/api/matters/{code}"),
+                      ("POST", "/api/matters/{code}/materials")}

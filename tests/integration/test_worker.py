@@ -132,8 +132,8 @@ def test_a_worker_killed_mid_job_loses_nothing_and_does_nothing_twice(settings, 
     assert application(engine, body["id"]).outcome == "approve"
     assert events(engine, body["id"], "application.decided") == 1
     with engine.sessions() as session:
-        steps = session.scalars(select(Event.data).where(Event.application_id == body["id"], Event.kind == "step"))
-        decide_steps = [s for s in steps if s["element"] == "Task_decide"]
+        runs = session.scalars(select(Event.data).where(Event.application_id == body["id"], Event.kind == "steps"))
+        decide_steps = [s for run in runs for s in run["steps"] if s["element"] == "Task_decide"]
     assert len(decide_steps) == 1
 
 

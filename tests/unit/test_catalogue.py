@@ -24,7 +24,8 @@ def test_every_shipped_file_is_in_the_catalogue():
 def test_every_catalogue_entry_loads_and_passes_the_sandbox():
     for entry in read_catalogue():
         bpmn = (REPO_ROOT / "processes" / entry["bpmn"]).read_text(encoding="utf-8")
-        parsed = parse_process(bpmn, entry["bpmn"], process_id=entry["code"])
+        dmn = [(REPO_ROOT / "processes" / name).read_text(encoding="utf-8") for name in entry.get("dmn", [])]
+        parsed = parse_process(bpmn, entry["bpmn"], dmn, process_id=entry["code"])
         # a matter's own process carries its code; a shared one (the comprehensive window) its file's name
         assert parsed.process_id in (entry["code"], entry["bpmn"].removesuffix(".bpmn"))
         specs = [parsed.spec, *parsed.subprocess_specs.values()]

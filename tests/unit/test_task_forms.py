@@ -77,3 +77,9 @@ def test_unknown_task_forms_and_service_operations_are_refused_at_deploy_naming_
     problems = check_task_specs([parsed.spec], "odd.bpmn")
     assert [(p["element_id"], p["reason"].split(";")[0]) for p in problems] == [
         ("Task_odd", "unknown taskForm 'interview'"), ("Task_mail", "unknown service operation 'smtp.send'")]
+
+
+def test_a_failed_verification_states_its_findings():
+    assert set(errors("verification", {"method": "site_visit", "passed": False})) == {"findings"}
+    assert set(errors("verification", {"method": "phone", "passed": True})) == {"method"}
+    assert task_forms.validate_answer("verification", {"method": "online", "passed": True})["passed"] is True

@@ -1,0 +1,103 @@
+"""信用等级审批: what an applicant's credit tier and the dishonest-debtor list mean for a matter.
+
+Each matter says in its catalogue entry (``credit:``) whose credit counts (the form field
+holding the resident ID or unified social credit code), whether black tier or the debtor
+list blocks it (with the legal basis quoted in the refusal), and what each tier allows:
+
+- red: 容缺后补 (accept with materials missing, under commitment), 告知承诺, fast lane
+  (the promised limit cut by 30%);
+- orange: 容缺后补 and 告知承诺;
+- blue: normal handling, no commitment;
+- black, or on the debtor list: refused where the matter blocks them, otherwise manual.
+
+A tier that cannot be read grants nothing (normal handling); a debtor list that cannot be
+read sends the case to manual review — "cannot verify" never refuses anyone.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping
+
+from sqlalchemy.orm import Session
+
+from engine.errors import SourceUnavailable
+from engine.models import CreditRecord, Event
+from engine.sources import Source
+
+CREDIT_SOURCE = "credit_registry"
+DEBTOR_SOURCE = "debtor_list"
+TIERS = ("red", "orange", "blue", "black")
+PRIVILEGES = ("tolerate_missing", "commitment", "fast_lane")
+DEFAULT_TIERS = {
+    "red": {"tolerate_missing": True, "commitment": True, "fast_lane": True},
+    "orange": {"tolerate_missing": True, "commitment": True},
+    "blue": {},
+    "black": {},
+}
+FAST_LANE_CUT_PERCENT = 30
+TIER_AFTER_FALSE_COMMITMENT = "blue"  # no 告知承诺 from blue on
+
+
+def check(policy: Mapping[str, Any], data: Mapping[str, Any], sources: Mapping[str, Source]) -> dict:
+    """The credit part of a Decision: tier and debtor status with their sources, what the
+    tier allows for this matter, and the path to take (refuse / manual / normal)."""
+    subject = str(data.get(policy["subject_field"], ""))
+    tier = _read(sources, CREDIT_SOURCE, subject)
+    debtor = _read(sources, DEBTOR_SOURCE, subject)
+    tier_name = tier["record"]["tier"] if tier["status"] == "ok" else "unknown"
+    allows = {name: bool(tiers_of(policy).get(tier_name, {}).get(name)) for name in PRIVILEGES}
+    path, message = _path(policy, tier_name, debtor)
+    return {"subject": subject, "tier": tier_name, "path": path, "message": message, "allows": allows,
+            "sources": {CREDIT_SOURCE: _provenance(tier), DEBTOR_SOURCE: _provenance(debtor)},
+            "debtor": debtor["record"] if debtor["status"] == "ok" else None}
+
+
+def tiers_of(policy: Mapping[str, Any]) -> dict:
+    return {**DEFAULT_TIERS, **(policy.get("tiers") or {})}
+
+
+def fast_lane_days(promised_days: int) -> int:
+    """The promised limit cut by 30% (rounded down, at least one working day). Integer
+    arithmetic: 90 * 0.7 in floating point is 62.999… and would round down to 62."""
+    return max(1, promised_days * (100 - FAST_LANE_CUT_PERCENT) // 100)
+
+
+def report_false_commitment(session: Session, subject: str, application_id: int, now: datetime) -> dict:
+    """A failed verification of a 告知承诺: the credit registry lowers the tier so the same
+    applicant cannot commit again. Embedded, the registry is a local table; a production
+    adapter reports to the provincial credit platform instead."""
+    record = session.get(CreditRecord, subject)
+    before = record.tier if record else "blue"
+    reason = f"虚假承诺（办件 {application_id}）false commitment"
+    session.merge(CreditRecord(subject=subject, tier=_lowered(before), reason=reason, updated_at=now))
+    data = {"subject": subject, "from": before, "to": _lowered(before), "reason": reason}
+    session.add(Event(application_id=application_id, kind="credit.lowered", actor="engine", at=now, data=data))
+    return data
+
+
+def _lowered(tier: str) -> str:
+    return "black" if tier == "black" else TIER_AFTER_FALSE_COMMITMENT
+
+
+def _path(policy: Mapping[str, Any], tier: str, debtor: dict) -> tuple[str, str]:
+    listed = debtor["status"] == "ok" and debtor["record"].get("listed")
+    if tier == "black" or listed:
+        who = "失信被执行人" if listed else "信用等级为黑色"
+        if policy.get("blocks"):
+            return "refuse", f"申请人为{who}，依据{policy.get('legal_basis', '有关规定')}不予办理 (blocked: {who})"
+        return "manual", f"申请人为{who}，转人工审核 ({who}: manual review)"
+    if debtor["status"] != "ok":
+        return "manual", "失信被执行人名单暂时无法核验，转人工审核 (debtor list cannot be verified)"
+    return "normal", ""
+
+
+def _read(sources: Mapping[str, Source], name: str, key: str) -> dict:
+    try:
+        record = sources[name].lookup(key)
+    except SourceUnavailable as exc:
+        return {"status": "unavailable", "error": str(exc), "read_at": None, "record": None}
+    return {"status": "ok", "record": record.data, "read_at": record.read_at.isoformat()}
+
+
+def _provenance(read: dict) -> dict:
+    return {"status": read["status"], "read_at": read["read_at"]}

@@ -1,0 +1,118 @@
+"""免申即享 no-application benefits: the rule set that decides applications also finds the
+eligible who have not applied, and the engine applies for them.
+
+A matter opts in with ``proactive:`` in its catalogue entry: the age people reach
+(``turning_age``, read from the birth date in the resident ID) and how the form is filled
+from the population registry. A scheduled job scans the registry for residents who
+reached that age in the last month, evaluates the matter's rules on their
+facts, and starts an application — marked proactive, owned by the system's proactive
+applicant — for each one the rules approve, then records a notification to the person.
+The Idempotency-Key ``proactive:<matter>:<id>`` means nobody is ever started twice.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from engine import users
+from engine.applications import Engine
+from engine.deadlines import local_day
+from engine.definitions import current_definition
+from engine.facts import gather_facts
+from engine.models import Event, Matter, RegistryPerson, User
+from engine.runtime import compiled
+from engine.sandbox import evaluate_expression
+from rules import evaluate
+
+PROACTIVE_USER = "onewindow-proactive"
+LOOK_BACK = timedelta(days=31)
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    matter: str
+    candidates: int
+    started: list[int]
+    not_eligible: int
+    incomplete: list[str]  # registry data too incomplete for the form (e.g. no phone): left to apply themselves
+
+
+def scan_all(engine: Engine) -> list[ScanResult]:
+    """Every matter that opts in (the scheduler's job)."""
+    with engine.sessions() as session:
+        codes = [m.code for m in session.scalars(select(Matter)) if m.elements.get("proactive")]
+    return [scan(engine, code) for code in codes]
+
+
+def scan(engine: Engine, matter_code: str) -> ScanResult:
+    """Start an application for each resident reaching the matter's age this month whom the
+    rules approve; the ones already started are skipped by their Idempotency-Key."""
+    now = engine.clock()
+    with engine.sessions() as session:
+        matter = session.get(Matter, matter_code)
+        policy = matter.elements["proactive"]
+        ruleset = compiled(current_definition(session, matter_code)).ruleset
+        people = _turning(session, policy["turning_age"], now)
+        applicant = _proactive_applicant(session)
+        session.commit()
+    started, not_eligible, incomplete = [], 0, []
+    for person in people:
+        data = {field: getattr(person, column) for field, column in policy["form"].items()}
+        if any(value in (None, "") for value in data.values()):
+            incomplete.append(person.id_number)
+            continue
+        facts = gather_facts(ruleset, data, engine.sources,
+                             lambda expression, values: evaluate_expression(expression, values, engine.clock))
+        if evaluate(ruleset, facts).outcome != "approve":
+            not_eligible += 1
+            continue
+        application, created = engine.submit(applicant, matter_code, data, f"proactive:{matter_code}:{person.id_number}",
+                                             proactive=True)
+        if created:
+            started.append(application.id)
+            _notify(engine, application.id, person, matter.name, now)
+    if incomplete:
+        log.warning("免申即享 %s: %d resident(s) lack registry data for the form", matter_code, len(incomplete))
+    return ScanResult(matter_code, len(people), started, not_eligible, incomplete)
+
+
+def _turning(session, age: int, now: datetime) -> list[RegistryPerson]:
+    """Residents who reached ``age`` in the last month (a daily job thus never misses a
+    birthday at a month's end). The resident ID holds the birth date YYYYMMDD at positions
+    7–14; a production registry adapter would query by birth date instead."""
+    today = local_day(now)
+    first, last = _years_before(today - LOOK_BACK, age), _years_before(today, age)
+    birth = func.substr(RegistryPerson.id_number, 7, 8)
+    return list(session.scalars(select(RegistryPerson).where(birth >= f"{first:%Y%m%d}", birth <= f"{last:%Y%m%d}")
+                                .order_by(RegistryPerson.id_number)))
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year - years, day=28)
+
+
+def _proactive_applicant(session) -> User:
+    user = session.scalars(select(User).where(User.username == PROACTIVE_USER)).first()
+    if user is None:  # an account nobody signs in to: its password is never given out
+        user = users.create_user(session, PROACTIVE_USER, secrets.token_urlsafe(32), "applicant",
+                                 display_name="免申即享（系统代为申请）")
+    return user
+
+
+def _notify(engine: Engine, application_id: int, person: RegistryPerson, matter_name: str, now: datetime) -> None:
+    """Recorded as an event; an SMS gateway adapter would send it (none is wired in the
+    embedded default, so nothing pretends to have been sent)."""
+    with engine.sessions() as session:
+        session.add(Event(application_id=application_id, kind="notification.queued", actor="proactive", at=now,
+                          data={"to": person.id_number, "phone": person.phone, "channel": "sms",
+                                "text": f"{person.name}您好：您已符合{matter_name}条件，系统已为您免申办理。"}))
+        session.commit()
+    log.info("proactive application %s started for a resident", application_id)

@@ -1,0 +1,86 @@
+"""场景式服务 guides and 免申即享 no-application benefits, through the API and the job."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from engine import proactive
+from engine.models import Application, Event, RegistryPerson
+from forms.identifiers import make_resident_id
+from tests.integration.helpers import BEIJING, MovableClock
+
+_people = itertools.count(1)
+
+
+def test_the_situation_answers_decide_the_materials(api):
+    reply = api.post("/api/matters/hygiene_licence/materials", None, json={
+        "answers": {"central_ac": "yes", "new_venue": "no", "commitment": "yes"}})
+    assert reply.status_code == 200, reply.get_json()
+    names = [m["name"] for m in reply.get_json()["materials"]]
+    assert "集中空调通风系统卫生检测或评价报告" in names and "告知承诺书" in names
+    assert "场所平面布局图" not in names
+    other = api.post("/api/matters/hygiene_licence/materials", None, json={
+        "answers": {"central_ac": "no", "new_venue": "yes", "commitment": "no"}}).get_json()
+    assert [m["name"] for m in other["materials"]] == ["营业执照", "公共场所卫生许可申请表", "卫生检测或评价报告",
+                                                        "场所平面布局图"]
+    assert other["conditions"] == ["从业人员持有效健康合格证明", "经营场所经卫生检测或评价合格"]
+
+
+def test_unanswered_or_unknown_situation_questions_are_named(api):
+    reply = api.post("/api/matters/hygiene_licence/materials", None, json={
+        "answers": {"central_ac": "maybe", "pets": "yes"}})
+    assert reply.status_code == 422
+    assert set(reply.get_json()["errors"]) == {"central_ac", "new_venue", "commitment", "pets"}
+    assert api.post("/api/matters/no_such_matter/materials", None, json={"answers": {}}).status_code == 404
+
+
+def test_a_matter_without_questions_lists_all_its_materials(api):
+    body = api.post("/api/matters/elderly_subsidy/materials", None, json={}).get_json()
+    assert [m["name"] for m in body["materials"]] == ["居民身份证", "户口簿"]
+
+
+def _resident_born(engine, born: date, phone: str | None = "13900139000", local: bool = True) -> str:
+    n = next(_people)
+    id_number = make_resident_id("460107", born, f"{(n * 7) % 999 + 1:03d}")
+    with engine.sessions() as session:
+        session.merge(RegistryPerson(id_number=id_number, name=f"长者{n}", household_local=local,
+                                     household_region="460100" if local else "110100", phone=phone))
+        session.commit()
+    return id_number
+
+
+def _proactive_applications(engine, id_number: str) -> list[Application]:
+    with engine.sessions() as session:
+        return list(session.scalars(select(Application).where(
+            Application.proactive.is_(True), Application.idempotency_key == f"proactive:elderly_subsidy:{id_number}")))
+
+
+def test_passing_the_80th_birthday_starts_exactly_one_proactive_application(engine, people):
+    clock = MovableClock(datetime(2026, 10, 14, 10, 0, tzinfo=BEIJING))
+    timed = replace(engine, clock=clock)
+    birthday = _resident_born(engine, date(1946, 10, 20))       # 80 on 20 Oct 2026
+    nonlocal_ = _resident_born(engine, date(1946, 10, 5), local=False)
+    no_phone = _resident_born(engine, date(1946, 10, 6), phone=None)
+
+    first = proactive.scan(timed, "elderly_subsidy")             # 14 Oct: still 79
+    assert _proactive_applications(engine, birthday) == []
+    assert no_phone in first.incomplete  # no phone in the registry: the form cannot be filled
+
+    clock.set(2026, 10, 21, 9, 0)                                # the day after the birthday
+    second = proactive.scan(timed, "elderly_subsidy")
+    started = _proactive_applications(engine, birthday)
+    assert len(started) == 1 and started[0].id in second.started
+    assert (started[0].status, started[0].outcome) == ("completed", "approve")
+    assert started[0].decision["outcome"] == "approve"           # decided by the same rule set
+    assert _proactive_applications(engine, nonlocal_) == []      # the rules say not local: not started
+    with engine.sessions() as session:
+        notices = session.scalars(select(Event).where(Event.application_id == started[0].id,
+                                                      Event.kind == "notification.queued")).all()
+    assert len(notices) == 1 and notices[0].data["phone"] == "13900139000"
+
+    third = proactive.scan(timed, "elderly_subsidy")              # the job runs again: nobody twice
+    assert started[0].id not in third.started
+    assert len(_proactive_applications(engine, birthday)) == 1

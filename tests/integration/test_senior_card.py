@@ -1,0 +1,133 @@
+"""老年人优待证 through the API: instant (秒批) and certificate-free (免证办) — the ID card
+and photo come from the e-licence library; the applicant is asked only for what it lacks."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from api import create_app
+from engine.models import LicenceRecord
+from engine.sources import EMBEDDED_QUERIES, SqlSource
+from tests.integration.helpers import ApiClient, unknown_resident
+
+MATTER = "senior_card"
+ID_CARD, PHOTO = "居民身份证", "近期免冠证件照"
+
+
+@pytest.fixture
+def senior(engine, resident):
+    """A fresh local resident of ``age`` whose e-licences the library holds (``licences``)."""
+    def make(age: int, licences: tuple[str, ...] = ("resident_id_card", "id_photo"), local: bool = True) -> str:
+        id_number = resident(age, local=local)
+        _add_licences(engine, id_number, licences)
+        return id_number
+    return make
+
+
+def _add_licences(engine, id_number: str, licences: tuple[str, ...]) -> None:
+    with engine.sessions() as session:
+        for licence_type in licences:
+            session.merge(LicenceRecord(holder=id_number, licence_type=licence_type,
+                                        licence_no=f"{licence_type}-{id_number}", valid_until=date(2099, 12, 31)))
+        session.commit()
+
+
+def submit(client, user: str, id_number: str):
+    return client.post("/api/applications", user, json={"matter": MATTER, "data": {
+        "applicant_name": "林秀英", "id_number": id_number, "phone": "13800138000"}})
+
+
+def open_steps(client, user: str, application_id: int) -> list[tuple[str, str]]:
+    detail = client.get(f"/api/applications/{application_id}", user).get_json()
+    return [(s["title"], s["candidate_role"]) for s in detail["steps"] if s["status"] in ("open", "claimed")]
+
+
+def test_all_materials_in_the_library_card_issued_at_once_without_uploads(api, senior, new_user):
+    applicant, id_number = new_user(), senior(65)
+    reply = submit(api, applicant, id_number)
+    assert reply.status_code == 201, reply.get_json()
+    body = reply.get_json()
+    assert (body["status"], body["outcome"]) == ("completed", "approve")
+    assert body["result"]["card_no"] == f"YDZ{id_number}"
+    assert [r["rule"] for r in body["decision"]["reasons"]] == ["eligible"]
+    materials = body["materials"]
+    assert materials["library"] == "ok" and materials["requested"] == [] and materials["avoided"] == 2
+    assert sorted((m["name"], m["licence_no"]) for m in materials["fetched"]) == [
+        (ID_CARD, f"resident_id_card-{id_number}"), (PHOTO, f"id_photo-{id_number}")]
+    detail = api.get(f"/api/applications/{body['id']}", applicant).get_json()
+    assert detail["steps"] == []  # nothing asked of anyone
+    assert "materials.fetched" in [e["kind"] for e in detail["history"]]
+
+
+def test_a_photo_missing_from_the_library_is_the_only_thing_asked_for(api, senior, new_user):
+    applicant, id_number = new_user(), senior(70, licences=("resident_id_card",))
+    reply = submit(api, applicant, id_number)
+    assert reply.status_code == 202, reply.get_json()
+    body = reply.get_json()
+    assert (body["status"], body["outcome"], body["decision"]) == ("waiting", None, None)
+    assert body["materials"]["requested"] == [PHOTO]
+    assert [m["name"] for m in body["materials"]["fetched"]] == [ID_CARD] and body["materials"]["avoided"] == 1
+    assert open_steps(api, applicant, body["id"]) == [("申请人补交材料", "applicant")]
+    assert body["due_at"] is None and body["clock_pauses"][0]["reason"] == "supplement"
+
+    path = f"/api/applications/{body['id']}/supplement"
+    wrong = api.post(path, applicant, json={"materials": [{"name": ID_CARD, "reference": "upload-1"}]})
+    assert wrong.status_code == 422 and PHOTO in str(wrong.get_json()["errors"])
+    handed_in = api.post(path, applicant, json={"materials": [{"name": PHOTO, "reference": "upload-2"}]})
+    assert handed_in.status_code == 200, handed_in.get_json()
+    final = handed_in.get_json()
+    assert (final["status"], final["outcome"]) == ("completed", "approve")
+    assert final["result"]["card_no"] == f"YDZ{id_number}"
+    assert final["due_at"] is not None and final["clock_pauses"][0]["end"] is not None
+
+
+def test_under_60_is_refused_with_the_rules_message(api, senior, new_user):
+    body = submit(api, new_user(), senior(59)).get_json()
+    assert (body["status"], body["outcome"]) == ("completed", "reject")
+    assert [r["rule"] for r in body["decision"]["reasons"]] == ["under_60"]
+    assert body["result"]["reasons"] == [body["decision"]["reasons"][0]["message"]]
+    assert "60" in body["result"]["reasons"][0]
+
+
+def test_non_local_resident_is_refused(api, senior, new_user):
+    body = submit(api, new_user(), senior(72, local=False)).get_json()
+    assert body["outcome"] == "reject"
+    assert [r["rule"] for r in body["decision"]["reasons"]] == ["not_local"]
+
+
+def test_a_resident_the_registry_cannot_verify_goes_to_a_civil_affairs_clerk(api, engine, new_user):
+    applicant, id_number = new_user(), unknown_resident()
+    _add_licences(engine, id_number, ("resident_id_card", "id_photo"))
+    reply = submit(api, applicant, id_number)
+    assert reply.status_code == 202
+    body = reply.get_json()
+    assert body["decision"]["outcome"] == "manual"
+    assert "missing:household_local" in [r["rule"] for r in body["decision"]["reasons"]]
+
+    clerk = new_user("clerk", "civil_affairs")
+    task = next(t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == body["id"])
+    assert task["title"] == "人工审核（民政）"
+    done = api.post(f"/api/tasks/{task['id']}/complete", clerk, json={"outcome": "approve", "comment": "户籍已核实"})
+    assert done.status_code == 200, done.get_json()
+    final = api.get(f"/api/applications/{body['id']}", applicant).get_json()
+    assert (final["status"], final["outcome"]) == ("completed", "approve")
+    assert final["result"]["card_no"] == f"YDZ{id_number}"
+
+
+def test_a_library_that_does_not_answer_asks_for_the_materials_and_refuses_nobody(engine, senior, new_user):
+    slow_library = SqlSource("licence_library", engine.sessions, EMBEDDED_QUERIES["licence_library"],
+                             timeout=0.05, delay=0.5)
+    client = ApiClient(create_app(engine=replace(engine, sources={**engine.sources, "licence_library": slow_library})))
+    applicant = new_user()
+    reply = submit(client, applicant, senior(66))
+    assert reply.status_code == 202, reply.get_json()
+    body = reply.get_json()
+    assert body["outcome"] is None
+    assert body["materials"]["library"] == "unavailable"
+    assert sorted(body["materials"]["requested"]) == sorted([ID_CARD, PHOTO]) and body["materials"]["avoided"] == 0
+    handed_in = client.post(f"/api/applications/{body['id']}/supplement", applicant, json={"materials": [
+        {"name": ID_CARD, "reference": "upload-1"}, {"name": PHOTO, "reference": "upload-2"}]})
+    assert handed_in.status_code == 200, handed_in.get_json()
+    assert handed_in.get_json()["outcome"] == "approve"
