@@ -52,10 +52,10 @@ def login(session: Session, username: str, password: str) -> tuple[str, User]:
     return token, user
 
 
-def user_for_token(session: Session, token: str) -> User:
-    """The token's user, in one query (every API call asks)."""
+def user_for_token(session: Session, token: str) -> tuple[User, datetime]:
+    """The token's user and when the token expires, in one query (every API call asks)."""
     row = session.scalars(select(ApiToken).options(joinedload(ApiToken.user))
                           .where(ApiToken.token_hash == _digest(token))).first()
     if row is None or as_utc(row.expires_at) < datetime.now(timezone.utc):
         raise Unauthenticated("token unknown or expired; sign in again")
-    return row.user
+    return row.user, as_utc(row.expires_at)
