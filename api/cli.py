@@ -53,6 +53,17 @@ def deploy(path: Path) -> None:
     for definition, created in results:
         state = "deployed" if created else "unchanged"
         click.echo(f"{definition.matter_code} v{definition.version} {state} ({definition.checksum[:12]})")
+        for warning in _lint_warnings(definition):
+            click.echo(f"  warning: rule {warning['element_id']}: {warning['reason']}", err=True)
+
+
+def _lint_warnings(definition) -> list[dict[str, str]]:
+    """What lint accepts but an analyst should look at (the API returns the same list)."""
+    from engine.definitions import DefinitionUpload, upload_warnings
+
+    return upload_warnings(DefinitionUpload(matter_code=definition.matter_code, bpmn=definition.bpmn,
+                                            ruleset=definition.ruleset, form=definition.form,
+                                            ruleset_name=f"{definition.matter_code}.yaml"))
 
 
 @main.command()

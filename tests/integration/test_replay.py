@@ -11,12 +11,13 @@ import json
 from datetime import date, datetime, timezone
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from sqlalchemy import select
 
 from api.cli import main as cli
 from engine import users
-from engine.catalogue import deploy_catalogue
+from engine.catalogue import deploy_catalogue, read_catalogue
 from engine.config import REPO_ROOT, Settings
 from engine.db import upgrade
 from engine.definitions import current_definition
@@ -230,3 +231,32 @@ def test_deploy_returns_overlap_warnings_with_the_rule_id(api, engine, new_user)
     assert "under_80" in warnings[0]["reason"] and "reject wins" in warnings[0]["reason"]
     restore = api.post("/api/definitions", new_user("analyst"), json={**body, "ruleset": latest.ruleset})
     assert restore.status_code == 201 and restore.get_json()["warnings"] == []
+
+
+def test_the_deploy_command_prints_lint_warnings(recorded, tmp_path, monkeypatch):
+    """`onewindow deploy` shows what lint accepts but an analyst should look at, as the API does."""
+    engine, _ = recorded
+    import worker.jobs
+
+    monkeypatch.setattr(worker.jobs, "engine", lambda: engine)
+    for folder in ("processes", "rules", "forms"):
+        (tmp_path / folder).mkdir()
+    entry = next(e for e in read_catalogue() if e["code"] == "elderly_subsidy")
+    (tmp_path / "processes" / "catalogue.yaml").write_text(yaml.safe_dump({"matters": [
+        {**{k: v for k, v in entry.items() if k != "proactive"}, "code": "elderly_lint_probe",
+         "rules": "probe.yaml"}]}, allow_unicode=True), encoding="utf-8")
+    (tmp_path / "processes" / entry["bpmn"]).write_text(
+        (REPO_ROOT / "processes" / entry["bpmn"]).read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "forms" / entry["form"]).write_text(
+        (REPO_ROOT / "forms" / entry["form"]).read_text(encoding="utf-8"), encoding="utf-8")
+    overlapping = ELDERLY_RULES.replace("matter: elderly_subsidy", "matter: elderly_lint_probe") + """
+  - id: young_but_approved
+    when: {age: {lt: 85}}
+    outcome: approve
+    message: 重叠的规则
+"""
+    (tmp_path / "rules" / "probe.yaml").write_text(overlapping, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["deploy", str(tmp_path / "processes" / "catalogue.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "elderly_lint_probe v1 deployed" in result.stdout
+    assert "warning: rule young_but_approved: overlaps rule under_80 on age" in result.stderr
