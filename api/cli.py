@@ -48,13 +48,13 @@ def deploy(path: Path) -> None:
     with engine().sessions() as session:
         results = deploy_catalogue(session, set(engine().sources), "cli", catalogue, only=only)
         session.commit()
-    if not results:
-        raise click.ClickException(f"{path} is not named in {catalogue}")
-    for definition, created in results:
-        state = "deployed" if created else "unchanged"
-        click.echo(f"{definition.matter_code} v{definition.version} {state} ({definition.checksum[:12]})")
-        for warning in _lint_warnings(definition):
-            click.echo(f"  warning: rule {warning['element_id']}: {warning['reason']}", err=True)
+        if not results:
+            raise click.ClickException(f"{path} is not named in {catalogue}")
+        for definition, created in results:
+            state = "deployed" if created else "unchanged"
+            click.echo(f"{definition.matter_code} v{definition.version} {state} ({definition.checksum[:12]})")
+            for warning in _lint_warnings(definition):  # reads the rule set: inside the session
+                click.echo(f"  warning: rule {warning['element_id']}: {warning['reason']}", err=True)
 
 
 def _lint_warnings(definition) -> list[dict[str, str]]:

@@ -35,7 +35,7 @@ from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Application, Event, Matter, SubsidyRecipient, Task, User, as_utc, utcnow
 from engine.credit import fast_lane_days, report_false_commitment
 from engine.runtime import (CLOCK_PAUSE, CLOCK_RESUME, CREDIT_CHECK, FALSE_COMMITMENT, FAST_LANE, FETCH_MATERIALS, ServiceTasks,
-                            WorkDeferred, compiled)
+                            WorkDeferred, compiled, spec_of)
 from engine.sources import Source
 from forms import FormValidationError
 
@@ -107,7 +107,7 @@ class Engine:
         now = self.clock()
         matter = session.get(Matter, definition.matter_code)
         services = ServiceTasks(definition, self.sources, self.clock, matter.elements)
-        workflow = bpmn.new_workflow(definition.spec, services.script_engine())
+        workflow = bpmn.new_workflow(spec_of(definition), services.script_engine())
         workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
         application = Application(
             tracking_no=f"{now:%Y%m%d}{secrets.token_hex(5).upper()}", matter_code=definition.matter_code,
@@ -358,7 +358,7 @@ class Engine:
         definition = application.definition
         matter = object_session(application).get(Matter, application.matter_code)
         services = ServiceTasks(definition, self.sources, self.clock, matter.elements)
-        return bpmn.load_state(application.workflow, definition.spec, services.script_engine()), services
+        return bpmn.load_state(application.workflow, spec_of(definition), services.script_engine()), services
 
     def _run(self, session: Session, application: Application, workflow: BpmnWorkflow,
              services: ServiceTasks, allow_deferred: bool, actor: str) -> None:

@@ -88,11 +88,14 @@ class ServiceDefinition(Base):
     version: Mapped[int] = mapped_column(Integer)
     region: Mapped[str] = mapped_column(String(12), default=DEFAULT_REGION)
     process_id: Mapped[str] = mapped_column(String(100))
-    bpmn: Mapped[str] = mapped_column(Text)
-    dmn: Mapped[list] = mapped_column(JSON, default=list)
-    ruleset: Mapped[str] = mapped_column(Text)
-    form: Mapped[str] = mapped_column(Text)
-    spec: Mapped[str] = mapped_column(Text)  # serialized process + subprocess specs
+    # The files and the serialized specs are read only when a process has not seen this
+    # version yet (engine/runtime.py caches them by checksum): deferred, so loading a
+    # definition, or an application with its definition, does not carry them each time.
+    bpmn: Mapped[str] = mapped_column(Text, deferred=True)
+    dmn: Mapped[list] = mapped_column(JSON, default=list, deferred=True)
+    ruleset: Mapped[str] = mapped_column(Text, deferred=True)
+    form: Mapped[str] = mapped_column(Text, deferred=True)
+    spec: Mapped[str] = mapped_column(Text, deferred=True)  # serialized process + subprocess specs
     checksum: Mapped[str] = mapped_column(String(64), index=True)
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
     deployed_by: Mapped[str] = mapped_column(String(64))

@@ -60,8 +60,26 @@ def _compile(checksum: str, matter_code: str, ruleset_text: str, form_text: str)
                     load_form(form_text, f"{matter_code}.form.json"))
 
 
+_COMPILED: dict[str, Compiled] = {}  # by checksum: a deployed version never changes
+_SPECS: dict[str, str] = {}
+
+
 def compiled(definition: ServiceDefinition) -> Compiled:
-    return _compile(definition.checksum, definition.matter_code, definition.ruleset, definition.form)
+    """The definition's rule set and form, compiled; its texts are read from the database
+    only the first time this process meets the version."""
+    found = _COMPILED.get(definition.checksum)
+    if found is None:
+        found = _COMPILED[definition.checksum] = _compile(definition.checksum, definition.matter_code,
+                                                          definition.ruleset, definition.form)
+    return found
+
+
+def spec_of(definition: ServiceDefinition) -> str:
+    """The definition's serialized specs, read from the database once per process."""
+    found = _SPECS.get(definition.checksum)
+    if found is None:
+        found = _SPECS[definition.checksum] = definition.spec
+    return found
 
 
 class ServiceTasks:
