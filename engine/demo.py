@@ -5,7 +5,7 @@ code path relies on these people or companies existing.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -54,7 +54,14 @@ def demo_people(today: date) -> dict[str, str]:
         "unregistered_84": demo_id(born(84), "110"),
         "senior_66": demo_id(born(66), "111"),
         "senior_70_no_photo": demo_id(born(70), "112"),  # the licence library lacks their photo
+        # 免申即享: turned 80 a week ago; `onewindow proactive` applies for them
+        "turned_80": demo_id(_years_before(today - timedelta(days=7), 80), "113"),
     }
+
+
+def _years_before(day: date, years: int) -> date:
+    return day.replace(year=day.year - years) if (day.month, day.day) != (2, 29) \
+        else day.replace(year=day.year - years, day=28)
 
 
 def demo_companies() -> dict[str, str]:
@@ -91,7 +98,7 @@ def seed(session: Session, today: date) -> dict[str, str]:
             continue
         local = not key.startswith("nonlocal")
         session.merge(RegistryPerson(id_number=id_number, name=key, household_local=local,
-                                     household_region=HAIKOU if local else "110100"))
+                                     household_region=HAIKOU if local else "110100", phone="13800138000"))
     session.merge(DeathRecord(id_number=people["deceased_90"], died_on=date(today.year - 1, 3, 1)))
     session.merge(SubsidyRecipient(id_number=people["receiving_86"], matter_code="elderly_subsidy",
                                    since=date(today.year - 1, 6, 1)))
