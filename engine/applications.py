@@ -443,9 +443,9 @@ class Engine:
         if application.status == "failed":
             return
         completed = workflow.is_completed()
-        outcome = (workflow.data if completed else data).get("outcome")
-        if outcome and outcome != application.outcome:
-            self._decide(session, application, outcome, (workflow.data if completed else data).get("result"), now, actor)
+        answer = workflow.data if completed else data  # a finished process's data, or the last step's
+        if answer.get("outcome") and answer["outcome"] != application.outcome:
+            self._decide(session, application, answer["outcome"], answer.get("result"), now, actor)
         if completed:
             application.status, application.completed_at = "completed", now
             application.result = workflow.data.get("result") or {}
