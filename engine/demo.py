@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from engine import users
 from engine.models import (CreditRecord, DeathRecord, DebtorRecord, LicenceRecord, PropertyRecord, RegistryPerson,
                            SubsidyRecipient, User)
+from engine.proactive import years_before
 from forms.identifiers import make_credit_code, make_resident_id
 
 HAIKOU = "460100"
@@ -55,13 +56,9 @@ def demo_people(today: date) -> dict[str, str]:
         "senior_66": demo_id(born(66), "111"),
         "senior_70_no_photo": demo_id(born(70), "112"),  # the licence library lacks their photo
         # 免申即享: turned 80 a week ago; `onewindow proactive` applies for them
-        "turned_80": demo_id(_years_before(today - timedelta(days=7), 80), "113"),
+        "turned_80": demo_id(years_before(today - timedelta(days=7), 80), "113"),
     }
 
-
-def _years_before(day: date, years: int) -> date:
-    return day.replace(year=day.year - years) if (day.month, day.day) != (2, 29) \
-        else day.replace(year=day.year - years, day=28)
 
 
 def demo_companies() -> dict[str, str]:

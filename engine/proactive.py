@@ -86,13 +86,14 @@ def _turning(session, age: int, now: datetime) -> list[RegistryPerson]:
     birthday at a month's end). The resident ID holds the birth date YYYYMMDD at positions
     7–14; a production registry adapter would query by birth date instead."""
     today = local_day(now)
-    first, last = _years_before(today - LOOK_BACK, age), _years_before(today, age)
+    first, last = years_before(today - LOOK_BACK, age), years_before(today, age)
     birth = func.substr(RegistryPerson.id_number, 7, 8)
     return list(session.scalars(select(RegistryPerson).where(birth >= f"{first:%Y%m%d}", birth <= f"{last:%Y%m%d}")
                                 .order_by(RegistryPerson.id_number)))
 
 
-def _years_before(day: date, years: int) -> date:
+def years_before(day: date, years: int) -> date:
+    """The same calendar day ``years`` earlier (28 February for a 29 February)."""
     try:
         return day.replace(year=day.year - years)
     except ValueError:  # 29 February in a year without one

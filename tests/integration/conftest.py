@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 import pytest
 
 from api import create_app
 from engine import users
 from engine.demo import DEMO_PASSWORD
-from engine.models import RegistryPerson
-from forms.identifiers import make_resident_id
-from tests.integration.helpers import ApiClient
+from engine.models import CreditRecord, DebtorRecord, LicenceRecord, RegistryPerson
+from forms.identifiers import make_credit_code, make_resident_id
+from tests.integration.helpers import BEIJING, ApiClient, MovableClock
 
 _unique = itertools.count(1)
 
@@ -52,4 +54,43 @@ def resident(engine):
                                          household_region="460100" if local else "110100"))
             session.commit()
         return id_number
+    return make
+
+
+class Clocked(NamedTuple):
+    client: ApiClient
+    clock: MovableClock
+    engine: object  # the Engine, on the movable clock (its fire_timers is the scheduler's job)
+
+
+@pytest.fixture
+def clocked(engine) -> Clocked:
+    """The API on a clock the test moves, starting Monday 28 Sep 2026, 10:00 in Beijing —
+    the week before National Day, so deadlines cross the holiday and the 10 Oct make-up day."""
+    clock = MovableClock(datetime(2026, 9, 28, 10, 0, tzinfo=BEIJING))
+    timed = replace(engine, clock=clock)
+    return Clocked(ApiClient(create_app(engine=timed)), clock, timed)
+
+
+@pytest.fixture
+def company(engine):
+    """A fresh company (unified social credit code) with a credit tier (None: no record,
+    which reads as blue), optionally on the dishonest-debtor list, and the e-licences the
+    library holds for it."""
+    def make(tier: str | None = None, debtor: bool = False,
+             licences: tuple[str, ...] = ("business_licence", "publication_permit"),
+             permit_valid_until: date = date(2028, 12, 31)) -> str:
+        credit_code = make_credit_code(f"91469027PB{next(_unique):07d}")
+        with engine.sessions() as session:
+            if tier:
+                session.add(CreditRecord(subject=credit_code, tier=tier, reason="测试"))
+            if debtor:
+                session.add(DebtorRecord(subject=credit_code, case_no="（2026）琼0106执99号",
+                                         court="海口市龙华区人民法院", listed_on=date(2026, 3, 1)))
+            for licence_type in licences:
+                valid_until = permit_valid_until if licence_type == "publication_permit" else None
+                session.add(LicenceRecord(holder=credit_code, licence_type=licence_type,
+                                          licence_no=f"{licence_type}-{credit_code}", valid_until=valid_until))
+            session.commit()
+        return credit_code
     return make

@@ -4,22 +4,14 @@ send cases back (退回); the shared window process serves any matter's departme
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
 import pytest
 
-from api import create_app
 from engine.catalogue import read_catalogue, upload_for, upsert_matter
 from engine.definitions import deploy
-from tests.integration.helpers import BEIJING, ApiClient, MovableClock, unknown_resident
+from tests.integration.helpers import unknown_resident
 
 MATERIALS = ["临时占用城市道路申请书", "申请人身份证明", "占道位置平面示意图", "交通安全保障方案"]
-
-
-@pytest.fixture
-def clocked(engine):
-    clock = MovableClock(datetime(2026, 9, 28, 10, 0, tzinfo=BEIJING))  # Monday before National Day
-    return ApiClient(create_app(engine=replace(engine, clock=clock))), clock
 
 
 @pytest.fixture
@@ -56,7 +48,7 @@ def current_steps(client, applicant: str, application_id: int) -> list[str]:
 
 
 def test_a_full_window_run_with_a_supplement_request_and_delivery_by_mail(clocked, new_user, staff):
-    client, clock = clocked
+    client, clock, _ = clocked
     applicant = new_user()
     application = submit(client, applicant)
     assert application["status"] == "waiting"
@@ -134,7 +126,7 @@ def test_a_full_window_run_with_a_supplement_request_and_delivery_by_mail(clocke
 
 
 def test_refusal_at_intake_states_the_reason(clocked, new_user, staff):
-    client, _ = clocked
+    client, _, _ = clocked
     applicant = new_user()
     application = submit(client, applicant)
     intake = open_task(client, staff["window"], application["id"])
@@ -148,7 +140,7 @@ def test_refusal_at_intake_states_the_reason(clocked, new_user, staff):
 
 
 def test_send_back_returns_the_case_to_the_earlier_step_whose_task_reappears(clocked, new_user, staff):
-    client, _ = clocked
+    client, _, _ = clocked
     applicant = new_user()
     application = submit(client, applicant)
     complete(client, staff["window"], open_task(client, staff["window"], application["id"])["id"], outcome="accept")
@@ -183,7 +175,7 @@ def test_send_back_returns_the_case_to_the_earlier_step_whose_task_reappears(clo
 
 
 def test_a_clerk_of_another_department_gets_404_for_the_task(clocked, new_user, staff):
-    client, _ = clocked
+    client, _, _ = clocked
     application = submit(client, new_user())
     intake = open_task(client, staff["window"], application["id"])
     outsider = new_user("clerk", "civil_affairs")
@@ -214,7 +206,7 @@ def test_the_window_process_serves_any_matter_of_any_department(engine, api, new
 def test_a_step_reached_while_the_clock_is_paused_still_gets_a_due_date(clocked, new_user, staff):
     """A clerk stops the clock for an inspection (特别程序) and accepts: the next step is
     created while paused and shows the deadline as if the pause ended then."""
-    client, clock = clocked
+    client, clock, _ = clocked
     application = submit(client, new_user())
     intake = open_task(client, staff["window"], application["id"])
     client.post(f"/api/tasks/{intake['id']}/claim", staff["window"])

@@ -3,42 +3,9 @@ and a BPMN timer (fired by the scheduler job, run by the worker) brings the veri
 a false commitment revokes the licence and takes 告知承诺 away from the operator."""
 from __future__ import annotations
 
-import itertools
-from dataclasses import replace
-from datetime import date, datetime
-
 import pytest
 
-from api import create_app
-from engine.models import CreditRecord, DebtorRecord
-from forms.identifiers import make_credit_code
-from tests.integration.helpers import BEIJING, ApiClient, MovableClock, run_queued_work
-
-_companies = itertools.count(1)
-
-
-@pytest.fixture
-def clocked(engine):
-    clock = MovableClock(datetime(2026, 9, 28, 10, 0, tzinfo=BEIJING))  # Monday before National Day
-    timed = replace(engine, clock=clock)
-    return ApiClient(create_app(engine=timed)), clock, timed
-
-
-@pytest.fixture
-def company(engine):
-    """A fresh operator with the given credit tier (None: no record, which reads as blue),
-    optionally on the dishonest-debtor list."""
-    def make(tier: str | None, debtor: bool = False) -> str:
-        code = make_credit_code(f"9146010{next(_companies):010d}"[:17])
-        with engine.sessions() as session:
-            if tier:
-                session.add(CreditRecord(subject=code, tier=tier, reason="测试", updated_at=datetime.now(BEIJING)))
-            if debtor:
-                session.add(DebtorRecord(subject=code, case_no="(2026)琼0105执123号", court="海口市龙华区人民法院",
-                                         listed_on=date(2026, 3, 1)))
-            session.commit()
-        return code
-    return make
+from tests.integration.helpers import run_queued_work
 
 
 def apply(client, applicant: str, credit_code: str, commitment: str = "signed", **overrides):

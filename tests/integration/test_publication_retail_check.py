@@ -3,17 +3,14 @@ the path and the time limit; the e-licence library supplies the licences (免证
 red/orange tiers may hand a missing one in after the decision (容缺后补)."""
 from __future__ import annotations
 
-import itertools
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 
 from api import create_app
-from engine.models import CreditRecord, DebtorRecord, LicenceRecord
 from engine.sources import EMBEDDED_QUERIES, SqlSource
-from forms.identifiers import make_credit_code
-from tests.integration.helpers import BEIJING, ApiClient, MovableClock
+from tests.integration.helpers import ApiClient
 
 MATTER = "publication_retail_check"
 LEGAL_BASIS = "《关于对失信被执行人实施联合惩戒的合作备忘录》（发改财金〔2016〕141号）"
@@ -22,36 +19,6 @@ BUSINESS_LICENCE, PERMIT = "营业执照", "出版物经营许可证"
 # National Day], 8, 9, Sat 10 (make-up day), 12, 13, 14, 15, 16 Oct.
 DUE_10_DAYS = "2026-10-16T16:00:00+00:00"  # the promised 10 working days
 DUE_7_DAYS = "2026-10-13T16:00:00+00:00"   # red tier's fast lane: 10 cut by 30%
-_unique = itertools.count(1)
-
-
-@pytest.fixture
-def clocked(engine):
-    clock = MovableClock(datetime(2026, 9, 28, 10, 0, tzinfo=BEIJING))
-    return ApiClient(create_app(engine=replace(engine, clock=clock))), clock
-
-
-@pytest.fixture
-def company(engine):
-    """A fresh bookshop: its credit tier (None: no record, i.e. blue), whether it is on the
-    debtor list, and the e-licences the library holds for it."""
-    def make(tier: str | None = None, debtor: bool = False,
-             licences: tuple[str, ...] = ("business_licence", "publication_permit"),
-             permit_valid_until: date = date(2028, 12, 31)) -> str:
-        credit_code = make_credit_code(f"91469027PB{next(_unique):07d}")
-        with engine.sessions() as session:
-            if tier:
-                session.add(CreditRecord(subject=credit_code, tier=tier, reason="测试"))
-            if debtor:
-                session.add(DebtorRecord(subject=credit_code, case_no="（2026）琼0106执99号",
-                                         court="海口市龙华区人民法院", listed_on=date(2026, 3, 1)))
-            for licence_type in licences:
-                valid_until = permit_valid_until if licence_type == "publication_permit" else None
-                session.add(LicenceRecord(holder=credit_code, licence_type=licence_type,
-                                          licence_no=f"{licence_type}-{credit_code}", valid_until=valid_until))
-            session.commit()
-        return credit_code
-    return make
 
 
 def submit(client, applicant: str, credit_code: str, **overrides):
@@ -83,7 +50,7 @@ def kinds(client, applicant: str, application_id: int) -> list[str]:
     (None, DUE_10_DAYS, {"tolerate_missing": False, "commitment": False, "fast_lane": False}),
 ])
 def test_red_orange_and_blue_pass_at_once_with_their_time_limit(clocked, company, new_user, tier, due_at, allows):
-    client, _ = clocked
+    client, _, _ = clocked
     applicant, credit_code = new_user(), company(tier)
     reply = submit(client, applicant, credit_code)
     assert reply.status_code == 201, reply.get_json()
@@ -102,7 +69,7 @@ def test_red_orange_and_blue_pass_at_once_with_their_time_limit(clocked, company
 
 
 def test_the_fast_lane_is_recorded_with_the_limit_it_replaced(clocked, company, new_user):
-    client, _ = clocked
+    client, _, _ = clocked
     applicant = new_user()
     body = submit(client, applicant, company("red")).get_json()
     history = detail(client, applicant, body["id"])["history"]
@@ -113,7 +80,7 @@ def test_the_fast_lane_is_recorded_with_the_limit_it_replaced(clocked, company, 
 @pytest.mark.parametrize("tier, debtor, who", [("black", False, "信用等级为黑色"), (None, True, "失信被执行人"),
                                                ("red", True, "失信被执行人")])
 def test_black_tier_and_debtors_are_refused_quoting_the_legal_basis(clocked, company, new_user, tier, debtor, who):
-    client, _ = clocked
+    client, _, _ = clocked
     applicant, credit_code = new_user(), company(tier, debtor=debtor)
     reply = submit(client, applicant, credit_code)
     assert reply.status_code == 201, reply.get_json()
@@ -136,7 +103,7 @@ def test_black_tier_and_debtors_are_refused_quoting_the_legal_basis(clocked, com
 @pytest.mark.parametrize("tier", ["red", "orange"])
 def test_red_and_orange_with_a_missing_licence_pass_at_once_and_hand_it_in_afterwards(clocked, company, new_user,
                                                                                       tier):
-    client, clock = clocked
+    client, clock, _ = clocked
     applicant, credit_code = new_user(), company(tier, licences=("publication_permit",))
     reply = submit(client, applicant, credit_code)
     assert reply.status_code == 201, reply.get_json()
@@ -162,7 +129,7 @@ def test_red_and_orange_with_a_missing_licence_pass_at_once_and_hand_it_in_after
 
 
 def test_blue_with_a_missing_licence_is_asked_for_it_before_the_decision(clocked, company, new_user):
-    client, clock = clocked
+    client, clock, _ = clocked
     applicant = new_user()
     reply = submit(client, applicant, company(licences=("publication_permit",)))
     assert reply.status_code == 202, reply.get_json()
@@ -187,7 +154,7 @@ def test_blue_with_a_missing_licence_is_asked_for_it_before_the_decision(clocked
 # --- the rules ------------------------------------------------------------------------------
 
 def test_an_expired_permit_in_the_library_fails_the_check(clocked, company, new_user):
-    client, _ = clocked
+    client, _, _ = clocked
     # red tolerates the (invalid, so not attached) permit and lets the rules judge it at once
     body = submit(client, new_user(), company("red", permit_valid_until=date(2026, 6, 30))).get_json()
     assert (body["status"], body["outcome"]) == ("completed", "reject")
@@ -196,7 +163,7 @@ def test_an_expired_permit_in_the_library_fails_the_check(clocked, company, new_
 
 
 def test_penalties_in_the_year_go_to_the_culture_department(clocked, company, new_user):
-    client, _ = clocked
+    client, _, _ = clocked
     applicant = new_user()
     reply = submit(client, applicant, company("orange"), penalties=1)
     assert reply.status_code == 202
@@ -227,7 +194,7 @@ def _with_slow(engine, clock, source: str) -> ApiClient:
 
 def test_an_unreadable_credit_registry_grants_nothing_and_handles_the_case_normally(engine, clocked, company,
                                                                                       new_user):
-    _, clock = clocked
+    _, clock, _ = clocked
     client = _with_slow(engine, clock, "credit_registry")
     applicant = new_user()
     body = submit(client, applicant, company("red", licences=("publication_permit",))).get_json()
@@ -243,7 +210,7 @@ def test_an_unreadable_credit_registry_grants_nothing_and_handles_the_case_norma
 
 
 def test_an_unreadable_debtor_list_sends_the_case_to_a_clerk_not_to_refusal(engine, clocked, company, new_user):
-    _, clock = clocked
+    _, clock, _ = clocked
     client = _with_slow(engine, clock, "debtor_list")
     applicant = new_user()
     reply = submit(client, applicant, company("blue"))
@@ -262,7 +229,7 @@ def test_an_unreadable_debtor_list_sends_the_case_to_a_clerk_not_to_refusal(engi
 
 
 def test_an_unreadable_licence_library_asks_for_the_licences(engine, clocked, company, new_user):
-    _, clock = clocked
+    _, clock, _ = clocked
     client = _with_slow(engine, clock, "licence_library")
     applicant = new_user()
     reply = submit(client, applicant, company())

@@ -1,19 +1,7 @@
 """好差评: a bad review opens a rectification due in working days; a good one does not."""
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime
-
-import pytest
-
-from api import create_app
-from tests.integration.helpers import BEIJING, ApiClient, MovableClock, unknown_resident
-
-
-@pytest.fixture
-def clocked(engine):
-    clock = MovableClock(datetime(2026, 9, 28, 10, 0, tzinfo=BEIJING))  # Monday before National Day
-    return ApiClient(create_app(engine=replace(engine, clock=clock)))
+from tests.integration.helpers import unknown_resident
 
 
 def finished_application(client, people, applicant: str) -> int:
@@ -24,40 +12,43 @@ def finished_application(client, people, applicant: str) -> int:
 
 
 def test_a_bad_rating_opens_a_rectification_due_in_working_days(clocked, people, new_user):
+    client = clocked.client
     applicant, clerk, supervisor = new_user(), new_user("clerk", "civil_affairs"), new_user("supervisor")
-    application_id = finished_application(clocked, people, applicant)
-    rated = clocked.post(f"/api/applications/{application_id}/rating", applicant,
+    application_id = finished_application(client, people, applicant)
+    rated = client.post(f"/api/applications/{application_id}/rating", applicant,
                          json={"level": 1, "comment": "等了很久没人回复"})
     assert rated.status_code == 201, rated.get_json()
-    assert clocked.post(f"/api/applications/{application_id}/rating", applicant, json={"level": 5}).status_code == 409
-    mine = [r for r in clocked.get("/api/rectifications", clerk).get_json() if r["rating"]["application_id"] == application_id]
+    assert client.post(f"/api/applications/{application_id}/rating", applicant, json={"level": 5}).status_code == 409
+    mine = [r for r in client.get("/api/rectifications", clerk).get_json() if r["rating"]["application_id"] == application_id]
     assert len(mine) == 1
     # 5 working days from Mon 28 Sep: 29, 30 Sep, [1-7 Oct holiday], 8, 9, Sat 10 Oct (make-up day)
     assert mine[0]["due_at"] == "2026-10-10T16:00:00+00:00" and mine[0]["department"] == "civil_affairs"
-    assert mine[0]["id"] in [r["id"] for r in clocked.get("/api/rectifications", supervisor).get_json()]
+    assert mine[0]["id"] in [r["id"] for r in client.get("/api/rectifications", supervisor).get_json()]
     assert all(r["rating"]["application_id"] != application_id
-               for r in clocked.get("/api/rectifications", new_user("clerk", "housing")).get_json())
-    resolved = clocked.post(f"/api/rectifications/{mine[0]['id']}/resolve", clerk, json={"answer": "已电话回访并道歉"})
+               for r in client.get("/api/rectifications", new_user("clerk", "housing")).get_json())
+    resolved = client.post(f"/api/rectifications/{mine[0]['id']}/resolve", clerk, json={"answer": "已电话回访并道歉"})
     assert resolved.get_json()["status"] == "resolved"
-    assert clocked.post(f"/api/rectifications/{mine[0]['id']}/resolve", clerk, json={"answer": "again"}).status_code == 409
-    stats = clocked.get("/api/ratings/statistics", supervisor).get_json()
+    assert client.post(f"/api/rectifications/{mine[0]['id']}/resolve", clerk, json={"answer": "again"}).status_code == 409
+    stats = client.get("/api/ratings/statistics", supervisor).get_json()
     assert stats["matters"]["elderly_subsidy"]["levels"]["非常不满意"] >= 1
 
 
 def test_a_good_rating_opens_nothing(clocked, people, new_user):
+    client = clocked.client
     applicant, supervisor = new_user(), new_user("supervisor")
-    application_id = finished_application(clocked, people, applicant)
-    assert clocked.post(f"/api/applications/{application_id}/rating", applicant, json={"level": 4}).status_code == 201
-    opened = [r for r in clocked.get("/api/rectifications", supervisor).get_json()
+    application_id = finished_application(client, people, applicant)
+    assert client.post(f"/api/applications/{application_id}/rating", applicant, json={"level": 4}).status_code == 201
+    opened = [r for r in client.get("/api/rectifications", supervisor).get_json()
               if r["rating"]["application_id"] == application_id]
     assert opened == []
 
 
 def test_only_the_applicant_rates_and_only_a_finished_application(clocked, people, new_user):
+    client = clocked.client
     applicant = new_user()
-    application_id = finished_application(clocked, people, applicant)
-    assert clocked.post(f"/api/applications/{application_id}/rating", new_user(), json={"level": 5}).status_code == 404
-    assert clocked.post(f"/api/applications/{application_id}/rating", applicant, json={"level": 6}).status_code == 422
-    waiting = clocked.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": {
+    application_id = finished_application(client, people, applicant)
+    assert client.post(f"/api/applications/{application_id}/rating", new_user(), json={"level": 5}).status_code == 404
+    assert client.post(f"/api/applications/{application_id}/rating", applicant, json={"level": 6}).status_code == 422
+    waiting = client.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": {
         "applicant_name": "陈五", "id_number": unknown_resident(), "phone": "13800138000"}}).get_json()
-    assert clocked.post(f"/api/applications/{waiting['id']}/rating", applicant, json={"level": 5}).status_code == 409
+    assert client.post(f"/api/applications/{waiting['id']}/rating", applicant, json={"level": 5}).status_code == 409

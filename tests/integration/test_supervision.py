@@ -1,19 +1,7 @@
 """电子监察 through the API: colours drift with the (test) clock, pauses move the deadline."""
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime
-
-import pytest
-
-from api import create_app
-from tests.integration.helpers import BEIJING, ApiClient, MovableClock, unknown_resident
-
-@pytest.fixture
-def clocked(engine):
-    clock = MovableClock(datetime(2026, 9, 28, 10, 0, tzinfo=BEIJING))  # Monday before National Day
-    timed = replace(engine, clock=clock)
-    return ApiClient(create_app(engine=timed)), clock
+from tests.integration.helpers import unknown_resident
 
 
 def manual_case(client, people, new_user) -> tuple[int, int, str]:
@@ -30,7 +18,7 @@ def alerts(client, supervisor: str, application_id: int) -> list[tuple[str, str]
 
 
 def test_a_case_turns_yellow_then_red_across_national_day(clocked, people, new_user):
-    client, clock = clocked
+    client, clock, _ = clocked
     supervisor = new_user("supervisor")
     application_id, _, _ = manual_case(client, people, new_user)
     application = client.get(f"/api/applications/{application_id}", supervisor).get_json()
@@ -55,7 +43,7 @@ def test_a_case_turns_yellow_then_red_across_national_day(clocked, people, new_u
 
 
 def test_a_special_procedure_pauses_the_clock_and_adds_its_working_days(clocked, people, new_user):
-    client, clock = clocked
+    client, clock, _ = clocked
     supervisor = new_user("supervisor")
     application_id, task_id, clerk = manual_case(client, people, new_user)
     clock.set(2026, 9, 29, 9, 0)
@@ -78,7 +66,7 @@ def test_a_special_procedure_pauses_the_clock_and_adds_its_working_days(clocked,
 
 
 def test_only_clerks_of_the_department_pause_and_only_supervisors_supervise(clocked, people, new_user):
-    client, _ = clocked
+    client, _, _ = clocked
     _, task_id, _ = manual_case(client, people, new_user)
     assert client.post(f"/api/tasks/{task_id}/pause", new_user("clerk", "housing"),
                        json={"reason": "hearing"}).status_code == 404
