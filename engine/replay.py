@@ -194,6 +194,7 @@ def _recorded(sessions: sessionmaker[Session], matter: str) -> Iterator[tuple[An
                                    .order_by(Application.id).limit(PAGE)).all()
             for definition_id in {row.definition_id for row in rows} - definitions.keys():
                 definitions[definition_id] = session.get(ServiceDefinition, definition_id)
+                compiled(definitions[definition_id])  # its rule set text is read here, while the session is open
         if not rows:
             return
         yield from ((row, definitions[row.definition_id]) for row in rows)

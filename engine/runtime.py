@@ -74,6 +74,13 @@ def compiled(definition: ServiceDefinition) -> Compiled:
     return found
 
 
+def forget_compiled() -> None:
+    """Empty the per-process caches (a new process starts this way; tests use it to run
+    code paths as a fresh process would)."""
+    _COMPILED.clear()
+    _SPECS.clear()
+
+
 def spec_of(definition: ServiceDefinition) -> str:
     """The definition's serialized specs, read from the database once per process."""
     found = _SPECS.get(definition.checksum)

@@ -24,6 +24,7 @@ from engine.definitions import current_definition
 from engine.demo import DEMO_PASSWORD
 from engine.models import Application
 from engine.replay import CandidateRefused, replay
+from engine.runtime import forget_compiled
 from forms.identifiers import make_resident_id
 from rules import Fact, evaluate, load_ruleset
 from tests.integration.helpers import unknown_resident
@@ -54,6 +55,13 @@ def form_of(i: int) -> dict:
     born = date(SUBMITTED.year - age_of(i), 1, 1 + i % 28)
     return {"applicant_name": f"居民{i}", "id_number": make_resident_id("460106", born, f"{i % 999:03d}"),
             "phone": ODD_PHONE if i % 50 == 0 else "13800138000"}
+
+
+@pytest.fixture(autouse=True)
+def cold_caches():
+    """Replay as a fresh process runs it (the command line): nothing compiled yet, so the
+    definitions' texts must be read while their session is open."""
+    forget_compiled()
 
 
 @pytest.fixture(scope="module")
