@@ -99,9 +99,7 @@ def http_scenario(args: argparse.Namespace) -> None:
             api = started[0]
 
             async def go() -> dict:
-                import aiohttp
-                async with aiohttp.ClientSession() as http:
-                    token = await http_load.login(http, base, "alice")
+                token, _ = await _sign_in(base)
                 warm_up = await http_load.closed_loop(base, token, ids[:warm], 4, 3)
                 assert warm_up["approved_201"] == warm_up["applications"] > 0, warm_up
                 cpu = api.tree_cpu()
@@ -132,6 +130,14 @@ def http_scenario(args: argparse.Namespace) -> None:
         file=sys.stderr)
 
 
+async def _sign_in(base: str, clerks: int = 0) -> tuple[str, list[str]]:
+    """The applicant's token and the bench clerks' tokens."""
+    import aiohttp
+    async with aiohttp.ClientSession() as http:
+        token = await http_load.login(http, base, "alice")
+        return token, [await http_load.login(http, base, f"bench_clerk_{k}", "bench-password") for k in range(clerks)]
+
+
 def mixed_scenario(args: argparse.Namespace) -> None:
     """70% instant approvals, 30% to the civil-affairs queue, clerks completing concurrently."""
     schema = "bench_mixed"
@@ -147,11 +153,7 @@ def mixed_scenario(args: argparse.Namespace) -> None:
             api = started[0]
 
             async def go() -> dict:
-                import aiohttp
-                async with aiohttp.ClientSession() as http:
-                    token = await http_load.login(http, base, "alice")
-                    clerk_tokens = [await http_load.login(http, base, f"bench_clerk_{k}", "bench-password")
-                                    for k in range(args.clerks)]
+                token, clerk_tokens = await _sign_in(base, args.clerks)
                 cpu = api.tree_cpu()
                 measured = await http_load.mixed(base, token, clerk_tokens, order, args.rate, args.duration,
                                                  drain_seconds=args.drain)
