@@ -418,17 +418,11 @@ class Engine:
                      now: datetime, actor: str) -> None:
         if operation == CLOCK_PAUSE and not is_paused(application.clock_pauses):
             reason = params.get("reason", "supplement")
-            data = pause_clock(application, now, reason if reason in PAUSE_REASONS else "supplement",
-                               str(params.get("note", "")), actor)
-            kind = "clock.paused"
+            pause_clock(session, self.calendar, application, now, reason if reason in PAUSE_REASONS else "supplement",
+                        str(params.get("note", "")), actor)
         elif operation == CLOCK_RESUME and is_paused(application.clock_pauses):
-            data, kind = resume_clock(application, self.calendar, now), "clock.resumed"
-        else:
-            return  # already in the state asked for (a clerk paused it by hand)
-        refresh_deadline(session, self.calendar, application, now)
-        if application.due_at is not None:
-            data["due_at"] = as_utc(application.due_at).isoformat()
-        session.add(Event(application=application, kind=kind, actor=actor, at=now, data=data))
+            resume_clock(session, self.calendar, application, now, actor)
+        # otherwise it is already in the state asked for (a clerk paused it by hand)
 
     def _record_state(self, session: Session, application: Application, workflow: BpmnWorkflow,
                       now: datetime, actor: str) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine.calendar import Pause, WorkingCalendar
-from engine.models import Application, Matter, Task, as_utc
+from engine.models import Application, Event, Matter, Task, as_utc
 
 LOCAL = ZoneInfo("Asia/Shanghai")  # the calendar's days are mainland China's days
 YELLOW_SHARE = 0.8
@@ -103,20 +103,32 @@ def due_for_new_task(session: Session, calendar: WorkingCalendar, application: A
     return deadline_for(calendar, as_utc(application.created_at), promised_days(session, application), pauses).due_at
 
 
-def pause_clock(application: Application, now: datetime, reason: str, note: str, by: str) -> dict:
-    """Open a pause on the application (its deadline is recomputed by the caller);
-    returns the ``clock.paused`` event data."""
+def pause_clock(session: Session, calendar: WorkingCalendar, application: Application, now: datetime,
+                reason: str, note: str, by: str) -> None:
+    """Open a pause (补正, 特别程序), recompute the deadline (none while paused) and record
+    ``clock.paused`` — for a clerk's pause and for a BPMN ``clock.pause`` step alike."""
     application.clock_pauses = [*application.clock_pauses, {
         "start": now.isoformat(), "end": None, "reason": reason, "note": note, "by": by}]
-    return {"reason": reason, "label": PAUSE_REASONS[reason], "note": note}
+    _clock_event(session, calendar, application, now, by, "clock.paused",
+                 {"reason": reason, "label": PAUSE_REASONS[reason], "note": note})
 
 
-def resume_clock(application: Application, calendar: WorkingCalendar, now: datetime) -> dict:
-    """Close the open pause; returns the ``clock.resumed`` event data with the working
-    days it added."""
+def resume_clock(session: Session, calendar: WorkingCalendar, application: Application, now: datetime,
+                 by: str) -> None:
+    """Close the open pause, move the deadline by the paused working days and record
+    ``clock.resumed`` with them."""
     pauses = [dict(p) for p in application.clock_pauses]
     pauses[-1]["end"] = now.isoformat()
     application.clock_pauses = pauses  # reassign: JSON columns don't track nested edits
     paused_days = calendar.working_days_between(local_day(datetime.fromisoformat(pauses[-1]["start"])),
                                                 local_day(now))
-    return {"reason": pauses[-1]["reason"], "paused_working_days": paused_days}
+    _clock_event(session, calendar, application, now, by, "clock.resumed",
+                 {"reason": pauses[-1]["reason"], "paused_working_days": paused_days})
+
+
+def _clock_event(session: Session, calendar: WorkingCalendar, application: Application, now: datetime,
+                 by: str, kind: str, data: dict) -> None:
+    refresh_deadline(session, calendar, application, now)
+    if application.due_at is not None:
+        data["due_at"] = as_utc(application.due_at).isoformat()
+    session.add(Event(application=application, kind=kind, actor=by, at=now, data=data))

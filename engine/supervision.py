@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.applications import task_of_clerk
 from engine.calendar import WorkingCalendar, default_calendar
-from engine.deadlines import PAUSE_REASONS, is_paused, local_day, pause_clock, refresh_deadline, resume_clock
+from engine.deadlines import PAUSE_REASONS, is_paused, local_day, pause_clock, resume_clock
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.models import Application, Event, Matter, Task, User, as_utc, utcnow
 
@@ -42,11 +42,7 @@ class Supervision:
             application = _open_application_of_task(session, user, task_id)
             if is_paused(application.clock_pauses):
                 raise Conflict("the clock is already paused")
-            now = self.clock()
-            data = pause_clock(application, now, reason, note, user.username)
-            refresh_deadline(session, self.calendar, application, now)
-            session.add(Event(application_id=application.id, kind="clock.paused", actor=user.username, at=now,
-                              data=data))
+            pause_clock(session, self.calendar, application, self.clock(), reason, note, user.username)
             session.commit()
             return application
 
@@ -56,11 +52,7 @@ class Supervision:
             application = _open_application_of_task(session, user, task_id)
             if not is_paused(application.clock_pauses):
                 raise Conflict("the clock is not paused")
-            now = self.clock()
-            data = resume_clock(application, self.calendar, now)
-            refresh_deadline(session, self.calendar, application, now)
-            session.add(Event(application_id=application.id, kind="clock.resumed", actor=user.username, at=now,
-                              data={**data, "due_at": application.due_at.isoformat()}))
+            resume_clock(session, self.calendar, application, self.clock(), user.username)
             session.commit()
             return application
 
