@@ -14,6 +14,11 @@ RESULTS_MD = common.ROOT / "bench" / "RESULTS.md"
 START, END = "<!-- tables:start (bench/run.py report) -->", "<!-- tables:end -->"
 
 
+MIXED_REQUESTS = (("submit, instant (201)", "instant"), ("submit, to clerk (202)", "manual"),
+                  ("clerk: list queue", "clerk_list"), ("clerk: claim", "clerk_claim"),
+                  ("clerk: complete", "clerk_complete"))
+
+
 def _load(name: str) -> dict | None:
     path = common.RESULTS_DIR / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
@@ -76,11 +81,8 @@ def tables() -> str:
                 f"{doc['all_manual_decided']} (clerks finished {doc['drain_seconds']} s after the last submission); "
                 f"decided overall {doc['decided_per_second']}/s; server CPU {doc['server_cpu_seconds']} s.", "",
                 "| request | count | latency p50 / p95 / p99 ms | statuses |", "|---|---:|---|---|",
-                f"| submit, instant (201) | {doc['instant']['latency_ms'].get('n', 0)} | {_lat(doc['instant']['latency_ms'])} | {doc['instant']['statuses']} |",
-                f"| submit, to clerk (202) | {doc['manual']['latency_ms'].get('n', 0)} | {_lat(doc['manual']['latency_ms'])} | {doc['manual']['statuses']} |",
-                f"| clerk: list queue | {doc['clerk_list']['latency_ms'].get('n', 0)} | {_lat(doc['clerk_list']['latency_ms'])} | {doc['clerk_list']['statuses']} |",
-                f"| clerk: claim | {doc['clerk_claim']['latency_ms'].get('n', 0)} | {_lat(doc['clerk_claim']['latency_ms'])} | {doc['clerk_claim']['statuses']} |",
-                f"| clerk: complete | {doc['clerk_complete']['latency_ms'].get('n', 0)} | {_lat(doc['clerk_complete']['latency_ms'])} | {doc['clerk_complete']['statuses']} |",
+                *(f"| {label} | {doc[key]['latency_ms'].get('n', 0)} | {_lat(doc[key]['latency_ms'])} | "
+                  f"{doc[key]['statuses']} |" for label, key in MIXED_REQUESTS),
                 "", f"Clerk conflicts (409, a colleague took the task first): {doc['clerk_conflicts_409']}. "
                 f"Baseline (bare SpiffWorkflow, same 70/30 mix with the review completed in memory): "
                 f"{doc['baseline']['per_second']}/s ({doc['baseline']['ms_per_application']} ms each).", ""]
