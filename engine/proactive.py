@@ -22,11 +22,8 @@ from engine import users
 from engine.applications import Engine
 from engine.deadlines import local_day
 from engine.definitions import current_definition
-from engine.facts import gather_facts
 from engine.models import Event, Matter, RegistryPerson, User
-from engine.runtime import compiled
-from engine.sandbox import evaluate_expression
-from rules import evaluate
+from engine.runtime import DECIDE, ServiceTasks
 
 PROACTIVE_USER = "onewindow-proactive"
 LOOK_BACK = timedelta(days=31)
@@ -56,7 +53,7 @@ def scan(engine: Engine, matter_code: str) -> ScanResult:
     with engine.sessions() as session:
         matter = session.get(Matter, matter_code)
         policy = matter.elements["proactive"]
-        ruleset = compiled(current_definition(session, matter_code)).ruleset
+        judge = ServiceTasks(current_definition(session, matter_code), engine.sources, engine.clock, matter.elements)
         people = _turning(session, policy["turning_age"], now)
         applicant = _proactive_applicant(session)
         session.commit()
@@ -66,9 +63,7 @@ def scan(engine: Engine, matter_code: str) -> ScanResult:
         if any(value in (None, "") for value in data.values()):
             incomplete.append(person.id_number)
             continue
-        facts = gather_facts(ruleset, data, engine.sources,
-                             lambda expression, values: evaluate_expression(expression, values, engine.clock))
-        if evaluate(ruleset, facts).outcome != "approve":
+        if judge(DECIDE, {}, data)["outcome"] != "approve":  # the rules.decide an application runs
             not_eligible += 1
             continue
         application, created = engine.submit(applicant, matter_code, data, f"proactive:{matter_code}:{person.id_number}",
