@@ -54,7 +54,7 @@ class Compiled:
     form: Form
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=512)  # never emptied: durable-rules refuses to register a ruleset twice
 def _compile(checksum: str, matter_code: str, ruleset_text: str, form_text: str) -> Compiled:
     return Compiled(load_ruleset(ruleset_text, f"{matter_code}.yaml"),
                     load_form(form_text, f"{matter_code}.form.json"))
