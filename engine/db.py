@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SOURCE_TIMEOUT_SECONDS = 2  # as SqlSource's default timeout
 
 
 def make_engine(url: str, immediate: bool = True, read_only: bool = False) -> Engine:
@@ -18,7 +19,11 @@ def make_engine(url: str, immediate: bool = True, read_only: bool = False) -> En
     transaction begins: two writers then queue instead of one failing at commit with
     "database is locked", and the second sees the first's committed version.
     ``read_only`` (the data-sharing sources' lookups): PostgreSQL in autocommit, so a
-    lookup is one statement, not BEGIN, SELECT, ROLLBACK.
+    lookup is one statement, not BEGIN, SELECT, ROLLBACK, and bounded in time (connect and
+    statement timeouts of ``SOURCE_TIMEOUT_SECONDS``): a stuck registry read is an
+    unavailable fact, not a stuck request. No ping before each use (a round trip per
+    lookup): a read that meets a dropped connection is repeated once instead
+    (``engine.sources.SqlSource``).
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -26,8 +31,18 @@ def make_engine(url: str, immediate: bool = True, read_only: bool = False) -> En
         if immediate:
             event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    options = {"isolation_level": "AUTOCOMMIT"} if read_only else {}
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **options)
+    if not read_only:
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20, isolation_level="AUTOCOMMIT",
+                           connect_args={"connect_timeout": SOURCE_TIMEOUT_SECONDS})
+    event.listen(engine, "connect", _bounded_statements)
+    return engine
+
+
+def _bounded_statements(dbapi_connection, _record) -> None:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(f"SET statement_timeout = {SOURCE_TIMEOUT_SECONDS * 1000}")
+    dbapi_connection.commit()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -10,8 +10,6 @@ inside an HTTP request.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Protocol
@@ -44,14 +42,17 @@ class Source(Protocol):
 
 
 Query = Callable[[Session, str], dict | None]
-_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="source")
 
 
 class SqlSource:
     """A source backed by the embedded demo tables.
 
-    ``delay`` simulates a slow remote registry (demo and fault tests); the timeout is
-    real: a lookup that does not answer within ``timeout`` seconds is unavailable.
+    ``delay`` simulates a slow remote registry (demo and fault tests): a registry slower
+    than ``timeout`` is given up on after ``timeout`` seconds, as an HTTP adapter's client
+    timeout would. The lookup runs on the caller's thread — ``facts.gather_facts`` already
+    runs a rule set's lookups side by side, and a second thread per lookup only cost time.
+    On PostgreSQL the demo tables' own queries are bounded by the read-only database's
+    statement timeout (``engine.db.make_engine``); SQLite reads under WAL never wait.
     """
 
     def __init__(self, name: str, sessions: sessionmaker[Session], query: Query,
@@ -64,18 +65,25 @@ class SqlSource:
         self._delay = delay
 
     def lookup(self, key: str) -> SourceRecord:
-        future = _POOL.submit(self._read, key)
+        if self._delay:
+            time.sleep(min(self._delay, self._timeout))
+            if self._delay > self._timeout:
+                raise SourceUnavailable(f"{self.name} did not answer within {self._timeout}s")
         try:
-            data = future.result(timeout=self._timeout)
-        except FutureTimeout as exc:
-            raise SourceUnavailable(f"{self.name} did not answer within {self._timeout}s") from exc
-        except OperationalError as exc:  # the registry's database is down: cannot verify
+            data = self._read(key)
+        except OperationalError as exc:  # the registry's database is down or too slow: cannot verify
             raise SourceUnavailable(f"{self.name} cannot be reached: {exc.orig}") from exc
         return SourceRecord(self.name, key, data, datetime.now(timezone.utc))
 
     def _read(self, key: str) -> dict | None:
-        if self._delay:
-            time.sleep(self._delay)
+        """A read is safe to repeat: once, when the pooled connection turns out to have been
+        dropped (the database restarted) — cheaper than pinging before every lookup."""
+        try:
+            with self._sessions() as session:
+                return self._query(session, key)
+        except OperationalError as exc:
+            if not exc.connection_invalidated:
+                raise
         with self._sessions() as session:
             return self._query(session, key)
 

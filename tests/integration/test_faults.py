@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from api import create_app
 from engine import users
@@ -32,7 +32,7 @@ from engine.config import Settings
 from engine.db import make_engine, make_session_factory, upgrade
 from engine.demo import DEMO_PASSWORD, seed
 from engine.models import Application, Event, User
-from engine.sources import embedded_sources
+from engine.sources import EMBEDDED_QUERIES, SqlSource, embedded_sources
 from tests.integration.helpers import ApiClient
 from tests.integration.services import (PostgresCluster, RedisServer, free_port, postgres_cluster,
                                         redis_server)
@@ -284,3 +284,20 @@ def test_a_registry_database_that_cannot_be_reached_never_fails_the_application(
     else:
         assert [application.status for application in stored] == ["waiting"], reply.get_json()
         assert reply.status_code == 202 and reply.get_json()["decision"]["outcome"] == "manual"
+
+
+@pytest.mark.skipif(os.environ.get("ONEWINDOW_TEST_BACKEND", "sqlite") != "postgres",
+                    reason="a dropped server connection is a PostgreSQL matter")
+def test_a_registry_read_that_meets_a_dropped_connection_is_repeated_once(settings, people):
+    """Source lookups do not ping before each use; a pooled connection the server closed
+    (as after a restart) costs one repeated read, not an unavailable fact (manual review)."""
+    database = make_engine(settings.database_url, immediate=False, read_only=True)
+    registry = SqlSource("population_registry", make_session_factory(database), EMBEDDED_QUERIES["population_registry"])
+    assert registry.lookup(people["local_85"]).data is not None  # the pool now holds one connection
+    with database.connect() as connection:
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    with make_engine(settings.database_url).connect() as other:
+        assert other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    record = registry.lookup(people["local_85"])
+    assert record.data is not None and record.data["household_local"] is True
+    database.dispose()
