@@ -99,6 +99,10 @@ class ServiceDefinition(Base):
     checksum: Mapped[str] = mapped_column(String(64), index=True)
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
     deployed_by: Mapped[str] = mapped_column(String(64))
+    # Every run of a definition reads its matter (department, time limits, catalogue
+    # elements): loaded in the same query, so ``session.get(Matter, …)`` after it costs no
+    # round trip.
+    matter: Mapped[Matter] = relationship(lazy="joined")
 
 
 class Application(Base):
