@@ -52,6 +52,14 @@ def tables() -> str:
             for backend, r in engine[kind].items():
                 out.append(f"| {label} | {backend} | {r['applications']} | {r['per_second']} | "
                            f"{r['ms_per_application']} | {b[kind]['ms_per_application']} | **{r['ours_over_baseline']}×** |")
+        floors = {backend: r["persisted_floor"] for backend, r in engine["straight_through"].items()
+                  if "persisted_floor" in r}
+        if floors:
+            out += ["", "Persisted floor (`baseline.persisted_floor`: the bare run + SpiffWorkflow's serializer + one "
+                    "INSERT and durable COMMIT through the raw driver; no ORM, audit rows, lookups or validation):", "",
+                    "| backend | floor ms / application | floor / bare | ours / floor |", "|---|---:|---:|---:|",
+                    *(f"| {backend} | {f['ms_per_application']} | {f['over_baseline']}× | {f['ours_over_floor']}× |"
+                      for backend, f in floors.items())]
         out.append("")
 
     for backend in ("postgres", "sqlite"):
@@ -67,6 +75,11 @@ def tables() -> str:
         out += [f"| open loop, {o['send_seconds']} s | {o['offered_per_second']}/s ({o['offered']}) | "
                 f"{o['achieved_per_second']} | {_lat(o['latency_ms'])} | {o['statuses']} | {o['server_cpu_seconds']} |"
                 for o in doc["open_loop"]]
+        if "cpu_per_approval" in c:
+            cpu = c["cpu_per_approval"]
+            out += ["", "CPU per approval in the closed loop, ms: " + ", ".join(
+                f"{part} {ms}" for part, ms in cpu["parts_ms"].items()) + f" — **{cpu['total_ms']} ms** in all, "
+                f"so {cpu['cores']} cores allow at most **{cpu['ceiling_per_second']}/s** however the work is spread."]
         out += ["", f"Baseline (bare SpiffWorkflow, in process): {doc['baseline']['per_second']}/s "
                 f"({doc['baseline']['ms_per_application']} ms each); ours (closed loop) / baseline time per "
                 f"application: **{doc['ours_over_baseline']}×**.", ""]

@@ -49,6 +49,12 @@ def engine_scenario(args: argparse.Namespace) -> None:
         try:
             ours = straight_through.measure(common.settings_for(backend, schema), args.n)
             ours["ours_over_baseline"] = _ratio(ours["ms_per_application"], bare["ms_per_application"])
+            floor = baseline.persisted_floor(common.resident_ids(args.n + 20),
+                                             common.settings_for(backend, "bench_floor").database_url)
+            ours["persisted_floor"] = {**floor, "over_baseline": _ratio(floor["ms_per_application"],
+                                                                        bare["ms_per_application"]),
+                                       "ours_over_floor": _ratio(ours["ms_per_application"],
+                                                                 floor["ms_per_application"])}
             result["straight_through"][backend] = ours
             mixed = straight_through.measure_mixed(common.settings_for(backend, schema), args.n)
             mixed["ours_over_baseline"] = _ratio(mixed["ms_per_application"], bare_mixed["ms_per_application"])
@@ -56,6 +62,7 @@ def engine_scenario(args: argparse.Namespace) -> None:
         finally:
             if backend == "postgres":
                 common.drop_schema(schema)
+                common.drop_schema("bench_floor")
         print(backend, result["straight_through"][backend]["per_second"], "/s straight-through,",
               result["mixed"][backend]["per_second"], "/s mixed", file=sys.stderr)
     common.save("engine", result)
@@ -102,10 +109,12 @@ def http_scenario(args: argparse.Namespace) -> None:
                 token, _ = await _sign_in(base)
                 warm_up = await http_load.closed_loop(base, token, ids[:warm], 4, 3)
                 assert warm_up["approved_201"] == warm_up["applications"] > 0, warm_up
-                cpu = api.tree_cpu()
+                cpu, parts = api.tree_cpu(), servers.cpu_by_part(started)
                 closed = await http_load.closed_loop(base, token, ids[warm:warm + most], args.concurrency,
                                                      args.duration)
                 closed["server_cpu_seconds"] = round(api.tree_cpu() - cpu, 1)
+                closed["cpu_per_approval"] = servers.cpu_per_approval(parts, servers.cpu_by_part(started),
+                                                                      closed["approved_201"])
                 opened, rest = [], ids[warm + most:]
                 for rate in args.rate:
                     await asyncio.sleep(2)

@@ -46,14 +46,7 @@ class Started:
 
     def tree_cpu(self) -> float:
         """User + system CPU seconds of the process and its children so far."""
-        total = 0.0
-        for process in self.processes():
-            try:
-                times = process.cpu_times()
-                total += times.user + times.system
-            except psutil.NoSuchProcess:
-                pass
-        return total
+        return sum(_cpu(process) for process in self.processes())
 
     def stop(self) -> None:
         if self.popen.poll() is not None:
@@ -66,6 +59,38 @@ class Started:
             self.popen.wait(timeout=10)
         except ProcessLookupError:
             pass
+
+
+SERVICES = {"postgresql": "postgres", "redis": "redis-server"}  # part -> process name
+
+
+def cpu_by_part(started: list[Started]) -> dict[str, float]:
+    """CPU seconds so far of everything that serves the load, part by part: what we started
+    (the API, the worker), PostgreSQL and Redis (every process of that name: a dedicated
+    benchmark machine has no other), and this process, the load generator. On 2 shared
+    cores the sum per approval, not the API's share alone, bounds the throughput."""
+    parts = {process.name: process.tree_cpu() for process in started}
+    for part, process_name in SERVICES.items():
+        parts[part] = sum(_cpu(p) for p in psutil.process_iter(["name"]) if p.info["name"] == process_name)
+    parts["load generator"] = _cpu(psutil.Process())
+    return parts
+
+
+def cpu_per_approval(before: dict[str, float], after: dict[str, float], approvals: int) -> dict:
+    """Milliseconds of CPU per approval by part, their total, and the throughput that total
+    allows if every core did nothing else."""
+    parts = {part: round(1000 * (after[part] - before[part]) / approvals, 2) for part in after}
+    total = round(sum(parts.values()), 2)
+    return {"parts_ms": parts, "total_ms": total, "cores": os.cpu_count(),
+            "ceiling_per_second": round(1000 * os.cpu_count() / total, 1)}
+
+
+def _cpu(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return times.user + times.system
 
 
 def _spawn(name: str, command: list[str], env: dict) -> Started:
