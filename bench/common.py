@@ -58,10 +58,12 @@ def machine() -> dict:
 
 
 def commit() -> str:
-    """The commit the numbers belong to (``+dirty`` when the work tree has changes)."""
+    """The commit the numbers belong to (``+dirty`` when the work tree has changes other
+    than the harness's own output, which every scenario of a run rewrites)."""
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                           text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                            ":!bench/results", ":!bench/RESULTS.md"], cwd=ROOT,
                            capture_output=True, text=True).stdout.strip()
     return head + ("+dirty" if dirty else "")
 

@@ -30,6 +30,30 @@ def _kind(statement: str) -> str:
     return f"{verb} {target.group(1)}" if target else verb
 
 
+def _listeners(seen: Counter, database, main: bool) -> dict:
+    """What reaches the database server, by kind: every statement through a cursor; the
+    main database's transaction commands (psycopg sends BEGIN itself; SQLite's BEGIN
+    IMMEDIATE is a statement); a ping per pool checkout where ``pool_pre_ping`` is on.
+    The sources' databases run in autocommit, so their begin/rollback are no-ops."""
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen[_kind(statement)] += 1
+
+    def counter(kind: str):
+        def listener(*_args) -> None:
+            seen[kind] += 1
+        return listener
+
+    listeners = {"before_cursor_execute": record}
+    if database.pool._pre_ping:
+        listeners["checkout"] = counter("SELECT 1 (pool_pre_ping)")
+    if main:
+        listeners.update(commit=counter("COMMIT"), rollback=counter("ROLLBACK (session closed without commit)"))
+        if database.dialect.name == "postgresql":
+            listeners["begin"] = counter("BEGIN")
+    return listeners
+
+
 def count(backend: str, n: int) -> dict:
     settings = common.settings_for(backend, SCHEMA)
     common.prepare_database(settings.database_url)
@@ -42,32 +66,16 @@ def count(backend: str, n: int) -> dict:
     for id_number in ids[:5]:  # warm: definition caches, pool
         engine.submit(applicant, common.MATTER, common.subsidy_form(id_number))
     seen: Counter = Counter()
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        seen[_kind(statement)] += 1
-
-    def begin(conn) -> None:
-        seen["BEGIN"] += 1
-
-    def commit(conn) -> None:
-        seen["COMMIT"] += 1
-
-    def rollback(conn) -> None:
-        seen["ROLLBACK (session closed without commit)"] += 1
-
-    databases = {engine.sessions.kw["bind"], *(s._sessions.kw["bind"] for s in engine.sources.values())}
-    for database in databases:
-        event.listen(database, "before_cursor_execute", record)
-        event.listen(database, "begin", begin)
-        event.listen(database, "commit", commit)
-        event.listen(database, "rollback", rollback)
+    main = engine.sessions.kw["bind"]
+    sources = {s._sessions.kw["bind"] for s in engine.sources.values()} - {main}
+    attached = [(database, name, listener) for database in (main, *sources)
+                for name, listener in _listeners(seen, database, database is main).items()]
+    for database, name, listener in attached:
+        event.listen(database, name, listener)
     for id_number in ids[5:]:
         engine.submit(applicant, common.MATTER, common.subsidy_form(id_number))
-    for database in databases:
-        event.remove(database, "before_cursor_execute", record)
-        event.remove(database, "begin", begin)
-        event.remove(database, "commit", commit)
-        event.remove(database, "rollback", rollback)
+    for database, name, listener in attached:
+        event.remove(database, name, listener)
     if backend == "postgres":
         common.drop_schema(SCHEMA)
     per = {kind: round(total / n, 2) for kind, total in seen.most_common()}
