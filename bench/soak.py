@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import sys
 import threading
 import time
 
@@ -59,10 +60,13 @@ class Sampler(threading.Thread):
     def run(self) -> None:
         while self.pending and not self.stop_event.is_set():
             done = self.decided()
+            if self.pending and done >= self.pending[0]:
+                point = {"decided": done, "rss_mb": round(self.rss() / 2**20, 1),
+                         "seconds": round(time.perf_counter() - self.started, 1)}
+                print(f"soak: {done:,} decided after {point['seconds']:,} s, RSS {point['rss_mb']} MB",
+                      file=sys.stderr, flush=True)  # a long run says how far it is
             while self.pending and done >= self.pending[0]:
-                self.curve.append({"applications": self.pending.pop(0), "decided": done,
-                                   "rss_mb": round(self.rss() / 2**20, 1),
-                                   "seconds": round(time.perf_counter() - self.started, 1)})
+                self.curve.append({"applications": self.pending.pop(0), **point})
             self.stop_event.wait(self.every)
 
 
