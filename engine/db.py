@@ -9,7 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-SOURCE_TIMEOUT_SECONDS = 2  # as SqlSource's default timeout
+SOURCE_TIMEOUT_SECONDS = 2  # a data-sharing source's default timeout (engine.sources.SqlSource)
 
 
 def make_engine(url: str, immediate: bool = True, read_only: bool = False) -> Engine:

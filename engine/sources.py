@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.db import SOURCE_TIMEOUT_SECONDS
 from engine.errors import SourceUnavailable
 from engine.models import (CreditRecord, DeathRecord, DebtorRecord, LicenceRecord, PropertyRecord, RegistryPerson,
                            SubsidyRecipient)
@@ -56,7 +57,7 @@ class SqlSource:
     """
 
     def __init__(self, name: str, sessions: sessionmaker[Session], query: Query,
-                 timeout: float = 2.0, delay: float = 0.0, deferred: bool = False) -> None:
+                 timeout: float = SOURCE_TIMEOUT_SECONDS, delay: float = 0.0, deferred: bool = False) -> None:
         self.name = name
         self.deferred = deferred
         self._sessions = sessions
