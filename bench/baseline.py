@@ -146,7 +146,10 @@ def persisted_floor(ids: list[str], database_url: str, warm_up: int = 20) -> dic
             cursor.execute("BEGIN")
         cursor.execute(f"INSERT INTO floor_application (state, decision) VALUES ({mark}, {mark})",
                        (json.dumps(state), json.dumps(workflow.data["decision"])))
-        cursor.execute("COMMIT") if sqlite else raw.commit()
+        if sqlite:
+            cursor.execute("COMMIT")
+        else:
+            raw.commit()
 
     for id_number in ids[:warm_up]:
         store(id_number)
