@@ -296,8 +296,10 @@ def test_a_registry_read_that_meets_a_dropped_connection_is_repeated_once(settin
     assert registry.lookup(people["local_85"]).data is not None  # the pool now holds one connection
     with database.connect() as connection:
         pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-    with make_engine(settings.database_url).connect() as other:
+    admin = make_engine(settings.database_url)
+    with admin.connect() as other:
         assert other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
     record = registry.lookup(people["local_85"])
     assert record.data is not None and record.data["household_local"] is True
+    admin.dispose()
     database.dispose()
