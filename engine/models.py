@@ -122,6 +122,8 @@ class Application(Base):
     applicant_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     region: Mapped[str] = mapped_column(String(12), default=DEFAULT_REGION)
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    # SHA-256 of what was submitted under the key: the same key with another body is refused.
+    request_digest: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))  # running | waiting | completed | failed
     outcome: Mapped[str | None] = mapped_column(String(16))
     decision: Mapped[dict | None] = mapped_column(JSON)
@@ -173,7 +175,57 @@ class Task(Base):
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     result: Mapped[dict | None] = mapped_column(JSON)
+    # Claim, release, delegate, complete and send-back each move the version: of any two
+    # at once, exactly one commits (StaleDataError for the other -> 409).
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
     application: Mapped[Application] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ResultCounter(Base):
+    """The last result number (证照/文书编号) issued per matter and year: one row bumped by
+    ``UPDATE … RETURNING`` inside the deciding transaction, so numbers are unique and,
+    because a rolled-back approval rolls its number back too, without gaps."""
+
+    __tablename__ = "result_counter"
+    matter_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class Incident(Base):
+    """A run that failed (Camunda Cockpit's incident): where, why, and whether it was retried.
+    The applicant sees only that the case went to a person (转人工处理); staff see this."""
+
+    __tablename__ = "incident"
+    __table_args__ = (Index("ix_incident_open", "status", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    matter_code: Mapped[str] = mapped_column(String(64))
+    definition_version: Mapped[int] = mapped_column(Integer)
+    element_id: Mapped[str] = mapped_column(String(100), default="")
+    kind: Mapped[str] = mapped_column(String(32))  # engine.incidents.IncidentKind
+    error: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # engine.incidents.IncidentStatus
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    application: Mapped[Application] = relationship()
+
+
+class PeriodicJobRun(Base):
+    """The last run of each periodic job (timers, deadlines, reconciler, 免申即享): the
+    health endpoint answers 503 when one is older than three of its intervals."""
+
+    __tablename__ = "periodic_job_run"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))  # ok | failed
+    detail: Mapped[str] = mapped_column(Text, default="")
+    runs: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Event(Base):
@@ -254,12 +306,17 @@ class PropertyRecord(Base):
 
 
 class SubsidyRecipient(Base):
-    """People already receiving a benefit (e.g. 高龄补贴发放名册)."""
+    """People already receiving a benefit or holding a card (e.g. 高龄补贴发放名册, 老年人优待证).
+
+    The primary key is the guarantee of one approval per subject per matter: a second
+    approval's insert conflicts in the database, whatever the timing."""
 
     __tablename__ = "src_subsidy_recipient"
     id_number: Mapped[str] = mapped_column(String(18), primary_key=True)
     matter_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     since: Mapped[date] = mapped_column(Date)
+    application_id: Mapped[int | None] = mapped_column(Integer)  # the approval that granted it
+    result_no: Mapped[str | None] = mapped_column(String(64))  # the card / notice number held
 
 
 class CreditRecord(Base):
