@@ -42,8 +42,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         """Swagger UI served from the installed bundle: no CDN (no internet here)."""
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
 
+    # /healthz: each periodic job's last run (engine/periodic.py), 503 when one is stale;
+    # this process's start is when it began watching (the grace a job gets after a start).
+    from engine.periodic import health as periodic_health, periodic_jobs, utcnow
+    app.extensions["onewindow.started_at"] = utcnow()
+
     @app.get("/healthz")
-    def health() -> dict:
-        return {"status": "ok"}
+    def health():
+        report = periodic_health(engine.sessions, periodic_jobs(), since=app.extensions["onewindow.started_at"])
+        return report.as_dict(), 200 if report.healthy else 503
 
     return app

@@ -1,23 +1,17 @@
 """The ``onewindow`` command: serve, worker, deploy, demo, reconcile, db upgrade, rules replay."""
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from engine.catalogue import deploy_catalogue
 from engine.config import CATALOGUE_FILE, load_settings
 from engine.db import upgrade
-
-EMBEDDED_SWEEP_EVERY = 5
-PROACTIVE_EVERY = 3600
-log = logging.getLogger(__name__)
 
 
 @click.group()
@@ -96,43 +90,90 @@ def serve(host: str, port: int) -> None:
             seed(session, date.today())
         session.commit()
     if settings.embedded:
-        _start_embedded_sweeps(settings.reconcile_after_seconds)
+        _start_embedded_sweeps()
     click.echo(f"OneWindow on http://{host}:{port}/api/docs ({_safe(settings.database_url)})")
     create_app(engine=engine()).run(host=host, port=port, threaded=True)
 
 
-def _start_embedded_sweeps(after_seconds: int) -> None:
-    """What the worker's cron does in production: fire due timers, sweep deadlines,
-    re-send stuck work, and (hourly) apply for eligible residents (免申即享)."""
-    from worker.jobs import engine, start_proactive_benefits, sweep_deadlines
+def _start_embedded_sweeps(after_seconds: int | None = None) -> threading.Thread:
+    """What the workers' cron does in production, in a thread of this process: the same
+    table of periodic jobs (engine/periodic.py), each run recorded by the same wrapper.
+    Every job runs once at start (as RQ's cron does), then every interval.
+    (``after_seconds`` is unused: the reconcile job reads ONEWINDOW_RECONCILE_AFTER itself.)"""
+    from engine.periodic import periodic_jobs, run_recorded
+    from worker.jobs import engine
+
+    jobs = periodic_jobs()
 
     def loop() -> None:
-        last_proactive = 0.0
+        due = {job.name: 0.0 for job in jobs}
         while True:
-            time.sleep(EMBEDDED_SWEEP_EVERY)
-            try:
-                engine().fire_timers()
-                sweep_deadlines()
-                engine().reconcile(timedelta(seconds=after_seconds))
-                if time.monotonic() - last_proactive >= PROACTIVE_EVERY:
-                    start_proactive_benefits()
-                    last_proactive = time.monotonic()
-            except SQLAlchemyError:  # the database is back next round; the work is still pending
-                log.exception("embedded sweep failed; retrying in %ss", EMBEDDED_SWEEP_EVERY)
+            for job in jobs:
+                if time.monotonic() >= due[job.name]:
+                    due[job.name] = time.monotonic() + job.interval
+                    try:
+                        run_recorded(job, engine())
+                    except Exception:  # noqa: BLE001 — recorded and logged; the next round retries
+                        pass
+            time.sleep(max(0.1, min(due.values()) - time.monotonic()))
 
-    threading.Thread(target=loop, name="onewindow-sweeps", daemon=True).start()
+    thread = threading.Thread(target=loop, name="onewindow-periodic", daemon=True)
+    thread.start()
+    return thread
 
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Run queued jobs, then exit.")
-def worker(burst: bool) -> None:
-    """Run an RQ worker with the scheduler, timers and the reconciler (needs ONEWINDOW_REDIS_URL)."""
-    from worker.main import run_worker
-
+@click.option("--check", is_flag=True,
+              help="Print the periodic jobs, the live cron processes and each job's last run; exit 1 if stale.")
+def worker(burst: bool, check: bool) -> None:
+    """Run an RQ worker with the scheduler and the periodic jobs' cron (needs ONEWINDOW_REDIS_URL).
+    Exits 1 if the cron process cannot start or stops."""
     settings = load_settings()
+    if check:
+        sys.exit(_check_periodic(settings))
     if settings.redis_url is None:
         raise click.ClickException("set ONEWINDOW_REDIS_URL: the embedded default runs work inside `serve`")
-    run_worker(settings.redis_url, burst=burst)
+    from worker.main import CronStopped, run_worker
+
+    try:
+        run_worker(settings.redis_url, burst=burst)
+    except CronStopped as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _check_periodic(settings) -> int:
+    """``worker --check``: what is registered, who runs it, each job's last run; 0 if healthy.
+    Embedded (no Redis), ``serve`` runs the jobs and only the table is read."""
+    from engine.periodic import health, periodic_jobs
+    from worker.jobs import engine
+    from worker.queues import QUEUE_NAME
+
+    jobs, since, crons_ok = periodic_jobs(), None, True
+    queue = QUEUE_NAME if settings.redis_url else "in-process (onewindow serve)"
+    for job in jobs:
+        click.echo(f"job {job.name:20} every {job.interval}s  timeout {job.timeout}s  queue {queue}  ({job.what})")
+    if settings.redis_url:
+        from redis import Redis
+
+        from worker.main import live_crons
+
+        crons = live_crons(Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2))
+        for name, created_at, registered in crons:
+            click.echo(f"cron {name} up since {created_at:%Y-%m-%d %H:%M:%S}Z: {', '.join(registered)}")
+        if not crons:
+            click.echo("cron: none running on this Redis — no periodic job will run")
+        crons_ok = bool(crons)
+        since = min((created_at for _, created_at, _ in crons), default=None)
+    report = health(engine().sessions, jobs, since)
+    for job in report.jobs:
+        if job.runs:
+            last = (f"last run {job.last_run_at:%Y-%m-%d %H:%M:%S}Z, {job.duration_ms} ms, {job.outcome}"
+                    f"{': ' + job.detail if job.outcome == 'failed' else ''}, {job.runs} run(s)")
+        else:
+            last = f"first run started {job.last_run_at:%Y-%m-%d %H:%M:%S}Z" if job.last_run_at else "never run"
+        click.echo(f"run {job.job.name:20} {last}  {'STALE: ' + job.reason if job.stale else 'ok'}")
+    return 0 if report.healthy and crons_ok else 1
 
 
 @main.command()

@@ -1,9 +1,10 @@
 """The RQ job functions. Each builds (once per process) the engine from the environment."""
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import lru_cache
+from typing import Any
 
+from engine import periodic
 from engine.applications import Engine
 from engine.config import load_settings
 
@@ -20,28 +21,20 @@ def advance_application(application_id: int) -> bool:
     return engine().advance(application_id)
 
 
+def run_periodic(name: str) -> Any:
+    """One periodic job of engine/periodic.py's table (what the cron process enqueues),
+    its run recorded in ``periodic_job_run``."""
+    return periodic.run_recorded(periodic.job_named(name), engine())
+
+
+# Run once by hand (``onewindow reconcile``, ``onewindow proactive``): not recorded as the
+# periodic job's run, so a manual run never makes a stopped cron look healthy.
+
 def reconcile() -> list[int]:
     """Re-send every application whose pending work is older than the threshold."""
-    settings = load_settings()
-    return engine().reconcile(timedelta(seconds=settings.reconcile_after_seconds))
-
-
-def fire_timers() -> list[int]:
-    """Advance every application whose next BPMN timer is due."""
-    return engine().fire_timers()
-
-
-def sweep_deadlines() -> list[dict]:
-    """电子监察: turn applications yellow or red as their promised time is used."""
-    from engine.supervision import Supervision
-
-    built = engine()
-    return Supervision(built.sessions, built.clock, built.calendar).sweep()
+    return periodic.reconcile(engine())
 
 
 def start_proactive_benefits() -> list[dict]:
     """免申即享: apply for the residents the rules find eligible who have not applied."""
-    from engine.proactive import scan_all
-
-    return [{"matter": r.matter, "started": r.started, "not_eligible": r.not_eligible}
-            for r in scan_all(engine())]
+    return periodic.proactive_benefits(engine())
