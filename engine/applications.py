@@ -9,6 +9,8 @@ and handed to the queue after commit; the reconciler re-sends anything left pend
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,22 +19,24 @@ from typing import Callable, Iterator, Mapping, Protocol
 from uuid import UUID
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn.specs.mixins import EndEventMixin
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import bpmn, task_forms
 from engine.calendar import WorkingCalendar, default_calendar
-from engine.deadlines import (PAUSE_REASONS, colour_at, deadline_for, due_for_new_task, is_paused, pause_clock,
-                              refresh_deadline, resume_clock)
+from engine.deadlines import (PAUSE_REASONS, colour_at, deadline_for, due_for_new_task, is_paused, local_day,
+                              pause_clock, refresh_deadline, resume_clock)
 from engine.definitions import current_definition
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.models import Application, Event, Matter, SubsidyRecipient, Task, User, as_utc, utcnow
+from engine.holdings import ALREADY_HELD_RULE, HoldingPolicy, Repeat, enrol, record_number, refusal
+from engine.incidents import MANUAL_TASK_ELEMENT, MANUAL_TASK_TITLE, Failure, IncidentKind, open_incident
+from engine.numbers import NumberPolicy, issue
+from engine.models import Application, ApplicationStatus, Event, Matter, Task, User, as_utc, utcnow
 from engine.credit import fast_lane_days, report_false_commitment
 from engine.runtime import (CLOCK_PAUSE, CLOCK_RESUME, CREDIT_CHECK, FALSE_COMMITMENT, FAST_LANE, FETCH_MATERIALS, ServiceTasks,
                             WorkDeferred, compiled, spec_of)
@@ -81,8 +85,9 @@ class Engine:
         """
         if user.role != "applicant":
             raise Forbidden("only applicants submit applications")
+        digest = request_digest(matter_code, data)
         with self.sessions() as session:
-            existing = _by_idempotency_key(session, user.id, idempotency_key)
+            existing = _by_idempotency_key(session, user.id, idempotency_key, digest)
             if existing is not None:
                 return existing, False
             definition = current_definition(session, matter_code)
@@ -92,10 +97,11 @@ class Engine:
                 raise InvalidInput("the form has errors", exc.errors) from exc
             try:
                 application = self._start(session, user, definition, cleaned, idempotency_key, proactive)
+                application.request_digest = digest if idempotency_key else None
                 session.commit()
             except IntegrityError:  # the same key, submitted at the same moment, won the race
                 session.rollback()
-                existing = _by_idempotency_key(session, user.id, idempotency_key)
+                existing = _by_idempotency_key(session, user.id, idempotency_key, digest)
                 if existing is None:
                     raise
                 return existing, False
@@ -112,7 +118,7 @@ class Engine:
         application = Application(
             tracking_no=f"{now:%Y%m%d}{secrets.token_hex(5).upper()}", matter_code=definition.matter_code,
             definition_id=definition.id, applicant_id=user.id, region=definition.region,
-            idempotency_key=idempotency_key, status="running", form_data=data, workflow="",
+            idempotency_key=idempotency_key, status=ApplicationStatus.RUNNING, form_data=data, workflow="",
             created_at=now, updated_at=now, clock_pauses=[], proactive=proactive)
         deadline = deadline_for(self.calendar, now, matter.promised_days, [])
         application.due_at, application.yellow_at = deadline.due_at, deadline.yellow_at
@@ -229,39 +235,33 @@ class Engine:
 
     def delegate(self, user: User, task_id: int, colleague: str) -> Task:
         """Hand a task I hold (or an open one) to a clerk of the same department (转办)."""
-        with self.sessions() as session:
+        with self.sessions() as session, _stale_is_conflict(session, _changed_meanwhile(task_id)):
             task = task_of_clerk(session, user, task_id)
             target = session.scalars(select(User).where(User.username == colleague)).first()
             if target is None or target.role != "clerk" or target.department != user.department:
                 raise InvalidInput("no such colleague", {"to": [f"a clerk of {user.department}"]})
-            taken = session.execute(update(Task).where(
-                Task.id == task_id, (Task.status == "open") | ((Task.status == "claimed") & (Task.assignee_id == user.id)))
-                .values(status="claimed", assignee_id=target.id))
-            if taken.rowcount != 1:
-                raise _taken(task)
+            _may_work_on(task, user)
+            task.status, task.assignee_id = "claimed", target.id
             session.add(Event(application_id=task.application_id, kind="task.delegated", actor=user.username,
                               at=self.clock(), data={"task": task.id, "to": target.username}))
             session.commit()
-            session.refresh(task)
             return task
 
     def claim(self, user: User, task_id: int) -> Task:
-        with self.sessions() as session:
+        with self.sessions() as session, _stale_is_conflict(session, _changed_meanwhile(task_id)):
             task = task_of_clerk(session, user, task_id)
             if task.status == "claimed" and task.assignee_id == user.id:
                 return task
-            taken = session.execute(update(Task).where(Task.id == task_id, Task.status == "open")
-                                    .values(status="claimed", assignee_id=user.id))
-            if taken.rowcount != 1:
+            if task.status != "open":
                 raise _taken(task)
+            task.status, task.assignee_id = "claimed", user.id
             session.add(Event(application_id=task.application_id, kind="task.claimed", actor=user.username,
                               at=self.clock(), data={"task": task.id}))
             session.commit()
-            session.refresh(task)
             return task
 
     def release(self, user: User, task_id: int) -> Task:
-        with self.sessions() as session:
+        with self.sessions() as session, _stale_is_conflict(session, _changed_meanwhile(task_id)):
             task = task_of_clerk(session, user, task_id)
             if task.status != "claimed" or task.assignee_id != user.id:
                 raise Conflict(f"task {task_id} is not claimed by you")
@@ -274,7 +274,7 @@ class Engine:
     def complete(self, user: User, task_id: int, answer: dict) -> Application:
         """Complete the task with its form (审核, 受理, 出件…) and advance the workflow, once:
         the loser of two concurrent completions gets Conflict and nothing of theirs is stored."""
-        with self.sessions() as session, _stale_is_conflict(session, f"task {task_id} was completed by someone else"):
+        with self.sessions() as session, _stale_is_conflict(session, _changed_meanwhile(task_id)):
             task = task_of_clerk(session, user, task_id)
             _may_work_on(task, user)
             application = self._complete_task(session, task, user, answer)
@@ -321,7 +321,7 @@ class Engine:
     def send_back(self, user: User, task_id: int, to_element: str, reason: str) -> Application:
         """退回: return the workflow to an earlier step of staff; that step's task reappears in
         its queue and this one is withdrawn."""
-        with self.sessions() as session, _stale_is_conflict(session, f"task {task_id} changed meanwhile; reload it"):
+        with self.sessions() as session, _stale_is_conflict(session, _changed_meanwhile(task_id)):
             task = task_of_clerk(session, user, task_id)
             _may_work_on(task, user)
             application = task.application
@@ -373,6 +373,7 @@ class Engine:
                 steps.append({"element": task.task_spec.bpmn_id, "type": type(task.task_spec).__name__})
 
         application.pending_since = None
+        failure: Failure | None = None
         try:
             with bpmn.workflow_clock(self.clock):
                 workflow.do_engine_steps(will_complete_task=before, did_complete_task=after)
@@ -381,14 +382,28 @@ class Engine:
             session.add(Event(application=application, kind="work.deferred", actor=actor, at=now,
                               data={"element": deferred.element_id, "sources": deferred.sources}))
         except WorkflowException as exc:
-            application.status = "failed"
-            session.add(Event(application=application, kind="workflow.failed", actor=actor, at=now,
-                              data={"error": str(exc), "element": getattr(getattr(exc, "task_spec", None), "bpmn_id", "")}))
+            failure = Failure.of(exc)
         if steps:  # one audit row per run, not one per step: the hot path writes less
             session.add(Event(application=application, kind="steps", actor=actor, at=now, data={"steps": steps}))
+        if failure is None and _stopped_without_end(workflow):
+            failure = Failure(IncidentKind.NO_END_EVENT, workflow.last_task.task_spec.bpmn_id or "",
+                              "the workflow stopped with nothing waiting and no end event reached")
         with session.no_autoflush:  # one flush at commit, not one per query in between
+            if failure is not None:
+                self._fail(session, application, failure, now, actor)
             self._apply_effects(session, application, services.effects, now, actor)
             self._record_state(session, application, workflow, now, actor)
+
+    def _fail(self, session: Session, application: Application, failure: Failure, now: datetime,
+              actor: str) -> None:
+        """A failed run: an incident for staff, a task "转人工处理" in the department's queue,
+        and for the applicant only the neutral notice (no exception text ever reaches them)."""
+        application.status = ApplicationStatus.FAILED
+        open_incident(session, application, failure.kind, failure.element_id, failure.error, now, actor)
+        session.add(Task(application=application, spiff_task_id="", element_id=MANUAL_TASK_ELEMENT,
+                         title=MANUAL_TASK_TITLE, candidate_role="clerk", department=application.definition.matter.department,
+                         region=application.region, due_at=due_for_new_task(session, self.calendar, application, now),
+                         created_at=now))
 
     def _apply_effects(self, session: Session, application: Application, effects: list[tuple[str, dict]],
                        now: datetime, actor: str) -> None:
@@ -434,29 +449,55 @@ class Engine:
         waiting = workflow.get_tasks(state=TaskState.READY, manual=True)
         self._project_tasks(session, application, waiting, now)
         application.timer_due_at = next_timer(workflow, now)
-        if application.status == "failed":
+        if application.status == ApplicationStatus.FAILED:
             return
-        completed = workflow.is_completed()
+        completed = workflow.is_completed()  # and an end event was reached: checked by _run
         answer = workflow.data if completed else data  # a finished process's data, or the last step's
         if answer.get("outcome") and answer["outcome"] != application.outcome:
             self._decide(session, application, answer["outcome"], answer.get("result"), now, actor)
         if completed:
-            application.status, application.completed_at = "completed", now
-            application.result = workflow.data.get("result") or {}
+            application.status, application.completed_at = ApplicationStatus.COMPLETED, now
+            if not _refused_as_held(application):
+                application.result = _numbered(application, workflow.data.get("result") or {})
         else:
-            application.status = "running" if application.pending_since else "waiting"
+            application.status = ApplicationStatus.RUNNING if application.pending_since else ApplicationStatus.WAITING
 
     def _decide(self, session: Session, application: Application, outcome: str, result: dict | None,
                 now: datetime, actor: str) -> None:
         """The applicant's answer, the moment the process reaches it — for 告知承诺 that is in
         the submitting request, while the verification still lies ahead; a later failed
-        verification turns it into ``revoked``."""
-        previous, application.outcome, application.result = application.outcome, outcome, result or {}
-        session.add(Event(application=application, kind="application.decided", actor=actor, at=now,
-                          data={"outcome": outcome, "result": application.result,
-                                **({"previous": previous} if previous else {})}))
+        verification turns it into ``revoked``. An approval enters the register of holders
+        (one per subject, engine/holdings.py) and gets its result number (engine/numbers.py)."""
+        previous, application.outcome, application.result = application.outcome, outcome, dict(result or {})
+        extra = {"previous": previous} if previous else {}
         if outcome == "approve":
-            _enrol_recipient(session, application, now)
+            extra |= self._grant(session, application, now)
+        session.add(Event(application=application, kind="application.decided", actor=actor, at=now,
+                          data={"outcome": application.outcome, "result": application.result, **extra}))
+
+    def _grant(self, session: Session, application: Application, now: datetime) -> dict:
+        """Register the holding and number the result; a subject someone else's approval
+        registered first is refused (or re-issued to), in this same transaction."""
+        elements = application.definition.matter.elements
+        holding, numbering = HoldingPolicy.of(elements), NumberPolicy.of(elements)
+        if holding is None and numbering is None:
+            return {}
+        if application.id is None:
+            session.flush()  # the register and the number name the application
+        held = enrol(session, holding, application, now) if holding else None
+        if held is not None and holding.repeat == Repeat.REJECT:
+            reason = refusal(held, application.definition.matter.name)
+            application.outcome = "reject"
+            application.result = {"stage": "holding", "reason": reason}
+            application.decision = {**(application.decision or {}), "outcome": "reject",
+                                    "reasons": [{"rule": ALREADY_HELD_RULE, "message": reason}]}
+            return {"already_held_by": held.application_id}
+        if numbering is not None:
+            application.result_no = issue(session, application.matter_code, numbering, local_day(now))
+            application.result[numbering.field] = application.result_no
+        if holding is not None:
+            record_number(session, holding, application, application.result_no)
+        return {"replaces": held.result_no} if held is not None else {}
 
     def _project_tasks(self, session: Session, application: Application, waiting: list, now: datetime) -> None:
         """Keep the queue index equal to the workflow's READY human tasks."""
@@ -488,6 +529,16 @@ class Engine:
             self.queue.enqueue_advance(application.id)
 
 
+def _stopped_without_end(workflow: BpmnWorkflow) -> bool:
+    """SpiffWorkflow calls a workflow completed when its task iterator finds nothing left —
+    also when the iterator gave up at its depth limit. Completed means an end event of the
+    top-level process ran."""
+    if not workflow.is_completed():
+        return False
+    return not any(isinstance(t.task_spec, EndEventMixin) and t.workflow is workflow
+                   for t in workflow.get_tasks(state=TaskState.COMPLETED))
+
+
 TIMER_EVENTS = ("TimerEventDefinition", "TimeDateEventDefinition", "DurationTimerEventDefinition",
                 "CycleTimerEventDefinition")
 
@@ -506,24 +557,34 @@ def next_timer(workflow: BpmnWorkflow, now: datetime) -> datetime | None:
     return min(moments, default=None)
 
 
-def _enrol_recipient(session: Session, application: Application, now: datetime) -> None:
-    """A granted benefit (a matter whose catalogue entry names ``recipient_id_field``) enters
-    the benefit register in the same transaction, so "not already receiving" holds next time.
-    One INSERT … ON CONFLICT DO NOTHING: already registered is fine, and no SELECT first."""
-    field_name = session.get(Matter, application.matter_code).elements.get("recipient_id_field")
-    if not (field_name and application.form_data.get(field_name)):
-        return
-    insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(SubsidyRecipient).values(
-        id_number=application.form_data[field_name], matter_code=application.matter_code, since=now.date(),
-    ).on_conflict_do_nothing())
+def _numbered(application: Application, result: dict) -> dict:
+    """A result with the number the approval was issued (it is issued once, at the decision)."""
+    policy = NumberPolicy.of(application.definition.matter.elements)
+    return {**result, policy.field: application.result_no} if policy and application.result_no else result
 
 
-def _by_idempotency_key(session: Session, applicant_id: int, key: str | None) -> Application | None:
+def _refused_as_held(application: Application) -> bool:
+    return any(reason.get("rule") == ALREADY_HELD_RULE for reason in (application.decision or {}).get("reasons", []))
+
+
+def request_digest(matter_code: str, data: dict) -> str:
+    """What an ``Idempotency-Key`` stands for: the matter and the form data as submitted."""
+    canonical = json.dumps({"matter": matter_code, "data": data}, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _by_idempotency_key(session: Session, applicant_id: int, key: str | None, digest: str) -> Application | None:
+    """The application first submitted under the key; the same key with another body is a
+    client's mistake that would otherwise lose the second application silently: refused."""
     if not key:
         return None
-    return session.scalars(select(Application).where(Application.applicant_id == applicant_id,
-                                                     Application.idempotency_key == key)).first()
+    existing = session.scalars(select(Application).where(Application.applicant_id == applicant_id,
+                                                         Application.idempotency_key == key)).first()
+    if existing is not None and existing.request_digest not in (None, digest):
+        raise InvalidInput("Idempotency-Key reused for another request", {"Idempotency-Key": [
+            f"this key was used for application {existing.tracking_no} with other data; "
+            "use a new key for a new application"]})
+    return existing
 
 
 def _may_read(user: User, application: Application, session: Session) -> bool:
@@ -600,6 +661,10 @@ def _check_materials(session: Session, application: Application, form: str, answ
             raise InvalidInput("materials still missing", {"materials": [f"仍缺 still missing: {', '.join(missing)}"]})
         if extra := sorted(handed_in - set(requested)) if requested else []:
             raise InvalidInput("materials not asked for", {"materials": [f"未要求补正 not asked for: {', '.join(extra)}"]})
+
+
+def _changed_meanwhile(task_id: int) -> str:
+    return f"task {task_id} was changed by someone else meanwhile (claimed, released, delegated, completed or sent back); reload it"
 
 
 @contextmanager

@@ -8,6 +8,7 @@ serialized instance state (the spec is stored once, with the service definition)
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -35,6 +36,13 @@ def as_utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo:
         return moment
     return moment.replace(tzinfo=timezone.utc)
+
+
+class ApplicationStatus(StrEnum):
+    RUNNING = "running"  # work handed to a worker, not yet done
+    WAITING = "waiting"  # for a person (a clerk's task, the applicant's supplement) or a timer
+    COMPLETED = "completed"  # an end event was reached
+    FAILED = "failed"  # a run failed: see its incident (engine/incidents.py)
 
 
 class Base(DeclarativeBase):
@@ -124,10 +132,11 @@ class Application(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     # SHA-256 of what was submitted under the key: the same key with another body is refused.
     request_digest: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))  # running | waiting | completed | failed
+    status: Mapped[str] = mapped_column(String(16))  # ApplicationStatus
     outcome: Mapped[str | None] = mapped_column(String(16))
     decision: Mapped[dict | None] = mapped_column(JSON)
     result: Mapped[dict | None] = mapped_column(JSON)
+    result_no: Mapped[str | None] = mapped_column(String(64), unique=True)  # 证照/文书编号: engine/numbers.py
     form_data: Mapped[dict] = mapped_column(JSON)
     workflow: Mapped[str] = mapped_column(Text)
     pending_since: Mapped[datetime | None]  # work handed to a worker, not yet done

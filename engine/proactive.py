@@ -22,6 +22,7 @@ from engine import users
 from engine.applications import Engine
 from engine.deadlines import local_day
 from engine.definitions import current_definition
+from engine.errors import InvalidInput
 from engine.models import Event, Matter, RegistryPerson, User
 from engine.runtime import DECIDE, ServiceTasks
 
@@ -66,8 +67,12 @@ def scan(engine: Engine, matter_code: str) -> ScanResult:
         if judge(DECIDE, {}, data)["outcome"] != "approve":  # the rules.decide an application runs
             not_eligible += 1
             continue
-        application, created = engine.submit(applicant, matter_code, data, f"proactive:{matter_code}:{person.id_number}",
-                                             proactive=True)
+        try:
+            application, created = engine.submit(applicant, matter_code, data,
+                                                 f"proactive:{matter_code}:{person.id_number}", proactive=True)
+        except InvalidInput as exc:  # started before with other registry data: that application stands
+            log.warning("免申即享 %s: %s not started again: %s", matter_code, person.id_number, exc.errors)
+            continue
         if created:
             started.append(application.id)
             _notify(engine, application.id, person, matter.name, now)

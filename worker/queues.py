@@ -12,8 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
 from redis import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 from rq import Queue, Retry
 
 QUEUE_NAME = "onewindow"
@@ -26,14 +25,15 @@ class RQWorkQueue:
         self.queue = Queue(QUEUE_NAME, connection=redis)
 
     def enqueue_advance(self, application_id: int) -> None:
-        """Send the job; with Redis down, the application stays pending and the
-        reconciler sends it once Redis is back (logged, not lost)."""
+        """Send the job; with Redis down, full (OOM) or answering errors, the application
+        stays pending and the reconciler sends it once Redis is back (logged, not lost):
+        the application is committed, so its submitter never gets a 500 for this."""
         try:
             self.queue.enqueue(ADVANCE_JOB, application_id, retry=Retry(max=3, interval=[5, 30, 120]),
                                job_timeout=300, result_ttl=600, failure_ttl=7 * 86400)
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            log.warning("application %s left pending for the reconciler: Redis unreachable (%s)",
-                        application_id, exc)
+        except RedisError as exc:
+            log.warning("application %s left pending for the reconciler: Redis refused the job (%s: %s)",
+                        application_id, type(exc).__name__, exc)
 
 
 class InProcessWorkQueue:

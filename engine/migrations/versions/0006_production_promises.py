@@ -1,5 +1,5 @@
 """production mode keeps its promises (issue 11): task versions (one winner of two
-concurrent task actions), the request digest of an idempotency key, the approval and
+concurrent task actions), the request digest of an idempotency key, the result number, the approval and
 number each benefit holder holds, result-number counters, incidents, periodic job runs
 
 Revision ID: 0006
@@ -19,6 +19,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
     with op.batch_alter_table("application") as batch_op:
         batch_op.add_column(sa.Column("request_digest", sa.String(64), nullable=True))
+        batch_op.add_column(sa.Column("result_no", sa.String(64), nullable=True))
+        batch_op.create_unique_constraint("uq_application_result_no", ["result_no"])
     with op.batch_alter_table("src_subsidy_recipient") as batch_op:
         batch_op.add_column(sa.Column("application_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("result_no", sa.String(64), nullable=True))
@@ -64,6 +66,8 @@ def downgrade() -> None:
         batch_op.drop_column("result_no")
         batch_op.drop_column("application_id")
     with op.batch_alter_table("application") as batch_op:
+        batch_op.drop_constraint("uq_application_result_no", type_="unique")
+        batch_op.drop_column("result_no")
         batch_op.drop_column("request_digest")
     with op.batch_alter_table("task") as batch_op:
         batch_op.drop_column("version")

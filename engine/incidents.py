@@ -1,0 +1,80 @@
+"""Incidents (Camunda Cockpit's model): a run of an application's workflow that failed.
+
+A failed run never ends an application as ``completed`` and never shows the applicant an
+exception: the application turns ``failed``, an incident row records where and why (for
+analysts and admins), the matter's department gets a task "转人工处理" in its queue, and the
+applicant reads :data:`APPLICANT_NOTICE`. Once the definition is fixed (a new version
+deployed), an analyst retries the incident: the workflow resumes from the failed step,
+on the newest version when its stored state fits it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from SpiffWorkflow.exceptions import WorkflowException
+
+from engine.models import Application, Event, Incident
+from engine.sandbox import SandboxViolation as BudgetExceeded  # TODO: sandbox budgets
+
+APPLICANT_NOTICE = "您的申请在系统自动办理中遇到问题，已转人工处理，工作人员会尽快办理，无需重新提交。"
+MANUAL_TASK_ELEMENT = "incident"  # the element id of the "转人工处理" task of a failed application
+MANUAL_TASK_TITLE = "转人工处理（系统自动办理失败）"
+MAX_ERROR_CHARS = 2_000
+
+
+class IncidentKind(StrEnum):
+    SCRIPT_ERROR = "script_error"  # a script, condition or service step raised
+    BUDGET_EXCEEDED = "budget_exceeded"  # the sandbox's step or size budget, or the run's step budget
+    NO_END_EVENT = "no_end_event"  # the workflow stopped with nothing waiting and no end event reached
+
+
+class IncidentStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a run stopped: what kind, at which element, and the technical error (staff only)."""
+
+    kind: IncidentKind
+    element_id: str
+    error: str
+
+    @classmethod
+    def of(cls, exc: WorkflowException) -> Failure:
+        """From SpiffWorkflow's exception: the element it names, and budget breaches told apart."""
+        task_spec = getattr(exc, "task_spec", None) or getattr(getattr(exc, "task", None), "task_spec", None)
+        element = getattr(task_spec, "bpmn_id", None) or ""
+        cause = exc.__cause__ or getattr(exc, "error", None) or exc
+        kind = IncidentKind.BUDGET_EXCEEDED if isinstance(cause, BudgetExceeded) else IncidentKind.SCRIPT_ERROR
+        return cls(kind, element, f"{type(cause).__name__}: {cause}" if cause is not exc else str(exc))
+
+
+def open_incident(session: Session, application: Application, kind: IncidentKind, element_id: str,
+                  error: str, now: datetime, actor: str) -> Incident:
+    """Record the failure; the caller marks the application failed in the same transaction."""
+    incident = Incident(application=application, matter_code=application.matter_code,
+                        definition_version=application.definition.version, element_id=element_id or "",
+                        kind=kind, error=error[:MAX_ERROR_CHARS], status=IncidentStatus.OPEN, created_at=now)
+    session.add(incident)
+    session.add(Event(application=application, kind="incident.opened", actor=actor, at=now,
+                      data={"kind": kind.value, "element": element_id or ""}))
+    return incident
+
+
+def open_incidents(session: Session, application_id: int | None = None, limit: int = 100) -> list[Incident]:
+    statement = select(Incident).where(Incident.status == IncidentStatus.OPEN)
+    if application_id is not None:
+        statement = statement.where(Incident.application_id == application_id)
+    return list(session.scalars(statement.order_by(Incident.created_at, Incident.id).limit(limit)))
+
+
+def resolve(incidents: list[Incident], now: datetime, actor: str) -> None:
+    for incident in incidents:
+        incident.status, incident.resolved_at, incident.resolved_by = IncidentStatus.RESOLVED, now, actor
