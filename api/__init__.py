@@ -4,7 +4,7 @@ from __future__ import annotations
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
-from api import analysts, applicants, audit, auth, clerks, problems, protection, ratings, supervisors
+from api import analysts, applicants, audit, auth, clerks, incidents, problems, protection, ratings, supervisors
 from engine.applications import Engine
 from engine.config import Settings, load_settings
 from engine.ratings import Ratings
@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     api = problems.ProblemApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
     for blueprint in (auth.blp, applicants.blp, clerks.blp, analysts.blp, audit.blp,
-                      supervisors.blp, ratings.blp):
+                      supervisors.blp, ratings.blp, incidents.blp):
         api.register_blueprint(blueprint)
     problems.register(app)
     protection.protect(app, settings.redis_url)

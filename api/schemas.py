@@ -6,9 +6,10 @@ from datetime import timezone
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from engine.deadlines import PAUSE_REASONS
+from engine.incidents import APPLICANT_NOTICE
+from engine.models import ApplicationStatus, as_utc
 
 ROW_ID = "int(min=1, max=2147483647)"  # URL ids fit PostgreSQL's integer keys (else 404)
-from engine.models import as_utc
 
 
 class UtcDateTime(fields.DateTime):
@@ -109,10 +110,13 @@ class ApplicationSchema(Schema):
     tracking_no = fields.String()
     matter = fields.String(attribute="matter_code")
     definition_version = fields.Integer(attribute="definition.version")
-    status = fields.String(metadata={"description": "running | waiting | completed | failed"})
+    status = fields.String(metadata={"description": "running | waiting | completed | failed (转人工处理: see notice)"})
+    notice = fields.Function(lambda a: APPLICANT_NOTICE if a.status == ApplicationStatus.FAILED else None,
+                             allow_none=True, metadata={"description": "what the applicant is told of a failed run"})
     outcome = fields.String(allow_none=True, metadata={"description": "approve | reject once decided (告知承诺: at once); revoked after a failed verification"})
     decision = fields.Dict(allow_none=True, metadata={"description": "rules' Decision: outcome, reasons, facts with sources"})
     result = fields.Dict(allow_none=True)
+    result_no = fields.String(allow_none=True, metadata={"description": "证照/文书编号, issued at approval"})
     form_data = fields.Dict()
     due_at = UtcDateTime(allow_none=True, metadata={"description": "promised limit; none while the clock is paused"})
     colour = fields.String(metadata={"description": "电子监察: green | yellow (80% used) | red (overdue)"})

@@ -34,9 +34,10 @@ from engine.deadlines import (PAUSE_REASONS, colour_at, deadline_for, due_for_ne
 from engine.definitions import current_definition
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.holdings import ALREADY_HELD_RULE, HoldingPolicy, Repeat, enrol, record_number, refusal
-from engine.incidents import MANUAL_TASK_ELEMENT, MANUAL_TASK_TITLE, Failure, IncidentKind, open_incident
+from engine.incidents import (MANUAL_TASK_ELEMENT, MANUAL_TASK_TITLE, Failure, IncidentKind, IncidentStatus,
+                              open_incident, open_incidents, resolve)
 from engine.numbers import NumberPolicy, issue
-from engine.models import Application, ApplicationStatus, Event, Matter, Task, User, as_utc, utcnow
+from engine.models import Application, ApplicationStatus, Event, Incident, Matter, Task, User, as_utc, utcnow
 from engine.credit import fast_lane_days, report_false_commitment
 from engine.runtime import (CLOCK_PAUSE, CLOCK_RESUME, CREDIT_CHECK, FALSE_COMMITMENT, FAST_LANE, FETCH_MATERIALS, ServiceTasks,
                             WorkDeferred, compiled, spec_of)
@@ -351,6 +352,55 @@ class Engine:
                                           for t in _earlier_steps(spiff_task)]
             return detail
 
+    # --- analysts and admins: incidents -------------------------------------------------
+
+    def incidents(self, user: User, application_id: int | None = None, limit: int = 100) -> list[Incident]:
+        _require_staff_of_incidents(user)
+        with self.sessions() as session:
+            return open_incidents(session, application_id, limit)
+
+    def retry_incident(self, user: User, incident_id: int) -> Application:
+        """Run the failed step again — on the matter's newest version when one was deployed
+        since (the fix) and the stored state fits it, else on the version it started with.
+        The incident is resolved; a new failure opens a new one."""
+        _require_staff_of_incidents(user)
+        with self.sessions() as session, _stale_is_conflict(session, f"incident {incident_id} was retried meanwhile"):
+            incident = session.get(Incident, incident_id)
+            if incident is None:
+                raise NotFound(f"no incident {incident_id}")
+            if incident.status != IncidentStatus.OPEN:
+                raise Conflict(f"incident {incident_id} is {incident.status}")
+            application, now = incident.application, self.clock()
+            workflow, services = self._load_for_retry(session, application)
+            for failed in workflow.get_tasks(state=TaskState.ERROR):
+                workflow.reset_from_task_id(failed.id)
+            resolve([incident], now, user.username)
+            for task in session.scalars(select(Task).where(Task.application_id == application.id,
+                                                          Task.element_id == MANUAL_TASK_ELEMENT,
+                                                          Task.status.in_(OPEN_TASK))):
+                task.status = "cancelled"
+            application.status = ApplicationStatus.RUNNING
+            session.add(Event(application=application, kind="incident.retried", actor=user.username, at=now,
+                              data={"incident": incident.id, "version": application.definition.version}))
+            self._run(session, application, workflow, services, allow_deferred=True, actor=user.username)
+            session.commit()
+        self._hand_over(application)
+        return application
+
+    def _load_for_retry(self, session: Session, application: Application) -> tuple[BpmnWorkflow, ServiceTasks]:
+        newest = current_definition(session, application.matter_code)
+        if newest.id != application.definition_id:
+            services = ServiceTasks(newest, self.sources, self.clock, newest.matter.elements)
+            try:
+                workflow = bpmn.load_state(application.workflow, spec_of(newest), services.script_engine())
+            except (KeyError, WorkflowException) as exc:  # the new version's elements differ: stay on the old one
+                session.add(Event(application=application, kind="incident.version_kept", actor="engine",
+                                  at=self.clock(), data={"newest": newest.version, "why": type(exc).__name__}))
+            else:
+                application.definition_id, application.definition = newest.id, newest
+                return workflow, services
+        return self._load(application)
+
     # --- the one place workflows run ----------------------------------------------------
 
     def _load(self, application: Application) -> tuple[BpmnWorkflow, ServiceTasks]:
@@ -595,6 +645,11 @@ def _may_read(user: User, application: Application, session: Session) -> bool:
         return application.applicant_id == user.id
     return session.scalars(select(Task.id).where(Task.application_id == application.id,
                                                  Task.department == user.department).limit(1)).first() is not None
+
+
+def _require_staff_of_incidents(user: User) -> None:
+    if user.role not in ("analyst", "admin"):
+        raise Forbidden("incidents are for analysts and admins")
 
 
 def _require_clerk(user: User) -> None:
