@@ -33,6 +33,7 @@ from engine.deadlines import (PAUSE_REASONS, colour_at, deadline_for, due_for_ne
                               pause_clock, refresh_deadline, resume_clock)
 from engine.definitions import current_definition
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.grants import AMOUNT, GrantPolicy
 from engine.holdings import ALREADY_HELD_RULE, HoldingPolicy, Repeat, enrol, record_number, refusal
 from engine.incidents import (MANUAL_TASK_ELEMENT, MANUAL_TASK_TITLE, Failure, IncidentKind, IncidentStatus,
                               open_incident, open_incidents, resolve)
@@ -45,6 +46,7 @@ from engine.sources import Source
 from forms import FormValidationError
 
 OPEN_TASK = ("open", "claimed")
+FIRST_APPROVAL = "first_approval"  # 四眼: the first clerk's answer, kept on the task
 
 
 @dataclass(frozen=True)
@@ -306,6 +308,11 @@ class Engine:
         name = task_forms.form_name(spiff_task.task_spec)
         answer = task_forms.validate_answer(name, answer)
         _check_materials(session, application, name, answer, spiff_task.data)
+        grant = GrantPolicy.of(application.definition.matter.elements, compiled(application.definition).ruleset)
+        grant.check(answer)
+        if (grant.needs_second_approver(answer) or FIRST_APPROVAL in (task.result or {})) \
+                and not _second_approval(task, user, answer, self.clock(), session):
+            return application  # the first of two approvals: the task waits for a colleague
         spiff_task.data[name] = answer
         if name == "supplement" and application.materials is not None:  # 免证办 record: what came in by hand
             application.materials = {**application.materials, "handed_in": [
@@ -696,6 +703,26 @@ def _earlier_steps(spiff_task) -> list:
             steps.append(node)
         node = node.parent
     return steps
+
+
+def _second_approval(task: Task, user: User, answer: dict, now: datetime, session: Session) -> bool:
+    """四眼: a grant above the matter's threshold is approved by two clerks. The first
+    approval is recorded on the task, which returns to the queue; True once a different
+    clerk approves the same answer (or refuses it)."""
+    first = (task.result or {}).get(FIRST_APPROVAL)
+    if first is None:
+        task.status, task.assignee_id, task.result = "open", None, {FIRST_APPROVAL: {**answer, "by": user.username}}
+        session.add(Event(application_id=task.application_id, kind="task.first_approval", actor=user.username,
+                          at=now, data={"task": task.id, "answer": answer}))
+        return False
+    if first["by"] == user.username:
+        raise Conflict(f"task {task.id} needs a second approver (四眼): another clerk of {task.department}")
+    if answer["outcome"] != "approve":  # the second clerk may refuse what the first approved
+        return True
+    if first.get(AMOUNT) != answer.get(AMOUNT):
+        raise InvalidInput("differs from the first approval", {AMOUNT: [
+            f"第一位审批人核定 {first.get(AMOUNT)}，第二位审批须一致或退回 the second approval must agree with the first"]})
+    return True
 
 
 def _check_materials(session: Session, application: Application, form: str, answer: dict, data: dict) -> None:

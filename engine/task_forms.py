@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from engine.errors import InvalidInput
+from engine.grants import AMOUNT, as_json_number, exact
 
 DEFAULT_FORM = "review"
 APPLICANT_LANE = "applicant"
@@ -29,12 +30,23 @@ class _TaskForm(Schema):
         unknown = RAISE
 
 
+class Amount(fields.Field):
+    """A money amount as a JSON number, exactly as given: never rounded or truncated."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | float:
+        try:
+            return as_json_number(exact(value))
+        except InvalidInput as exc:
+            raise ValidationError(exc.errors[AMOUNT]) from exc
+
+
 class ReviewForm(_TaskForm):
     """审核 / 审批: approve or reject; a rejection states its reason."""
 
     outcome = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
-    amount = fields.Integer(validate=validate.Range(min=0, max=100000))
+    amount = Amount(metadata={"description": "核定金额 in yuan, exact (at most two decimals); "
+                                            "within what the matter allows (engine/grants.py)"})
 
     @validates_schema
     def _reason(self, data: dict, **_kwargs: Any) -> None:

@@ -33,6 +33,26 @@ def test_same_idempotency_key_returns_the_first_application(api, engine, people,
     assert other.status_code == 201 and other.get_json()["id"] != first.get_json()["id"]
 
 
+def test_the_same_idempotency_key_with_another_body_is_refused_naming_the_header(api, engine, people, new_user):
+    """Before: the second request was answered 200 "replayed" with the first application —
+    even for another matter — and the second application was silently never created."""
+    applicant = new_user()
+    key = {"Idempotency-Key": "reused-key-1"}
+    first = api.post("/api/applications", applicant, headers=key, json=elderly(people["local_85"]))
+    assert first.status_code == 201
+    before = count_applications(engine)
+    for other in (elderly(people["local_85"], phone="13900139000"),
+                  {"matter": "senior_card", "data": {"applicant_name": "钱七", "id_number": people["local_85"]}}):
+        reply = api.post("/api/applications", applicant, headers=key, json=other)
+        assert reply.status_code == 422, reply.get_json()
+        assert reply.headers["Content-Type"] == "application/problem+json"
+        assert list(reply.get_json()["errors"]) == ["Idempotency-Key"]
+        assert first.get_json()["tracking_no"] in reply.get_json()["errors"]["Idempotency-Key"][0]
+    assert count_applications(engine) == before
+    again = api.post("/api/applications", applicant, headers=key, json=elderly(people["local_85"]))
+    assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"]
+
+
 def test_bad_resident_ids_get_422_naming_the_field_and_store_nothing(api, engine, people, new_user):
     applicant = new_user()
     valid = people["local_85"]

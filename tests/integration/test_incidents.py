@@ -1,0 +1,103 @@
+"""A run that fails: an incident for staff, 转人工处理 for the applicant, a retry after the fix.
+
+Each test deploys its own matter (a copy of 高龄补贴 under a fresh code) so that a broken
+version never becomes the current version of a shipped matter for other tests.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+from sqlalchemy import select
+
+from engine.catalogue import read_catalogue, upload_for, upsert_matter
+from engine.incidents import APPLICANT_NOTICE, MANUAL_TASK_ELEMENT
+from engine.models import Incident
+
+ELDERLY = next(e for e in read_catalogue() if e["code"] == "elderly_subsidy")
+GOOD_STEP = "amount = decision['values'].get('amount', 0)"
+_unique = itertools.count(1)
+
+
+@pytest.fixture
+def scratch_matter(engine):
+    """A fresh matter code with the elderly subsidy's catalogue entry (its own department
+    queue is civil_affairs), and a function deploying its files with a step replaced."""
+    code = f"scratch_{next(_unique)}_{id(engine) % 1000}"
+    with engine.sessions() as session:
+        upsert_matter(session, {**ELDERLY, "code": code, "name": f"测试事项{code}"})
+        session.commit()
+    files = upload_for(ELDERLY)
+
+    def body(step: str = GOOD_STEP) -> dict:
+        assert GOOD_STEP in files.bpmn
+        return {"matter": code, "bpmn": files.bpmn.replace(GOOD_STEP, step),
+                "ruleset": files.ruleset.replace("matter: elderly_subsidy", f"matter: {code}"), "form": files.form}
+    return code, body
+
+
+def _deploy(api, analyst: str, body: dict) -> int:
+    reply = api.post("/api/definitions", analyst, json=body)
+    assert reply.status_code == 201, reply.get_json()
+    return reply.get_json()["version"]
+
+
+def _apply(api, applicant: str, code: str, id_number: str) -> dict:
+    reply = api.post("/api/applications", applicant, json={"matter": code, "data": {
+        "applicant_name": "测试老人", "id_number": id_number, "phone": "13800138000"}})
+    assert reply.status_code in (201, 202), reply.get_json()
+    return reply.get_json()
+
+
+def test_a_failing_step_opens_an_incident_and_the_applicant_reads_only_the_neutral_notice(
+        api, engine, new_user, resident, scratch_matter):
+    code, body = scratch_matter
+    analyst, applicant, clerk = new_user("analyst"), new_user(), new_user("clerk", "civil_affairs")
+    _deploy(api, analyst, body("amount = 1 // 0"))
+    submitted = _apply(api, applicant, code, resident(85))
+
+    assert submitted["status"] == "failed" and submitted["outcome"] is None
+    assert submitted["notice"] == APPLICANT_NOTICE
+    seen = json.dumps(api.get(f"/api/applications/{submitted['id']}", applicant).get_json(), ensure_ascii=False)
+    for internal in ("ZeroDivision", "Traceback", "Sandbox", "division", "Error"):
+        assert internal not in seen, internal
+
+    incidents = api.get(f"/api/incidents?application={submitted['id']}", analyst).get_json()
+    assert [(i["kind"], i["element_id"], i["status"]) for i in incidents] == [("script_error", "Task_grant", "open")]
+    assert "ZeroDivisionError" in incidents[0]["error"]
+    assert api.get("/api/incidents", applicant).status_code == 403
+    assert api.get("/api/incidents", clerk).status_code == 403
+    queue = [t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == submitted["id"]]
+    assert [t["element_id"] for t in queue] == [MANUAL_TASK_ELEMENT]
+
+
+def test_a_retry_after_the_fix_runs_the_failed_step_on_the_new_version(api, engine, new_user, resident,
+                                                                       scratch_matter):
+    code, body = scratch_matter
+    analyst, applicant, clerk = new_user("analyst"), new_user(), new_user("clerk", "civil_affairs")
+    broken = _deploy(api, analyst, body("amount = 1 // 0"))
+    failed = _apply(api, applicant, code, resident(85))
+    incident = api.get(f"/api/incidents?application={failed['id']}", analyst).get_json()[0]
+
+    still_broken = api.post(f"/api/incidents/{incident['id']}/retry", analyst)
+    assert still_broken.status_code == 200 and still_broken.get_json()["status"] == "failed"
+    fixed = _deploy(api, analyst, body())
+    assert fixed == broken + 1
+    newest = api.get(f"/api/incidents?application={failed['id']}", analyst).get_json()
+    assert len(newest) == 1 and newest[0]["id"] != incident["id"]  # the first retry's failure is a new one
+    retried = api.post(f"/api/incidents/{newest[0]['id']}/retry", analyst)
+    assert retried.status_code == 200, retried.get_json()
+    done = retried.get_json()
+    assert (done["status"], done["outcome"], done["definition_version"]) == ("completed", "approve", fixed)
+    assert done["result"]["amount"] == 100 and done["result"]["notice_no"] == done["result_no"]
+    assert api.get(f"/api/incidents?application={failed['id']}", analyst).get_json() == []
+    assert api.post(f"/api/incidents/{newest[0]['id']}/retry", analyst).status_code == 409
+    assert not [t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == failed["id"]]
+    with engine.sessions() as session:
+        statuses = session.scalars(select(Incident.status).where(Incident.application_id == failed["id"])).all()
+    assert sorted(statuses) == ["resolved", "resolved"]
+
+
+def test_an_unknown_incident_is_not_found(api, new_user):
+    assert api.post("/api/incidents/2147483647/retry", new_user("admin")).status_code == 404
