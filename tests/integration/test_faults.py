@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from redis import Redis
 from sqlalchemy import func, select, text
 
 from api import create_app
@@ -120,6 +121,34 @@ def test_filings_accepted_while_redis_is_down_are_done_once_when_it_is_back(queu
         done = _application(queued, application_id)
         assert (done.status, done.outcome, done.pending_since) == ("completed", "approve", None)
         assert _events(queued, application_id, "application.decided") == 1
+
+
+def test_a_full_redis_after_the_commit_answers_with_the_application_and_a_retry_makes_no_second(
+        queued_settings, redis, people, new_user):
+    """Before: Redis refusing the job (full: OOM) after the commit answered 500, and the
+    client's retry created a second application. Now the committed application is the
+    answer and the reconciler sends its work once Redis has room again."""
+    queued = build_engine(queued_settings)
+    client = ApiClient(create_app(settings=queued_settings, engine=queued))
+    applicant, key = new_user(), {"Idempotency-Key": f"full-redis-{uuid.uuid4()}"}
+    filing = {"matter": "rental_filing", "data": rental(people, people["landlord"])}
+    admin = Redis.from_url(redis.url)
+    admin.config_set("maxmemory-policy", "noeviction")
+    admin.config_set("maxmemory", 1)
+    try:
+        reply = client.post("/api/applications", applicant, headers=key, json=filing)
+        assert reply.status_code == 202, reply.get_json()
+        retried = client.post("/api/applications", applicant, headers=key, json=filing)
+        assert retried.status_code == 200 and retried.get_json()["id"] == reply.get_json()["id"]
+    finally:
+        admin.config_set("maxmemory", 0)
+    application_id = reply.get_json()["id"]
+    assert _application(queued, application_id).pending_since is not None
+    assert application_id in queued.reconcile(timedelta(0))
+    _burst_worker(queued_settings)
+    done = _application(queued, application_id)
+    assert (done.status, done.outcome) == ("completed", "approve")
+    assert _events(queued, application_id, "application.decided") == 1
 
 
 # --- PostgreSQL restarted under load -----------------------------------------------------
