@@ -158,7 +158,7 @@ def _check_periodic(settings) -> int:
 
         from worker.main import live_crons
 
-        crons = live_crons(Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2))
+        crons = live_crons(Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2), jobs)
         for name, created_at, registered in crons:
             click.echo(f"cron {name} up since {created_at:%Y-%m-%d %H:%M:%S}Z: {', '.join(registered)}")
         if not crons:

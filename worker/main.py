@@ -15,14 +15,14 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from multiprocessing.connection import Connection
 
 from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
 
-from engine.periodic import PeriodicJob, periodic_jobs
+from engine.periodic import STALE_AFTER_INTERVALS, PeriodicJob, periodic_jobs
 from worker.jobs import run_periodic
 from worker.queues import QUEUE_NAME
 
@@ -46,10 +46,15 @@ def build_cron(connection: Redis, jobs: Iterable[PeriodicJob]) -> CronScheduler:
     return cron
 
 
-def live_crons(connection: Redis) -> list[tuple[str, datetime, list[str]]]:
-    """The cron processes alive on this Redis: name, start, the jobs they registered."""
+def live_crons(connection: Redis, jobs: Iterable[PeriodicJob]) -> list[tuple[str, datetime, list[str]]]:
+    """The cron processes alive on this Redis: name, start, the jobs they registered. A cron
+    beats after every round of enqueues (at least every shortest interval); one not seen
+    for three of them is dead (RQ itself keeps a SIGKILLed one listed for 120 s)."""
+    window = timedelta(seconds=STALE_AFTER_INTERVALS * min(job.interval for job in jobs))
+    now = datetime.now(timezone.utc)
     return [(cron.name, cron.created_at, [job.name for job in cron.get_jobs()])
-            for cron in CronScheduler.all(connection)]
+            for cron in CronScheduler.all(connection)
+            if cron.last_heartbeat is not None and now - cron.last_heartbeat <= window]
 
 
 def _run_cron(redis_url: str, report: Connection) -> None:
