@@ -1,0 +1,343 @@
+"""The periodic jobs run by the real processes, with no job function called by the test.
+
+On PostgreSQL + Redis: two ``onewindow worker``s (each one's cron process enqueues the
+jobs, the workers run them) fire a BPMN timer, re-send the job a SIGKILLed worker lost
+(done once), turn a deadline yellow, and /healthz reports each job's last run; a worker
+whose cron process dies stops with one line and exit 1, and a SIGTERMed worker stops
+cleanly (exit 0).
+On the embedded default (SQLite): ``onewindow serve`` does the same from its own thread.
+
+ONEWINDOW_PERIODIC_SCALE=0.01 runs every job each second (免申即享 every 36 s) so the
+waits stay short; every process started here is stopped in a ``finally``.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select, update
+
+from api import create_app
+from api.cli import main as cli
+from engine import users
+from engine.catalogue import upsert_matter
+from engine.db import make_engine, make_session_factory, upgrade
+from engine.demo import DEMO_PASSWORD
+from engine.models import Application, Event, PeriodicJobRun, utcnow
+from engine.periodic import JOBS
+from tests.integration.helpers import ApiClient, unknown_resident
+from tests.integration.services import free_port
+from tests.integration.test_timers import FIXTURES, FORM, RULESET
+from tests.integration.test_worker import DEFERRED, application, events, submit_rental
+from worker.setup import build_engine
+
+BACKEND = os.environ.get("ONEWINDOW_TEST_BACKEND", "sqlite")
+ONEWINDOW = str(Path(sys.executable).parent / "onewindow")
+SCALE = {"ONEWINDOW_PERIODIC_SCALE": "0.01", "ONEWINDOW_RECONCILE_AFTER": "1"}
+# test_timers' matter, its rule set worded apart: a version of its own whichever test deploys first
+WAITING_PERIOD = {"matter": "waiting_period", "bpmn": (FIXTURES / "waiting_period.bpmn").read_text(encoding="utf-8"),
+                  "ruleset": RULESET.replace("已填写", "已填写（定时任务）"), "form": FORM}
+JOB_NAMES = {job.name for job in JOBS}
+_unique = itertools.count(1)
+
+needs_workers = pytest.mark.skipif(BACKEND != "postgres", reason=(
+    "onewindow worker needs real PostgreSQL + Redis; on the embedded default `serve` runs the jobs "
+    "(test_serve_runs_the_periodic_jobs_itself)"))
+embedded_only = pytest.mark.skipif(BACKEND != "sqlite", reason=(
+    "starts `onewindow serve` on its own SQLite file, once per CI run: in the SQLite backend's run"))
+
+
+# --- processes ------------------------------------------------------------------------
+
+@dataclass
+class Started:
+    popen: subprocess.Popen
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, wait: float = 20) -> int:
+        """Signal the whole process group (the worker, its cron, RQ's scheduler); SIGKILL if
+        it does not stop in time. Returns the exit code."""
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, sig)
+                return self.popen.wait(wait)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return self.popen.wait(10)
+
+
+def start(tmp_path: Path, name: str, args: list[str], env: dict) -> Started:
+    log = tmp_path / f"{name}-{next(_unique)}.log"
+    with log.open("wb") as handle:
+        popen = subprocess.Popen([ONEWINDOW, *args], env={**os.environ, **env}, stdout=handle,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+    return Started(popen, log)
+
+
+def wait_for(condition, seconds: float, what: str, process: Started | None = None):
+    deadline = time.monotonic() + seconds
+    while True:
+        result = condition()
+        if result:
+            return result
+        if process is not None and process.popen.poll() is not None:
+            raise AssertionError(f"the process exited ({process.popen.returncode}) before {what}:\n"
+                                 + process.output()[-3000:])
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds}s waiting for {what}"
+                                 + (f":\n{process.output()[-3000:]}" if process else ""))
+        time.sleep(0.1)
+
+
+def _make_user(engine, role: str = "applicant", department: str | None = None) -> str:
+    name = f"process_{role}_{next(_unique)}_{os.getpid()}"
+    with engine.sessions() as session:
+        users.create_user(session, name, DEMO_PASSWORD, role, department)
+        session.commit()
+    return name
+
+
+def _runs(sessions) -> dict[str, int]:
+    with sessions() as session:
+        return dict(session.execute(select(PeriodicJobRun.name, PeriodicJobRun.runs)).all())
+
+
+def _colour(sessions, application_id: int) -> str:
+    with sessions() as session:
+        return session.get(Application, application_id).colour
+
+
+def _alerts(sessions, application_id: int) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(Event).where(
+            Event.application_id == application_id, Event.kind == "supervision.alert"))
+
+
+def _make_near_due(sessions, application_id: int) -> None:
+    """Its yellow line in the past (its deadline still ahead): the next sweep turns it yellow."""
+    with sessions() as session:
+        session.execute(update(Application).where(Application.id == application_id)
+                        .values(yellow_at=utcnow() - timedelta(minutes=1)))
+        session.commit()
+
+
+# --- PostgreSQL + Redis: onewindow worker -----------------------------------------------
+
+@pytest.fixture(scope="module")
+def worked(settings, engine, people, tmp_path_factory):
+    """A job lost with a SIGKILLed worker, a waiting timer and a near-due case; then two
+    fresh workers that only their own crons drive."""
+    from rq.registry import StartedJobRegistry
+
+    from worker.queues import QUEUE_NAME
+
+    if BACKEND != "postgres":
+        pytest.skip("needs PostgreSQL + Redis")
+    logs = tmp_path_factory.mktemp("workers")
+    env = {"ONEWINDOW_DATABASE_URL": settings.database_url, "ONEWINDOW_REDIS_URL": settings.redis_url, **SCALE}
+    deferred = build_engine(replace(settings, source_options=DEFERRED))
+    lost = submit_rental(deferred, people, lambda: _make_user(engine))
+    started = StartedJobRegistry(QUEUE_NAME, connection=deferred.queue.queue.connection)
+    doomed = start(logs, "doomed", ["worker"], {**env, "ONEWINDOW_SOURCES": json.dumps(
+        {"property_registry": {"delay": 30, "timeout": 40}})})
+    try:
+        wait_for(lambda: started.count > 0, 30, "the doomed worker to start the job", doomed)
+        time.sleep(1)  # inside the slow registry read, before any commit
+    finally:
+        doomed.stop(signal.SIGKILL)
+    assert application(engine, lost["id"]).pending_since is not None
+
+    api = ApiClient(create_app(engine=engine))
+    with engine.sessions() as session:
+        upsert_matter(session, {"code": "waiting_period", "name": "公示期测试", "department": "civil_affairs",
+                                "promised_days": 1, "legal_days": 1})
+        session.commit()
+    deployed = api.post("/api/definitions", _make_user(engine, "analyst"), json=WAITING_PERIOD)
+    assert deployed.status_code in (200, 201), deployed.get_json()
+    timer = api.post("/api/applications", _make_user(engine), json={"matter": "waiting_period",
+                                                                    "data": {"name": "周九"}}).get_json()
+    assert timer["status"] == "waiting", timer
+    near_due = api.post("/api/applications", _make_user(engine), json={"matter": "elderly_subsidy", "data": {
+        "applicant_name": "冯三", "id_number": unknown_resident(), "phone": "13800138000"}}).get_json()
+    assert near_due["status"] == "waiting" and near_due.get("colour", "green") == "green", near_due
+    _make_near_due(engine.sessions, near_due["id"])
+
+    survivor = start(logs, "survivor", ["worker"], env)
+    second = start(logs, "second", ["worker"], env)  # two workers, two crons: still once per interval
+    try:
+        yield SimpleNamespace(worker=survivor, second=second, lost=lost["id"], timer=timer["id"],
+                              near_due=near_due["id"], env=env)
+    finally:
+        survivor.stop()
+        second.stop()
+        deferred.sessions.kw["bind"].dispose()
+
+
+@needs_workers
+def test_the_workers_cron_fires_a_bpmn_timer(engine, worked):
+    wait_for(lambda: application(engine, worked.timer).status == "completed", 60,
+             "the timer's application to complete", worked.worker)
+    done = application(engine, worked.timer)
+    assert (done.outcome, done.timer_due_at, done.pending_since) == ("approve", None, None)
+
+
+@needs_workers
+def test_the_reconciler_resends_the_job_a_killed_worker_lost_and_it_is_done_once(engine, worked):
+    wait_for(lambda: application(engine, worked.lost).status == "completed", 60,
+             "the lost application to complete", worked.worker)
+    assert application(engine, worked.lost).outcome == "approve"
+    assert events(engine, worked.lost, "application.decided") == 1
+    with engine.sessions() as session:
+        runs = session.scalars(select(Event.data).where(Event.application_id == worked.lost, Event.kind == "steps"))
+        assert len([s for run in runs for s in run["steps"] if s["element"] == "Task_decide"]) == 1
+    assert _runs(engine.sessions).get("reconcile", 0) >= 1
+
+
+@needs_workers
+def test_the_deadline_sweep_turns_a_case_yellow(engine, worked):
+    wait_for(lambda: _colour(engine.sessions, worked.near_due) == "yellow", 60, "the case to turn yellow",
+             worked.worker)
+    assert _alerts(engine.sessions, worked.near_due) == 1
+
+
+@needs_workers
+def test_healthz_and_worker_check_report_each_jobs_last_run(engine, worked, monkeypatch):
+    wait_for(lambda: all(_runs(engine.sessions).get(name, 0) >= 1 for name in JOB_NAMES), 60,
+             "every periodic job to have run", worked.worker)
+    app = create_app(engine=engine)
+    app.extensions["onewindow.started_at"] = utcnow() - timedelta(hours=4)  # no grace: fresh runs only
+    reply = app.test_client().get("/healthz")
+    assert reply.status_code == 200, reply.get_json()
+    listed = {job["name"]: job for job in reply.get_json()["jobs"]}
+    assert set(listed) == JOB_NAMES
+    for job in listed.values():
+        assert job["runs"] >= 1 and job["last_run_at"] and job["duration_ms"] is not None, job
+        assert job["outcome"] == "ok" and not job["stale"], job
+
+    import worker.jobs
+
+    monkeypatch.setattr(worker.jobs, "engine", lambda: engine)
+    monkeypatch.setenv("ONEWINDOW_PERIODIC_SCALE", SCALE["ONEWINDOW_PERIODIC_SCALE"])
+    check = CliRunner().invoke(cli, ["worker", "--check"])
+    assert check.exit_code == 0, check.output
+    assert "cron " in check.output and "none running" not in check.output
+    assert all(f"run {name}" in check.output for name in JOB_NAMES)
+
+
+@needs_workers
+def test_a_worker_whose_cron_process_dies_stops_with_one_line_and_exit_1(worked):
+    """Runs last: it ends the module's worker."""
+    from redis import Redis
+    from rq.cron import CronScheduler
+
+    redis = Redis.from_url(worked.env["ONEWINDOW_REDIS_URL"])
+
+    def cron_child() -> int | None:
+        for cron in CronScheduler.all(redis):
+            stat = Path(f"/proc/{cron.pid}/stat")
+            if stat.exists() and int(stat.read_text().rsplit(")", 1)[1].split()[1]) == worked.worker.popen.pid:
+                return cron.pid
+        return None
+
+    os.kill(wait_for(cron_child, 30, "the worker's cron process", worked.worker), signal.SIGKILL)
+    assert worked.worker.popen.wait(20) == 1
+    errors = [line for line in worked.worker.output().splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and errors[0].startswith("Error: the cron process stopped (exit code -9)"), errors
+    assert "the worker stopped too" in errors[0]
+
+
+@needs_workers
+def test_a_sigterm_stops_the_worker_and_its_cron_cleanly(worked):
+    wait_for(lambda: "registering birth" in worked.second.output(), 30, "the cron process to start", worked.second)
+    assert worked.second.stop(signal.SIGTERM) == 0, worked.second.output()[-2000:]
+    assert "Error" not in worked.second.output()
+
+
+# --- the embedded default: onewindow serve ----------------------------------------------
+
+def _http(base: str, method: str, path: str, token: str | None = None, body: dict | None = None):
+    request = urllib.request.Request(base + path, method=method, data=None if body is None else
+                                     json.dumps(body).encode(), headers={"Content-Type": "application/json",
+                                                                         **({"Authorization": f"Bearer {token}"}
+                                                                            if token else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status, json.loads(reply.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def _login(base: str, username: str) -> str:
+    status, body = _http(base, "POST", "/api/auth/login", body={"username": username, "password": DEMO_PASSWORD})
+    assert status == 200, body
+    return body["token"]
+
+
+@embedded_only
+def test_serve_runs_the_periodic_jobs_itself(tmp_path):
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    upgrade(url)
+    database = make_engine(url)
+    sessions = make_session_factory(database)
+    with sessions() as session:  # a matter whose approval waits out a 1-second BPMN timer
+        upsert_matter(session, {"code": "waiting_period", "name": "公示期测试", "department": "civil_affairs",
+                                "promised_days": 1, "legal_days": 1})
+        session.commit()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {"ONEWINDOW_DATABASE_URL": url, "ONEWINDOW_REDIS_URL": "", **SCALE}
+    server = start(tmp_path, "serve", ["serve", "--port", str(port)], env)
+    try:
+        def answering():
+            try:
+                return _http(base, "GET", "/healthz")
+            except OSError:
+                return None
+        wait_for(answering, 60, "serve to answer", server)
+
+        status, body = _http(base, "POST", "/api/definitions", _login(base, "analyst"), WAITING_PERIOD)
+        assert status == 201, body
+        alice = _login(base, "alice")
+        status, timer = _http(base, "POST", "/api/applications", alice,
+                              {"matter": "waiting_period", "data": {"name": "周九"}})
+        assert (status, timer["status"]) == (202, "waiting"), timer
+        status, near_due = _http(base, "POST", "/api/applications", alice, {"matter": "elderly_subsidy", "data": {
+            "applicant_name": "冯三", "id_number": unknown_resident(), "phone": "13800138000"}})
+        assert near_due["status"] == "waiting", near_due
+        _make_near_due(sessions, near_due["id"])
+
+        wait_for(lambda: _http(base, "GET", f"/api/applications/{timer['id']}", alice)[1]["status"] == "completed",
+                 30, "the timer to fire in serve", server)
+        assert _http(base, "GET", f"/api/applications/{timer['id']}", alice)[1]["outcome"] == "approve"
+        wait_for(lambda: _colour(sessions, near_due["id"]) == "yellow", 30, "the case to turn yellow", server)
+        assert _alerts(sessions, near_due["id"]) == 1
+
+        def every_job_ran():
+            status, body = _http(base, "GET", "/healthz")
+            return (status, body) if all(job["runs"] >= 1 for job in body["jobs"]) else None
+        status, health = wait_for(every_job_ran, 30, "every job's first run in /healthz", server)
+        assert status == 200 and health["status"] == "ok", health
+        assert {job["name"] for job in health["jobs"]} == JOB_NAMES
+        for job in health["jobs"]:
+            assert job["last_run_at"] and job["outcome"] == "ok" and job["interval_s"] >= 1, job
+    finally:
+        server.stop()
+        database.dispose()
