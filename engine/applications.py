@@ -118,6 +118,7 @@ class Engine:
         services = ServiceTasks(definition, self.sources, self.clock, matter.elements)
         workflow = bpmn.new_workflow(spec_of(definition), services.script_engine())
         workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
+        _end_reads(session)
         application = Application(
             tracking_no=f"{now:%Y%m%d}{secrets.token_hex(5).upper()}", matter_code=definition.matter_code,
             definition_id=definition.id, applicant_id=user.id, region=definition.region,
@@ -160,6 +161,7 @@ class Engine:
             if application is None or application.pending_since is None:
                 return False
             workflow, services = self._load(application)
+            _end_reads(session)
             with bpmn.workflow_clock(self.clock):
                 workflow.refresh_timers()  # a due timer becomes READY and runs below
             try:
@@ -310,6 +312,7 @@ class Engine:
         _check_materials(session, application, name, answer, spiff_task.data)
         grant = GrantPolicy.of(application.definition.matter.elements, compiled(application.definition).ruleset)
         grant.check(answer)
+        _end_reads(session)
         if (grant.needs_second_approver(answer) or FIRST_APPROVAL in (task.result or {})) \
                 and not _second_approval(task, user, answer, self.clock(), session):
             return application  # the first of two approvals: the task waits for a colleague
@@ -338,6 +341,7 @@ class Engine:
             targets = {t.task_spec.bpmn_id: t for t in _earlier_steps(spiff_task)}
             if to_element not in targets:
                 raise InvalidInput("cannot send back there", {"to": [f"one of: {', '.join(targets) or 'none'}"]})
+            _end_reads(session)
             workflow.reset_from_task_id(targets[to_element].id)
             now = self.clock()
             session.add(Event(application=application, kind="task.sent_back", actor=user.username, at=now,
@@ -378,7 +382,7 @@ class Engine:
             if incident.status != IncidentStatus.OPEN:
                 raise Conflict(f"incident {incident_id} is {incident.status}")
             application, now = incident.application, self.clock()
-            workflow, services = self._load_for_retry(session, application)
+            workflow, services = self._load_for_retry(session, application)  # ends the reads
             for failed in workflow.get_tasks(state=TaskState.ERROR):
                 workflow.reset_from_task_id(failed.id)
             resolve([incident], now, user.username)
@@ -396,17 +400,23 @@ class Engine:
 
     def _load_for_retry(self, session: Session, application: Application) -> tuple[BpmnWorkflow, ServiceTasks]:
         newest = current_definition(session, application.matter_code)
+        kept_because = None
         if newest.id != application.definition_id:
             services = ServiceTasks(newest, self.sources, self.clock, newest.matter.elements)
             try:
                 workflow = bpmn.load_state(application.workflow, spec_of(newest), services.script_engine())
             except (KeyError, WorkflowException) as exc:  # the new version's elements differ: stay on the old one
-                session.add(Event(application=application, kind="incident.version_kept", actor="engine",
-                                  at=self.clock(), data={"newest": newest.version, "why": type(exc).__name__}))
+                kept_because = type(exc).__name__
             else:
+                _end_reads(session)
                 application.definition_id, application.definition = newest.id, newest
                 return workflow, services
-        return self._load(application)
+        workflow, services = self._load(application)
+        _end_reads(session)
+        if kept_because:
+            session.add(Event(application=application, kind="incident.version_kept", actor="engine",
+                              at=self.clock(), data={"newest": newest.version, "why": kept_because}))
+        return workflow, services
 
     # --- the one place workflows run ----------------------------------------------------
 
@@ -703,6 +713,17 @@ def _earlier_steps(spiff_task) -> list:
             steps.append(node)
         node = node.parent
     return steps
+
+
+def _end_reads(session: Session) -> None:
+    """End the transaction that read what a change needs, before the workflow runs: the
+    run's data-sharing lookups (seconds, for a slow registry) must not hold SQLite's write
+    lock (taken at BEGIN IMMEDIATE) or an open PostgreSQL transaction. Nothing is written
+    yet; the objects read stay usable, and their version columns make the write that
+    follows fail if someone else changed them meanwhile."""
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("_end_reads called with unsaved changes: they would be committed early")
+    session.commit()
 
 
 def _second_approval(task: Task, user: User, answer: dict, now: datetime, session: Session) -> bool:
