@@ -9,7 +9,9 @@ no timers firing.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import signal
 import sys
 import threading
@@ -57,25 +59,28 @@ def live_crons(connection: Redis, jobs: Iterable[PeriodicJob]) -> list[tuple[str
             if cron.last_heartbeat is not None and now - cron.last_heartbeat <= window]
 
 
-def _run_cron(redis_url: str, report: Connection) -> None:
+def _run_cron(redis_url: str, report: Connection, parent: int) -> None:
     """The cron process (spawned). Any failure is sent to the worker as one line."""
     try:
         jobs = periodic_jobs()
         cron = build_cron(Redis.from_url(redis_url), jobs)
         cron.log.info("periodic jobs: %s", ", ".join(f"{job.name} every {job.interval}s" for job in jobs))
-        threading.Thread(target=_stop_with_parent, name="onewindow-cron-parent", daemon=True).start()
+        threading.Thread(target=_stop_with_parent, args=(parent,), name="onewindow-cron-parent",
+                         daemon=True).start()
         cron.start()  # returns on SIGTERM / SIGINT
     except BaseException as exc:  # noqa: BLE001 — reported, then the process exits 1
-        report.send(f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
+        with contextlib.suppress(OSError):  # the worker may be gone already
+            report.send(f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
         sys.exit(1)
 
 
-def _stop_with_parent() -> None:
-    """A worker killed with SIGKILL takes no daemon child down: stop when it is gone."""
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        parent.join()
-        signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+def _stop_with_parent(parent: int) -> None:
+    """A worker killed with SIGKILL takes no daemon child down: stop once it is gone (this
+    process is then handed to another parent). Not the parent's sentinel pipe: RQ's
+    scheduler process, forked later, holds its other end open."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
 
 
 class _Worker(SimpleWorker):
@@ -102,7 +107,7 @@ def run_worker(redis_url: str, burst: bool = False, with_cron: bool = True) -> N
         signal.signal(signal.SIGTERM, stop_while_starting)
         context = multiprocessing.get_context("spawn")
         receive, send = context.Pipe(duplex=False)
-        cron = context.Process(target=_run_cron, args=(redis_url, send), name="onewindow-cron", daemon=True)
+        cron = context.Process(target=_run_cron, args=(redis_url, send, os.getpid()), name="onewindow-cron", daemon=True)
         cron.start()
         send.close()
         threading.Thread(target=_watch, args=(cron, receive, worker, failure), name="onewindow-cron-watch",
