@@ -176,43 +176,45 @@ def worked(settings, engine, people, tmp_path_factory):
     started = StartedJobRegistry(QUEUE_NAME, connection=deferred.queue.queue.connection)
     doomed = start(logs, "doomed", ["worker"], {**env, "ONEWINDOW_SOURCES": json.dumps(
         {"property_registry": {"delay": 30, "timeout": 40}})})
+    workers = [doomed]
     try:
-        wait_for(lambda: started.count > 0, 30, "the doomed worker to start the job", doomed)
-        time.sleep(1)  # inside the slow registry read, before any commit
-        children = _children(doomed.popen.pid)
-    finally:
-        doomed.popen.kill()  # SIGKILL the worker alone, as the OOM killer would: its children live on
-        doomed.popen.wait(10)
-    orphaned_cron = [pid for pid, command in children.items() if "spawn_main" in command]
-    for pid, command in children.items():
-        if "onewindow" in command:  # RQ's own scheduler process: it does not notice (left alone, see report)
-            os.kill(pid, signal.SIGKILL)
-    assert application(engine, lost["id"]).pending_since is not None
+        try:
+            wait_for(lambda: started.count > 0, 30, "the doomed worker to start the job", doomed)
+            time.sleep(1)  # inside the slow registry read, before any commit
+            children = _children(doomed.popen.pid)
+        finally:
+            doomed.popen.kill()  # the worker alone, as the OOM killer would: its children live on
+            doomed.popen.wait(10)
+        orphaned_cron = [pid for pid, command in children.items() if "spawn_main" in command]
+        for pid, command in children.items():
+            if "onewindow" in command:  # RQ's own scheduler process does not notice (not ours to test)
+                os.kill(pid, signal.SIGKILL)
+        assert application(engine, lost["id"]).pending_since is not None
 
-    api = ApiClient(create_app(engine=engine))
-    with engine.sessions() as session:
-        upsert_matter(session, {"code": "waiting_period", "name": "公示期测试", "department": "civil_affairs",
-                                "promised_days": 1, "legal_days": 1})
-        session.commit()
-    deployed = api.post("/api/definitions", _make_user(engine, "analyst"), json=WAITING_PERIOD)
-    assert deployed.status_code in (200, 201), deployed.get_json()
-    timer = api.post("/api/applications", _make_user(engine), json={"matter": "waiting_period",
-                                                                    "data": {"name": "周九"}}).get_json()
-    assert timer["status"] == "waiting", timer
-    near_due = api.post("/api/applications", _make_user(engine), json={"matter": "elderly_subsidy", "data": {
-        "applicant_name": "冯三", "id_number": unknown_resident(), "phone": "13800138000"}}).get_json()
-    assert near_due["status"] == "waiting" and near_due.get("colour", "green") == "green", near_due
-    _make_near_due(engine.sessions, near_due["id"])
+        api = ApiClient(create_app(engine=engine))
+        with engine.sessions() as session:
+            upsert_matter(session, {"code": "waiting_period", "name": "公示期测试", "department": "civil_affairs",
+                                    "promised_days": 1, "legal_days": 1})
+            session.commit()
+        deployed = api.post("/api/definitions", _make_user(engine, "analyst"), json=WAITING_PERIOD)
+        assert deployed.status_code in (200, 201), deployed.get_json()
+        timer = api.post("/api/applications", _make_user(engine), json={"matter": "waiting_period",
+                                                                        "data": {"name": "周九"}}).get_json()
+        assert timer["status"] == "waiting", timer
+        near_due = api.post("/api/applications", _make_user(engine), json={"matter": "elderly_subsidy", "data": {
+            "applicant_name": "冯三", "id_number": unknown_resident(), "phone": "13800138000"}}).get_json()
+        assert near_due["status"] == "waiting" and near_due.get("colour", "green") == "green", near_due
+        _make_near_due(engine.sessions, near_due["id"])
 
-    survivor = start(logs, "survivor", ["worker"], env)
-    second = start(logs, "second", ["worker"], env)  # two workers, two crons: still once per interval
-    try:
+        survivor = start(logs, "survivor", ["worker"], env)
+        workers.append(survivor)
+        second = start(logs, "second", ["worker"], env)  # production runs several workers, each with a cron
+        workers.append(second)
         yield SimpleNamespace(worker=survivor, second=second, lost=lost["id"], timer=timer["id"],
                               near_due=near_due["id"], env=env, orphaned_cron=orphaned_cron)
     finally:
-        survivor.stop()
-        second.stop()
-        doomed.stop(signal.SIGKILL)  # whatever of its group is left
+        for process in reversed(workers):
+            process.stop(signal.SIGKILL if process is doomed else signal.SIGTERM)  # the doomed: what is left
         deferred.sessions.kw["bind"].dispose()
 
 
@@ -294,6 +296,26 @@ def test_a_worker_whose_cron_process_dies_stops_with_one_line_and_exit_1(worked)
     errors = [line for line in worked.worker.output().splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and errors[0].startswith("Error: the cron process stopped (exit code -9)"), errors
     assert "the worker stopped too" in errors[0]
+
+
+def test_a_cron_process_that_cannot_start_reports_one_line_and_exits_1(monkeypatch):
+    """What the worker prints when its cron cannot start (here: no Redis where it looks)."""
+    import multiprocessing
+
+    import worker.main
+
+    monkeypatch.setattr(worker.main, "_stop_with_parent", lambda parent: None)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    receive, send = multiprocessing.Pipe(duplex=False)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            worker.main._run_cron(f"redis://127.0.0.1:{free_port()}/0", send, os.getppid())
+    finally:
+        for sig, handler in handlers.items():  # CronScheduler.start installs its own
+            signal.signal(sig, handler)
+    assert exited.value.code == 1
+    line = receive.recv()
+    assert line.startswith("ConnectionError: ") and "\n" not in line, line
 
 
 @needs_workers
