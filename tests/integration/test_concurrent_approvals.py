@@ -1,0 +1,231 @@
+"""One approval per subject per benefit, and gap-free result numbers, under requests that
+arrive at the same moment (issue 11, items 2 and 3).
+
+The guarantees come from the database, not from timing: the register's primary key
+(engine/holdings.py) lets exactly one approval of a person through, the others are refused
+naming what is held (``already_held``) or by the rules (``already_receiving``); numbers come
+from one counter row bumped in the deciding transaction (engine/numbers.py). Shown as
+production runs it — real gunicorn worker processes on PostgreSQL and Redis, over HTTP —
+and in one process with threads on the embedded SQLite backend. On both, the rules read the
+register before the deciding transaction takes its locks, so requests of the same moment can
+all pass ``already_receiving`` and only the primary key stops them: each run prints how
+many refusals each rule gave.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from api import create_app
+from engine.deadlines import local_day
+from engine.demo import DEMO_PASSWORD
+from engine.holdings import ALREADY_HELD_RULE
+from engine.models import Application, LicenceRecord, ResultCounter, SubsidyRecipient, User, utcnow
+from tests.conftest import BACKEND
+from tests.integration.gunicorn_server import gunicorn
+
+APPLICANTS = 20  # distinct applicant accounts, each sending one request of a round
+ROUNDS = 3
+MANY = 50
+CHEAP_HASH = "pbkdf2:sha256:1000"
+REFUSAL_RULES = {ALREADY_HELD_RULE, "already_receiving"}
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+SUBSIDY_NUMBER = re.compile(r"琼民高龄〔(\d{4})〕(\d{6})号")
+CARD_NUMBER = re.compile(r"YDZ(\d{4})(\d{7})")
+
+
+class InProcessApi:
+    """The Flask app in this process, called from many threads (a test client per request)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def connection(self):
+        return self.app.test_client()
+
+    def call(self, method: str, path: str, token: str | None = None, body: dict | None = None,
+             connection=None) -> tuple[int, dict]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        reply = (connection or self.connection()).open(path, method=method, json=body, headers=headers)
+        return reply.status_code, reply.get_json() or {}
+
+    def login(self, username: str, password: str = DEMO_PASSWORD) -> str:
+        status, body = self.call("POST", "/api/auth/login", body={"username": username, "password": password})
+        assert status == 200, (status, body)
+        return body["token"]
+
+
+@pytest.fixture(scope="module", params=["gunicorn", "in-process"])
+def server(request, settings, engine, people, tmp_path_factory):
+    """The API the requests go to: ``gunicorn -w 4`` on PostgreSQL + Redis, or the app in
+    this process on SQLite (the embedded default)."""
+    if request.param == "gunicorn":
+        if BACKEND != "postgres":
+            pytest.skip("gunicorn's worker processes share one PostgreSQL and Redis; the sqlite "
+                        "backend is embedded (one process) and is shown in-process instead")
+        with gunicorn(settings, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log") as running:
+            yield running.api
+    else:
+        if BACKEND == "postgres":
+            pytest.skip("on PostgreSQL these scenarios run against real gunicorn worker processes")
+        yield InProcessApi(create_app(engine=engine))
+
+
+@pytest.fixture(scope="module")
+def applicants(server, engine) -> list[str]:
+    """Tokens of distinct applicant accounts, each signed in over the API. Their password
+    hash is a cheap one (werkzeug checks whichever method a hash names): these tests are
+    about races, and scrypt's fifth of a second per account would be most of their time."""
+    run, password_hash = uuid4().hex[:6], generate_password_hash(DEMO_PASSWORD, method=CHEAP_HASH)
+    names = [f"racer_{run}_{i}" for i in range(APPLICANTS)]
+    with engine.sessions() as session:
+        session.add_all(User(username=name, password_hash=password_hash, role="applicant", display_name=name)
+                        for name in names)
+        session.commit()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(server.login, names))
+
+
+@pytest.fixture
+def senior(engine, resident):
+    """A fresh local resident of ``age`` whose ID card and photo the e-licence library holds
+    (老年人优待证 is decided at once, certificate-free)."""
+    def make(age: int) -> str:
+        id_number = resident(age)
+        with engine.sessions() as session:
+            for licence_type in ("resident_id_card", "id_photo"):
+                session.merge(LicenceRecord(holder=id_number, licence_type=licence_type,
+                                            licence_no=f"{licence_type}-{id_number}", valid_until=date(2099, 12, 31)))
+            session.commit()
+        return id_number
+    return make
+
+
+def submission(matter: str, id_number: str) -> dict:
+    return {"matter": matter, "data": {"applicant_name": "林秀英", "id_number": id_number, "phone": "13800138000"}}
+
+
+def all_at_once(api, requests: list[tuple[str, dict]]) -> tuple[list[tuple[int, dict]], float]:
+    """Send every (token, submission) from a thread of its own, released together by a
+    barrier once every thread holds an open connection; the replies in order, and seconds."""
+    barrier = threading.Barrier(len(requests))
+
+    def send(request: tuple[str, dict]) -> tuple[int, dict]:
+        token, body = request
+        connection = api.connection()
+        barrier.wait(timeout=60)
+        return api.call("POST", "/api/applications", token, body, connection)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        replies = list(pool.map(send, requests))
+    return replies, time.monotonic() - started
+
+
+def decided(replies: list[tuple[int, dict]]) -> tuple[list[dict], list[dict]]:
+    """(approved, refused) bodies; every request must have been decided in its response."""
+    unexpected = [(status, body) for status, body in replies if status != 201]
+    assert not unexpected, f"{len(unexpected)} of {len(replies)} not decided at once, e.g. {unexpected[0]}"
+    approved = [body for _status, body in replies if body["outcome"] == "approve"]
+    refused = [body for _status, body in replies if body["outcome"] == "reject"]
+    assert len(approved) + len(refused) == len(replies), [body["outcome"] for _status, body in replies]
+    return approved, refused
+
+
+def refusal_rules(body: dict, number_held: str) -> set[str]:
+    """The rules a refusal gives; each says in Chinese why, ``already_held`` naming the number."""
+    assert (body["status"], body["result_no"]) == ("completed", None), body
+    reasons = [r for r in body["decision"]["reasons"] if r["rule"] in REFUSAL_RULES]
+    assert reasons, f"refused without saying it is already held: {body['decision']}"
+    for reason in reasons:
+        assert CHINESE.search(reason["message"]), reason
+        if reason["rule"] == ALREADY_HELD_RULE:
+            assert number_held in reason["message"], reason
+    return {r["rule"] for r in reasons}
+
+
+def the_year() -> int:
+    """The year numbers are issued in: Beijing's (engine/numbers.py)."""
+    return local_day(utcnow()).year
+
+
+def holding(engine, id_number: str, matter: str) -> tuple[int | None, str | None] | None:
+    with engine.sessions() as session:
+        row = session.get(SubsidyRecipient, (id_number, matter))
+        return None if row is None else (row.application_id, row.result_no)
+
+
+def approvals_stored(engine, bodies: list[dict]) -> list[int]:
+    """Ids of the applications among ``bodies`` the database records as approved."""
+    with engine.sessions() as session:
+        return list(session.scalars(select(Application.id).where(
+            Application.id.in_([b["id"] for b in bodies]), Application.outcome == "approve")))
+
+
+def counter(engine, matter: str, year: int) -> int:
+    with engine.sessions() as session:
+        row = session.get(ResultCounter, (matter, year))
+        return row.last if row else 0
+
+
+def report(what: str, approved: list, refused: list[dict], rules: list[set[str]], seconds: float) -> None:
+    by_rule = {rule: sum(rule in r for r in rules) for rule in sorted(REFUSAL_RULES)}
+    print(f"\n[{BACKEND}] {what}: {len(approved)} approved, {len(refused)} refused {by_rule} in {seconds:.2f} s")
+
+
+def test_one_person_applied_for_by_20_applicants_at_once_is_granted_the_subsidy_once(
+        server, applicants, resident, engine):
+    for round_no in range(1, ROUNDS + 1):
+        id_number = resident(85)
+        replies, seconds = all_at_once(server, [(token, submission("elderly_subsidy", id_number))
+                                                for token in applicants])
+        approved, refused = decided(replies)
+        rules = [refusal_rules(body, approved[0]["result_no"]) for body in refused] if approved else []
+        report(f"elderly_subsidy round {round_no}", approved, refused, rules, seconds)
+        assert (len(approved), len(refused)) == (1, APPLICANTS - 1)
+        winner = approved[0]
+        assert SUBSIDY_NUMBER.fullmatch(winner["result_no"]), winner["result_no"]
+        assert winner["result"]["notice_no"] == winner["result_no"]
+        assert holding(engine, id_number, "elderly_subsidy") == (winner["id"], winner["result_no"])
+        assert approvals_stored(engine, approved + refused) == [winner["id"]]
+
+
+def test_one_person_applying_20_times_at_once_for_their_own_card_gets_one_card(
+        server, new_user, senior, engine):
+    token, id_number = server.login(new_user()), senior(66)
+    replies, seconds = all_at_once(server, [(token, submission("senior_card", id_number))] * APPLICANTS)
+    approved, refused = decided(replies)
+    rules = [refusal_rules(body, approved[0]["result_no"]) for body in refused] if approved else []
+    report("senior_card, one person", approved, refused, rules, seconds)
+    assert (len(approved), len(refused)) == (1, APPLICANTS - 1)
+    card = approved[0]
+    assert CARD_NUMBER.fullmatch(card["result_no"]) and card["result"]["card_no"] == card["result_no"]
+    assert all(r == {ALREADY_HELD_RULE} for r in rules), rules  # senior_card's rules do not read the register
+    assert holding(engine, id_number, "senior_card") == (card["id"], card["result_no"])
+    assert approvals_stored(engine, approved + refused) == [card["id"]]
+
+
+def test_50_approvals_at_once_get_the_next_50_numbers_of_the_year(server, applicants, senior, engine):
+    year, seniors = the_year(), [senior(60 + i % 40) for i in range(MANY)]
+    before = counter(engine, "senior_card", year)
+    replies, seconds = all_at_once(server, [(applicants[i % APPLICANTS], submission("senior_card", id_number))
+                                            for i, id_number in enumerate(seniors)])
+    approved, refused = decided(replies)
+    report(f"senior_card, {MANY} people (counter was {before})", approved, refused, [], seconds)
+    assert (len(approved), refused) == (MANY, [])
+    numbers = [CARD_NUMBER.fullmatch(body["result_no"] or "") for body in approved]
+    assert all(numbers), [body["result_no"] for body in approved]
+    assert {int(n[1]) for n in numbers} == {year}
+    assert sorted(int(n[2]) for n in numbers) == list(range(before + 1, before + MANY + 1))
+    assert counter(engine, "senior_card", year) == before + MANY
+    for id_number, body in zip(seniors, approved):
+        assert body["form_data"]["id_number"] == id_number
+        assert holding(engine, id_number, "senior_card") == (body["id"], body["result_no"])
