@@ -119,6 +119,7 @@ class Application(Base):
     __tablename__ = "application"
     __table_args__ = (
         UniqueConstraint("applicant_id", "idempotency_key"),
+        UniqueConstraint("matter_code", "result_no", name="uq_application_result_no"),  # a number is issued once
         Index("ix_application_pending", "pending_since"),
         Index("ix_application_applicant", "applicant_id", "created_at"),
         Index("ix_application_supervision", "status", "colour", "due_at"),
@@ -136,7 +137,7 @@ class Application(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
     decision: Mapped[dict | None] = mapped_column(JSON)
     result: Mapped[dict | None] = mapped_column(JSON)
-    result_no: Mapped[str | None] = mapped_column(String(64), unique=True)  # 证照/文书编号: engine/numbers.py
+    result_no: Mapped[str | None] = mapped_column(String(64))  # 证照/文书编号: engine/numbers.py
     form_data: Mapped[dict] = mapped_column(JSON)
     workflow: Mapped[str] = mapped_column(Text)
     pending_since: Mapped[datetime | None]  # work handed to a worker, not yet done

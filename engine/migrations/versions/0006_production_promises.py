@@ -20,7 +20,7 @@ def upgrade() -> None:
     with op.batch_alter_table("application") as batch_op:
         batch_op.add_column(sa.Column("request_digest", sa.String(64), nullable=True))
         batch_op.add_column(sa.Column("result_no", sa.String(64), nullable=True))
-        batch_op.create_unique_constraint("uq_application_result_no", ["result_no"])
+        batch_op.create_unique_constraint("uq_application_result_no", ["matter_code", "result_no"])
     with op.batch_alter_table("src_subsidy_recipient") as batch_op:
         batch_op.add_column(sa.Column("application_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("result_no", sa.String(64), nullable=True))
