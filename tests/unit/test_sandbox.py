@@ -68,7 +68,8 @@ REFUSED_SCRIPTS = [
     "try:\n    x = 1\nexcept Exception:\n    pass",
     "with x:\n    pass",
     "raise ValueError()",
-    "del x",
+    "del x.attr",
+    "del len",
     "global x",
     "x.attr = 1",
     "len = 3",
@@ -252,11 +253,11 @@ def _bpmn(script: str = GOOD_SCRIPT, condition: str = GOOD_CONDITION) -> str:
     return PROCESS.replace("SCRIPT", script).replace("CONDITION", condition)
 
 
-def _parse(bpmn: str):
+def _parse(bpmn: str, process_id: str = "Sample", filename: str = "sample.bpmn"):
     parser = SpiffBpmnParser()
     xml_parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    parser.add_bpmn_xml(etree.fromstring(bpmn.encode("utf-8"), xml_parser), "sample.bpmn")
-    return parser.get_spec("Sample"), parser.get_subprocess_specs("Sample")
+    parser.add_bpmn_xml(etree.fromstring(bpmn.encode("utf-8"), xml_parser), filename)
+    return parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
 
 
 class Services:
@@ -413,3 +414,16 @@ def test_decision_tables_run_and_are_checked():
         problems = check_specs([spec, *subprocess_specs.values()], "business_rule.bpmn")
         assert [(p.element_id, p.reason.split(":")[0]) for p in problems] == [
             ("Task_rules", "decision table T rule R2")]
+
+
+# --- harmless statements and methods --------------------------------------------------------
+
+def test_del_of_a_name_or_subscript_removes_it_from_the_task_data():
+    data = {"draft": 1, "decision": {"note": "x", "outcome": "approve"}, "keep": 2}
+    SandboxScriptEngine().environment.execute("del draft\ndel decision['note']\ntemp = 1\ndel temp", data)
+    assert data == {"decision": {"outcome": "approve"}, "keep": 2}
+
+
+def test_isoformat_is_a_safe_method():
+    check_script("d.isoformat()", "eval")
+    assert evaluate_expression("d.isoformat()", {"d": date(2024, 3, 1)}) == "2024-03-01"
