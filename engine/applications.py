@@ -42,6 +42,7 @@ from engine.models import Application, ApplicationStatus, Event, Incident, Matte
 from engine.credit import fast_lane_days, report_false_commitment
 from engine.runtime import (CLOCK_PAUSE, CLOCK_RESUME, CREDIT_CHECK, FALSE_COMMITMENT, FAST_LANE, FETCH_MATERIALS, ServiceTasks,
                             WorkDeferred, compiled, spec_of)
+from engine.sandbox import BudgetExceeded, run_budget
 from engine.sources import Source
 from forms import FormValidationError
 
@@ -442,13 +443,13 @@ class Engine:
         application.pending_since = None
         failure: Failure | None = None
         try:
-            with bpmn.workflow_clock(self.clock):
+            with bpmn.workflow_clock(self.clock), run_budget():  # every script of the run shares one budget
                 workflow.do_engine_steps(will_complete_task=before, did_complete_task=after)
         except WorkDeferred as deferred:
             application.pending_since = now
             session.add(Event(application=application, kind="work.deferred", actor=actor, at=now,
                               data={"element": deferred.element_id, "sources": deferred.sources}))
-        except WorkflowException as exc:
+        except (WorkflowException, BudgetExceeded, RecursionError) as exc:  # never a 500: an incident
             failure = Failure.of(exc)
         if steps:  # one audit row per run, not one per step: the hot path writes less
             session.add(Event(application=application, kind="steps", actor=actor, at=now, data={"steps": steps}))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.exceptions import WorkflowException
 
 from engine.models import Application, Event, Incident
-from engine.sandbox import SandboxViolation as BudgetExceeded  # TODO: sandbox budgets
+from engine.sandbox import BudgetExceeded
 
 APPLICANT_NOTICE = "您的申请在系统自动办理中遇到问题，已转人工处理，工作人员会尽快办理，无需重新提交。"
 MANUAL_TASK_ELEMENT = "incident"  # the element id of the "转人工处理" task of a failed application
@@ -47,13 +47,14 @@ class Failure:
     error: str
 
     @classmethod
-    def of(cls, exc: WorkflowException) -> Failure:
-        """From SpiffWorkflow's exception: the element it names, and budget breaches told apart."""
+    def of(cls, exc: Exception) -> Failure:
+        """From what stopped the run (usually SpiffWorkflow's exception wrapping the script's):
+        the element it names, and a budget breach told apart from other errors."""
         task_spec = getattr(exc, "task_spec", None) or getattr(getattr(exc, "task", None), "task_spec", None)
         element = getattr(task_spec, "bpmn_id", None) or ""
-        cause = exc.__cause__ or getattr(exc, "error", None) or exc
+        cause = exc.__cause__ if isinstance(exc, WorkflowException) and exc.__cause__ is not None else exc
         kind = IncidentKind.BUDGET_EXCEEDED if isinstance(cause, BudgetExceeded) else IncidentKind.SCRIPT_ERROR
-        return cls(kind, element, f"{type(cause).__name__}: {cause}" if cause is not exc else str(exc))
+        return cls(kind, element, str(exc) if cause is exc else f"{type(cause).__name__}: {cause} ({exc})")
 
 
 def open_incident(session: Session, application: Application, kind: IncidentKind, element_id: str,

@@ -60,6 +60,27 @@ class HttpApi:
         return body["token"]
 
 
+class InProcessApi:
+    """The Flask app in this process, called from many threads (a test client per request)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def connection(self):
+        return self.app.test_client()
+
+    def call(self, method: str, path: str, token: str | None = None, body: dict | None = None,
+             connection=None) -> tuple[int, dict]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        reply = (connection or self.connection()).open(path, method=method, json=body, headers=headers)
+        return reply.status_code, reply.get_json() or {}
+
+    def login(self, username: str, password: str = DEMO_PASSWORD) -> str:
+        status, body = self.call("POST", "/api/auth/login", body={"username": username, "password": password})
+        assert status == 200, (status, body)
+        return body["token"]
+
+
 class GunicornServer:
     def __init__(self, process: subprocess.Popen, port: int, log: Path) -> None:
         self.process, self.port, self.log = process, port, log

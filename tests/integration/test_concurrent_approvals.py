@@ -30,7 +30,7 @@ from engine.demo import DEMO_PASSWORD
 from engine.holdings import ALREADY_HELD_RULE
 from engine.models import Application, LicenceRecord, ResultCounter, SubsidyRecipient, User, utcnow
 from tests.conftest import BACKEND
-from tests.integration.gunicorn_server import gunicorn
+from tests.integration.gunicorn_server import InProcessApi, gunicorn
 
 APPLICANTS = 20  # distinct applicant accounts, each sending one request of a round
 ROUNDS = 3
@@ -40,27 +40,6 @@ REFUSAL_RULES = {ALREADY_HELD_RULE, "already_receiving"}
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 SUBSIDY_NUMBER = re.compile(r"琼民高龄〔(\d{4})〕(\d{6})号")
 CARD_NUMBER = re.compile(r"YDZ(\d{4})(\d{7})")
-
-
-class InProcessApi:
-    """The Flask app in this process, called from many threads (a test client per request)."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    def connection(self):
-        return self.app.test_client()
-
-    def call(self, method: str, path: str, token: str | None = None, body: dict | None = None,
-             connection=None) -> tuple[int, dict]:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        reply = (connection or self.connection()).open(path, method=method, json=body, headers=headers)
-        return reply.status_code, reply.get_json() or {}
-
-    def login(self, username: str, password: str = DEMO_PASSWORD) -> str:
-        status, body = self.call("POST", "/api/auth/login", body={"username": username, "password": password})
-        assert status == 200, (status, body)
-        return body["token"]
 
 
 @pytest.fixture(scope="module", params=["gunicorn", "in-process"])
