@@ -19,18 +19,26 @@ from lxml import etree
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.control import EventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timers
-from SpiffWorkflow.bpmn.specs.mixins import EndEventMixin
+from SpiffWorkflow.bpmn.specs.mixins import EndEventMixin, ExclusiveGatewayMixin, InclusiveGatewayMixin
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent, IntermediateCatchEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.dmn.parser.DMNParser import DMNParser
 from SpiffWorkflow.dmn.specs.model import DecisionTable
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import BusinessRuleTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
+from SpiffWorkflow.util.task import TaskState
 
 MAX_DOCUMENT_BYTES = 1_000_000
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -174,7 +182,7 @@ def parse_process(bpmn: str, filename: str, dmn: list[str] = (), process_id: str
     except SpiffWorkflowException as exc:
         raise ProcessProblem(filename, str(exc).splitlines()[0].strip(), getattr(exc, "id", ""),
                              getattr(exc, "line_number", None)) from exc
-    _refuse(_dead_ends(parsed, filename))
+    _refuse(_dead_ends(parsed, filename) + _loops(parsed, filename))
     return parsed
 
 
@@ -256,15 +264,83 @@ def _unresolved_calls(root: etree._Element, filename: str) -> list[dict]:
 
 def _dead_ends(parsed: ParsedProcess, filename: str) -> list[dict]:
     """Every flow node but an end event needs an outgoing sequence flow, or the
-    application would stop there for good."""
+    application would stop there for good. Not flow nodes: the inner task SpiffWorkflow
+    makes for a multi-instance or standard loop activity (same ``bpmn_id``, no outputs)
+    and an event sub-process started by a message or signal (no sequence flows at all)."""
     problems = []
     for spec in (parsed.spec, *parsed.subprocess_specs.values()):
-        for task_spec in spec.task_specs.values():
+        inner = {t.task_spec for t in spec.task_specs.values() if isinstance(t, LoopTask)}
+        triggered = set(getattr(spec.start, "trigger_specs", ()))
+        for name, task_spec in spec.task_specs.items():
             bpmn_id = getattr(task_spec, "bpmn_id", None)
+            if name in inner or name in triggered or task_spec.name in triggered:
+                continue
             if bpmn_id and not task_spec.outputs and not isinstance(task_spec, EndEventMixin):
                 problems.append({"file": filename, "element_id": bpmn_id,
                                  "reason": f"{type(task_spec).__name__} has no outgoing sequence flow"})
     return problems
+
+
+def _waits_or_decides(task_spec) -> bool:
+    """A flow node where a loop may stop or leave: a gateway that decides, a human task,
+    or an event that waits (timer, message, signal, receive task)."""
+    return (task_spec.manual or isinstance(task_spec, (ExclusiveGatewayMixin, InclusiveGatewayMixin, CatchingEvent)))
+
+
+def _loops(parsed: ParsedProcess, filename: str) -> list[dict]:
+    """Loops SpiffWorkflow cannot run: a cycle of sequence flows with no deciding gateway
+    and no wait state never ends (every submission would fail, RecursionError); a cycle
+    timer on an intermediate event the flow comes back to adds a waiting timer per tick,
+    and each of those fires again: its timers double every tick."""
+    problems = []
+    for spec in (parsed.spec, *parsed.subprocess_specs.values()):
+        reported: set = set()
+        for task_spec in spec.task_specs.values():
+            bpmn_id = getattr(task_spec, "bpmn_id", None)
+            if not bpmn_id or task_spec.name in reported:
+                continue
+            if not _waits_or_decides(task_spec):
+                cycle = _cycle_through(task_spec, lambda t: not _waits_or_decides(t))
+                if cycle:
+                    reported |= cycle
+                    problems.append({"file": filename, "element_id": bpmn_id, "reason": (
+                        f"{bpmn_id} is on a loop of sequence flows with no exclusive/inclusive gateway and no "
+                        f"wait state (human task or catching event): it would run for ever")})
+                    continue
+            definition = getattr(task_spec, "event_definition", None)
+            if (isinstance(task_spec, IntermediateCatchEvent) and not isinstance(task_spec, BoundaryEvent)
+                    and isinstance(definition, spiff_timers.CycleTimerEventDefinition)
+                    and _cycle_through(task_spec, lambda t: True)):
+                reported.add(task_spec.name)
+                problems.append({"file": filename, "element_id": bpmn_id, "reason": (
+                    f"{bpmn_id} is a cycle timer (timeCycle) on a loop: every tick adds another waiting timer. "
+                    f"Loop through a duration timer (timeDuration) instead, or put the cycle on a "
+                    f"non-interrupting boundary event")})
+    return problems
+
+
+def _cycle_through(start, allowed) -> set:
+    """The names of the task specs on a cycle back to ``start`` through ``allowed`` ones
+    (empty when there is none)."""
+    reach, stack = set(), [o for o in start.outputs if allowed(o)]
+    while stack:
+        node = stack.pop()
+        if node.name in reach:
+            continue
+        reach.add(node.name)
+        for output in node.outputs:
+            if allowed(output) and output.name not in reach:
+                stack.append(output)
+    if start.name not in reach:
+        return set()
+    back, inputs = set(), [start]  # those of reach that lead back to start
+    while inputs:
+        node = inputs.pop()
+        for source in node.inputs:
+            if source.name in reach and source.name not in back:
+                back.add(source.name)
+                inputs.append(source)
+    return back | {start.name}
 
 
 def _choose_process(ids: list[str], wanted: str | None, filename: str) -> str:
@@ -318,3 +394,214 @@ def load_state(state_json: str, spec_json: str, script_engine) -> BpmnWorkflow:
     workflow = SERIALIZER.from_dict(state)
     workflow.script_engine = script_engine
     return workflow
+
+
+# --- keeping the task tree bounded (loops and timer cycles) --------------------------------
+#
+# SpiffWorkflow never forgets a task: every pass through a loop adds its tasks as children
+# of the previous pass's tasks (the tree is the execution history), and every tick of a
+# cycle timer adds a branch below the waiting timer. Its task iterator stops at depth 1000
+# (util/task.py, ``max_depth``), so past ~1000 tasks deep the READY task is never found,
+# ``is_completed()`` turns true with no end event reached, and every step walks the whole
+# tree first (per-step time grows with the loop count, state grows ~400 bytes a task).
+# SpiffWorkflow has nothing to bound this, so we prune completed history ourselves: see
+# ``prune_completed``.
+
+PRUNE_AT = 60  # a workflow's tree is pruned once it holds more tasks than this...
+PRUNE_STEP = 30  # ...and, during one run, again only after this many more (a wide tree stays)
+KEEP_ANCESTORS = 10  # completed steps kept above every unfinished task (send-back targets apart)
+_MARK = "_onewindow_prune_mark"
+
+
+def run_engine_steps(workflow: BpmnWorkflow, will_complete_task=None, did_complete_task=None) -> None:
+    """``workflow.do_engine_steps(...)``, with the task tree pruned between passes.
+
+    The same loop as SpiffWorkflow 3.2's ``do_engine_steps`` (``_do_engine_steps`` until
+    it runs nothing, then ``refresh_timers``); pruning between passes, not inside the
+    callbacks, because a pass runs a list of READY tasks taken before it started.
+    """
+    while workflow._do_engine_steps(will_complete_task, did_complete_task):
+        _bound(workflow, during_run=True)
+    workflow.refresh_timers()
+    _bound(workflow, during_run=False)
+
+
+def _bound(workflow: BpmnWorkflow, during_run: bool) -> int:
+    removed = 0
+    for wf in (workflow, *list(workflow.subprocesses.values())):
+        if wf.parent_task_id is not None and wf.parent_task_id not in workflow.subprocesses:
+            continue  # deleted with its (pruned) calling task during this loop
+        limit = getattr(wf, _MARK, PRUNE_AT) if during_run else PRUNE_AT
+        if len(wf.tasks) > limit:
+            removed += prune_completed(wf)
+            setattr(wf, _MARK, max(PRUNE_AT, len(wf.tasks) + PRUNE_STEP))
+    return removed
+
+
+def prune_completed(wf, keep: int = KEEP_ANCESTORS) -> int:
+    """Drop finished history from one workflow's task tree (the top-level workflow or one
+    subprocess); return how many tasks went.
+
+    Kept: the root; every unfinished task with its ``keep`` nearest ancestors and its
+    direct children (multi-instance tasks look theirs up); the last completed task; the
+    nearest completed instance of every human step above an unfinished task, with its
+    parent (send-back, 退回, resets to it and takes its parent's data); the parent of every
+    kept manual task and join (joins judge their inputs by ``task.parent``); an event split
+    with all its children (boundary events) and the split a waiting boundary join looks
+    for; join instances cancelled since that join last fired (a parallel join counts them).
+    Dropped as well: under a cycle timer still waiting, every spent tick branch but the
+    newest and the duplicate waiting boundary joins each tick adds.
+
+    A kept task whose parent goes is re-attached to its nearest kept ancestor: its data
+    is whole in memory and the serializer stores it as a delta from the new parent, so
+    nothing is lost. The root keeps the process's first data.
+    """
+    tasks, root = wf.tasks, wf.task_tree
+    done = TaskState.COMPLETED | TaskState.CANCELLED  # a task in ERROR waits for a retry (reset to it)
+    unfinished = [t for t in tasks.values() if not t._state & done]
+    if not any(t._state & TaskState.NOT_FINISHED_MASK for t in unfinished):
+        return 0  # a finished workflow keeps its history: it no longer grows
+    dropped = _spent_ticks(wf, unfinished)
+    budgets: dict = {}
+
+    def mark(task, budget: int) -> None:
+        while task is not None and budget >= 0 and budgets.get(task.id, -1) < budget:
+            budgets[task.id] = budget
+            task, budget = task.parent, budget - 1
+
+    mark(root, 0)
+    last = wf.last_task
+    if last is not None and last.id in tasks and last.id not in dropped:
+        mark(last, 1)
+    for task in unfinished:
+        if task.id in dropped:
+            continue
+        mark(task, keep)
+        for child in task.children:
+            if child.id not in dropped:
+                mark(child, 0)
+        if task._state & TaskState.DEFINITE_MASK:
+            _mark_send_back_targets(task, mark)
+    _mark_pending_join_inputs(wf, unfinished, dropped, mark)
+    _close(wf, budgets, mark)
+    if len(budgets) == len(tasks):
+        return 0
+    return _cut(wf, budgets)
+
+
+def _spent_ticks(wf, unfinished: list) -> set:
+    """Under a cycle timer still waiting: spent tick branches but the newest, and the
+    duplicate waiting joins each tick adds (the join cancels all but one when it fires)."""
+    dropped: set = set()
+    last = wf.last_task.id if wf.last_task is not None else None
+    for timer in unfinished:
+        definition = getattr(timer.task_spec, "event_definition", None)
+        if timer._state != TaskState.WAITING or not isinstance(definition, spiff_timers.CycleTimerEventDefinition):
+            continue
+        spent, joins = [], set()
+        for child in reversed(timer.children):
+            subtree = list(child)
+            if isinstance(child.task_spec, Join) and child._state == TaskState.WAITING and not child._children:
+                if child.task_spec in joins:
+                    dropped.add(child.id)
+                joins.add(child.task_spec)
+            elif all(t._state & TaskState.FINISHED_MASK for t in subtree) and not any(t.id == last for t in subtree):
+                spent.append(subtree)
+        for subtree in spent[1:]:  # spent is newest first
+            dropped.update(t.id for t in subtree)
+    return dropped
+
+
+def _mark_send_back_targets(task, mark) -> None:
+    """As engine/applications.py ``_earlier_steps``: the nearest completed instance of each
+    human step above a task to come, kept with its parent wherever it is (the human task
+    that will be sent back from may still lie ahead, after the loop)."""
+    seen = {task.task_spec.bpmn_id}
+    node = task.parent
+    while node is not None:
+        spec = node.task_spec
+        if spec.manual and node._state == TaskState.COMPLETED and spec.bpmn_id not in seen:
+            seen.add(spec.bpmn_id)
+            mark(node, 1)
+        node = node.parent
+
+
+def _mark_pending_join_inputs(wf, unfinished: list, dropped: set, mark) -> None:
+    """Instances of a parallel/inclusive/end join cancelled since it last fired: their
+    parents tell the join which inputs already arrived (and whose data to merge)."""
+    joins = {t.task_spec for t in unfinished if isinstance(t.task_spec, UnstructuredJoin)}
+    if not joins:
+        return
+    fired: dict = {}
+    instances = [t for t in wf.tasks.values() if t.task_spec in joins and t._state & TaskState.FINISHED_MASK]
+    for task in instances:
+        if task._state == TaskState.COMPLETED:
+            fired[task.task_spec] = max(fired.get(task.task_spec, 0.0), task.last_state_change)
+    for task in instances:
+        if task.id not in dropped and task.last_state_change >= fired.get(task.task_spec, 0.0):
+            mark(task, 1)
+
+
+def _close(wf, budgets: dict, mark) -> None:
+    """Keep what kept tasks rely on, until nothing more is added."""
+    done: set = set()
+    while len(done) < len(budgets):
+        for task_id in [t for t in budgets if t not in done]:
+            done.add(task_id)
+            task = wf.tasks[task_id]
+            spec, parent = task.task_spec, task.parent
+            if parent is not None and (spec.manual or isinstance(spec, Join) or isinstance(parent.task_spec, EventSplit)):
+                mark(parent, 0)
+            if isinstance(spec, EventSplit):
+                for child in task.children:
+                    mark(child, 0)
+            if isinstance(spec, Join) and spec.split_task and not task._state & TaskState.FINISHED_MASK:
+                node = parent
+                while node is not None and node.task_spec.name != spec.split_task:
+                    node = node.parent
+                mark(node, 0)
+
+
+def _cut(wf, budgets: dict) -> int:
+    """Remove every task not in ``budgets``; re-attach kept tasks to their nearest kept
+    ancestor, in the original order of the children."""
+    tasks, root = wf.tasks, wf.task_tree
+    removed, children = [], {root.id: []}
+    stack = [(root, None)]
+    while stack:
+        task, anchor = stack.pop()
+        if task.id in budgets:
+            if anchor is not None:
+                task._parent = anchor
+                children[anchor].append(task.id)
+            children[task.id] = []
+            anchor = task.id
+        else:
+            removed.append(task)
+        stack.extend((tasks[c], anchor) for c in reversed(task._children))
+    for task_id, kept in children.items():
+        tasks[task_id]._children = kept
+    top = wf.top_workflow
+    for task in removed:
+        del tasks[task.id]
+        top.event_manager.tasks.pop(task.id, None)
+        if task.id in top.subprocesses:
+            _drop_subprocess(top, task.id)
+    return len(removed)
+
+
+def _drop_subprocess(top: BpmnWorkflow, task_id) -> None:
+    subprocess = top.subprocesses.pop(task_id)
+    for child_id in [i for i, sp in top.subprocesses.items() if sp.parent_task_id in subprocess.tasks]:
+        if child_id in top.subprocesses:
+            _drop_subprocess(top, child_id)
+
+
+def reached_end(workflow: BpmnWorkflow) -> bool:
+    """Whether the top-level process really finished: one of its end events completed and
+    no task of it is still to run. ``is_completed()`` alone also turns true when
+    SpiffWorkflow's iterator gives up at depth 1000 with the READY task below it."""
+    tasks = workflow.tasks.values()
+    if any(t._state & TaskState.DEFINITE_MASK for t in tasks):
+        return False
+    return any(t._state == TaskState.COMPLETED and isinstance(t.task_spec, EndEventMixin) for t in tasks)
