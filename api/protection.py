@@ -71,5 +71,24 @@ def protect(app: Flask, redis_url: str | None) -> Limiter:
     for endpoint, (limit, key, methods) in LIMITED_ENDPOINTS.items():
         app.view_functions[endpoint] = limiter.limit(limit, key_func=key, methods=methods)(
             app.view_functions[endpoint])
+    app.before_request(refuse_nul_characters)
     app.after_request(security_headers)
     return limiter
+
+
+NUL = "\x00"
+
+
+def refuse_nul_characters():
+    """PostgreSQL text cannot hold U+0000 (the query fails: it was a 500) and SQLite would
+    store it: refused up front for every input, the same on both backends."""
+    where = {f"query: {name}" for name, value in request.args.items(multi=True) if NUL in name or NUL in value}
+    if NUL in request.path:
+        where.add("path")
+    body = request.get_data(cache=True, as_text=True)
+    if NUL in body or "\\u0000" in body:
+        where.add("body")
+    if where:
+        return problem(422, "Invalid input", "NUL characters (U+0000) are not accepted",
+                       errors={place: ["不接受空字符 NUL (U+0000)"] for place in sorted(where)})
+    return None

@@ -59,3 +59,14 @@ def test_the_audit_trail_records_who_did_what_and_cannot_be_edited(api, people, 
             assert reply.status_code in (404, 405), (method, path)
     assert api.get("/api/events", applicant).status_code == 403
     assert api.get("/api/events", clerk).status_code == 403
+
+
+def test_nul_characters_are_refused_in_any_input_on_both_backends(api, new_user):
+    """PostgreSQL cannot store U+0000: a NUL in a queue filter answered 500 there."""
+    clerk, applicant = new_user("clerk", "civil_affairs"), new_user()
+    for reply in (api.get("/api/tasks?applicant=%00", clerk),
+                  api.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": {
+                      "applicant_name": "王\x00五", "id_number": "1", "phone": "1"}})):
+        assert reply.status_code == 422, reply.get_json()
+        assert reply.headers["Content-Type"] == "application/problem+json"
+        assert "NUL" in reply.get_json()["detail"]
