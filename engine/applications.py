@@ -22,7 +22,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
-from SpiffWorkflow.bpmn.specs.mixins import EndEventMixin
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -444,7 +443,7 @@ class Engine:
         failure: Failure | None = None
         try:
             with bpmn.workflow_clock(self.clock), run_budget():  # every script of the run shares one budget
-                workflow.do_engine_steps(will_complete_task=before, did_complete_task=after)
+                bpmn.run_engine_steps(workflow, will_complete_task=before, did_complete_task=after)
         except WorkDeferred as deferred:
             application.pending_since = now
             session.add(Event(application=application, kind="work.deferred", actor=actor, at=now,
@@ -519,7 +518,7 @@ class Engine:
         application.timer_due_at = next_timer(workflow, now)
         if application.status == ApplicationStatus.FAILED:
             return
-        completed = workflow.is_completed()  # and an end event was reached: checked by _run
+        completed = bpmn.reached_end(workflow)
         answer = workflow.data if completed else data  # a finished process's data, or the last step's
         if answer.get("outcome") and answer["outcome"] != application.outcome:
             self._decide(session, application, answer["outcome"], answer.get("result"), now, actor)
@@ -599,12 +598,8 @@ class Engine:
 
 def _stopped_without_end(workflow: BpmnWorkflow) -> bool:
     """SpiffWorkflow calls a workflow completed when its task iterator finds nothing left —
-    also when the iterator gave up at its depth limit. Completed means an end event of the
-    top-level process ran."""
-    if not workflow.is_completed():
-        return False
-    return not any(isinstance(t.task_spec, EndEventMixin) and t.workflow is workflow
-                   for t in workflow.get_tasks(state=TaskState.COMPLETED))
+    also when the iterator gave up at its depth limit. Completed means an end event ran."""
+    return workflow.is_completed() and not bpmn.reached_end(workflow)
 
 
 TIMER_EVENTS = ("TimerEventDefinition", "TimeDateEventDefinition", "DurationTimerEventDefinition",

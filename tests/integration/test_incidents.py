@@ -101,3 +101,23 @@ def test_a_retry_after_the_fix_runs_the_failed_step_on_the_new_version(api, engi
 
 def test_an_unknown_incident_is_not_found(api, new_user):
     assert api.post("/api/incidents/2147483647/retry", new_user("admin")).status_code == 404
+
+
+def test_a_flow_loop_past_spiffworkflows_depth_limit_ends_at_its_end_event(api, new_user, resident,
+                                                                          scratch_matter):
+    """Before: a 600-turn script loop ended ``completed`` with no outcome (SpiffWorkflow's
+    task iterator gave up at depth 1000). The engine keeps the tree bounded, so the loop
+    runs to its end event, and completes only there."""
+    from tests.unit.test_loops import counting_loop
+
+    code, body = scratch_matter
+    loop = counting_loop(2_000).replace("i = 0", "i = 0\noutcome = 'approve'\nresult = {'turns': 0}") \
+        .replace('<bpmn:endEvent id="end"/>', '<bpmn:scriptTask id="tally"><bpmn:script>result = {\'turns\': i}'
+                 '</bpmn:script></bpmn:scriptTask><bpmn:endEvent id="end"/>') \
+        .replace('targetRef="end"', 'targetRef="tally"')
+    loop = loop.replace("</bpmn:process>", '<bpmn:sequenceFlow id="f_end" sourceRef="tally" targetRef="end"/>'
+                                           "</bpmn:process>")
+    _deploy(api, new_user("analyst"), {**body(), "bpmn": loop})
+    done = _apply(api, new_user(), code, resident(85))
+    assert (done["status"], done["outcome"]) == ("completed", "approve"), done  # unbounded: failed, no_end_event
+    assert done["result"]["turns"] == 2_000
