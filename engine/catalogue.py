@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from engine.config import CATALOGUE_FILE, REPO_ROOT
 from engine.definitions import DefinitionUpload, deploy
+from engine.holdings import HoldingPolicy
+from engine.numbers import NumberPolicy
 from engine.models import Matter, ServiceDefinition
 
 FILE_KEYS = ("bpmn", "rules", "form")
@@ -34,6 +36,7 @@ def upload_for(entry: dict, root: Path = REPO_ROOT) -> DefinitionUpload:
 
 def upsert_matter(session: Session, entry: dict) -> Matter:
     elements = {k: v for k, v in entry.items() if k not in FILE_KEYS and k != "dmn"}
+    HoldingPolicy.of(elements), NumberPolicy.of(elements)  # a policy the engine cannot follow fails here, not at approval
     matter = session.get(Matter, entry["code"]) or Matter(code=entry["code"])
     matter.name, matter.department = entry["name"], entry["department"]
     matter.promised_days, matter.legal_days = entry["promised_days"], entry["legal_days"]

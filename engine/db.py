@@ -6,6 +6,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -52,6 +56,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def insert_or_on_conflict(session: Session, table) -> PostgresInsert | SqliteInsert:
+    """An INSERT that can say ``on_conflict_do_nothing()`` / ``on_conflict_do_update()``:
+    both backends have it, each in its own dialect."""
+    return postgres_insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(table)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

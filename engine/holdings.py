@@ -21,10 +21,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from engine.db import insert_or_on_conflict
 from engine.deadlines import local_day
 from engine.models import Application, SubsidyRecipient
 
@@ -54,8 +53,7 @@ def enrol(session: Session, policy: HoldingPolicy, application: Application,
     subject = application.form_data.get(policy.subject_field)
     if not subject:
         return None
-    insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    inserted = session.execute(insert(SubsidyRecipient).values(
+    inserted = session.execute(insert_or_on_conflict(session, SubsidyRecipient).values(
         id_number=subject, matter_code=application.matter_code, since=local_day(now),
         application_id=application.id,
     ).on_conflict_do_nothing().returning(SubsidyRecipient.id_number)).first()

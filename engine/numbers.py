@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from datetime import date
 from string import Formatter
 
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from engine.db import insert_or_on_conflict
 from engine.models import ResultCounter
 
 FIELDS = frozenset({"year", "date", "seq"})
@@ -67,8 +66,7 @@ def check_format(text: str) -> None:
 
 def issue(session: Session, matter_code: str, policy: NumberPolicy, day: date) -> str:
     """The next number of the matter in ``day``'s year, counted in the current transaction."""
-    insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(ResultCounter).values(matter_code=matter_code, year=day.year, last=1)
+    statement = insert_or_on_conflict(session, ResultCounter).values(matter_code=matter_code, year=day.year, last=1)
     statement = statement.on_conflict_do_update(
         index_elements=[ResultCounter.matter_code, ResultCounter.year],
         set_={"last": ResultCounter.last + 1}).returning(ResultCounter.last)
