@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.db import insert_or_on_conflict
@@ -65,10 +65,11 @@ def enrol(session: Session, policy: HoldingPolicy, application: Application,
 
 
 def record_number(session: Session, policy: HoldingPolicy, application: Application, result_no: str | None) -> None:
-    """The holding names the approval and the number it was granted under."""
-    holding = session.get(SubsidyRecipient, (application.form_data[policy.subject_field], application.matter_code))
-    if holding is not None:
-        holding.application_id, holding.result_no = application.id, result_no
+    """The holding names the approval and the number it was granted under (one UPDATE, no read)."""
+    session.execute(update(SubsidyRecipient).where(
+        SubsidyRecipient.id_number == application.form_data[policy.subject_field],
+        SubsidyRecipient.matter_code == application.matter_code,
+    ).values(application_id=application.id, result_no=result_no))
 
 
 def refusal(held: SubsidyRecipient, matter_name: str) -> str:
