@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -47,6 +48,10 @@ from forms import FormValidationError
 
 OPEN_TASK = ("open", "claimed")
 FIRST_APPROVAL = "first_approval"  # 四眼: the first clerk's answer, kept on the task
+# Each completed BPMN step costs this much of the run's sandbox step budget (1,000,000):
+# 25,000 steps a run — room for a 10,000-turn loop of two steps, an end to one that never exits.
+STEPS_PER_TASK = 40
+AUDITED_STEPS = 200  # a run's "steps" audit row lists the first ones and counts the rest
 
 
 @dataclass(frozen=True)
@@ -436,13 +441,17 @@ class Engine:
             services.must_defer(task, allow_deferred)
 
         def after(task) -> None:
+            try:
+                budget.charge(STEPS_PER_TASK)
+            except BudgetExceeded as exc:  # a flow that loops for ever: name where it was
+                raise WorkflowTaskException(str(exc), task=task) from exc
             if task.task_spec.bpmn_id:
                 steps.append({"element": task.task_spec.bpmn_id, "type": type(task.task_spec).__name__})
 
         application.pending_since = None
         failure: Failure | None = None
         try:
-            with bpmn.workflow_clock(self.clock), run_budget():  # every script of the run shares one budget
+            with bpmn.workflow_clock(self.clock), run_budget() as budget:  # the run's scripts and steps share it
                 bpmn.run_engine_steps(workflow, will_complete_task=before, did_complete_task=after)
         except WorkDeferred as deferred:
             application.pending_since = now
@@ -451,7 +460,9 @@ class Engine:
         except (WorkflowException, BudgetExceeded, RecursionError) as exc:  # never a 500: an incident
             failure = Failure.of(exc)
         if steps:  # one audit row per run, not one per step: the hot path writes less
-            session.add(Event(application=application, kind="steps", actor=actor, at=now, data={"steps": steps}))
+            session.add(Event(application=application, kind="steps", actor=actor, at=now,
+                              data={"steps": steps[:AUDITED_STEPS],
+                                    **({"more": len(steps) - AUDITED_STEPS} if len(steps) > AUDITED_STEPS else {})}))
         if failure is None and _stopped_without_end(workflow):
             failure = Failure(IncidentKind.NO_END_EVENT, workflow.last_task.task_spec.bpmn_id or "",
                               "the workflow stopped with nothing waiting and no end event reached")

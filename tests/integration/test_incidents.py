@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from engine.catalogue import read_catalogue, upload_for, upsert_matter
 from engine.incidents import APPLICANT_NOTICE, MANUAL_TASK_ELEMENT
-from engine.models import Incident
+from engine.applications import AUDITED_STEPS
+from engine.models import Event, Incident
 
 ELDERLY = next(e for e in read_catalogue() if e["code"] == "elderly_subsidy")
 GOOD_STEP = "amount = decision['values'].get('amount', 0)"
@@ -121,3 +122,20 @@ def test_a_flow_loop_past_spiffworkflows_depth_limit_ends_at_its_end_event(api, 
     done = _apply(api, new_user(), code, resident(85))
     assert (done["status"], done["outcome"]) == ("completed", "approve"), done  # unbounded: failed, no_end_event
     assert done["result"]["turns"] == 2_000
+
+
+def test_a_flow_loop_that_never_exits_stops_at_the_runs_step_budget_into_an_incident(api, engine, new_user, resident,
+                                                                                    scratch_matter):
+    from tests.unit.test_loops import counting_loop
+
+    code, body = scratch_matter
+    analyst = new_user("analyst")
+    _deploy(api, analyst, {**body(), "bpmn": counting_loop(10**9)})
+    failed = _apply(api, new_user(), code, resident(85))
+    assert (failed["status"], failed["notice"]) == ("failed", APPLICANT_NOTICE)
+    incident = api.get(f"/api/incidents?application={failed['id']}", analyst).get_json()[0]
+    assert incident["kind"] == "budget_exceeded" and incident["element_id"] in ("step", "more", "init")
+    with engine.sessions() as session:
+        audited = session.scalars(select(Event.data).where(Event.application_id == failed["id"],
+                                                           Event.kind == "steps")).one()
+    assert len(audited["steps"]) == AUDITED_STEPS and audited["more"] > 20_000
