@@ -560,8 +560,6 @@ class Engine:
         holding, numbering = HoldingPolicy.of(elements), NumberPolicy.of(elements)
         if holding is None and numbering is None:
             return {}
-        if application.id is None:
-            session.flush()  # the register and the number name the application
         held = enrol(session, holding, application, now) if holding else None
         if held is not None and holding.repeat == Repeat.REJECT:
             reason = refusal(held, application.definition.matter.name)
@@ -569,7 +567,7 @@ class Engine:
             application.result = {"stage": "holding", "reason": reason}
             application.decision = {**(application.decision or {}), "outcome": "reject",
                                     "reasons": [{"rule": ALREADY_HELD_RULE, "message": reason}]}
-            return {"already_held_by": held.application_id}
+            return {"already_held_by": held.tracking_no}
         if numbering is not None:
             application.result_no = issue(session, application.matter_code, numbering, local_day(now))
             application.result[numbering.field] = application.result_no
@@ -725,12 +723,15 @@ def _earlier_steps(spiff_task) -> list:
 def _end_reads(session: Session) -> None:
     """End the transaction that read what a change needs, before the workflow runs: the
     run's data-sharing lookups (seconds, for a slow registry) must not hold SQLite's write
-    lock (taken at BEGIN IMMEDIATE) or an open PostgreSQL transaction. Nothing is written
-    yet; the objects read stay usable, and their version columns make the write that
-    follows fail if someone else changed them meanwhile."""
+    lock, which its BEGIN IMMEDIATE takes with the first read. Nothing is written yet; the
+    objects read stay usable, and their version columns make the write that follows fail
+    if someone else changed them meanwhile. A PostgreSQL transaction that has only read
+    holds no lock (writes are flushed at commit), so there it goes on: ending it would
+    cost three round trips (COMMIT, the pool's ping, BEGIN) for nothing."""
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("_end_reads called with unsaved changes: they would be committed early")
-    session.commit()
+    if session.get_bind().dialect.name == "sqlite":
+        session.commit()
 
 
 def _second_approval(task: Task, user: User, answer: dict, now: datetime, session: Session) -> bool:

@@ -55,7 +55,7 @@ def enrol(session: Session, policy: HoldingPolicy, application: Application,
         return None
     inserted = session.execute(insert_or_on_conflict(session, SubsidyRecipient).values(
         id_number=subject, matter_code=application.matter_code, since=local_day(now),
-        application_id=application.id,
+        tracking_no=application.tracking_no,
     ).on_conflict_do_nothing().returning(SubsidyRecipient.id_number)).first()
     if inserted is not None:
         return None
@@ -69,7 +69,7 @@ def record_number(session: Session, policy: HoldingPolicy, application: Applicat
     session.execute(update(SubsidyRecipient).where(
         SubsidyRecipient.id_number == application.form_data[policy.subject_field],
         SubsidyRecipient.matter_code == application.matter_code,
-    ).values(application_id=application.id, result_no=result_no))
+    ).values(tracking_no=application.tracking_no, result_no=result_no))
 
 
 def refusal(held: SubsidyRecipient, matter_name: str) -> str:

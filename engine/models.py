@@ -325,7 +325,7 @@ class SubsidyRecipient(Base):
     id_number: Mapped[str] = mapped_column(String(18), primary_key=True)
     matter_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     since: Mapped[date] = mapped_column(Date)
-    application_id: Mapped[int | None] = mapped_column(Integer)  # the approval that granted it
+    tracking_no: Mapped[str | None] = mapped_column(String(32))  # the approval that granted it
     result_no: Mapped[str | None] = mapped_column(String(64))  # the card / notice number held
 
 

@@ -136,10 +136,10 @@ def the_year() -> int:
     return local_day(utcnow()).year
 
 
-def holding(engine, id_number: str, matter: str) -> tuple[int | None, str | None] | None:
+def holding(engine, id_number: str, matter: str) -> tuple[str | None, str | None] | None:
     with engine.sessions() as session:
         row = session.get(SubsidyRecipient, (id_number, matter))
-        return None if row is None else (row.application_id, row.result_no)
+        return None if row is None else (row.tracking_no, row.result_no)
 
 
 def approvals_stored(engine, bodies: list[dict]) -> list[int]:
@@ -173,7 +173,7 @@ def test_one_person_applied_for_by_20_applicants_at_once_is_granted_the_subsidy_
         winner = approved[0]
         assert SUBSIDY_NUMBER.fullmatch(winner["result_no"]), winner["result_no"]
         assert winner["result"]["notice_no"] == winner["result_no"]
-        assert holding(engine, id_number, "elderly_subsidy") == (winner["id"], winner["result_no"])
+        assert holding(engine, id_number, "elderly_subsidy") == (winner["tracking_no"], winner["result_no"])
         assert approvals_stored(engine, approved + refused) == [winner["id"]]
 
 
@@ -188,7 +188,7 @@ def test_one_person_applying_20_times_at_once_for_their_own_card_gets_one_card(
     card = approved[0]
     assert CARD_NUMBER.fullmatch(card["result_no"]) and card["result"]["card_no"] == card["result_no"]
     assert all(r == {ALREADY_HELD_RULE} for r in rules), rules  # senior_card's rules do not read the register
-    assert holding(engine, id_number, "senior_card") == (card["id"], card["result_no"])
+    assert holding(engine, id_number, "senior_card") == (card["tracking_no"], card["result_no"])
     assert approvals_stored(engine, approved + refused) == [card["id"]]
 
 
@@ -207,4 +207,4 @@ def test_50_approvals_at_once_get_the_next_50_numbers_of_the_year(server, applic
     assert counter(engine, "senior_card", year) == before + MANY
     for id_number, body in zip(seniors, approved):
         assert body["form_data"]["id_number"] == id_number
-        assert holding(engine, id_number, "senior_card") == (body["id"], body["result_no"])
+        assert holding(engine, id_number, "senior_card") == (body["tracking_no"], body["result_no"])

@@ -22,7 +22,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("result_no", sa.String(64), nullable=True))
         batch_op.create_unique_constraint("uq_application_result_no", ["matter_code", "result_no"])
     with op.batch_alter_table("src_subsidy_recipient") as batch_op:
-        batch_op.add_column(sa.Column("application_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("tracking_no", sa.String(32), nullable=True))
         batch_op.add_column(sa.Column("result_no", sa.String(64), nullable=True))
     op.create_table(
         "result_counter",
@@ -64,7 +64,7 @@ def downgrade() -> None:
     op.drop_table("result_counter")
     with op.batch_alter_table("src_subsidy_recipient") as batch_op:
         batch_op.drop_column("result_no")
-        batch_op.drop_column("application_id")
+        batch_op.drop_column("tracking_no")
     with op.batch_alter_table("application") as batch_op:
         batch_op.drop_constraint("uq_application_result_no", type_="unique")
         batch_op.drop_column("result_no")
