@@ -568,12 +568,13 @@ class Engine:
             application.decision = {**(application.decision or {}), "outcome": "reject",
                                     "reasons": [{"rule": ALREADY_HELD_RULE, "message": reason}]}
             return {"already_held_by": held.tracking_no}
+        replaced = {"replaces": held.result_no} if held is not None else {}  # read before the holding changes
         if numbering is not None:
             application.result_no = issue(session, application.matter_code, numbering, local_day(now))
             application.result[numbering.field] = application.result_no
         if holding is not None:
             record_number(session, holding, application, application.result_no)
-        return {"replaces": held.result_no} if held is not None else {}
+        return replaced
 
     def _project_tasks(self, session: Session, application: Application, waiting: list, now: datetime) -> None:
         """Keep the queue index equal to the workflow's READY human tasks."""

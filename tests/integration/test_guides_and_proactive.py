@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from dataclasses import replace
 from datetime import date, datetime
 
 from sqlalchemy import select
 
 from engine import proactive
-from engine.models import Application, Event, RegistryPerson
+from engine.models import Application, Event, RegistryPerson, SubsidyRecipient, User
 from forms.identifiers import make_resident_id
 from tests.integration.helpers import BEIJING, MovableClock
 
@@ -84,3 +85,37 @@ def test_passing_the_80th_birthday_starts_exactly_one_proactive_application(engi
     third = proactive.scan(timed, "elderly_subsidy")              # the job runs again: nobody twice
     assert started[0].id not in third.started
     assert len(_proactive_applications(engine, birthday)) == 1
+
+
+def test_an_applicant_and_the_proactive_job_at_the_same_moment_make_one_approval(engine, new_user):
+    """The register of holders decides, not timing: whichever of the two commits first is
+    approved, the other refused as already receiving (engine/holdings.py)."""
+    for round_ in range(5):
+        clock = MovableClock(datetime(2031 + round_, 3, 12, 10, 0, tzinfo=BEIJING))  # a window no other test uses
+        timed = replace(engine, clock=clock)
+        id_number = _resident_born(engine, date(1951 + round_, 3, 10))  # turned 80 two days ago
+        with engine.sessions() as session:
+            applicant = session.scalars(select(User).where(User.username == new_user())).one()
+        barrier, outcomes = threading.Barrier(2), {}
+
+        def by_hand() -> None:
+            barrier.wait(10)
+            application, _ = timed.submit(applicant, "elderly_subsidy", {
+                "applicant_name": "长者", "id_number": id_number, "phone": "13900139000"})
+            outcomes["applicant"] = application.outcome
+
+        def proactively() -> None:
+            barrier.wait(10)
+            outcomes["job"] = proactive.scan(timed, "elderly_subsidy").started
+
+        threads = [threading.Thread(target=by_hand), threading.Thread(target=proactively)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        with engine.sessions() as session:
+            decided = session.scalars(select(Application.outcome).where(
+                Application.form_data["id_number"].as_string() == id_number)).all()
+            holders = session.scalars(select(SubsidyRecipient).where(SubsidyRecipient.id_number == id_number)).all()
+        assert [o for o in decided if o].count("approve") == 1, (round_, decided, outcomes)
+        assert len(holders) == 1
