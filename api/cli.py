@@ -95,11 +95,10 @@ def serve(host: str, port: int) -> None:
     create_app(engine=engine()).run(host=host, port=port, threaded=True)
 
 
-def _start_embedded_sweeps(after_seconds: int | None = None) -> threading.Thread:
+def _start_embedded_sweeps() -> threading.Thread:
     """What the workers' cron does in production, in a thread of this process: the same
     table of periodic jobs (engine/periodic.py), each run recorded by the same wrapper.
-    Every job runs once at start (as RQ's cron does), then every interval.
-    (``after_seconds`` is unused: the reconcile job reads ONEWINDOW_RECONCILE_AFTER itself.)"""
+    Every job runs once at start (as RQ's cron does), then every interval."""
     from engine.periodic import periodic_jobs, run_recorded
     from worker.jobs import engine
 

@@ -50,7 +50,7 @@ def main() -> None:
     settings = load_settings()
     prepare()
     if settings.embedded:
-        _start_embedded_sweeps(settings.reconcile_after_seconds)
+        _start_embedded_sweeps()  # the reconcile job reads ONEWINDOW_RECONCILE_AFTER itself
     _app().run(host="127.0.0.1", port=args.port, threaded=True)
 
 
