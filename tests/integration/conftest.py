@@ -13,7 +13,7 @@ from engine import users
 from engine.demo import DEMO_PASSWORD
 from engine.models import CreditRecord, DebtorRecord, LicenceRecord, RegistryPerson
 from forms.identifiers import make_credit_code, make_resident_id
-from tests.integration.helpers import BEIJING, ApiClient, MovableClock
+from tests.integration.helpers import BEIJING, ApiClient, MovableClock, add_licences
 
 _unique = itertools.count(1)
 
@@ -53,6 +53,17 @@ def resident(engine):
             session.merge(RegistryPerson(id_number=id_number, name=f"居民{n}", household_local=local,
                                          household_region="460100" if local else "110100"))
             session.commit()
+        return id_number
+    return make
+
+
+@pytest.fixture
+def senior(engine, resident):
+    """A fresh local resident of ``age`` whose e-licences the library holds (``licences``):
+    老年人优待证 is decided at once, certificate-free."""
+    def make(age: int, licences: tuple[str, ...] = ("resident_id_card", "id_photo"), local: bool = True) -> str:
+        id_number = resident(age, local=local)
+        add_licences(engine, id_number, licences)
         return id_number
     return make
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from rq import Queue, SimpleWorker
 
 from engine.demo import DEMO_PASSWORD
+from engine.models import LicenceRecord
 from forms.identifiers import make_resident_id
 from worker.queues import QUEUE_NAME, InProcessWorkQueue, RQWorkQueue
 
@@ -71,3 +72,12 @@ def unknown_resident() -> str:
     n = next(_unknown)
     born = date(date.today().year - 84, 6, 1 + (n // 999) % 28)
     return make_resident_id("469001", born, f"{n % 999 + 1:03d}")
+
+
+def add_licences(engine, id_number: str, licences: tuple[str, ...]) -> None:
+    """The e-licence library holds these licences of the person (免证办)."""
+    with engine.sessions() as session:
+        for licence_type in licences:
+            session.merge(LicenceRecord(holder=id_number, licence_type=licence_type,
+                                        licence_no=f"{licence_type}-{id_number}", valid_until=date(2099, 12, 31)))
+        session.commit()

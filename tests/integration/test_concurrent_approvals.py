@@ -17,7 +17,6 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 from uuid import uuid4
 
 import pytest
@@ -28,7 +27,7 @@ from api import create_app
 from engine.deadlines import local_day
 from engine.demo import DEMO_PASSWORD
 from engine.holdings import ALREADY_HELD_RULE
-from engine.models import Application, LicenceRecord, ResultCounter, SubsidyRecipient, User, utcnow
+from engine.models import Application, ResultCounter, SubsidyRecipient, User, utcnow
 from tests.conftest import BACKEND
 from tests.integration.gunicorn_server import InProcessApi, gunicorn
 
@@ -71,21 +70,6 @@ def applicants(server, engine) -> list[str]:
         session.commit()
     with ThreadPoolExecutor(max_workers=4) as pool:
         return list(pool.map(server.login, names))
-
-
-@pytest.fixture
-def senior(engine, resident):
-    """A fresh local resident of ``age`` whose ID card and photo the e-licence library holds
-    (老年人优待证 is decided at once, certificate-free)."""
-    def make(age: int) -> str:
-        id_number = resident(age)
-        with engine.sessions() as session:
-            for licence_type in ("resident_id_card", "id_photo"):
-                session.merge(LicenceRecord(holder=id_number, licence_type=licence_type,
-                                            licence_no=f"{licence_type}-{id_number}", valid_until=date(2099, 12, 31)))
-            session.commit()
-        return id_number
-    return make
 
 
 def submission(matter: str, id_number: str) -> dict:

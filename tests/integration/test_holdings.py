@@ -6,7 +6,6 @@ from sqlalchemy import select
 
 from engine.catalogue import read_catalogue, upload_for, upsert_matter
 from engine.models import Event, SubsidyRecipient
-from tests.integration.test_senior_card import senior  # noqa: F401 — the fixture
 
 SENIOR = next(e for e in read_catalogue() if e["code"] == "senior_card")
 

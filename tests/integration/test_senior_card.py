@@ -4,35 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import date
 
-import pytest
 
 from api import create_app
-from engine.models import LicenceRecord
 from engine.sources import EMBEDDED_QUERIES, SqlSource
-from tests.integration.helpers import ApiClient, unknown_resident
+from tests.integration.helpers import ApiClient, add_licences, unknown_resident
 
 MATTER = "senior_card"
 ID_CARD, PHOTO = "居民身份证", "近期免冠证件照"
-
-
-@pytest.fixture
-def senior(engine, resident):
-    """A fresh local resident of ``age`` whose e-licences the library holds (``licences``)."""
-    def make(age: int, licences: tuple[str, ...] = ("resident_id_card", "id_photo"), local: bool = True) -> str:
-        id_number = resident(age, local=local)
-        _add_licences(engine, id_number, licences)
-        return id_number
-    return make
-
-
-def _add_licences(engine, id_number: str, licences: tuple[str, ...]) -> None:
-    with engine.sessions() as session:
-        for licence_type in licences:
-            session.merge(LicenceRecord(holder=id_number, licence_type=licence_type,
-                                        licence_no=f"{licence_type}-{id_number}", valid_until=date(2099, 12, 31)))
-        session.commit()
 
 
 def submit(client, user: str, id_number: str):
@@ -100,7 +79,7 @@ def test_non_local_resident_is_refused(api, senior, new_user):
 
 def test_a_resident_the_registry_cannot_verify_goes_to_a_civil_affairs_clerk(api, engine, new_user):
     applicant, id_number = new_user(), unknown_resident()
-    _add_licences(engine, id_number, ("resident_id_card", "id_photo"))
+    add_licences(engine, id_number, ("resident_id_card", "id_photo"))
     reply = submit(api, applicant, id_number)
     assert reply.status_code == 202
     body = reply.get_json()
