@@ -171,7 +171,7 @@ def parse_process(bpmn: str, filename: str, dmn: list[str] = (), process_id: str
     """
     parser = _Parser()
     root = _xml(bpmn, filename)
-    _refuse(_unresolved_calls(root, filename))
+    _refuse(_unresolved_calls(root, filename) + _unsupported(root, filename))
     try:
         parser.add_bpmn_xml(root, filename)
         for index, table in enumerate(dmn):
@@ -259,6 +259,49 @@ def _unresolved_calls(root: etree._Element, filename: str) -> list[dict]:
     return [{"file": filename, "element_id": call.get("id", ""), "line": str(call.sourceline),
              "reason": f"calls process {call.get('calledElement')!r}, which is not in this upload"}
             for call in root.iter(f"{{{BPMN_NS}}}callActivity") if call.get("calledElement") not in processes]
+
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+RESERVED_IDS = frozenset({"Start", "Root", "End"})  # SpiffWorkflow's own task names in every workflow
+PYTHON_SCRIPT_FORMATS = frozenset({"", "python", "python3", "text/x-python"})
+CAMUNDA_IMPLEMENTATIONS = ("class", "delegateExpression", "expression", "type")
+
+
+def _unsupported(root: etree._Element, filename: str) -> list[dict]:
+    """What this engine cannot run, found in the document before it is parsed, each with
+    what to use instead: it would otherwise be accepted and fail (or 500) at run time."""
+    problems = []
+
+    def refuse(element: etree._Element, reason: str) -> None:
+        problems.append({"file": filename, "element_id": element.get("id", ""), "line": str(element.sourceline),
+                         "reason": reason})
+
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.get("id") in RESERVED_IDS or (element.get("id") or "").endswith(".EndJoin"):
+            refuse(element, f"the id {element.get('id')!r} is reserved by the workflow engine: rename the element")
+        kind = etree.QName(element).localname
+        if element.tag == f"{{{BPMN_NS}}}scriptTask":
+            script = element.find(f"{{{BPMN_NS}}}script")
+            if script is None or not (script.text or "").strip():
+                refuse(element, "script task has no script: write the Python it runs, or use another task type")
+            elif (element.get("scriptFormat") or "").lower() not in PYTHON_SCRIPT_FORMATS:
+                refuse(element, f"scripts are Python run in the sandbox, not {element.get('scriptFormat')}: "
+                                "rewrite the script in Python")
+        if kind in ("serviceTask", "sendTask", "businessRuleTask"):
+            used = [name for name in CAMUNDA_IMPLEMENTATIONS if element.get(f"{{{CAMUNDA_NS}}}{name}")]
+            if used:
+                refuse(element, f"Camunda implementations (camunda:{', camunda:'.join(used)}: Java delegates, "
+                                "expressions, external tasks) do not run here: use a service task with a "
+                                "spiffworkflow:serviceTaskOperator of this engine (such as rules.decide)")
+            if element.get(f"{{{CAMUNDA_NS}}}decisionRef"):
+                refuse(element, "camunda:decisionRef is not read here: name the DMN decision with "
+                                "spiffworkflow:calledDecisionId")
+        if kind == "conditionExpression" and (element.get("language") or "").lower() not in PYTHON_SCRIPT_FORMATS:
+            refuse(element.getparent(), f"conditions are Python expressions, not {element.get('language')}: "
+                                        "rewrite it in Python (e.g. amount > 100)")
+    return problems
 
 
 def _dead_ends(parsed: ParsedProcess, filename: str) -> list[dict]:

@@ -15,6 +15,8 @@ from engine.db import make_engine, upgrade
 from engine.demo import seed
 
 BACKEND = os.environ.get("ONEWINDOW_TEST_BACKEND", "sqlite")
+if BACKEND not in ("sqlite", "postgres"):  # a misspelt "postgresql" would silently run SQLite
+    raise pytest.UsageError(f"ONEWINDOW_TEST_BACKEND={BACKEND!r}: use sqlite or postgres")
 PG_URL = os.environ.get("ONEWINDOW_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("ONEWINDOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -82,3 +82,25 @@ def test_running_applications_keep_their_version(api, engine, people, new_user):
 def test_every_shipped_matter_is_deployed(api, new_user):
     deployed = {d["matter"] for d in api.get("/api/definitions", new_user("analyst")).get_json()}
     assert {e["code"] for e in read_catalogue()} <= deployed
+
+
+CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
+
+
+@pytest.mark.parametrize("change, element, says", [
+    (lambda b: b.replace('StartEvent_submitted', 'Start'),
+     "Start", "reserved"),
+    (lambda b: b.replace("outcome = 'reject'\nresult = {}", ""), "Task_refuse", "no script"),
+    (lambda b: b.replace('<bpmn:scriptTask id="Task_refuse"', '<bpmn:scriptTask id="Task_refuse" scriptFormat="groovy"'),
+     "Task_refuse", "not groovy"),
+    (lambda b: b.replace('<bpmn:serviceTask id="Task_decide"',
+                         f'<bpmn:serviceTask {CAMUNDA} camunda:class="gov.Decide" id="Task_decide"'),
+     "Task_decide", "camunda:class"),
+])
+def test_what_cannot_run_here_is_refused_naming_the_element_and_what_to_use(api, new_user, change, element, says):
+    bpmn = change(upload()["bpmn"])
+    assert bpmn != upload()["bpmn"]
+    reply = api.post("/api/definitions", new_user("analyst"), json=upload(bpmn=bpmn))
+    assert reply.status_code == 400, reply.get_json()
+    problems = reply.get_json()["problems"]
+    assert any(p["element_id"] == element and says in p["reason"] and p.get("line") for p in problems), problems
