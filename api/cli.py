@@ -44,9 +44,9 @@ def deploy(path: Path) -> None:
         session.commit()
         if not results:
             raise click.ClickException(f"{path} is not named in {catalogue}")
-        for definition, created in results:
-            state = "deployed" if created else "unchanged"
-            click.echo(f"{definition.matter_code} v{definition.version} {state} ({definition.checksum[:12]})")
+        for definition, state in results:
+            click.echo(f"{definition.matter_code} v{definition.version} {state} ({definition.checksum[:12]}, "
+                       f"by {definition.deployed_by})")
             for warning in _lint_warnings(definition):  # reads the rule set: inside the session
                 click.echo(f"  warning: rule {warning['element_id']}: {warning['reason']}", err=True)
 

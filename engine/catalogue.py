@@ -5,18 +5,21 @@ Loading it upserts the ``matter`` rows and deploys each matter's BPMN + rule set
 """
 from __future__ import annotations
 
+import logging
+from enum import StrEnum
 from pathlib import Path
 
 import yaml
 from sqlalchemy.orm import Session
 
 from engine.config import CATALOGUE_FILE, REPO_ROOT
-from engine.definitions import DefinitionUpload, deploy
+from engine.definitions import DefinitionUpload, current_definition, deploy
 from engine.holdings import HoldingPolicy
 from engine.numbers import NumberPolicy
 from engine.models import Matter, ServiceDefinition
 
 FILE_KEYS = ("bpmn", "rules", "form")
+log = logging.getLogger(__name__)
 
 
 def read_catalogue(path: Path = CATALOGUE_FILE) -> list[dict]:
@@ -46,13 +49,32 @@ def upsert_matter(session: Session, entry: dict) -> Matter:
     return matter
 
 
+class CatalogueState(StrEnum):
+    DEPLOYED = "deployed"
+    UNCHANGED = "unchanged"
+    ANALYSTS_KEPT = "kept: an analyst deployed after the shipped files"
+
+
 def deploy_catalogue(session: Session, source_names: set[str], deployed_by: str = "system",
-                     path: Path = CATALOGUE_FILE, only: str | None = None) -> list[tuple[ServiceDefinition, bool]]:
-    """Upsert and deploy every matter of the catalogue (or the one whose BPMN is ``only``)."""
+                     path: Path = CATALOGUE_FILE, only: str | None = None
+                     ) -> list[tuple[ServiceDefinition, CatalogueState]]:
+    """Upsert and deploy every matter of the catalogue (or the one whose BPMN is ``only``).
+
+    The shipped files never replace an analyst's work: a matter whose live version an
+    analyst deployed keeps it (a restart used to deploy the shipped files over it), with a
+    warning naming that version."""
     results = []
     for entry in read_catalogue(path):
         if only and only not in (entry["code"], entry["bpmn"]):
             continue
         upsert_matter(session, entry)
-        results.append(deploy(session, upload_for(entry, path.parent.parent), deployed_by, source_names))
+        live = current_definition(session, entry["code"], required=False)
+        if live is not None and not live.shipped:
+            log.warning("%s: v%s deployed by %s is live; the shipped files were not deployed over it",
+                        entry["code"], live.version, live.deployed_by)
+            results.append((live, CatalogueState.ANALYSTS_KEPT))
+            continue
+        definition, created = deploy(session, upload_for(entry, path.parent.parent), deployed_by, source_names,
+                                     shipped=True)
+        results.append((definition, CatalogueState.DEPLOYED if created else CatalogueState.UNCHANGED))
     return results

@@ -47,11 +47,12 @@ class DefinitionUpload:
 
 
 def deploy(session: Session, upload: DefinitionUpload, deployed_by: str,
-           source_names: set[str]) -> tuple[ServiceDefinition, bool]:
+           source_names: set[str], shipped: bool = False) -> tuple[ServiceDefinition, bool]:
     """Check and store a new version; returns (definition, created).
 
     Deploying the same files again returns the current version instead of a copy, so
-    ``onewindow deploy`` can run at every start.
+    ``onewindow deploy`` can run at every start. ``shipped``: the files come from the
+    repository's catalogue, not from an analyst.
     """
     matter = session.get(Matter, upload.matter_code)
     if matter is None:
@@ -64,7 +65,7 @@ def deploy(session: Session, upload: DefinitionUpload, deployed_by: str,
     definition = ServiceDefinition(
         matter_code=matter.code, version=(latest.version + 1 if latest else 1), region=matter.region,
         process_id=parsed.process_id, bpmn=upload.bpmn, dmn=list(upload.dmn), ruleset=upload.ruleset,
-        form=upload.form, spec=spec_to_json(parsed), checksum=checksum, deployed_by=deployed_by)
+        form=upload.form, spec=spec_to_json(parsed), checksum=checksum, deployed_by=deployed_by, shipped=shipped)
     session.add(definition)
     session.flush()
     session.add(Event(kind="definition.deployed", actor=deployed_by,

@@ -107,6 +107,9 @@ class ServiceDefinition(Base):
     checksum: Mapped[str] = mapped_column(String(64), index=True)
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
     deployed_by: Mapped[str] = mapped_column(String(64))
+    # From the repository's catalogue (onewindow serve / deploy), not an analyst's upload:
+    # the catalogue never deploys over an analyst's version (engine/catalogue.py).
+    shipped: Mapped[bool] = mapped_column(Boolean, default=False)
     # Every run of a definition reads its matter (department, time limits, catalogue
     # elements): loaded in the same query, so ``session.get(Matter, …)`` after it costs no
     # round trip.
