@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                       supervisors.blp, ratings.blp, incidents.blp):
         api.register_blueprint(blueprint)
     problems.register(app)
-    protection.protect(app, settings.redis_url)
+    protection.protect(app, settings)
 
     @app.get(SWAGGER_ASSETS + "<path:filename>")
     def swagger_assets(filename: str):

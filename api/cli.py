@@ -8,13 +8,31 @@ from datetime import date
 from pathlib import Path
 
 import click
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import OperationalError
 
 from engine.catalogue import deploy_catalogue
-from engine.config import CATALOGUE_FILE, load_settings
+from engine.config import CATALOGUE_FILE, SettingsError, load_settings
 from engine.db import upgrade
 
 
-@click.group()
+class _OneLineErrors(click.Group):
+    """A malformed setting or an unreachable database or Redis ends the command with one
+    line naming it, exit 1 — not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except OperationalError as exc:
+            raise click.ClickException(f"the database cannot be reached: {str(exc.orig).strip().splitlines()[0]} "
+                                       "(ONEWINDOW_DATABASE_URL)") from exc
+        except RedisConnectionError as exc:
+            raise click.ClickException(f"Redis cannot be reached: {exc} (ONEWINDOW_REDIS_URL)") from exc
+
+
+@click.group(cls=_OneLineErrors)
 def main() -> None:
     """OneWindow 一网通办: every matter a BPMN process, a rule set and a form."""
 

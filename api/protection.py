@@ -7,16 +7,14 @@ and logs, so a Redis outage never refuses a lawful submission.
 from __future__ import annotations
 
 import hashlib
-import os
 
 from flask import Flask, Response, request
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 
 from api.problems import problem
+from engine.config import Settings
 
-LOGIN_LIMIT = os.environ.get("ONEWINDOW_LOGIN_LIMIT", "10 per minute")
-SUBMIT_LIMIT = os.environ.get("ONEWINDOW_SUBMIT_LIMIT", "30 per minute")
 DOCS_PREFIX = "/api/docs"
 # A hung Redis must not hold requests: give up quickly and fall back to memory.
 STORAGE_TIMEOUTS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
@@ -56,19 +54,18 @@ def security_headers(response: Response) -> Response:
     return response
 
 
-LIMITED_ENDPOINTS = {  # endpoint -> (limit, key, methods)
-    "auth.Login": (LOGIN_LIMIT, login_key, ["POST"]),
-    "applicants.Applications": (SUBMIT_LIMIT, caller_key, ["POST"]),
-}
-
-
-def protect(app: Flask, redis_url: str | None) -> Limiter:
+def protect(app: Flask, settings: Settings) -> Limiter:
     """Limit logins and submissions and add security headers (call after the blueprints)."""
+    redis_url = settings.redis_url
     limiter = Limiter(get_remote_address, app=app, storage_uri=redis_url or "memory://",
                       storage_options=STORAGE_TIMEOUTS if redis_url else {}, headers_enabled=True,
                       in_memory_fallback_enabled=True, swallow_errors=True, on_breach=_breach,
                       key_prefix="onewindow")
-    for endpoint, (limit, key, methods) in LIMITED_ENDPOINTS.items():
+    limited = {  # endpoint -> (limit, key, methods)
+        "auth.Login": (settings.login_limit, login_key, ["POST"]),
+        "applicants.Applications": (settings.submit_limit, caller_key, ["POST"]),
+    }
+    for endpoint, (limit, key, methods) in limited.items():
         app.view_functions[endpoint] = limiter.limit(limit, key_func=key, methods=methods)(
             app.view_functions[endpoint])
     app.before_request(refuse_nul_characters)

@@ -11,9 +11,18 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from limits import parse_many
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROCESSES_DIR = REPO_ROOT / "processes"
 CATALOGUE_FILE = PROCESSES_DIR / "catalogue.yaml"
+
+
+SOURCE_OPTIONS = {"timeout": (int, float), "delay": (int, float), "deferred": (bool,)}
+
+
+class SettingsError(ValueError):
+    """A malformed ``ONEWINDOW_*`` variable: the message names it and the form it accepts."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,8 @@ class Settings:
     redis_url: str | None
     source_options: dict = field(default_factory=dict)
     reconcile_after_seconds: int = 60
+    login_limit: str = "10 per minute"  # per address and account (api/protection.py)
+    submit_limit: str = "30 per minute"  # per caller
 
     @property
     def embedded(self) -> bool:
@@ -45,6 +56,43 @@ def load_settings() -> Settings:
     return Settings(
         database_url=os.environ.get("ONEWINDOW_DATABASE_URL") or default_database_url(),
         redis_url=os.environ.get("ONEWINDOW_REDIS_URL") or None,
-        source_options=json.loads(os.environ.get("ONEWINDOW_SOURCES") or "{}"),
-        reconcile_after_seconds=int(os.environ.get("ONEWINDOW_RECONCILE_AFTER", "60")),
+        source_options=_source_options(os.environ.get("ONEWINDOW_SOURCES") or "{}"),
+        reconcile_after_seconds=_whole_seconds("ONEWINDOW_RECONCILE_AFTER", "60"),
+        login_limit=_rate("ONEWINDOW_LOGIN_LIMIT", Settings.login_limit),
+        submit_limit=_rate("ONEWINDOW_SUBMIT_LIMIT", Settings.submit_limit),
     )
+
+
+def _rate(name: str, default: str) -> str:
+    """A rate limit, checked here: flask-limiter silently drops one it cannot parse."""
+    value = os.environ.get(name, default)
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={value!r}: a rate such as {default!r} or '5/second'") from exc
+    return value
+
+
+def _whole_seconds(name: str, default: str) -> int:
+    value = os.environ.get(name, default)
+    if not value.isdigit():
+        raise SettingsError(f"{name}={value!r}: a whole number of seconds, e.g. {default}")
+    return int(value)
+
+
+def _source_options(text: str) -> dict:
+    """``ONEWINDOW_SOURCES``: a JSON object of source name -> {timeout, delay, deferred}."""
+    form = 'a JSON object such as {"property_registry": {"deferred": true, "delay": 2, "timeout": 3}}'
+    try:
+        options = json.loads(text)
+    except ValueError as exc:
+        raise SettingsError(f"ONEWINDOW_SOURCES is not JSON ({exc}): {form}") from exc
+    if not isinstance(options, dict) or not all(isinstance(o, dict) for o in options.values()):
+        raise SettingsError(f"ONEWINDOW_SOURCES: {form}")
+    for source, values in options.items():
+        for key, value in values.items():
+            if key not in SOURCE_OPTIONS or not isinstance(value, SOURCE_OPTIONS[key]) \
+                    or (key != "deferred" and isinstance(value, bool)):
+                raise SettingsError(f"ONEWINDOW_SOURCES: {source}.{key}={value!r}: options are timeout and delay "
+                                    f"(seconds) and deferred (true/false)")
+    return options

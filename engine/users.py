@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cache
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
@@ -37,10 +38,18 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+@cache
+def _unknown_users_hash() -> str:
+    """A password hash nobody's password matches, made as every account's is."""
+    return generate_password_hash(secrets.token_urlsafe(32))
+
+
 def login(session: Session, username: str, password: str) -> tuple[str, User]:
     """Check the password and issue a token; every attempt is audited."""
     user = session.scalars(select(User).where(User.username == username)).first()
-    if user is None or not check_password_hash(user.password_hash, password):
+    # An unknown name costs one hash check too: the answer's time does not tell who has an account.
+    matches = check_password_hash(user.password_hash if user else _unknown_users_hash(), password)
+    if user is None or not matches:
         session.add(Event(kind="login.failed", actor=username[:64], data={}))
         session.commit()
         raise Unauthenticated("wrong username or password")

@@ -1,7 +1,7 @@
 """Rate limits, security headers and the read-only audit trail."""
 from __future__ import annotations
 
-from api.protection import SUBMIT_LIMIT
+from engine.config import load_settings
 from tests.integration.helpers import unknown_resident
 
 
@@ -19,7 +19,7 @@ def test_repeated_wrong_passwords_are_slowed_down(api, new_user):
 
 
 def test_submissions_are_limited_per_caller(api, people, new_user):
-    allowed = int(SUBMIT_LIMIT.split()[0])
+    allowed = int(load_settings().submit_limit.split()[0])
     applicant = new_user()
     data = {"matter": "elderly_subsidy", "data": {"applicant_name": "郑一", "id_number": people["local_75"],
                                                   "phone": "13800138000"}}
