@@ -227,7 +227,22 @@ def _dmn_xml(text: str, filename: str) -> etree._Element:
         if name == "rule":
             problems += _entry_counts(element, where)
     _refuse(problems)
-    return root
+    return _dmn_as_default_namespace(root)
+
+
+def _dmn_as_default_namespace(root: etree._Element) -> etree._Element:
+    """SpiffWorkflow's DMN parser finds elements as ``dmn:…`` only when DMN is the document's
+    default namespace; tools such as Trisotech write ``<semantic:definitions
+    xmlns:semantic=…>`` (a 500 before). The same elements under a root that declares the
+    DMN namespace as default: names are namespace URIs, so nothing else changes."""
+    namespace = etree.QName(root).namespace
+    if root.nsmap.get(None) == namespace:
+        return root
+    nsmap = {None: namespace, **{p: uri for p, uri in root.nsmap.items() if p is not None and uri != namespace}}
+    copy = etree.Element(root.tag, attrib=dict(root.attrib), nsmap=nsmap)
+    copy.text = root.text
+    copy.extend(list(root))
+    return copy
 
 
 def _child(element: etree._Element, name: str) -> etree._Element | None:

@@ -216,3 +216,21 @@ def test_a_business_rule_task_calling_a_missing_decision_is_refused():
     with pytest.raises(ProcessProblem) as caught:
         parse_process(upload.bpmn, "p.bpmn", [], process_id="resident_pension")
     assert "pension_eligibility" in caught.value.problems[0]["reason"]
+
+
+def test_a_dmn_with_a_prefixed_namespace_reads_like_the_default_one():
+    """Trisotech and others write <semantic:definitions xmlns:semantic=…>: a 500 before."""
+    import re
+
+    from engine.bpmn import parse_decision
+    from engine.config import PROCESSES_DIR
+
+    shipped = (PROCESSES_DIR / "resident_pension.dmn").read_text(encoding="utf-8")
+    prefixed = re.sub(r"<(/?)(?![?!])([A-Za-z])", r"<\1semantic:\2", shipped)
+    prefixed = prefixed.replace('xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/"',
+                                'xmlns:semantic="https://www.omg.org/spec/DMN/20191111/MODEL/"')
+    assert "<semantic:definitions" in prefixed and 'xmlns="' not in prefixed
+    decision, table = parse_decision(prefixed, "exported.dmn")
+    expected_decision, expected_table = parse_decision(shipped, "resident_pension.dmn")
+    assert decision == expected_decision
+    assert len(table.rules) == len(expected_table.rules) and len(table.inputs) == len(expected_table.inputs)
