@@ -531,8 +531,9 @@ class Engine:
             return
         completed = bpmn.reached_end(workflow)
         answer = workflow.data if completed else data  # a finished process's data, or the last step's
-        if answer.get("outcome") and answer["outcome"] != application.outcome:
-            self._decide(session, application, answer["outcome"], answer.get("result"), now, actor)
+        outcome = answer.get(bpmn.OUTCOME_VARIABLE)
+        if outcome and outcome != application.outcome:
+            self._decide(session, application, outcome, answer.get("result"), now, actor)
         if completed:
             application.status, application.completed_at = ApplicationStatus.COMPLETED, now
             if not _refused_as_held(application):

@@ -6,6 +6,7 @@ once per service definition; each application stores only its instance state.
 """
 from __future__ import annotations
 
+import ast
 import json
 import re
 from contextlib import contextmanager
@@ -44,6 +45,7 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DECLARATIONS = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 DECIDE_TABLE = "rules.decide_table"  # the service a business-rule task asks for its Decision
 DECISION_VARIABLE = "decision"  # where every deciding step leaves its Decision (gateways read it)
+OUTCOME_VARIABLE = "outcome"  # where a process leaves the applicant's answer: approve | reject | revoked
 
 
 class DecisionTableTask(BusinessRuleTask):
@@ -243,6 +245,20 @@ def _dmn_as_default_namespace(root: etree._Element) -> etree._Element:
     copy.text = root.text
     copy.extend(list(root))
     return copy
+
+
+def assigns(bpmn: str, filename: str, name: str) -> bool:
+    """Whether any script of the document assigns ``name`` (a deploy warning when none sets
+    ``outcome``: such a process ends with no decision)."""
+    for script in _xml(bpmn, filename).iter(f"{{{BPMN_NS}}}script"):
+        try:
+            tree = ast.parse(script.text or "")
+        except SyntaxError:  # refused with its line by the sandbox's check
+            continue
+        if any(isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store)
+               for node in ast.walk(tree)):
+            return True
+    return False
 
 
 def _child(element: etree._Element, name: str) -> etree._Element | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.bpmn import ParsedProcess, ProcessProblem, parse_process, spec_to_json
+from engine.bpmn import OUTCOME_VARIABLE, ParsedProcess, ProcessProblem, assigns, parse_process, spec_to_json
 from engine.errors import DeploymentRefused, NotFound
 from engine.models import Event, Matter, ServiceDefinition
 from engine.runtime import check_decisions, check_task_specs
@@ -112,9 +112,14 @@ def upload_warnings(upload: DefinitionUpload) -> list[dict[str, str]]:
     """What lint accepts but an analyst should look at, as file / element (rule id) / reason."""
     try:
         ruleset = load_ruleset(upload.ruleset, upload.ruleset_name)
-    except RuleSetError:
+        sets_outcome = assigns(upload.bpmn, upload.bpmn_name, OUTCOME_VARIABLE)
+    except (RuleSetError, ProcessProblem):
         return []  # refused, with its problems, by check_upload
-    return _problem_dicts(upload.ruleset_name, lint_warnings(ruleset))
+    never_decides = [] if sets_outcome else [{
+        "file": upload.bpmn_name, "element_id": "",
+        "reason": f"no script sets {OUTCOME_VARIABLE!r}: an application would end with no decision "
+                  "(approve / reject)"}]
+    return never_decides + _problem_dicts(upload.ruleset_name, lint_warnings(ruleset))
 
 
 def _problem_dicts(filename: str, problems) -> list[dict[str, str]]:

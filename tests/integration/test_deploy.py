@@ -104,3 +104,13 @@ def test_what_cannot_run_here_is_refused_naming_the_element_and_what_to_use(api,
     assert reply.status_code == 400, reply.get_json()
     problems = reply.get_json()["problems"]
     assert any(p["element_id"] == element and says in p["reason"] and p.get("line") for p in problems), problems
+
+
+def test_a_process_that_never_sets_an_outcome_deploys_with_a_warning(api, new_user):
+    bpmn = upload()["bpmn"].replace("outcome = 'approve'", "granted = True").replace("outcome = 'reject'", "granted = False")
+    assert "outcome =" not in bpmn
+    reply = api.post("/api/definitions", new_user("analyst"), json=upload(bpmn=bpmn))
+    assert reply.status_code == 201, reply.get_json()
+    assert any("no script sets 'outcome'" in w["reason"] for w in reply.get_json()["warnings"])
+    shipped = api.post("/api/definitions", new_user("analyst"), json=upload())
+    assert not any("outcome" in w["reason"] for w in shipped.get_json()["warnings"])
