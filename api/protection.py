@@ -7,6 +7,7 @@ and logs, so a Redis outage never refuses a lawful submission.
 from __future__ import annotations
 
 import hashlib
+import json
 
 from flask import Flask, Response, request
 from flask_limiter import Limiter, RequestLimit
@@ -68,24 +69,54 @@ def protect(app: Flask, settings: Settings) -> Limiter:
     for endpoint, (limit, key, methods) in limited.items():
         app.view_functions[endpoint] = limiter.limit(limit, key_func=key, methods=methods)(
             app.view_functions[endpoint])
-    app.before_request(refuse_nul_characters)
+    app.before_request(refuse_unstorable_input)
     app.after_request(security_headers)
     return limiter
 
 
 NUL = "\x00"
+MAX_NESTING = 32  # no form or API body nests deeper; json.loads itself gives up (a 500) near 1,000
 
 
-def refuse_nul_characters():
-    """PostgreSQL text cannot hold U+0000 (the query fails: it was a 500) and SQLite would
-    store it: refused up front for every input, the same on both backends."""
-    where = {f"query: {name}" for name, value in request.args.items(multi=True) if NUL in name or NUL in value}
-    if NUL in request.path:
-        where.add("path")
-    body = request.get_data(cache=True, as_text=True)
-    if NUL in body or "\\u0000" in body:
-        where.add("body")
-    if where:
-        return problem(422, "Invalid input", "NUL characters (U+0000) are not accepted",
-                       errors={place: ["不接受空字符 NUL (U+0000)"] for place in sorted(where)})
+def refuse_unstorable_input():
+    """Input no backend can store, refused up front with 422, the same on both: NUL
+    (PostgreSQL text cannot hold it: the query failed, a 500), a lone UTF-16 surrogate
+    (not encodable: a 500 on either database), JSON nested deeper than any form."""
+    where = {f"query: {name}": _unstorable(name + value) for name, value in request.args.items(multi=True)}
+    where["path"] = _unstorable(request.path)
+    if request.is_json:
+        where["body"] = _unstorable_body(request.get_data(cache=True, as_text=True))
+    errors = {place: [reason] for place, reason in sorted(where.items()) if reason}
+    if errors:
+        return problem(422, "Invalid input", "the request holds characters or nesting that cannot be stored "
+                                             f"({'; '.join(r[0] for r in errors.values())})", errors=errors)
+    return None
+
+
+def _unstorable_body(text: str) -> str | None:
+    try:
+        return _unstorable(json.loads(text)) if text else None
+    except RecursionError:
+        return f"嵌套过深 nested deeper than {MAX_NESTING} levels"
+    except ValueError:
+        return None  # not JSON: the view's own parser answers that
+
+
+def _unstorable(value: object, depth: int = 0) -> str | None:
+    if depth > MAX_NESTING:
+        return f"嵌套过深 nested deeper than {MAX_NESTING} levels"
+    if isinstance(value, str):
+        if NUL in value:
+            return "不接受空字符 NUL (U+0000)"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "不接受孤立的代理字符 a lone UTF-16 surrogate is not a character"
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        reason = _unstorable(key, depth + 1) if isinstance(key, str) else None
+        reason = reason or _unstorable(item, depth + 1)
+        if reason:
+            return reason
     return None

@@ -70,3 +70,14 @@ def test_nul_characters_are_refused_in_any_input_on_both_backends(api, new_user)
         assert reply.status_code == 422, reply.get_json()
         assert reply.headers["Content-Type"] == "application/problem+json"
         assert "NUL" in reply.get_json()["detail"]
+
+
+def test_lone_surrogates_and_deep_nesting_are_refused_never_a_500(api, new_user):
+    applicant = new_user()
+    lone = '{"matter": "elderly_subsidy", "data": {"applicant_name": "\\ud800", "id_number": "1", "phone": "1"}}'
+    deep = '{"matter": "elderly_subsidy", "data": {"applicant_name": ' + "[" * 5000 + "]" * 5000 + "}}"
+    shallow = '{"matter": "elderly_subsidy", "data": {"applicant_name": ' + "[" * 40 + "]" * 40 + "}}"
+    for body, says in ((lone, "surrogate"), (deep, "nested deeper"), (shallow, "nested deeper")):
+        reply = api.post("/api/applications", applicant, data=body, content_type="application/json")
+        assert reply.status_code == 422, reply.get_json()
+        assert says in reply.get_json()["errors"]["body"][0]
