@@ -329,6 +329,13 @@ def _unsupported(root: etree._Element, filename: str) -> list[dict]:
             if element.get(f"{{{CAMUNDA_NS}}}decisionRef"):
                 refuse(element, "camunda:decisionRef is not read here: name the DMN decision with "
                                 "spiffworkflow:calledDecisionId")
+        if kind == "startEvent" and element.getparent().tag == f"{{{BPMN_NS}}}process":
+            triggers = [etree.QName(c).localname for c in element
+                        if isinstance(c.tag, str) and etree.QName(c).localname.endswith("EventDefinition")]
+            if triggers:
+                refuse(element, f"a process is started here by a submission, not by a {triggers[0]}: "
+                                "use a plain start event (message, signal and timer starts belong in event "
+                                "sub-processes)")
         if kind == "conditionExpression" and (element.get("language") or "").lower() not in PYTHON_SCRIPT_FORMATS:
             refuse(element.getparent(), f"conditions are Python expressions, not {element.get('language')}: "
                                         "rewrite it in Python (e.g. amount > 100)")

@@ -96,6 +96,10 @@ CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
     (lambda b: b.replace('<bpmn:serviceTask id="Task_decide"',
                          f'<bpmn:serviceTask {CAMUNDA} camunda:class="gov.Decide" id="Task_decide"'),
      "Task_decide", "camunda:class"),
+    (lambda b: b.replace('<bpmn:startEvent id="StartEvent_submitted" name="申请已提交">',
+                         '<bpmn:startEvent id="StartEvent_submitted" name="申请已提交">'
+                         '<bpmn:messageEventDefinition id="M1"/>'),
+     "StartEvent_submitted", "messageEventDefinition"),
 ])
 def test_what_cannot_run_here_is_refused_naming_the_element_and_what_to_use(api, new_user, change, element, says):
     bpmn = change(upload()["bpmn"])
