@@ -32,7 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.config import load_settings
+from engine.config import SettingsError, load_settings
 from engine.models import PeriodicJobRun, as_utc, utcnow
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def periodic_jobs(environ: Mapping[str, str] = os.environ) -> tuple[PeriodicJob,
     except ValueError:
         scale = 0.0
     if not scale > 0:
-        raise ValueError(f"{SCALE_VARIABLE} must be a positive number, not {raw!r}")
+        raise SettingsError(f"{SCALE_VARIABLE}={raw!r}: a positive number, e.g. 1 (0.01 in the tests)")
     return tuple(replace(job, interval=max(1, round(job.interval * scale))) for job in JOBS)
 
 
