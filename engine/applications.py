@@ -463,14 +463,17 @@ class Engine:
             session.add(Event(application=application, kind="steps", actor=actor, at=now,
                               data={"steps": steps[:AUDITED_STEPS],
                                     **({"more": len(steps) - AUDITED_STEPS} if len(steps) > AUDITED_STEPS else {})}))
-        if failure is None and _stopped_without_end(workflow):
+        # SpiffWorkflow calls a workflow completed when its task iterator finds nothing left —
+        # also when the iterator gave up at its depth limit. Completed means an end event ran.
+        ended = bpmn.reached_end(workflow)
+        if failure is None and not ended and workflow.is_completed():
             failure = Failure(IncidentKind.NO_END_EVENT, workflow.last_task.task_spec.bpmn_id or "",
                               "the workflow stopped with nothing waiting and no end event reached")
         with session.no_autoflush:  # one flush at commit, not one per query in between
             if failure is not None:
                 self._fail(session, application, failure, now, actor)
             self._apply_effects(session, application, services.effects, now, actor)
-            self._record_state(session, application, workflow, now, actor)
+            self._record_state(session, application, workflow, ended, now, actor)
 
     def _fail(self, session: Session, application: Application, failure: Failure, now: datetime,
               actor: str) -> None:
@@ -518,7 +521,7 @@ class Engine:
         # otherwise it is already in the state asked for (a clerk paused it by hand)
 
     def _record_state(self, session: Session, application: Application, workflow: BpmnWorkflow,
-                      now: datetime, actor: str) -> None:
+                      completed: bool, now: datetime, actor: str) -> None:
         application.workflow = bpmn.dump_state(workflow)
         application.updated_at = now
         data = workflow.last_task.data if workflow.last_task else {}
@@ -529,7 +532,6 @@ class Engine:
         application.timer_due_at = next_timer(workflow, now)
         if application.status == ApplicationStatus.FAILED:
             return
-        completed = bpmn.reached_end(workflow)
         answer = workflow.data if completed else data  # a finished process's data, or the last step's
         outcome = answer.get(bpmn.OUTCOME_VARIABLE)
         if outcome and outcome != application.outcome:
@@ -605,12 +607,6 @@ class Engine:
     def _hand_over(self, application: Application) -> None:
         if application.pending_since is not None:
             self.queue.enqueue_advance(application.id)
-
-
-def _stopped_without_end(workflow: BpmnWorkflow) -> bool:
-    """SpiffWorkflow calls a workflow completed when its task iterator finds nothing left —
-    also when the iterator gave up at its depth limit. Completed means an end event ran."""
-    return workflow.is_completed() and not bpmn.reached_end(workflow)
 
 
 TIMER_EVENTS = ("TimerEventDefinition", "TimeDateEventDefinition", "DurationTimerEventDefinition",
