@@ -1,6 +1,8 @@
 """好差评: a bad review opens a rectification due in working days; a good one does not."""
 from __future__ import annotations
 
+import pytest
+
 from tests.integration.helpers import unknown_resident
 
 
@@ -52,3 +54,23 @@ def test_only_the_applicant_rates_and_only_a_finished_application(clocked, peopl
     waiting = client.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": {
         "applicant_name": "陈五", "id_number": unknown_resident(), "phone": "13800138000"}}).get_json()
     assert client.post(f"/api/applications/{waiting['id']}/rating", applicant, json={"level": 5}).status_code == 409
+
+
+@pytest.mark.parametrize("level, opened", [(1, 1), (2, 1), (3, 0), (4, 0), (5, 0)])
+def test_the_bottom_two_levels_and_only_they_open_a_rectification(clocked, people, new_user, level, opened):
+    """SPEC: five levels, the bottom two (不满意, 非常不满意) are bad reviews. Level 2 and
+    the boundary on either side of it, each counted as bad or not in the statistics too."""
+    client = clocked.client
+    applicant, supervisor = new_user(), new_user("supervisor")
+    application_id = finished_application(client, people, applicant)
+    bad_before = _bad_reviews(client, supervisor)
+    assert client.post(f"/api/applications/{application_id}/rating", applicant, json={"level": level}).status_code == 201
+    mine = [r for r in client.get("/api/rectifications", supervisor).get_json()
+            if r["rating"]["application_id"] == application_id]
+    assert len(mine) == opened
+    assert _bad_reviews(client, supervisor) - bad_before == opened
+
+
+def _bad_reviews(client, supervisor: str) -> int:
+    matters = client.get("/api/ratings/statistics", supervisor).get_json()["matters"]
+    return matters.get("elderly_subsidy", {}).get("bad", 0)
