@@ -116,6 +116,24 @@ def test_one_changed_threshold_changes_exactly_the_decisions_it_reaches(recorded
     assert decisions_digest(engine) == before
 
 
+def test_a_changed_amount_alone_changes_the_decisions_it_reaches(recorded):
+    """Same outcome, same rules: an 80-89 band paying 120 instead of 100 yuan still changes
+    every decision that band approved (local, alive, not yet receiving, registry answered)."""
+    engine, ids = recorded
+    candidate = ELDERLY_RULES.replace("set: {amount: 100}", "set: {amount: 120}")
+    assert candidate != ELDERLY_RULES
+
+    report = replay(engine.sessions, "elderly_subsidy", "ruleset", candidate)
+
+    expected = {ids[i] for i in range(RECORDED) if 80 <= age_of(i) <= 89
+                and i % 11 != 0 and i % 7 != 0 and i % 13 != 0 and i % 17 != 0}
+    assert expected and {change.application_id for change in report.changes} == expected
+    for change in report.changes:
+        assert change.old["outcome"] == change.new["outcome"] == "approve"
+        assert [r["rule"] for r in change.old["reasons"]] == [r["rule"] for r in change.new["reasons"]] == ["band_80_89"]
+        assert (change.old["values"], change.new["values"]) == ({"amount": 100}, {"amount": 120})
+
+
 def test_the_shipped_rule_set_changes_nothing(recorded):
     engine, _ = recorded
     report = replay(engine.sessions, "elderly_subsidy", "ruleset", ELDERLY_RULES)
