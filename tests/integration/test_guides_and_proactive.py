@@ -6,7 +6,7 @@ import threading
 from dataclasses import replace
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from engine import proactive
 from engine.models import Application, Event, RegistryPerson, SubsidyRecipient, User
@@ -85,6 +85,60 @@ def test_passing_the_80th_birthday_starts_exactly_one_proactive_application(engi
     third = proactive.scan(timed, "elderly_subsidy")              # the job runs again: nobody twice
     assert started[0].id not in third.started
     assert len(_proactive_applications(engine, birthday)) == 1
+
+
+def _registry_update(engine, id_number: str, **columns) -> None:
+    with engine.sessions() as session:
+        person = session.get(RegistryPerson, id_number)
+        for column, value in columns.items():
+            setattr(person, column, value)
+        session.commit()
+
+
+def _leave_the_subsidy_register(engine, id_number: str) -> None:
+    """The subsidy register (a data-sharing source) no longer lists the person, so the
+    rules find them eligible again: only the Idempotency-Key stands between them and a
+    second application."""
+    with engine.sessions() as session:
+        session.execute(delete(SubsidyRecipient).where(SubsidyRecipient.id_number == id_number))
+        session.commit()
+
+
+def _notifications(engine, application_id: int) -> int:
+    with engine.sessions() as session:
+        return len(session.scalars(select(Event).where(Event.application_id == application_id,
+                                                       Event.kind == "notification.queued")).all())
+
+
+def test_a_rescan_starts_whoever_became_eligible_and_nobody_twice(engine, people):
+    """The job scans the whole last month every run, so it meets the same people again.
+    Of two started at the first scan whom the rules find eligible again, the one whose
+    registry phone changed since (the Idempotency-Key no longer fits the form) and the one
+    whose data is the same each keep their one application and one notification; the scan
+    goes on past them and starts one who was not local at the first scan and is now."""
+    clock = MovableClock(datetime(2018, 6, 25, 10, 0, tzinfo=BEIJING))  # a window no other test uses
+    timed = replace(engine, clock=clock)
+    new_phone = _resident_born(engine, date(1938, 6, 10))              # 80 on 10 Jun 2018
+    same_data = _resident_born(engine, date(1938, 6, 12))
+    moved_here = _resident_born(engine, date(1938, 6, 20), local=False)
+
+    first = proactive.scan(timed, "elderly_subsidy")
+    before = {who: _proactive_applications(engine, who) for who in (new_phone, same_data)}
+    assert all(len(started) == 1 and started[0].id in first.started for started in before.values())
+    assert _proactive_applications(engine, moved_here) == []
+
+    _registry_update(engine, new_phone, phone="13700137000")
+    _registry_update(engine, moved_here, household_local=True, household_region="460100")
+    for who in (new_phone, same_data):
+        _leave_the_subsidy_register(engine, who)
+    clock.set(2018, 7, 5, 9, 0)                                         # all still within the month looked back on
+    second = proactive.scan(timed, "elderly_subsidy")
+    for who, started in before.items():
+        assert [a.id for a in _proactive_applications(engine, who)] == [started[0].id]
+        assert _notifications(engine, started[0].id) == 1
+    now_local = _proactive_applications(engine, moved_here)
+    assert len(now_local) == 1 and second.started == [now_local[0].id]
+    assert (now_local[0].status, now_local[0].outcome) == ("completed", "approve")
 
 
 def test_an_applicant_and_the_proactive_job_at_the_same_moment_make_one_approval(engine, new_user):
