@@ -3,7 +3,8 @@
 Applicants mistype these numbers constantly; catching a wrong check character at the
 form stops a case from reaching a clerk only to be sent back days later.
 
-- 居民身份证号 (GB 11643-1999): check character by ISO 7064 MOD 11-2.
+- 居民身份证号 (GB 11643-1999): check character by ISO 7064 MOD 11-2, and a first 6 digits
+  that are an administrative division code (GB/T 2260, historical codes included).
 - 统一社会信用代码 (GB 32100-2015): check character mod 31 over a 31-character alphabet.
 
 The ``*_problem`` functions return a human message for the first thing wrong (Chinese
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import re
 from datetime import date
+
+from forms.regions import is_division_code
 
 __all__ = [
     "CREDIT_CODE_ALPHABET",
@@ -60,8 +63,21 @@ def _parse_birth_date(digits: str) -> date | None:
 def resident_id_problem(value: str, today: date | None = None) -> str | None:
     """Describe the first thing wrong with a resident ID number, or return None if valid.
 
-    ``today`` is injectable so tests can pin the "birth date in the future" check.
+    ``today`` is injectable so tests can pin the "birth date in the future" check. The
+    region code is checked last: a mistyped digit shows first as a wrong check character.
     """
+    problem = _structure_problem(value, today)
+    if problem is not None:
+        return problem
+    region = normalise_resident_id(value)[:6]
+    if not is_division_code(region):
+        return (f"身份证号码前6位{region}不是行政区划代码，请核对"
+                " the first 6 digits of the resident ID are no administrative division code")
+    return None
+
+
+def _structure_problem(value: str, today: date | None) -> str | None:
+    """Type, length, characters, birth date and check character of a resident ID."""
     if not isinstance(value, str):
         return "身份证号码必须是文本 resident ID must be a string"
     number = normalise_resident_id(value)
@@ -88,10 +104,11 @@ def is_valid_resident_id(value: str, today: date | None = None) -> bool:
 def birth_date_from_id(id_number: str) -> date:
     """Birth date encoded in a resident ID; eligibility rules (e.g. 高龄补贴) depend on age.
 
-    Raises ValueError with the human message when the ID is not valid, so a bad ID is
-    never silently turned into a plausible-looking age.
+    Raises ValueError with the human message when the ID is malformed, so a bad ID is
+    never silently turned into a plausible-looking age. The region code plays no part in
+    an age, so an application recorded before the region check still replays.
     """
-    problem = resident_id_problem(id_number)
+    problem = _structure_problem(id_number, None)
     if problem is not None:
         raise ValueError(problem)
     number = normalise_resident_id(id_number)
@@ -103,8 +120,8 @@ def make_resident_id(region: str, birth: date, seq: str) -> str:
 
     Used by tests and demo seed data so nobody needs a real person's ID number.
     """
-    if len(region) != 6 or not region.isdigit():
-        raise ValueError(f"region must be 6 digits, got {region!r}")
+    if not is_division_code(region):
+        raise ValueError(f"region must be a 6-digit administrative division code, got {region!r}")
     if len(seq) != 3 or not seq.isdigit():
         raise ValueError(f"sequence must be 3 digits, got {seq!r}")
     first17 = f"{region}{birth:%Y%m%d}{seq}"

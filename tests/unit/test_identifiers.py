@@ -10,6 +10,7 @@ from forms.identifiers import (CREDIT_CODE_ALPHABET, birth_date_from_id, credit_
                                credit_code_problem, is_valid_credit_code, is_valid_resident_id,
                                make_credit_code, make_resident_id, resident_id_check_char,
                                resident_id_problem)
+from forms.regions import division_codes
 
 TEXTBOOK_ID = "11010519491231002X"
 CITED_USCC = "91350100M000100Y43"
@@ -81,7 +82,7 @@ def test_make_resident_id_round_trips_over_random_inputs():
     rng = random.Random(11643)
     today = date(2024, 5, 1)
     for _ in range(2000):
-        region = f"{rng.randint(110000, 659999)}"
+        region = rng.choice(division_codes())
         birth = date(1900, 1, 1) + timedelta(days=rng.randint(0, (today - date(1900, 1, 1)).days))
         seq = f"{rng.randint(0, 999):03d}"
         number = make_resident_id(region, birth, seq)
@@ -93,7 +94,7 @@ def test_make_resident_id_round_trips_over_random_inputs():
 
 
 @pytest.mark.parametrize("region, seq", [("11010", "001"), ("1101051", "001"), ("110105", "01"),
-                                         ("11010a", "001"), ("110105", "0a1")])
+                                         ("11010a", "001"), ("110105", "0a1"), ("999999", "001")])
 def test_make_resident_id_rejects_bad_parts(region, seq):
     with pytest.raises(ValueError):
         make_resident_id(region, date(1980, 1, 1), seq)
