@@ -19,7 +19,9 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
 
+from forms.characters import text_problem
 from forms.identifiers import credit_code_problem, normalise_resident_id, resident_id_problem
+from forms.numeric import MAX_MAGNITUDE, SIGNIFICANT_DIGITS, WHOLE_NUMBER, number_problem, parse_number
 
 __all__ = ["Form", "FormDefinitionError", "FormValidationError", "load_form", "load_form_file"]
 
@@ -32,6 +34,7 @@ RESERVED_KEYS = frozenset({"Meta"})  # Schema.from_dict puts its own Meta class 
 DISPLAY_TYPES = frozenset({"text", "spacer", "separator", "image", "html", "button", "iframe", "table"})
 UNSUPPORTED_TYPES = frozenset({"group", "dynamiclist", "taglist", "filepicker", "expression"})
 STRING_TYPES = frozenset({"textfield", "textarea"})
+MULTILINE_TYPES = frozenset({"textarea"})  # may hold line breaks and tabs
 CHOICE_TYPES = frozenset({"select", "radio", "checklist"})
 INPUT_TYPES = STRING_TYPES | CHOICE_TYPES | {"number", "checkbox", "datetime"}
 FORMATS = frozenset({"resident_id", "credit_code", "phone"})
@@ -88,16 +91,23 @@ class _CreditCode(_Text):
         return super()._deserialize(value, attr, data, **kwargs).upper()
 
 
-class _WholeNumber(fields.Integer):
-    """An integer that refuses 2.5 instead of truncating it to 2 as marshmallow's Integer does."""
+class _Number(fields.Field):
+    """A form-js number, held exactly as given (the rule is forms/numeric.py's): an int when
+    the field takes whole numbers (``places`` 0), else a float."""
 
-    def _format_num(self, value: Any) -> int:
-        if isinstance(value, int):
-            return value
-        as_float = float(value)  # ValueError/TypeError become marshmallow's "invalid" message
-        if not as_float.is_integer():
-            raise ValueError(f"{value!r} is not a whole number")
-        return int(as_float)
+    def __init__(self, places: int | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.places = places
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | float:
+        try:
+            number = parse_number(value)
+        except ValueError as exc:
+            raise self.make_error("invalid") from exc
+        problem = number_problem(number, self.places)
+        if problem is not None:
+            raise ValidationError(problem)
+        return int(number) if self.places == 0 else float(number)
 
 
 def _check(problem: Callable[[Any], str | None]) -> Validator:
@@ -163,6 +173,9 @@ def _number_option(validate: Mapping[str, Any], name: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise _ComponentProblem(f"validate.{name} must be a number, got {value!r}")
+    if abs(value) > MAX_MAGNITUDE:
+        raise _ComponentProblem(f"validate.{name} {value!r} lies beyond ±10^15, "
+                                "more than a number field can hold exactly")
     return value
 
 
@@ -214,8 +227,9 @@ def _pattern_option(validate: Mapping[str, Any]) -> re.Pattern[str] | None:
         raise _ComponentProblem(f"invalid regex pattern {pattern!r}: {exc}") from exc
 
 
-def _string_field(validate: Mapping[str, Any], fmt: str | None, required: bool) -> fields.Field:
-    validators: list[Validator] = []
+def _string_field(validate: Mapping[str, Any], fmt: str | None, required: bool,
+                  multiline: bool) -> fields.Field:
+    validators: list[Validator] = [_check(lambda value: text_problem(value, multiline))]
     minimum, maximum = _length_option(validate, "minLength"), _length_option(validate, "maxLength")
     if minimum is not None or maximum is not None:
         validators.append(_length(minimum, maximum))
@@ -230,14 +244,21 @@ def _string_field(validate: Mapping[str, Any], fmt: str | None, required: bool) 
                        error_messages=_messages("必须是文本 must be text"))
 
 
+def _decimal_places(component: Mapping[str, Any]) -> int | None:
+    """form-js ``decimalDigits`` (0 with ``properties.integer``); None where it is not declared."""
+    places = component.get("decimalDigits")
+    if places is not None and (isinstance(places, bool) or not isinstance(places, int)
+                               or not 0 <= places <= SIGNIFICANT_DIGITS):
+        raise _ComponentProblem(f"decimalDigits must be an integer from 0 to {SIGNIFICANT_DIGITS}, got {places!r}")
+    return 0 if _properties(component).get("integer") else places
+
+
 def _number_field(component: Mapping[str, Any], validate: Mapping[str, Any], required: bool) -> fields.Field:
     minimum, maximum = _number_option(validate, "min"), _number_option(validate, "max")
     validators = [_range(minimum, maximum)] if minimum is not None or maximum is not None else []
-    if component.get("decimalDigits") == 0 or _properties(component).get("integer"):
-        return _WholeNumber(required=required, validate=validators,
-                            error_messages=_messages("请输入整数 not a valid integer"))
-    return fields.Float(required=required, validate=validators, allow_nan=False,
-                        error_messages=_messages("请输入数字 not a valid number"))
+    places = _decimal_places(component)
+    invalid = WHOLE_NUMBER if places == 0 else "请输入数字 not a valid number"
+    return _Number(places, required=required, validate=validators, error_messages=_messages(invalid))
 
 
 def _choices(component: Mapping[str, Any]) -> list[Any]:
@@ -282,7 +303,7 @@ def _build_field(component: Mapping[str, Any]) -> fields.Field:
     kind = component["type"]
     fmt = _format(component, validate)  # also refuses a format on a non-textfield
     if kind in STRING_TYPES:
-        return _string_field(validate, fmt, required)
+        return _string_field(validate, fmt, required, multiline=kind in MULTILINE_TYPES)
     if kind == "number":
         return _number_field(component, validate, required)
     if kind in CHOICE_TYPES:
