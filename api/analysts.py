@@ -9,9 +9,11 @@ from sqlalchemy import select
 
 from api.auth import roles
 from api.schemas import (DefinitionSchema, DefinitionUploadSchema, DeployedDefinitionSchema, ReplayReportSchema,
-                         ReplayRequestSchema)
-from engine.definitions import DefinitionUpload, deploy, definition_summary, upload_warnings
-from engine.models import ServiceDefinition
+                         ReplayRequestSchema, ValidationReportSchema)
+from engine.definitions import DefinitionUpload, deploy, definition_summary, upload_warnings, validate_upload
+from engine.assignment import Staffing
+from engine.errors import NotFound
+from engine.models import Matter, ServiceDefinition
 from engine.replay import replay, report_dict
 
 blp = Blueprint("analysts", __name__, url_prefix="/api/definitions", description="Service definitions (analysts)")
@@ -41,13 +43,40 @@ class Definitions(MethodView):
     def post(self, upload: dict):
         """Deploy a new version; refused with 400 and every problem (file, element, reason)."""
         engine = _engine()
-        files = DefinitionUpload(matter_code=upload["matter"], bpmn=upload["bpmn"], ruleset=upload["ruleset"],
-                                 form=upload["form"], dmn=upload["dmn"])
+        files = _upload(upload)
         with engine.sessions() as session:
             definition, created = deploy(session, files, g.user.username, set(engine.sources))
             session.commit()
             return ({**definition_summary(definition), "created": created, "warnings": upload_warnings(files)},
                     201 if created else 200)
+
+
+@blp.route("/validate")
+class Validate(MethodView):
+    @blp.arguments(DefinitionUploadSchema)
+    @blp.response(200, ValidationReportSchema)
+    @blp.alt_response(404, "NOT_FOUND")
+    @roles("analyst", "admin")
+    def post(self, upload: dict):
+        """Dry run of a deploy: every problem (the list a deploy would refuse with) and the
+        warnings; nothing is stored."""
+        engine = _engine()
+        files = _upload(upload)
+        with engine.sessions() as session:
+            matter = session.get(Matter, files.matter_code)
+            if matter is None:
+                raise NotFound(f"no matter with code {files.matter_code!r} in the catalogue")
+            problems = validate_upload(files, set(engine.sources), Staffing.of(session), matter.department)
+        return {"deployable": not problems, "problems": problems,
+                "warnings": upload_warnings(files) if not problems else []}
+
+
+def _upload(body: dict) -> DefinitionUpload:
+    """The request's files: named (``files``) or the four fields with default names."""
+    if "files" in body:
+        return DefinitionUpload.from_files(body["matter"], body["files"])
+    return DefinitionUpload(matter_code=body["matter"], bpmn=body["bpmn"], ruleset=body["ruleset"],
+                            form=body["form"], dmn=body["dmn"])
 
 
 @blp.route("/<code>/replay")

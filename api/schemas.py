@@ -201,10 +201,24 @@ class DefinitionUploadSchema(Schema):
     request is capped by MAX_CONTENT_LENGTH (413)."""
 
     matter = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    bpmn = fields.String(required=True)
-    ruleset = fields.String(required=True)
-    form = fields.String(required=True)
+    files = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=200)), values=fields.String(),
+                        validate=validate.Length(min=1, max=30), metadata={"description": (
+                            "the upload as named files (name -> text): *.bpmn (the main process and the "
+                            "processes it calls), *.dmn, one rule set *.yaml and one form *.json; "
+                            "instead of bpmn/ruleset/form/dmn")})
+    bpmn = fields.String()
+    ruleset = fields.String()
+    form = fields.String()
     dmn = fields.List(fields.String(), load_default=list, validate=validate.Length(max=20))
+
+    @validates_schema
+    def _files_or_fields(self, data: dict, **kwargs) -> None:
+        single = [name for name in ("bpmn", "ruleset", "form") if name in data]
+        if "files" in data and (single or data["dmn"]):
+            raise ValidationError("send either files or bpmn/ruleset/form/dmn, not both", "files")
+        missing = [name for name in ("bpmn", "ruleset", "form") if name not in data]
+        if "files" not in data and missing:
+            raise ValidationError({name: ["Missing data for required field."] for name in missing})
 
 
 class DefinitionSchema(Schema):
@@ -222,6 +236,13 @@ class DeployedDefinitionSchema(DefinitionSchema):
     warnings = fields.List(fields.Dict(), metadata={
         "description": "accepted but suspicious (e.g. rules with contradicting outcomes that can both "
                        "hold): file, element_id (the rule id), reason"})
+
+
+class ValidationReportSchema(Schema):
+    deployable = fields.Boolean()
+    problems = fields.List(fields.Dict(), metadata={
+        "description": "what a deploy would refuse: file, element_id, line, reason; ordered by file and line"})
+    warnings = fields.List(fields.Dict())
 
 
 class ReplayRequestSchema(Schema):

@@ -28,6 +28,8 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import bpmn, task_forms
+from engine.assignment import (APPLICANT_LANE, assign_named_clerk, assignment_of, encode_users, may_take,
+                               offered_to)
 from engine.calendar import WorkingCalendar, default_calendar
 from engine.deadlines import (PAUSE_REASONS, colour_at, deadline_for, due_for_new_task, is_paused, local_day,
                               pause_clock, refresh_deadline, resume_clock)
@@ -215,7 +217,7 @@ class Engine:
         query = query or QueueQuery()
         statuses = ("open", "claimed") if query.status == "active" else (query.status,)
         statement = select(Task).where(Task.department == user.department, Task.status.in_(statuses),
-                                       Task.candidate_role == "clerk")
+                                       Task.candidate_role == "clerk", offered_to(user))
         if query.matter or query.applicant:
             statement = statement.join(Application, Application.id == Task.application_id)
         if query.matter:
@@ -590,15 +592,20 @@ class Engine:
             if str(spiff_task.id) in known:
                 continue
             spec = spiff_task.task_spec
-            role, department = task_forms.candidate(spec.lane, matter_department)
+            assigned = assignment_of(spec, matter_department)
             task = Task(application=application, spiff_task_id=str(spiff_task.id), element_id=spec.bpmn_id,
-                        title=spec.bpmn_name or spec.bpmn_id, candidate_role=role, department=department,
+                        title=spec.bpmn_name or spec.bpmn_id, candidate_role=assigned.role,
+                        department=assigned.department, candidate_users=encode_users(assigned.candidate_users),
                         region=application.region, due_at=due_at, created_at=now)
+            assign_named_clerk(session, task, assigned)
             session.add(task)
             session.flush()
             session.add(Event(application=application, kind="task.created", actor="engine", at=now,
                               data={"task": task.id, "element": spec.bpmn_id, "title": task.title,
-                                    "department": task.department, "role": role}))
+                                    "department": task.department, "role": assigned.role,
+                                    **({"candidate_users": list(assigned.candidate_users)}
+                                       if assigned.candidate_users else {}),
+                                    **({"assignee": assigned.assignee} if task.assignee_id else {})}))
         still_waiting = {str(t.id) for t in waiting}
         for spiff_id, task in known.items():
             if spiff_id not in still_waiting:
@@ -681,7 +688,7 @@ def task_of_clerk(session: Session, user: User, task_id: int) -> Task:
     """A task of the clerk's own department; any other is reported as not found."""
     _require_clerk(user)
     task = session.get(Task, task_id)
-    if task is None or task.department != user.department:
+    if task is None or task.department != user.department or not may_take(task, user):
         raise NotFound(f"no task {task_id} in your queue")
     return task
 
@@ -711,7 +718,7 @@ def _earlier_steps(spiff_task) -> list:
     while node is not None:
         spec = node.task_spec
         if (getattr(spec, "manual", False) and node.state == TaskState.COMPLETED
-                and spec.lane != task_forms.APPLICANT_LANE and spec.bpmn_id not in seen):
+                and spec.lane != APPLICANT_LANE and spec.bpmn_id not in seen):
             seen.add(spec.bpmn_id)
             steps.append(node)
         node = node.parent

@@ -34,11 +34,13 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser
+from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser, SpiffTaskParser, UserTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import BusinessRuleTaskConverter
-from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
+from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask, ManualTask, UserTask
 from SpiffWorkflow.util.task import TaskState
+
+from engine.assignment import CAMUNDA_NS, camunda_attributes
 
 MAX_DOCUMENT_BYTES = 1_000_000
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -91,9 +93,29 @@ class _DecisionTableTaskConverter(BusinessRuleTaskConverter):
         return {**super().to_dict(spec), "decision_id": spec.decision_id}
 
 
+class _WithCamundaAttributes:
+    """A user or manual task's extensions, plus Camunda Modeler's assignment attributes
+    (engine/assignment.py reads them; they travel with the serialized spec)."""
+
+    def parse_extensions(self, node=None):
+        extensions = super().parse_extensions(node)
+        camunda = camunda_attributes(self.node if node is None else node)
+        return {**extensions, "camunda": camunda} if camunda else extensions
+
+
+class _UserTaskParser(_WithCamundaAttributes, UserTaskParser):
+    pass
+
+
+class _ManualTaskParser(_WithCamundaAttributes, SpiffTaskParser):
+    pass
+
+
 class _Parser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = {**SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
-                               full_tag("businessRuleTask"): (_DecisionTableTaskParser, DecisionTableTask)}
+                               full_tag("businessRuleTask"): (_DecisionTableTaskParser, DecisionTableTask),
+                               full_tag("userTask"): (_UserTaskParser, UserTask),
+                               full_tag("manualTask"): (_ManualTaskParser, ManualTask)}
 
 
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(
@@ -165,26 +187,130 @@ def _xml(text: str, filename: str) -> etree._Element:
 
 
 def parse_process(bpmn: str, filename: str, dmn: list[str] = (), process_id: str | None = None) -> ParsedProcess:
-    """Parse one BPMN document (plus DMN tables) into the executable process spec.
+    """One BPMN document (plus DMN tables) as the executable process spec, or ProcessProblem
+    with every problem found (see ``read_process``)."""
+    reading = read_process({filename: bpmn}, {dmn_file_name(i): table for i, table in enumerate(dmn)}, process_id)
+    _refuse(reading.problems)
+    return reading.parsed
 
-    With several executable processes in the file, ``process_id`` picks one. Structural
-    faults SpiffWorkflow would only meet at run time (a call to a process that is not in
-    the upload, a flow node with no way out) are refused here.
-    """
-    parser = _Parser()
-    root = _xml(bpmn, filename)
-    _refuse(_unresolved_calls(root, filename) + _unsupported(root, filename))
+
+def dmn_file_name(index: int) -> str:
+    """The name of a DMN table uploaded without one (the ``dmn`` list of an upload)."""
+    return f"decision{index + 1}.dmn"
+
+
+@dataclass(frozen=True)
+class ProcessReading:
+    """What reading an upload's BPMN/DMN documents found: the process (None if it could not
+    be parsed), every problem, and where each element id is (file, line)."""
+
+    parsed: ParsedProcess | None
+    problems: list[dict]
+    where: dict[str, tuple[str, int]]
+
+    def located(self, problems: list[dict]) -> list[dict]:
+        """Problems whose element is known get its file and line (checks of parsed specs know
+        the element only)."""
+        placed = []
+        for problem in problems:
+            file, line = self.where.get(problem.get("element_id") or "", (problem["file"], problem.get("line")))
+            placed.append({**problem, "file": file, **({"line": str(line)} if line else {})})
+        return placed
+
+
+def read_process(bpmn: dict[str, str], dmn: dict[str, str] | None = None,
+                 process_id: str | None = None) -> ProcessReading:
+    """Read BPMN documents (file name -> text; the first is the main one, others hold the
+    processes its call activities call) and DMN tables into the executable process spec.
+
+    With several executable processes, ``process_id`` picks one, else the one no other
+    calls. What SpiffWorkflow would only meet at run time (a call to a process not in the
+    upload, a flow node with no way out, a loop with no wait state, what this engine does
+    not run) is a problem here. Documents with such problems are not handed to
+    SpiffWorkflow's parser (it crashes on some), so their scripts are checked as XML."""
+    roots, problems = {}, []
+    for name, text in bpmn.items():
+        try:
+            roots[name] = _xml(text, name)
+        except ProcessProblem as exc:
+            problems += exc.problems
+    tables = {}
+    for name, text in (dmn or {}).items():
+        try:
+            tables[name] = _dmn_xml(text, name)
+        except ProcessProblem as exc:
+            problems += exc.problems
+    where = {e.get("id"): (name, e.sourceline) for name, root in roots.items()
+             for e in root.iter(etree.Element) if e.get("id")}
+    processes = {p.get("id") for root in roots.values() for p in root.iter(f"{{{BPMN_NS}}}process")}
+    for name, root in roots.items():
+        problems += _unresolved_calls(root, name, processes) + _unsupported(root, name)
+    if problems or not roots:
+        return ProcessReading(None, problems + _xml_code_problems(roots) if roots else problems, where)
     try:
-        parser.add_bpmn_xml(root, filename)
-        for index, table in enumerate(dmn):
-            parser.add_dmn_xml(_dmn_xml(table, f"{filename}#dmn{index}"), f"{filename}#dmn{index}")
-        chosen = _choose_process(parser.get_process_ids(), process_id, filename)
-        parsed = ParsedProcess(chosen, parser.get_spec(chosen), parser.get_subprocess_specs(chosen))
+        parsed = _parse(roots, tables, process_id)
+    except ProcessProblem as exc:
+        return ProcessReading(None, exc.problems + _xml_code_problems(roots), where)
+    return ProcessReading(parsed, _dead_ends(parsed, next(iter(roots))) + _loops(parsed, next(iter(roots))), where)
+
+
+def _parse(roots: dict[str, etree._Element], tables: dict[str, etree._Element],
+           process_id: str | None) -> ParsedProcess:
+    main = next(iter(roots))
+    parser = _Parser()
+    try:
+        for name, root in roots.items():
+            parser.add_bpmn_xml(root, name)
+        for name, table in tables.items():
+            parser.add_dmn_xml(table, name)
+        chosen = _choose_process(parser.get_process_ids(), process_id, main, _called(roots.values()))
+        return ParsedProcess(chosen, parser.get_spec(chosen), parser.get_subprocess_specs(chosen))
     except SpiffWorkflowException as exc:
-        raise ProcessProblem(filename, str(exc).splitlines()[0].strip(), getattr(exc, "id", ""),
-                             getattr(exc, "line_number", None)) from exc
-    _refuse(_dead_ends(parsed, filename) + _loops(parsed, filename))
-    return parsed
+        raise ProcessProblem(getattr(exc, "file_name", None) or main, str(exc).splitlines()[0].strip(),
+                             getattr(exc, "id", ""), getattr(exc, "line_number", None)) from exc
+
+
+def main_document(documents: dict[str, str], process_id: str) -> str | None:
+    """Which of several BPMN files is the main one: the one holding the process
+    ``process_id``, else the only one holding a process no call activity calls."""
+    if len(documents) == 1:
+        return next(iter(documents))
+    roots = {}
+    for name, text in documents.items():
+        try:
+            roots[name] = _xml(text, name)
+        except ProcessProblem:
+            continue  # reported by read_process once the files are sorted
+    holding = {name: {p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process")} for name, root in roots.items()}
+    named = [name for name, ids in holding.items() if process_id in ids]
+    called = _called(roots.values())
+    uncalled = [name for name, ids in holding.items() if ids - called]
+    chosen = named if named else uncalled
+    return chosen[0] if len(chosen) == 1 else None
+
+
+def _called(roots) -> set[str]:
+    return {call.get("calledElement") for root in roots for call in root.iter(f"{{{BPMN_NS}}}callActivity")}
+
+
+def _xml_code_problems(roots: dict[str, etree._Element]) -> list[dict]:
+    """The sandbox's verdict on a document's scripts and conditions read from the XML,
+    for documents not parsed further (so one upload shows every phase's problems)."""
+    from engine.sandbox import SandboxViolation, check_script
+
+    problems = []
+    for name, root in roots.items():
+        for element in root.iter(f"{{{BPMN_NS}}}script", f"{{{BPMN_NS}}}conditionExpression"):
+            owner, mode = element.getparent(), "exec" if etree.QName(element).localname == "script" else "eval"
+            fmt = owner.get("scriptFormat") if mode == "exec" else element.get("language")
+            if (fmt or "").lower() not in PYTHON_SCRIPT_FORMATS or not (element.text or "").strip():
+                continue  # refused as such by _unsupported
+            try:
+                check_script(element.text.strip() if mode == "eval" else element.text, mode)
+            except SandboxViolation as exc:
+                problems.append({"file": name, "element_id": owner.get("id", ""), "line": str(element.sourceline),
+                                 "reason": f"{'script' if mode == 'exec' else 'condition'}: {exc.reason}"})
+    return problems
 
 
 def parse_decision(dmn: str, filename: str) -> tuple[str, DecisionTable]:
@@ -284,15 +410,13 @@ def _refuse(problems: list[dict]) -> None:
         raise ProcessProblem(first["file"], first["reason"], first["element_id"], first.get("line"), problems[1:])
 
 
-def _unresolved_calls(root: etree._Element, filename: str) -> list[dict]:
-    """Call activities must call a process deployed with them (in the same document)."""
-    processes = {p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process")}
+def _unresolved_calls(root: etree._Element, filename: str, processes: set[str]) -> list[dict]:
+    """Call activities must call a process deployed with them (in the same upload)."""
     return [{"file": filename, "element_id": call.get("id", ""), "line": str(call.sourceline),
              "reason": f"calls process {call.get('calledElement')!r}, which is not in this upload"}
             for call in root.iter(f"{{{BPMN_NS}}}callActivity") if call.get("calledElement") not in processes]
 
 
-CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 RESERVED_IDS = frozenset({"Start", "Root", "End"})  # SpiffWorkflow's own task names in every workflow
 PYTHON_SCRIPT_FORMATS = frozenset({"", "python", "python3", "text/x-python"})
 CAMUNDA_IMPLEMENTATIONS = ("class", "delegateExpression", "expression", "type")
@@ -336,6 +460,12 @@ def _unsupported(root: etree._Element, filename: str) -> list[dict]:
                 refuse(element, f"a process is started here by a submission, not by a {triggers[0]}: "
                                 "use a plain start event (message, signal and timer starts belong in event "
                                 "sub-processes)")
+        if kind == "startEvent" and element.get("isInterrupting", "true") != "false" \
+                and element.getparent().get("triggeredByEvent") == "true":
+            refuse(element, "an interrupting event sub-process does not stop the rest of the process here "
+                            "(SpiffWorkflow 3.2 runs it beside it): put an interrupting boundary event on the "
+                            "activity it should stop, or make this start event non-interrupting "
+                            "(isInterrupting=\"false\")")
         if kind == "conditionExpression" and (element.get("language") or "").lower() not in PYTHON_SCRIPT_FORMATS:
             refuse(element.getparent(), f"conditions are Python expressions, not {element.get('language')}: "
                                         "rewrite it in Python (e.g. amount > 100)")
@@ -423,14 +553,19 @@ def _cycle_through(start, allowed) -> set:
     return back | {start.name}
 
 
-def _choose_process(ids: list[str], wanted: str | None, filename: str) -> str:
+def _choose_process(ids: list[str], wanted: str | None, filename: str, called: set[str]) -> str:
+    """The executable process to run: the one named ``wanted``, the only one, or the only
+    one no call activity calls (a collaboration's other pools are not executable)."""
     if not ids:
-        raise ProcessProblem(filename, "no executable process in the document")
+        raise ProcessProblem(filename, "no executable process in the upload (isExecutable=\"true\")")
     if wanted in ids:
         return wanted
-    if len(ids) == 1:
-        return ids[0]
-    raise ProcessProblem(filename, f"several processes ({', '.join(ids)}); none is named {wanted!r}")
+    roots = [i for i in ids if i not in called]
+    if len(roots) == 1:
+        return roots[0]
+    raise ProcessProblem(filename, f"several executable processes ({', '.join(ids)}) and none is {wanted!r}: "
+                                   f"give the matter's process the id {wanted!r}, or mark the others "
+                                   f"isExecutable=\"false\"")
 
 
 def spec_to_json(parsed: ParsedProcess) -> str:

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from enum import Enum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.bpmn import OUTCOME_VARIABLE, ParsedProcess, ProcessProblem, assigns, parse_process, spec_to_json
+from engine.bpmn import (OUTCOME_VARIABLE, ParsedProcess, ProcessProblem, ProcessReading, assigns, dmn_file_name,
+                         main_document,
+                         read_process, spec_to_json)
+from engine.assignment import Staffing, check_assignments
 from engine.errors import DeploymentRefused, NotFound
 from engine.models import Event, Matter, ServiceDefinition
 from engine.runtime import check_decisions, check_task_specs
@@ -30,7 +34,9 @@ MAX_TEXT_BYTES = 200_000  # a rule set or form; BPMN/DMN have their own limit in
 
 @dataclass(frozen=True)
 class DefinitionUpload:
-    """The files of one deployment, as text."""
+    """The files of one deployment, as text, with the names the analyst gave them (every
+    problem names its file). ``called``: further BPMN documents (file name -> text) holding
+    the processes the main one's call activities call."""
 
     matter_code: str
     bpmn: str
@@ -40,10 +46,72 @@ class DefinitionUpload:
     bpmn_name: str = "process.bpmn"
     ruleset_name: str = "ruleset.yaml"
     form_name: str = "form.json"
+    dmn_names: list[str] = field(default_factory=list)
+    called: dict[str, str] = field(default_factory=dict)
 
     def checksum(self) -> str:
         parts = [self.matter_code, self.bpmn, self.ruleset, self.form, *self.dmn]
+        parts += [f"{name}\x00{text}" for name, text in sorted(self.called.items())]
         return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
+
+    @property
+    def bpmn_documents(self) -> dict[str, str]:
+        return {self.bpmn_name: self.bpmn, **self.called}
+
+    @property
+    def dmn_documents(self) -> dict[str, str]:
+        names = self.dmn_names or [dmn_file_name(i) for i in range(len(self.dmn))]
+        return dict(zip(names, self.dmn))
+
+    @property
+    def file_names(self) -> dict:
+        return {"bpmn": self.bpmn_name, "ruleset": self.ruleset_name, "form": self.form_name,
+                "dmn": list(self.dmn_documents), "called": sorted(self.called)}
+
+    @classmethod
+    def from_files(cls, matter_code: str, files: dict[str, str]) -> DefinitionUpload:
+        """An upload given as named files, each known by its ending: ``.bpmn`` (the one that
+        holds the process ``matter_code``, or the only one no other calls), ``.dmn``, one
+        rule set (``.yaml``/``.yml``) and one form (``.json``). DeploymentRefused naming the
+        files when they do not make one definition."""
+        kinds: dict[FileKind, dict[str, str]] = {kind: {} for kind in FileKind}
+        problems = []
+        for name, text in files.items():
+            kind = FileKind.of(name)
+            if kind is None:
+                problems.append({"file": name, "element_id": "", "reason": (
+                    "unknown kind of file: name it *.bpmn, *.dmn, *.yaml (rule set) or *.json (form)")})
+            else:
+                kinds[kind][name] = text
+        for kind in (FileKind.RULESET, FileKind.FORM):
+            if len(kinds[kind]) != 1:
+                problems.append({"file": ", ".join(kinds[kind]) or "-", "element_id": "",
+                                 "reason": f"an upload has exactly one {kind.value}; found {len(kinds[kind])}"})
+        main = main_document(kinds[FileKind.BPMN], matter_code)
+        if main is None:
+            problems.append({"file": ", ".join(kinds[FileKind.BPMN]) or "-", "element_id": "", "reason": (
+                f"no BPMN file holds the process {matter_code!r} (or several could be the main one)")})
+        if problems:
+            raise DeploymentRefused(f"{len(problems)} problem(s) in the files for {matter_code}", problems)
+        (ruleset_name, ruleset), = kinds[FileKind.RULESET].items()
+        (form_name, form), = kinds[FileKind.FORM].items()
+        return cls(matter_code=matter_code, bpmn=kinds[FileKind.BPMN][main], bpmn_name=main,
+                   ruleset=ruleset, ruleset_name=ruleset_name, form=form, form_name=form_name,
+                   dmn=list(kinds[FileKind.DMN].values()), dmn_names=list(kinds[FileKind.DMN]),
+                   called={n: t for n, t in kinds[FileKind.BPMN].items() if n != main})
+
+
+class FileKind(Enum):
+    BPMN = "BPMN process"
+    DMN = "DMN decision"
+    RULESET = "rule set (.yaml)"
+    FORM = "form (.json)"
+
+    @classmethod
+    def of(cls, name: str) -> FileKind | None:
+        ending = name.lower().rsplit(".", 1)[-1] if "." in name else ""
+        return {"bpmn": cls.BPMN, "xml": cls.BPMN, "dmn": cls.DMN, "yaml": cls.RULESET, "yml": cls.RULESET,
+                "json": cls.FORM}.get(ending)
 
 
 def deploy(session: Session, upload: DefinitionUpload, deployed_by: str,
@@ -57,7 +125,7 @@ def deploy(session: Session, upload: DefinitionUpload, deployed_by: str,
     matter = session.get(Matter, upload.matter_code)
     if matter is None:
         raise NotFound(f"no matter with code {upload.matter_code!r} in the catalogue")
-    parsed = check_upload(upload, source_names)
+    parsed = check_upload(upload, source_names, Staffing.of(session), matter.department)
     latest = current_definition(session, upload.matter_code, required=False)
     checksum = upload.checksum()
     if latest is not None and latest.checksum == checksum:
@@ -65,7 +133,8 @@ def deploy(session: Session, upload: DefinitionUpload, deployed_by: str,
     definition = ServiceDefinition(
         matter_code=matter.code, version=(latest.version + 1 if latest else 1), region=matter.region,
         process_id=parsed.process_id, bpmn=upload.bpmn, dmn=list(upload.dmn), ruleset=upload.ruleset,
-        form=upload.form, spec=spec_to_json(parsed), checksum=checksum, deployed_by=deployed_by, shipped=shipped)
+        form=upload.form, spec=spec_to_json(parsed), checksum=checksum, deployed_by=deployed_by, shipped=shipped,
+        file_names=upload.file_names, called_bpmn=dict(upload.called))
     session.add(definition)
     session.flush()
     session.add(Event(kind="definition.deployed", actor=deployed_by,
@@ -74,17 +143,32 @@ def deploy(session: Session, upload: DefinitionUpload, deployed_by: str,
     return definition, True
 
 
-def check_upload(upload: DefinitionUpload, source_names: set[str]) -> ParsedProcess:
-    """Every problem of the upload at once, or the parsed process."""
-    problems: list[dict[str, str]] = []
-    parsed, specs = None, []
-    try:
-        parsed = parse_process(upload.bpmn, upload.bpmn_name, upload.dmn, process_id=upload.matter_code)
-        specs = [parsed.spec, *parsed.subprocess_specs.values()]
-        problems += [_problem_dict(p) for p in check_specs(specs, upload.bpmn_name)]
-        problems += check_task_specs(specs, upload.bpmn_name)
-    except ProcessProblem as exc:
-        problems += exc.problems
+def check_upload(upload: DefinitionUpload, source_names: set[str], staffing: Staffing,
+                 department: str) -> ParsedProcess:
+    """The parsed process, or DeploymentRefused with every problem of every phase at once
+    (XML, structure, sandbox, service operations and task forms, rule set, DMN, form),
+    ordered by file and line."""
+    reading, problems = _check(upload, source_names, staffing, department)
+    if problems:
+        raise DeploymentRefused(f"{len(problems)} problem(s) in the upload for {upload.matter_code}", problems)
+    return reading.parsed
+
+
+def validate_upload(upload: DefinitionUpload, source_names: set[str], staffing: Staffing,
+                    department: str) -> list[dict[str, str]]:
+    """Every problem of the upload (empty: it deploys); ``POST …/validate`` answers with it.
+    ``department``: the matter's (a task in the lane ``department`` goes to its queue)."""
+    return _check(upload, source_names, staffing, department)[1]
+
+
+def _check(upload: DefinitionUpload, source_names: set[str], staffing: Staffing,
+           department: str) -> tuple[ProcessReading, list[dict[str, str]]]:
+    reading = read_process(upload.bpmn_documents, upload.dmn_documents, upload.matter_code)
+    problems = list(reading.problems)
+    specs = [reading.parsed.spec, *reading.parsed.subprocess_specs.values()] if reading.parsed else []
+    problems += [_problem_dict(p) for p in check_specs(specs, upload.bpmn_name)]
+    problems += check_task_specs(specs, upload.bpmn_name)
+    problems += check_assignments(staffing, specs, upload.bpmn_name, department)
     oversized = _oversized(upload)
     problems += oversized
     if not oversized:
@@ -93,9 +177,10 @@ def check_upload(upload: DefinitionUpload, source_names: set[str]) -> ParsedProc
         if ruleset is not None and specs:
             problems += check_decisions(specs, ruleset, upload.bpmn_name, upload.ruleset_name)
         problems += _form_problems(upload)
-    if problems:
-        raise DeploymentRefused(f"{len(problems)} problem(s) in the upload for {upload.matter_code}", problems)
-    return parsed
+    order = {name: i for i, name in enumerate([*upload.bpmn_documents, *upload.dmn_documents,
+                                               upload.ruleset_name, upload.form_name])}
+    return reading, sorted(reading.located(problems),
+                           key=lambda p: (order.get(p["file"], len(order)), int(p.get("line") or 0)))
 
 
 def _oversized(upload: DefinitionUpload) -> list[dict[str, str]]:
@@ -112,7 +197,7 @@ def upload_warnings(upload: DefinitionUpload) -> list[dict[str, str]]:
     """What lint accepts but an analyst should look at, as file / element (rule id) / reason."""
     try:
         ruleset = load_ruleset(upload.ruleset, upload.ruleset_name)
-        sets_outcome = assigns(upload.bpmn, upload.bpmn_name, OUTCOME_VARIABLE)
+        sets_outcome = any(assigns(text, name, OUTCOME_VARIABLE) for name, text in upload.bpmn_documents.items())
     except (RuleSetError, ProcessProblem):
         return []  # refused, with its problems, by check_upload
     never_decides = [] if sets_outcome else [{
@@ -169,4 +254,5 @@ def definition_summary(definition: ServiceDefinition) -> dict:
             "process_id": definition.process_id, "checksum": definition.checksum,
             "deployed_at": definition.deployed_at.isoformat(), "deployed_by": definition.deployed_by,
             "files": {"bpmn": len(definition.bpmn), "ruleset": len(definition.ruleset),
-                      "form": len(definition.form), "dmn": len(definition.dmn)}}
+                      "form": len(definition.form), "dmn": len(definition.dmn),
+                      "names": definition.file_names or {}}}

@@ -104,6 +104,10 @@ class ServiceDefinition(Base):
     ruleset: Mapped[str] = mapped_column(Text, deferred=True)
     form: Mapped[str] = mapped_column(Text, deferred=True)
     spec: Mapped[str] = mapped_column(Text, deferred=True)  # serialized process + subprocess specs
+    # The names the analyst gave the files (every problem names its file), and further BPMN
+    # documents (file name -> text) whose processes the main one's call activities call.
+    file_names: Mapped[dict | None] = mapped_column(JSON, deferred=True)
+    called_bpmn: Mapped[dict | None] = mapped_column(JSON, default=dict, deferred=True)
     checksum: Mapped[str] = mapped_column(String(64), index=True)
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
     deployed_by: Mapped[str] = mapped_column(String(64))
@@ -183,6 +187,8 @@ class Task(Base):
     region: Mapped[str] = mapped_column(String(12), default=DEFAULT_REGION)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open|claimed|completed|cancelled
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    # ",name,name,": only these clerks may take it (engine/assignment.py); None: any of the department
+    candidate_users: Mapped[str | None] = mapped_column(String(1000))
     due_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]

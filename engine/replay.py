@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from SpiffWorkflow.dmn.specs.model import DecisionTable
 
-from engine.bpmn import ProcessProblem, parse_decision
+from engine.bpmn import ProcessProblem, dmn_file_name, parse_decision
 from engine.definitions import MAX_TEXT_BYTES, current_definition
 from engine.errors import DeploymentRefused, SourceUnavailable
 from engine.facts import gather_facts
@@ -125,7 +125,7 @@ def candidate_filename(matter: str, kind: str) -> str:
 def _current_table(definition: ServiceDefinition, ruleset: RuleSet) -> TableRules:
     """The current definition's DMN table that a facts-only candidate rule set names."""
     for index, text in enumerate(definition.dmn):
-        decision_id, parsed = parse_decision(text, f"{definition.matter_code}#dmn{index}")
+        decision_id, parsed = parse_decision(text, dmn_file_name(index))
         if decision_id == ruleset.table:
             return decision_table(parsed, ruleset)
     raise RuleSetError([RuleProblem(None, f"'table': matter {definition.matter_code} v{definition.version} "

@@ -6,9 +6,7 @@ put into the workflow's data under the form's name (``review``, ``intake``…), 
 conditions read e.g. ``intake['outcome'] == 'supplement'``. Forms are checked at deploy
 time: a user task naming an unknown form is refused there, not when a clerk meets it.
 
-Which role fills a task comes from its lane: ``applicant`` is the applicant's own step
-(补正材料), ``department`` is the matter's department from the catalogue (so one BPMN —
-the comprehensive window — serves any matter), any other lane name is that department.
+Who fills a task is engine/assignment.py's matter.
 """
 from __future__ import annotations
 
@@ -20,8 +18,6 @@ from engine.errors import InvalidInput
 from engine.grants import AMOUNT, as_json_number, exact
 
 DEFAULT_FORM = "review"
-APPLICANT_LANE = "applicant"
-MATTER_DEPARTMENT_LANE = "department"
 REASON_REQUIRED = "请说明理由 a reason is required"
 
 
@@ -131,18 +127,11 @@ TASK_FORMS: dict[str, type[_TaskForm]] = {
 
 
 def form_name(task_spec) -> str:
-    """The form a user task declares (``taskForm`` property), or the review form."""
-    properties = (getattr(task_spec, "extensions", None) or {}).get("properties") or {}
-    return properties.get("taskForm", DEFAULT_FORM)
-
-
-def candidate(lane: str | None, matter_department: str) -> tuple[str, str]:
-    """(candidate role, department) of a task in ``lane``."""
-    if lane == APPLICANT_LANE:
-        return "applicant", APPLICANT_LANE
-    if lane in (None, "", MATTER_DEPARTMENT_LANE):
-        return "clerk", matter_department
-    return "clerk", lane
+    """The form a user task declares (``taskForm`` property, or Camunda Modeler's
+    ``formKey``), or the review form."""
+    extensions = getattr(task_spec, "extensions", None) or {}
+    properties = extensions.get("properties") or {}
+    return properties.get("taskForm") or (extensions.get("camunda") or {}).get("formKey") or DEFAULT_FORM
 
 
 def validate_answer(name: str, answer: Mapping) -> dict:

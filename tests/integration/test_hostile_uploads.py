@@ -43,7 +43,7 @@ def count_definitions(engine) -> int:
     ({"bpmn": DEAD_END_GATEWAY}, "process.bpmn", "Gateway_review", "no outgoing sequence flow"),
     ({"bpmn": UNDEPLOYED_CALL}, "process.bpmn", "Task_review", "not_deployed"),
     ({"bpmn": LAMBDA_SCRIPT}, "process.bpmn", "Task_refuse", "__globals__"),
-    ({"dmn": [XXE_FILE]}, "process.bpmn#dmn0", "", "DOCTYPE"),
+    ({"dmn": [XXE_FILE]}, "decision1.dmn", "", "DOCTYPE"),
     ({"ruleset": "a: " + "[" * 50_000}, "ruleset.yaml", "", "nested too deeply"),
     ({"ruleset": "# " + "x" * 200_001}, "ruleset.yaml", "", "larger than"),
     ({"form": "[" * 50_000}, "form.json", "", "nested too deeply"),

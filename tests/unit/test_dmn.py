@@ -9,6 +9,8 @@ import pytest
 
 from engine.bpmn import DecisionTableTask, ProcessProblem, new_workflow, parse_decision, parse_process, spec_to_json
 from engine.catalogue import read_catalogue, upload_for
+from engine.assignment import Staffing
+from engine.catalogue import read_departments
 from engine.definitions import check_upload
 from engine.errors import DeploymentRefused
 from engine.sandbox import FUNCTION_NAMES, evaluate_expression
@@ -173,17 +175,18 @@ def test_a_malformed_dmn_document_is_refused_not_crashed_on(document, words):
 # --- deployment ---------------------------------------------------------------------------
 
 SOURCES = {"population_registry"}
+STAFFING = Staffing(read_departments(), clerks={})
 
 
 def refused(upload) -> list[dict]:
     with pytest.raises(DeploymentRefused) as caught:
-        check_upload(upload, SOURCES)
+        check_upload(upload, SOURCES, STAFFING, "social_security")
     return caught.value.problems
 
 
 def test_the_pension_matter_deploys_and_its_business_rule_task_survives_serialization():
     upload = upload_for(PENSION)
-    parsed = check_upload(upload, SOURCES)
+    parsed = check_upload(upload, SOURCES, STAFFING, "social_security")
     workflow = new_workflow(spec_to_json(parsed), script_engine=None)
     task_spec = workflow.spec.task_specs["Task_decide"]
     assert isinstance(task_spec, DecisionTableTask) and task_spec.decision_id == "pension_eligibility"

@@ -1,9 +1,12 @@
 """Task forms: what completes a human task, checked the same way for every caller."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from engine import task_forms
+from engine.assignment import TaskAssignment, assignment_of
 from engine.bpmn import parse_process
 from engine.errors import InvalidInput
 from engine.runtime import check_task_specs
@@ -41,10 +44,20 @@ def test_not_an_object_is_a_form_error():
 
 
 def test_lanes_give_the_candidate_role_and_department():
-    assert task_forms.candidate("applicant", "housing") == ("applicant", "applicant")
-    assert task_forms.candidate("department", "housing") == ("clerk", "housing")
-    assert task_forms.candidate(None, "housing") == ("clerk", "housing")
-    assert task_forms.candidate("front_desk", "housing") == ("clerk", "front_desk")
+    def lane(name):
+        return SimpleNamespace(lane=name, extensions={})
+
+    assert assignment_of(lane("applicant"), "housing") == TaskAssignment("applicant", "applicant")
+    assert assignment_of(lane("department"), "housing") == TaskAssignment("clerk", "housing")
+    assert assignment_of(lane(None), "housing") == TaskAssignment("clerk", "housing")
+    assert assignment_of(lane("front_desk"), "housing") == TaskAssignment("clerk", "front_desk")
+
+
+def test_camunda_attributes_win_over_the_lane():
+    spec = SimpleNamespace(lane="front_desk", extensions={"camunda": {
+        "candidateGroups": "housing", "candidateUsers": "li, wang", "assignee": "li", "formKey": "intake"}})
+    assert assignment_of(spec, "civil_affairs") == TaskAssignment("clerk", "housing", ("li", "wang"), "li")
+    assert task_forms.form_name(spec) == "intake"
 
 
 def test_describe_names_fields_choices_and_nested_items():
