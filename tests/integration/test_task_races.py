@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from engine import users
 from engine.demo import DEMO_PASSWORD
@@ -291,3 +291,54 @@ def test_release_against_another_action_is_one_serial_order(desk, other, by):
         if problem:
             wrong.append(report(f"release/{other}", round_no, actions, outcome, f"{problem} (release {lag} ms later)"))
     assert not wrong, f"{len(wrong)} of {RELEASE_ROUNDS} rounds went wrong:\n" + "\n".join(wrong)
+
+
+def test_a_task_completed_twice_in_turn_is_completed_once(desk):
+    """The second completion, by the same clerk or a colleague, finds the task done: 409."""
+    (application_id, task_id), = desk.review_tasks(1)
+    first = Action("complete", desk.a, note="A complete")
+    path, body = first.request(task_id)
+    assert desk.api.post(path, desk.a, json=body).status_code == 200
+    for clerk in (desk.a, desk.b):
+        again = desk.api.post(path, clerk, json={**body, "comment": "again"})
+        assert again.status_code == 409 and again.mimetype == "application/problem+json", again.get_json()
+    state, audit, active, comment = desk._after(application_id, task_id)
+    assert (state, audit, active, comment) == (State("completed", desk.a, desk.a), [("task.completed", desk.a, None)],
+                                               [APPROVE], "A complete")
+
+
+class BothHaveRead:
+    """Holds each of two completions of the task where its reads end and its writes have
+    not begun until the other is there too, so neither sees the other's completion and
+    only the version column can refuse the second. Where reads end is per backend: on
+    SQLite the commit that ends them (engine.applications._end_reads; without holding
+    there, writers queue and the later one mostly finds the task done), on PostgreSQL the
+    first flush."""
+
+    def __init__(self, task_id: int, dialect: str) -> None:
+        self.task_id = task_id
+        self.event = "after_commit" if dialect == "sqlite" else "before_flush"
+        self.barrier = threading.Barrier(2)
+        self.held: set[int] = set()
+
+    def __call__(self, session, *_) -> None:
+        holds_the_task = any(isinstance(o, Task) and o.id == self.task_id for o in session.identity_map.values())
+        if holds_the_task and threading.get_ident() not in self.held:
+            self.held.add(threading.get_ident())
+            self.barrier.wait(timeout=30)
+
+
+@pytest.mark.parametrize("second_by", ["a", "b"])
+def test_two_completions_that_both_read_the_open_task_give_one_200_and_one_409(desk, second_by):
+    (application_id, task_id), = desk.review_tasks(1)
+    both_have_read = BothHaveRead(task_id, desk.engine.sessions.kw["bind"].dialect.name)
+    event.listen(desk.engine.sessions, both_have_read.event, both_have_read)
+    try:
+        actions = actions_of(desk, "complete", "complete", "a", second_by)
+        outcome = desk.race(application_id, task_id, *actions)
+    finally:
+        event.remove(desk.engine.sessions, both_have_read.event, both_have_read)
+    assert len(both_have_read.held) == 2, "the two completions did not both reach the end of their reads"
+    assert sorted(outcome.statuses) == [200, 409], report("complete/complete", 1, actions, outcome, "statuses")
+    assert check(outcome, State("open"), [], actions) is None, report(
+        "complete/complete", 1, actions, outcome, "not one serial order")
