@@ -7,13 +7,15 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from api.auth import roles
-from api.schemas import (ROW_ID, ApplicationDetailSchema, ApplicationSchema, IdempotencyHeaderSchema,
+from api.schemas import (ROW_ID, ApplicationDetailSchema, ApplicationSchema, FormJsonSchema, IdempotencyHeaderSchema,
                          MaterialsListSchema, MatterSchema, SituationSchema, SubmissionSchema)
 from engine.definitions import current_definition
 from engine.errors import NotFound
 from engine.guides import materials_for
 from engine.models import Matter
+from engine.runtime import compiled
 from engine.task_forms import SupplementForm
+from forms.json_schema import form_json_schema
 
 blp = Blueprint("applicants", __name__, url_prefix="/api", description="Matters and applications (办件)")
 
@@ -30,6 +32,13 @@ def _matter_view(session, matter: Matter, with_form: bool) -> dict:
     if with_form and definition is not None:
         view["form"] = current_app.json.loads(definition.form)
     return view
+
+
+def _matter(session, code: str) -> Matter:
+    matter = session.get(Matter, code)
+    if matter is None:
+        raise NotFound(f"no matter {code!r}")
+    return matter
 
 
 @blp.route("/matters")
@@ -53,10 +62,26 @@ class MatterGuide(MethodView):
     def get(self, code: str) -> dict:
         """One matter's guide (办事指南) and its application form. Public."""
         with _engine().sessions() as session:
-            matter = session.get(Matter, code)
-            if matter is None:
-                raise NotFound(f"no matter {code!r}")
-            return _matter_view(session, matter, with_form=True)
+            return _matter_view(session, _matter(session, code), with_form=True)
+
+
+@blp.route("/matters/<code>/schema")
+class MatterFormSchema(MethodView):
+    @blp.response(200, FormJsonSchema)
+    @blp.alt_response(404, "NOT_FOUND")
+    @blp.alt_response(503, "SERVICE_UNAVAILABLE")
+    @blp.doc(security=[])
+    def get(self, code: str) -> dict:
+        """The matter's application form as JSON Schema: the data a submission sends. Public."""
+        with _engine().sessions() as session:
+            return form_schema(session, _matter(session, code), required=True)
+
+
+def form_schema(session, matter: Matter, required: bool = False) -> dict | None:
+    """The live version's form as JSON Schema (forms/json_schema.py); before a first
+    deployment None, or NotFound if ``required``."""
+    definition = current_definition(session, matter.code, required=required)
+    return None if definition is None else form_json_schema(compiled(definition).form, matter.name)
 
 
 @blp.route("/matters/<code>/materials")
@@ -70,10 +95,7 @@ class ScenarioMaterials(MethodView):
     def post(self, situation: dict, code: str) -> dict:
         """场景式服务: given the answers to the guide's situation questions, the materials to prepare. Public."""
         with _engine().sessions() as session:
-            matter = session.get(Matter, code)
-            if matter is None:
-                raise NotFound(f"no matter {code!r}")
-            return materials_for(matter.elements, situation["answers"])
+            return materials_for(_matter(session, code).elements, situation["answers"])
 
 
 @blp.route("/applications")

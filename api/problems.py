@@ -10,6 +10,7 @@ from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from api.request_log import current_request_id
 from api.schemas import ProblemSchema
 from engine import errors
 
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 def problem(status: int, title: str, detail: str = "", **extra: object) -> Response:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
             "instance": request.path, **extra}
+    if current_request_id() is not None:  # api/request_log.py: set for every request the app answers
+        body["request_id"] = current_request_id()
     response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="onewindow"'

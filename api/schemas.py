@@ -27,6 +27,7 @@ class ProblemSchema(Schema):
     status = fields.Integer()
     detail = fields.String()
     instance = fields.String(metadata={"description": "the request path"})
+    request_id = fields.String(metadata={"description": "the answer's X-Request-Id: quote it when reporting a problem"})
     errors = fields.Dict(keys=fields.String(), metadata={"description": "422: field -> messages, every field at once"})
     problems = fields.List(fields.Dict(), metadata={"description": "refused deployment: file, element, reason"})
 
@@ -60,7 +61,9 @@ class MatterSchema(Schema):
     legal_days = fields.Integer()
     version = fields.Integer(allow_none=True, metadata={"description": "current service definition version"})
     guide = fields.Dict(metadata={"description": "办事指南: the catalogue's standard elements"})
-    form = fields.Dict(allow_none=True, metadata={"description": "form-js schema of the application form"})
+    form = fields.Dict(allow_none=True, metadata={"description": "form-js schema of the application form", "example": {
+        "id": "senior_card", "components": [{"type": "textfield", "key": "applicant_name", "label": "老人姓名",
+                                             "validate": {"required": True, "maxLength": 50}}]}})
 
 
 class SituationSchema(Schema):
@@ -74,9 +77,27 @@ class MaterialsListSchema(Schema):
     conditions = fields.List(fields.String())
 
 
+class FormJsonSchema(Schema):
+    """A matter's form as JSON Schema (draft 2020-12): forms/json_schema.py."""
+    dialect = fields.String(attribute="$schema", data_key="$schema", metadata={"example": "https://json-schema.org/draft/2020-12/schema"})
+    title = fields.String(metadata={"description": "the matter's name", "example": "老年人优待证"})
+    type = fields.String(metadata={"example": "object"})
+    properties = fields.Dict(metadata={"description": "each field: type, title (its label), checks", "example": {
+        "applicant_name": {"title": "老人姓名", "type": "string", "maxLength": 50}}})
+    required = fields.List(fields.String(), metadata={"example": ["applicant_name"]})
+    closed = fields.Boolean(attribute="additionalProperties", data_key="additionalProperties",
+                            metadata={"example": False, "description": "false: no field but the form's"})
+    examples = fields.List(fields.Dict(), metadata={"description": "answers the form accepts",
+                                                    "example": [{"applicant_name": "老人姓名"}]})
+
+
 class SubmissionSchema(Schema):
-    matter = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    data = fields.Dict(required=True, metadata={"description": "the form's fields"})
+    matter = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                           metadata={"example": "senior_card"})
+    data = fields.Dict(required=True, metadata={
+        "description": "the answers to the matter's form: its JSON Schema is GET /api/matters/{code}/schema "
+                       "(here: components MatterForm_<code>, and an example per matter)",
+        "example": {"applicant_name": "王秀英", "id_number": "110105195803140214", "phone": "13800138000"}})
 
 
 class IdempotencyHeaderSchema(Schema):
@@ -177,17 +198,21 @@ class TaskAnswerSchema(Schema):
 
     class Meta:
         unknown = INCLUDE
+        example = {"outcome": "approve", "comment": "材料齐全，符合条件"}  # api/openapi.py reads it
 
 
 class TaskDetailSchema(TaskSchema):
-    form = fields.Dict(allow_none=True, metadata={"description": "the form that completes the task"})
+    form = fields.Dict(allow_none=True, metadata={"description": "the form that completes the task", "example": {
+        "name": "review", "fields": {"outcome": ["approve", "reject"], "comment": "required to reject"}}})
     send_back_to = fields.List(fields.Dict(), metadata={"description": "earlier steps a send-back (退回) may return to"})
 
 
 class SendBackSchema(Schema):
     to = fields.String(required=True, validate=validate.Length(min=1, max=100),
-                       metadata={"description": "element id of an earlier step (see send_back_to)"})
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+                       metadata={"description": "element id of an earlier step (see send_back_to)",
+                                 "example": "Task_intake"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000),
+                           metadata={"example": "身份证复印件不清晰，请重新受理"})
 
 
 class PauseSchema(Schema):

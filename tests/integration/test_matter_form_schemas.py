@@ -1,0 +1,115 @@
+"""Each matter's form published as JSON Schema (GET /api/matters/{code}/schema): a valid
+schema; a real valid submission validates against it and the server accepts it; each
+invalid one fails both; and its example is accepted by the submit endpoint itself."""
+from __future__ import annotations
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from engine.catalogue import read_catalogue
+from engine.config import CATALOGUE_FILE
+
+FIRST_ID, SECOND_ID, OLD_ID = "110105195803140214", "46010519900709135X", "310104194011020261"
+CREDIT_CODE, PHONE = "91110105MA01ABCDXR", "13912345678"
+VALID = {
+    "senior_card": {"applicant_name": "王秀英", "id_number": OLD_ID, "phone": PHONE, "mail_address": "海口市美兰区1号"},
+    "elderly_subsidy": {"applicant_name": "冯三", "id_number": OLD_ID, "phone": PHONE, "bank_account": "6222020200112233445"},
+    "resident_pension": {"applicant_name": "王五", "id_number": FIRST_ID, "phone": PHONE, "contribution_years": 15},
+    "rental_filing": {"landlord_name": "张三", "landlord_id_number": FIRST_ID, "tenant_name": "李四",
+                      "tenant_id_number": SECOND_ID, "property_cert_no": "琼(2024)海口市不动产权第0001234号",
+                      "address": "海口市龙华区滨海大道1号", "start_date": "2026-03-01", "end_date": "2027-02-28",
+                      "monthly_rent": 2500.5, "phone": PHONE},
+    "hygiene_licence": {"company_name": "海口清泉浴室", "credit_code": CREDIT_CODE, "phone": PHONE,
+                        "venue_address": "海口市龙华区滨海大道2号", "venue_type": "bathing", "area_m2": 120.5,
+                        "staff_certified": "yes", "hygiene_tested": "yes", "commitment": "signed"},
+    "publication_retail_check": {"company_name": "椰城书店", "credit_code": CREDIT_CODE, "legal_representative": "李四",
+                                 "phone": PHONE, "business_address": "海口市秀英区3号", "report_year": 2025,
+                                 "business_area_m2": 80, "annual_sales": 35.5, "staff_count": 4, "penalties": 0,
+                                 "truthful": True},
+    "road_occupation": {"applicant_name": "海口市政工程公司", "id_number": SECOND_ID, "phone": PHONE,
+                        "location": "滨海大道100-200米", "purpose": "管道维修", "start_date": "2026-04-01",
+                        "end_date": "2026-04-03", "area_m2": 12.5, "materials_provided": ["临时占用城市道路申请书"],
+                        "delivery_method": "mail", "mail_address": "海口市龙华区4号"},
+}
+WRONG = {  # one field each, wrong in a way the schema states (and the server refuses)
+    "senior_card": {"phone": "12345"},
+    "elderly_subsidy": {"bank_account": "62220-2020"},
+    "resident_pension": {"contribution_years": 2.5},
+    "rental_filing": {"monthly_rent": -1},
+    "hygiene_licence": {"venue_type": "casino"},
+    "publication_retail_check": {"report_year": 1999},
+    "road_occupation": {"materials_provided": ["别的材料"]},
+}
+SHIPPED = sorted(entry["code"] for entry in read_catalogue(CATALOGUE_FILE))
+
+
+def test_every_shipped_matter_has_a_valid_and_an_invalid_payload_here():
+    assert set(VALID) == set(WRONG) == set(SHIPPED)
+
+
+@pytest.fixture(scope="module")
+def published(api) -> dict[str, dict]:
+    schemas = {}
+    for code in SHIPPED:
+        reply = api.get(f"/api/matters/{code}/schema")
+        assert reply.status_code == 200, reply.get_json()
+        schemas[code] = reply.get_json()
+    return schemas
+
+
+def _validator(schema: dict) -> Draft202012Validator:
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _server_errors(engine, code: str, data: dict) -> dict:
+    from engine.definitions import current_definition
+    from engine.runtime import compiled
+    from forms import FormValidationError
+
+    with engine.sessions() as session:
+        form = compiled(current_definition(session, code)).form
+    try:
+        form.validate(data)
+    except FormValidationError as exc:
+        return exc.errors
+    return {}
+
+
+@pytest.mark.parametrize("code", SHIPPED)
+def test_the_schema_is_json_schema_and_agrees_with_the_server(published, engine, code):
+    schema = published[code]
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert list(_validator(schema).iter_errors(VALID[code])) == []
+    assert _server_errors(engine, code, VALID[code]) == {}
+    wrong = {**VALID[code], **WRONG[code]}
+    assert [error.path[0] for error in _validator(schema).iter_errors(wrong)] == list(WRONG[code])
+    assert set(_server_errors(engine, code, wrong)) == set(WRONG[code])
+    missing = dict(VALID[code])
+    missing.pop(schema["required"][0])
+    assert not _validator(schema).is_valid(missing) and _server_errors(engine, code, missing)
+    assert not _validator(schema).is_valid({**VALID[code], "surprise": 1})
+    assert _server_errors(engine, code, {**VALID[code], "surprise": 1})
+
+
+@pytest.mark.parametrize("code", SHIPPED)
+def test_the_example_is_accepted_by_the_submit_endpoint(api, published, new_user, code):
+    example = published[code]["examples"][0]
+    assert list(_validator(published[code]).iter_errors(example)) == []
+    reply = api.post("/api/applications", as_user=new_user(), json={"matter": code, "data": example})
+    assert reply.status_code in (201, 202), reply.get_json()
+
+
+def test_labels_are_titles_and_checks_are_stated(published):
+    fields = published["publication_retail_check"]["properties"]
+    assert fields["report_year"] == {"title": "核验年度", "type": "integer", "minimum": 2000, "maximum": 2100}
+    assert fields["truthful"]["type"] == "boolean" and fields["truthful"]["enum"] == [True]
+    assert published["hygiene_licence"]["properties"]["venue_type"]["enum"][:2] == ["lodging", "bathing"]
+    assert published["rental_filing"]["properties"]["start_date"]["format"] == "date"
+    assert published["senior_card"]["title"] == "老年人优待证"
+
+
+def test_an_unknown_matter_has_no_schema(api):
+    reply = api.get("/api/matters/no_such_matter/schema")
+    assert reply.status_code == 404
+    assert reply.headers["Content-Type"] == "application/problem+json"
