@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
 import re
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -43,6 +44,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.assignment import CAMUNDA_NS, camunda_attributes
 
 MAX_DOCUMENT_BYTES = 1_000_000
+log = logging.getLogger(__name__)
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DECLARATIONS = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 DECIDE_TABLE = "rules.decide_table"  # the service a business-rule task asks for its Decision
@@ -268,6 +270,12 @@ def _parse(roots: dict[str, etree._Element], tables: dict[str, etree._Element],
     except SpiffWorkflowException as exc:
         raise ProcessProblem(getattr(exc, "file_name", None) or main, str(exc).splitlines()[0].strip(),
                              getattr(exc, "id", ""), getattr(exc, "line_number", None)) from exc
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+        # SpiffWorkflow's parser trusts the document's shape in places; what it trips on is
+        # the analyst's to fix, not a server error. Logged with its traceback for us.
+        log.warning("SpiffWorkflow could not parse %s", main, exc_info=True)
+        raise ProcessProblem(main, f"the workflow engine cannot read this document ({type(exc).__name__}: {exc}); "
+                                   "check the element it names, or open and save it in a BPMN modeller") from exc
 
 
 def main_document(documents: dict[str, str], process_id: str) -> str | None:
@@ -301,7 +309,7 @@ def _xml_code_problems(roots: dict[str, etree._Element]) -> list[dict]:
     problems = []
     for name, root in roots.items():
         for element in root.iter(f"{{{BPMN_NS}}}script", f"{{{BPMN_NS}}}conditionExpression"):
-            owner, mode = element.getparent(), "exec" if etree.QName(element).localname == "script" else "eval"
+            owner, mode = _owner(element), "exec" if etree.QName(element).localname == "script" else "eval"
             fmt = owner.get("scriptFormat") if mode == "exec" else element.get("language")
             if (fmt or "").lower() not in PYTHON_SCRIPT_FORMATS or not (element.text or "").strip():
                 continue  # refused as such by _unsupported
@@ -333,7 +341,8 @@ def parse_decision(dmn: str, filename: str) -> tuple[str, DecisionTable]:
 
 
 DMN_NAMESPACES = ("http://www.omg.org/spec/DMN/20151101/dmn.xsd", "http://www.omg.org/spec/DMN/20180521/MODEL/",
-                  "https://www.omg.org/spec/DMN/20191111/MODEL/")
+                  "https://www.omg.org/spec/DMN/20191111/MODEL/", "https://www.omg.org/spec/DMN/20211108/MODEL/",
+                  "https://www.omg.org/spec/DMN/20230324/MODEL/")  # DMN 1.1 to 1.5
 _DMN_IDENTIFIED = ("decision", "decisionTable", "input", "output", "rule", "inputEntry", "outputEntry")
 
 
@@ -431,6 +440,7 @@ def _unsupported(root: etree._Element, filename: str) -> list[dict]:
         problems.append({"file": filename, "element_id": element.get("id", ""), "line": str(element.sourceline),
                          "reason": reason})
 
+    flow_sources = {flow.get("sourceRef") for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow")}
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
@@ -453,23 +463,39 @@ def _unsupported(root: etree._Element, filename: str) -> list[dict]:
             if element.get(f"{{{CAMUNDA_NS}}}decisionRef"):
                 refuse(element, "camunda:decisionRef is not read here: name the DMN decision with "
                                 "spiffworkflow:calledDecisionId")
-        if kind == "startEvent" and element.getparent().tag == f"{{{BPMN_NS}}}process":
+        if kind == "startEvent" and _owner(element).tag == f"{{{BPMN_NS}}}process":
             triggers = [etree.QName(c).localname for c in element
                         if isinstance(c.tag, str) and etree.QName(c).localname.endswith("EventDefinition")]
             if triggers:
                 refuse(element, f"a process is started here by a submission, not by a {triggers[0]}: "
                                 "use a plain start event (message, signal and timer starts belong in event "
                                 "sub-processes)")
+        if kind == "multiInstanceLoopCharacteristics" and (element.get(f"{{{CAMUNDA_NS}}}collection")
+                                                            or element.get(f"{{{CAMUNDA_NS}}}elementVariable")):
+            refuse(_owner(element), "camunda:collection / camunda:elementVariable are not read here: name the "
+                                        "collection with <bpmn:loopDataInputRef>reviewers</bpmn:loopDataInputRef> "
+                                        "and the item with <bpmn:inputDataItem id=\"reviewer\"/> (standard BPMN)")
+        if kind == "boundaryEvent" and element.get("cancelActivity", "true") != "false" \
+                and element.get("id") not in flow_sources:
+            refuse(element, "an interrupting boundary event with no outgoing sequence flow stops the activity and "
+                            "ends the process there, with no decision: lead it to a step that sets outcome and an "
+                            "end event (a non-interrupting one, cancelActivity=\"false\", may end implicitly)")
         if kind == "startEvent" and element.get("isInterrupting", "true") != "false" \
-                and element.getparent().get("triggeredByEvent") == "true":
+                and _owner(element).get("triggeredByEvent") == "true":
             refuse(element, "an interrupting event sub-process does not stop the rest of the process here "
                             "(SpiffWorkflow 3.2 runs it beside it): put an interrupting boundary event on the "
                             "activity it should stop, or make this start event non-interrupting "
                             "(isInterrupting=\"false\")")
         if kind == "conditionExpression" and (element.get("language") or "").lower() not in PYTHON_SCRIPT_FORMATS:
-            refuse(element.getparent(), f"conditions are Python expressions, not {element.get('language')}: "
+            refuse(_owner(element), f"conditions are Python expressions, not {element.get('language')}: "
                                         "rewrite it in Python (e.g. amount > 100)")
     return problems
+
+
+def _owner(element: etree._Element) -> etree._Element:
+    """The element a script, condition or loop definition belongs to (itself at the root)."""
+    parent = element.getparent()
+    return element if parent is None else parent
 
 
 def _dead_ends(parsed: ParsedProcess, filename: str) -> list[dict]:

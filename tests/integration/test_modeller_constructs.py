@@ -119,6 +119,29 @@ def test_a_non_interrupting_event_sub_process_runs_beside_the_review_when_its_ti
     assert application(api, applicant, submitted["id"])["result"] == {"by": "review"}
 
 
+def test_a_boundary_timer_with_an_implicit_end_fires_and_the_review_goes_on(clocked, new_user, matter):
+    api, clock = clocked.client, clocked.clock
+    deploy(api, new_user("analyst"), matter, "boundary_implicit_end.bpmn")
+    applicant, clerk = new_user(), new_user("clerk", "civil_affairs")
+    submitted = submit(api, applicant, matter)
+    clock.now += timedelta(days=4)
+    clocked.engine.fire_timers()
+    run_queued_work(clocked.engine)
+    assert "B_remind" in ran(clocked.engine, submitted["id"])
+    done = complete(api, clerk, open_tasks(api, clerk, submitted["id"])[0], "approve")
+    assert (done["status"], done["outcome"]) == ("completed", "approve"), done
+
+
+def test_an_interrupting_boundary_event_with_an_implicit_end_is_refused(api, new_user, matter):
+    named = files("boundary_implicit_end.bpmn", matter=matter)
+    named["boundary_implicit_end.bpmn"] = named["boundary_implicit_end.bpmn"].replace(
+        'cancelActivity="false"', 'cancelActivity="true"')
+    reply = api.post("/api/definitions", new_user("analyst"), json={"matter": matter, "files": named})
+    assert reply.status_code == 400
+    assert [(p["element_id"], "no decision" in p["reason"]) for p in reply.get_json()["problems"]] \
+        == [("B_remind", True)]
+
+
 def test_an_interrupting_event_sub_process_is_refused_saying_what_to_use(api, new_user, matter):
     interrupting = files("event_subprocess.bpmn", matter=matter)
     interrupting["event_subprocess.bpmn"] = interrupting["event_subprocess.bpmn"].replace(
@@ -208,6 +231,18 @@ def test_camunda_names_nobody_could_take_are_refused(api, new_user, matter, chan
     problems = reply.get_json()["problems"]
     assert any(p["element_id"] == element and says in p["reason"] and p["file"] == "camunda_collaboration.bpmn"
                and p.get("line") for p in problems), problems
+
+
+def test_camunda_collection_is_refused_saying_what_to_use(api, new_user, matter):
+    named = files("review_parallel.bpmn", matter=matter)
+    named["review_parallel.bpmn"] = named["review_parallel.bpmn"].replace(
+        '<bpmn:multiInstanceLoopCharacteristics isSequential="false">',
+        '<bpmn:multiInstanceLoopCharacteristics isSequential="false" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+        'camunda:collection="${reviewers}" camunda:elementVariable="reviewer">')
+    reply = api.post("/api/definitions", new_user("analyst"), json={"matter": matter, "files": named})
+    assert reply.status_code == 400
+    problem = reply.get_json()["problems"][0]
+    assert problem["element_id"] == "Task_sign_off" and "loopDataInputRef" in problem["reason"], problem
 
 
 def test_a_lane_that_is_no_department_is_refused(api, new_user, matter):

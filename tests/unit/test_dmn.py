@@ -10,6 +10,7 @@ import pytest
 from engine.bpmn import DecisionTableTask, ProcessProblem, new_workflow, parse_decision, parse_process, spec_to_json
 from engine.catalogue import read_catalogue, upload_for
 from engine.assignment import Staffing
+from engine.bpmn import DMN_NAMESPACES
 from engine.catalogue import read_departments
 from engine.definitions import check_upload
 from engine.errors import DeploymentRefused
@@ -221,7 +222,9 @@ def test_a_business_rule_task_calling_a_missing_decision_is_refused():
     assert "pension_eligibility" in caught.value.problems[0]["reason"]
 
 
-def test_a_dmn_with_a_prefixed_namespace_reads_like_the_default_one():
+@pytest.mark.parametrize("namespace", DMN_NAMESPACES)  # DMN 1.1 to 1.5
+@pytest.mark.parametrize("prefix", ["", "semantic:"])
+def test_a_dmn_in_any_version_and_namespace_spelling_reads_like_the_shipped_one(namespace, prefix):
     """Trisotech and others write <semantic:definitions xmlns:semantic=…>: a 500 before."""
     import re
 
@@ -229,11 +232,11 @@ def test_a_dmn_with_a_prefixed_namespace_reads_like_the_default_one():
     from engine.config import PROCESSES_DIR
 
     shipped = (PROCESSES_DIR / "resident_pension.dmn").read_text(encoding="utf-8")
-    prefixed = re.sub(r"<(/?)(?![?!])([A-Za-z])", r"<\1semantic:\2", shipped)
-    prefixed = prefixed.replace('xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/"',
-                                'xmlns:semantic="https://www.omg.org/spec/DMN/20191111/MODEL/"')
-    assert "<semantic:definitions" in prefixed and 'xmlns="' not in prefixed
-    decision, table = parse_decision(prefixed, "exported.dmn")
+    exported = re.sub(r"<(/?)(?![?!])([A-Za-z])", rf"<\1{prefix}\2", shipped)
+    exported = exported.replace('xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/"',
+                                f'xmlns{":" + prefix.rstrip(":") if prefix else ""}="{namespace}"')
+    assert f"<{prefix}definitions" in exported and namespace in exported
+    decision, table = parse_decision(exported, "exported.dmn")
     expected_decision, expected_table = parse_decision(shipped, "resident_pension.dmn")
     assert decision == expected_decision
     assert len(table.rules) == len(expected_table.rules) and len(table.inputs) == len(expected_table.inputs)
