@@ -26,7 +26,8 @@ from engine.config import REPO_ROOT
 from engine.db import alembic_config, make_engine, make_session_factory
 from engine.models import Application, ServiceDefinition, User, utcnow
 from tests.integration.services import free_port
-from tests.integration.test_worker_process import ONEWINDOW, _http, _login, embedded_only, start, wait_for
+from tests.integration.test_worker_process import (ONEWINDOW, _http, _login, answering, embedded_only, start,
+                                                   wait_for)
 
 pytestmark = embedded_only
 CATALOGUE = REPO_ROOT / "processes" / "catalogue.yaml"
@@ -142,12 +143,7 @@ def test_serve_answers_healthz_and_a_demo_login(tmp_path):
     env = {"ONEWINDOW_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}", "ONEWINDOW_REDIS_URL": ""}
     server = start(tmp_path, "serve", ["serve", "--port", str(port)], env)
     try:
-        def answering():
-            try:
-                return _http(base, "GET", "/healthz")
-            except OSError:
-                return None
-        status, _ = wait_for(answering, 60, "serve to answer", server)
+        status, _ = wait_for(answering(base), 60, "serve to answer", server)
         assert status == 200
         token = _login(base, "alice")
         status, mine = _http(base, "GET", "/api/applications", token)

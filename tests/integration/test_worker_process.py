@@ -360,6 +360,16 @@ def _http(base: str, method: str, path: str, token: str | None = None, body: dic
         return error.code, json.loads(error.read() or b"null")
 
 
+def answering(base: str):
+    """A wait_for condition: /healthz's (status, body) once the server at ``base`` answers."""
+    def probe():
+        try:
+            return _http(base, "GET", "/healthz")
+        except OSError:
+            return None
+    return probe
+
+
 def _login(base: str, username: str) -> str:
     status, body = _http(base, "POST", "/api/auth/login", body={"username": username, "password": DEMO_PASSWORD})
     assert status == 200, body
@@ -381,12 +391,7 @@ def test_serve_runs_the_periodic_jobs_itself(tmp_path):
     env = {"ONEWINDOW_DATABASE_URL": url, "ONEWINDOW_REDIS_URL": "", **SCALE}
     server = start(tmp_path, "serve", ["serve", "--port", str(port)], env)
     try:
-        def answering():
-            try:
-                return _http(base, "GET", "/healthz")
-            except OSError:
-                return None
-        wait_for(answering, 60, "serve to answer", server)
+        wait_for(answering(base), 60, "serve to answer", server)
 
         status, body = _http(base, "POST", "/api/definitions", _login(base, "analyst"), WAITING_PERIOD)
         assert status == 201, body
