@@ -26,6 +26,11 @@ def read_catalogue(path: Path = CATALOGUE_FILE) -> list[dict]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))["matters"]
 
 
+def read_departments(path: Path = CATALOGUE_FILE) -> dict[str, str]:
+    """The catalogue's departments: code -> name (部门)."""
+    return yaml.safe_load(path.read_text(encoding="utf-8")).get("departments", {})
+
+
 def upload_for(entry: dict, root: Path = REPO_ROOT) -> DefinitionUpload:
     """The files of one catalogue entry: BPMN in processes/, rules in rules/, forms in forms/."""
     bpmn = root / "processes" / entry["bpmn"]
