@@ -1,7 +1,9 @@
 """Demo data for the embedded default: users of every role and registry records.
 
-Only ``onewindow demo`` (and ``onewindow serve`` on an empty database) calls this; no
-code path relies on these people or companies existing.
+Only ``onewindow demo`` (and ``onewindow serve`` where demo data is allowed: the embedded
+SQLite, or ONEWINDOW_DEMO=1) calls this; no code path relies on these people or companies
+existing. The users' password is published, so elsewhere the server refuses to start while
+one of them is active (engine/accounts.py).
 """
 from __future__ import annotations
 
@@ -11,13 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import users
+from engine.users import DEMO_PASSWORD
 from engine.models import (CreditRecord, DeathRecord, DebtorRecord, LicenceRecord, PropertyRecord, RegistryPerson,
                            SubsidyRecipient, User)
 from engine.proactive import years_before
 from forms.identifiers import make_credit_code, make_resident_id
 
 HAIKOU = "460100"
-DEMO_PASSWORD = "demo-password"
 DEMO_USERS = [
     ("alice", "applicant", None, "王爱丽"),
     ("bob", "applicant", None, "李博"),

@@ -1,7 +1,9 @@
 """People and their sign-in: password hashes and bearer tokens.
 
 Roles are applicant, clerk (with a department), analyst, supervisor and admin. Tokens are
-random and only their SHA-256 is stored, so any API process can check any token.
+random and only their SHA-256 is stored, so any API process can check any token; a token
+is looked up on every request, so deleting it (``revoke_tokens``) ends it everywhere at once.
+Administering accounts is engine/accounts.py.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import secrets
 from functools import cache
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -19,6 +21,7 @@ from engine.models import ApiToken, Event, User, as_utc
 
 ROLES = ("applicant", "clerk", "analyst", "supervisor", "admin")
 TOKEN_LIFETIME = timedelta(hours=12)
+DEMO_PASSWORD = "demo-password"  # published (README): the demo users' password (engine/demo.py)
 
 
 def create_user(session: Session, username: str, password: str, role: str,
@@ -27,11 +30,17 @@ def create_user(session: Session, username: str, password: str, role: str,
         raise InvalidInput(f"unknown role {role!r}", {"role": [f"one of {', '.join(ROLES)}"]})
     if role == "clerk" and not department:
         raise InvalidInput("a clerk belongs to a department", {"department": ["required for clerks"]})
-    user = User(username=username, password_hash=generate_password_hash(password), role=role,
-                department=department, display_name=display_name or username)
+    user = User(username=username, role=role, department=department, display_name=display_name or username)
+    set_password(user, password)
     session.add(user)
     session.flush()
     return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Hash the password, and note whether it is the published demo password."""
+    user.password_hash = generate_password_hash(password)
+    user.demo_password = password == DEMO_PASSWORD
 
 
 def _digest(token: str) -> str:
@@ -47,10 +56,12 @@ def _unknown_users_hash() -> str:
 def login(session: Session, username: str, password: str) -> tuple[str, User]:
     """Check the password and issue a token; every attempt is audited."""
     user = session.scalars(select(User).where(User.username == username)).first()
-    # An unknown name costs one hash check too: the answer's time does not tell who has an account.
+    # An unknown name costs one hash check too, and a disabled account gets the answer a wrong
+    # password gets: neither the time nor the answer tells who has an account.
     matches = check_password_hash(user.password_hash if user else _unknown_users_hash(), password)
-    if user is None or not matches:
-        session.add(Event(kind="login.failed", actor=username[:64], data={}))
+    if user is None or not matches or user.disabled:
+        session.add(Event(kind="login.failed", actor=username[:64],
+                          data={"disabled": True} if user is not None and user.disabled else {}))
         session.commit()
         raise Unauthenticated("wrong username or password")
     token = secrets.token_urlsafe(32)
@@ -65,6 +76,14 @@ def user_for_token(session: Session, token: str) -> tuple[User, datetime]:
     """The token's user and when the token expires, in one query (every API call asks)."""
     row = session.scalars(select(ApiToken).options(joinedload(ApiToken.user))
                           .where(ApiToken.token_hash == _digest(token))).first()
-    if row is None or as_utc(row.expires_at) < datetime.now(timezone.utc):
+    if row is None or as_utc(row.expires_at) < datetime.now(timezone.utc) or row.user.disabled:
         raise Unauthenticated("token unknown or expired; sign in again")
     return row.user, as_utc(row.expires_at)
+
+
+def revoke_tokens(session: Session, user: User, token: str | None = None) -> int:
+    """End ``token`` (signing out), or every token of the user; how many ended."""
+    statement = delete(ApiToken).where(ApiToken.user_id == user.id)
+    if token is not None:
+        statement = statement.where(ApiToken.token_hash == _digest(token))
+    return session.execute(statement).rowcount
