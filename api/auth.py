@@ -5,8 +5,6 @@ lives in the engine; here only "signed in, with one of these roles".
 """
 from __future__ import annotations
 
-import time
-from datetime import datetime, timezone
 from functools import wraps
 from http import HTTPStatus
 from typing import Callable
@@ -14,37 +12,42 @@ from typing import Callable
 from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
 
 from api.schemas import LoginSchema, TokenSchema
-from engine import users
+from engine import accounts, users
 from engine.errors import Forbidden, Unauthenticated
 from engine.models import User
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sign in (token login)")
 
 
-TOKEN_CACHE_SECONDS = 30
-TOKEN_CACHE_SIZE = 10_000
-_known_tokens: dict[str, tuple[User, float]] = {}
+def password_field(**metadata: str) -> fields.String:
+    """A new password as the policy allows it (engine/accounts.py), documented in the schema."""
+    return fields.String(required=True, load_only=True, metadata=metadata, validate=validate.Length(
+        min=accounts.MIN_PASSWORD_LENGTH, max=accounts.MAX_PASSWORD_LENGTH))
 
 
-def current_user() -> User:
-    """The caller. A token seen in the last 30 s is not looked up again: every request
-    asks, and the database round trip was a tenth of an approval's time. Tokens are not
-    revoked before they expire, so the cache can only be 30 s behind a change of role."""
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, load_only=True,
+                                     validate=validate.Length(max=accounts.MAX_PASSWORD_LENGTH))
+    new_password = password_field(description="not the published demo password")
+
+
+def bearer_token() -> str:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         raise Unauthenticated("send 'Authorization: Bearer <token>' (POST /api/auth/login gives one)")
-    token = header.removeprefix("Bearer ").strip()
-    cached = _known_tokens.get(token)
-    if cached is not None and cached[1] > time.monotonic():
-        return cached[0]
+    return header.removeprefix("Bearer ").strip()
+
+
+def current_user() -> User:
+    """The caller, looked up on every request (one indexed read of the token's hash): a token
+    ended by signing out, a new password, a new role or department or a disabled account
+    stops working at the next request in every API process. (A 30 s cache here once let a
+    demoted clerk keep clerk access that long.)"""
     with current_app.extensions["onewindow"].sessions() as session:
-        user, expires_at = users.user_for_token(session, token)
-    if len(_known_tokens) >= TOKEN_CACHE_SIZE:
-        _known_tokens.clear()
-    lifetime = min(TOKEN_CACHE_SECONDS, (expires_at - datetime.now(timezone.utc)).total_seconds())
-    _known_tokens[token] = (user, time.monotonic() + lifetime)  # never past the token's expiry
+        user, _ = users.user_for_token(session, bearer_token())
     return user
 
 
@@ -90,3 +93,30 @@ class Me(MethodView):
     def get(self) -> User:
         """The signed-in user."""
         return g.user
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @blp.response(204)
+    @roles()
+    def post(self) -> None:
+        """Sign out: the token used for this request stops working at once."""
+        with current_app.extensions["onewindow"].sessions() as session:
+            accounts.sign_out(session, g.user, bearer_token())
+            session.commit()
+
+
+@blp.route("/password")
+class Password(MethodView):
+    @blp.arguments(PasswordChangeSchema)
+    @blp.alt_response(400, "BAD_REQUEST")  # a body that is not JSON
+    @blp.response(204)
+    @blp.alt_response(422, "UNPROCESSABLE_ENTITY")
+    @blp.alt_response(429, "TOO_MANY_REQUESTS")
+    @roles()
+    def post(self, change: dict) -> None:
+        """Change my password. Every token of mine ends, this one too: sign in again with
+        the new password."""
+        with current_app.extensions["onewindow"].sessions() as session:
+            accounts.change_own_password(session, g.user.id, change["current_password"], change["new_password"])
+            session.commit()
