@@ -22,6 +22,7 @@ import sys
 
 os.environ.setdefault("ONEWINDOW_SUBMIT_LIMIT", "1000000 per minute")
 os.environ.setdefault("ONEWINDOW_LOGIN_LIMIT", "1000000 per minute")
+os.environ.setdefault("ONEWINDOW_DEMO", "1")  # it seeds the demo users and signs in as them
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402  (puts the repo root on sys.path)

@@ -274,7 +274,7 @@ def test_postgres_restart_under_load_gives_success_or_503_never_500(private_post
     """A restart kills open transactions and refuses connections for a while: callers must
     get an honest 503 they can retry, and the pool must reconnect by itself afterwards."""
     applicants = _applicants(private_postgres.engine, THREADS)
-    app = create_app(settings=Settings(database_url=private_postgres.cluster.url, redis_url=None),
+    app = create_app(settings=Settings(database_url=private_postgres.cluster.url, redis_url=None, demo=True),
                      engine=private_postgres.engine)
     replies = _run_load_across_a_restart(private_postgres, app, applicants)
 

@@ -1,4 +1,5 @@
-"""Bearer tokens: a known token is remembered for a few seconds, never past its expiry."""
+"""Bearer tokens: looked up on every request, so one stops working the moment it expires
+(signing out and revocation: test_accounts.py)."""
 from __future__ import annotations
 
 import time
@@ -18,7 +19,7 @@ def test_a_token_stops_working_when_it_expires_even_if_it_was_just_used(api, eng
         session.execute(update(ApiToken).where(ApiToken.token_hash == _digest(token))
                         .values(expires_at=datetime.now(timezone.utc) + timedelta(seconds=1)))
         session.commit()
-    assert api.http.get("/api/auth/me", headers=headers).status_code == 200  # looked up, remembered ≤ 1 s
+    assert api.http.get("/api/auth/me", headers=headers).status_code == 200
     time.sleep(1.2)
     expired = api.http.get("/api/auth/me", headers=headers)
     assert expired.status_code == 401 and expired.get_json()["detail"].startswith("token unknown or expired")

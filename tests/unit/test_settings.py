@@ -16,6 +16,7 @@ BAD = {
     "ONEWINDOW_SUBMIT_LIMIT": "3 per fortnight",
     "ONEWINDOW_SOURCES": "{bad",
     "ONEWINDOW_RECONCILE_AFTER": "soon",
+    "ONEWINDOW_DEMO": "yes",
 }
 
 
