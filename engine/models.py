@@ -60,6 +60,10 @@ class User(Base):
     department: Mapped[str | None] = mapped_column(String(64))
     region: Mapped[str] = mapped_column(String(12), default=DEFAULT_REGION)
     display_name: Mapped[str] = mapped_column(String(100), default="")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)  # cannot sign in; no token works
+    # The password is the published demo password: the server refuses to start on such
+    # an account unless demo data is allowed (ONEWINDOW_DEMO).
+    demo_password: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ApiToken(Base):
