@@ -12,7 +12,7 @@ from api.schemas import (DefinitionSchema, DefinitionUploadSchema, DeployedDefin
                          ReplayRequestSchema, ValidationReportSchema)
 from engine.definitions import DefinitionUpload, deploy, definition_summary, upload_warnings, validate_upload
 from engine.assignment import Staffing
-from engine.errors import NotFound
+from engine.errors import DeploymentRefused, NotFound
 from engine.models import Matter, ServiceDefinition
 from engine.replay import replay, report_dict
 
@@ -61,7 +61,10 @@ class Validate(MethodView):
         """Dry run of a deploy: every problem (the list a deploy would refuse with) and the
         warnings; nothing is stored."""
         engine = _engine()
-        files = _upload(upload)
+        try:
+            files = _upload(upload)
+        except DeploymentRefused as refused:  # the files make no definition: that is the report
+            return {"deployable": False, "problems": refused.problems, "warnings": []}
         with engine.sessions() as session:
             matter = session.get(Matter, files.matter_code)
             if matter is None:

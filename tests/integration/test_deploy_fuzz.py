@@ -4,8 +4,10 @@ doubled, renamed, attributes changed, text replaced, cut short) and sent as sing
 and as named file sets, to deploy and to the dry run. Whatever comes in, the answer is
 201/200 or a 4xx with problems, never a 5xx.
 
-Derandomised, so CI sends the same uploads on every run; ONEWINDOW_FUZZ_EXAMPLES=2000
-explores further by hand.
+The uploads go to copies of the shipped matters (``fuzz_<code>``): a mutated version that
+deploys must not become the live version other tests' applications start on. Derandomised,
+so CI sends the same uploads on every run; ONEWINDOW_FUZZ_EXAMPLES=2000 explores further
+by hand.
 """
 from __future__ import annotations
 
@@ -18,11 +20,12 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from lxml import etree
 
 from engine import users
-from engine.catalogue import read_catalogue, upload_for
+from engine.catalogue import read_catalogue, upload_for, upsert_matter
 from engine.config import REPO_ROOT
 from engine.demo import DEMO_PASSWORD
 
 EXAMPLES = int(os.environ.get("ONEWINDOW_FUZZ_EXAMPLES", "150"))
+FUZZ = "fuzz_"
 MODELLERS = Path(__file__).parent / "fixtures" / "modellers"
 ENTRIES = read_catalogue()
 XML_SEEDS = sorted([*(REPO_ROOT / "processes").glob("*.bpmn"), *(REPO_ROOT / "processes").glob("*.dmn"),
@@ -80,18 +83,22 @@ def uploads(draw) -> dict:
     ruleset = draw(st.one_of(mutated_text(shipped.ruleset), st.just(shipped.ruleset)))
     form = draw(st.one_of(mutated_text(shipped.form), st.just(shipped.form)))
     dmn = draw(st.lists(mutated_xml(), max_size=2))
+    matter = FUZZ + entry["code"]
     if draw(st.booleans()):
-        return {"matter": entry["code"], "bpmn": bpmn, "ruleset": ruleset, "form": form, "dmn": dmn}
+        return {"matter": matter, "bpmn": bpmn, "ruleset": ruleset, "form": form, "dmn": dmn}
     files = {f"{entry['code']}.bpmn": bpmn, "rules.yaml": ruleset, "form.json": form,
              **{f"d{i}.dmn": text for i, text in enumerate(dmn)}}
     if draw(st.booleans()):
         files[draw(st.sampled_from(["part.bpmn", "extra.bpmn", "notes.txt", "more.yaml"]))] = draw(mutated_xml())
-    return {"matter": entry["code"], "files": files}
+    return {"matter": matter, "files": files}
 
 
 @pytest.fixture(scope="module")
 def analyst(engine) -> str:
+    """An analyst, and the copies of the shipped matters the uploads go to."""
     with engine.sessions() as session:
+        for entry in ENTRIES:
+            upsert_matter(session, {**entry, "code": FUZZ + entry["code"]})
         users.create_user(session, "deploy_fuzz_analyst", DEMO_PASSWORD, "analyst")
         session.commit()
     return "deploy_fuzz_analyst"
