@@ -55,6 +55,7 @@ class Definitions(MethodView):
 class Validate(MethodView):
     @blp.arguments(DefinitionUploadSchema)
     @blp.response(200, ValidationReportSchema)
+    @blp.alt_response(400, "BAD_REQUEST")
     @blp.alt_response(404, "NOT_FOUND")
     @roles("analyst", "admin")
     def post(self, upload: dict):
