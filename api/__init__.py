@@ -4,9 +4,12 @@ from __future__ import annotations
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
-from api import analysts, applicants, audit, auth, clerks, incidents, problems, protection, ratings, supervisors
+from api import (accounts, analysts, applicants, audit, auth, clerks, incidents, openapi, problems, protection,
+                 ratings, request_log, supervisors)
+from engine.accounts import refuse_published_passwords
 from engine.applications import Engine
 from engine.config import Settings, load_settings
+from engine.logs import configure_logging
 from engine.ratings import Ratings
 from engine.supervision import Supervision
 from worker.setup import build_engine
@@ -25,14 +28,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.json.ensure_ascii = False
     settings = settings or load_settings()
+    configure_logging(settings.log_level)  # as gunicorn runs it; serve and the commands did already
+    request_log.install(app)  # first: the request id is in every answer and log line
     engine = engine or build_engine(settings)
+    with engine.sessions() as session:
+        refuse_published_passwords(session, settings)  # unless demo data is allowed here
     app.extensions["onewindow"] = engine
     app.extensions["onewindow.supervision"] = Supervision(engine.sessions, engine.clock, engine.calendar)
     app.extensions["onewindow.ratings"] = Ratings(engine.sessions, engine.clock, engine.calendar)
-    api = problems.ProblemApi(app, spec_kwargs={"components": {"securitySchemes": {
-        "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
+    api = openapi.DocumentedApi(app)
     for blueprint in (auth.blp, applicants.blp, clerks.blp, analysts.blp, audit.blp,
-                      supervisors.blp, ratings.blp, incidents.blp):
+                      supervisors.blp, ratings.blp, incidents.blp, accounts.blp):
         api.register_blueprint(blueprint)
     problems.register(app)
     protection.protect(app, settings)

@@ -1,6 +1,7 @@
 """The ``onewindow`` command: serve, worker, deploy, demo, reconcile, db upgrade, rules replay."""
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -11,9 +12,14 @@ import click
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import OperationalError
 
+from api.users_cli import users_group
+from engine.accounts import refuse_published_passwords
 from engine.catalogue import deploy_catalogue
 from engine.config import CATALOGUE_FILE, SettingsError, load_settings
 from engine.db import upgrade
+from engine.logs import configure_logging
+
+log = logging.getLogger("onewindow")
 
 
 class _OneLineErrors(click.Group):
@@ -33,8 +39,13 @@ class _OneLineErrors(click.Group):
 
 
 @click.group(cls=_OneLineErrors)
+@click.version_option(package_name="onewindow", prog_name="onewindow")
 def main() -> None:
     """OneWindow 一网通办: every matter a BPMN process, a rule set and a form."""
+    configure_logging(load_settings().log_level)  # JSON lines on stderr; what a command prints stays on stdout
+
+
+main.add_command(users_group)
 
 
 @main.group()
@@ -94,8 +105,12 @@ def demo() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-def serve(host: str, port: int) -> None:
-    """Run the API. With no configuration: SQLite, in-process work, shipped matters and demo data."""
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Requests answered at once (waitress's worker threads).")
+def serve(host: str, port: int, threads: int) -> None:
+    """Run the API on waitress. With no configuration: SQLite, in-process work, shipped matters and demo data."""
+    import waitress
+
     from api import create_app
     from worker.jobs import engine
 
@@ -103,14 +118,15 @@ def serve(host: str, port: int) -> None:
     upgrade(settings.database_url)
     with engine().sessions() as session:
         deploy_catalogue(session, set(engine().sources), "system")
-        if settings.embedded:
+        if settings.demo_data:  # the embedded SQLite, or ONEWINDOW_DEMO=1
             from engine.demo import seed
             seed(session, date.today())
         session.commit()
+        refuse_published_passwords(session, settings)  # before anything starts (create_app asks too)
     if settings.embedded:
         _start_embedded_sweeps()
-    click.echo(f"OneWindow on http://{host}:{port}/api/docs ({_safe(settings.database_url)})")
-    create_app(engine=engine()).run(host=host, port=port, threaded=True)
+    log.info("OneWindow on http://%s:%s/api/docs (%s)", host, port, _safe(settings.database_url))
+    waitress.serve(create_app(settings, engine()), host=host, port=port, threads=threads)
 
 
 def _start_embedded_sweeps() -> threading.Thread:

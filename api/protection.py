@@ -64,6 +64,7 @@ def protect(app: Flask, settings: Settings) -> Limiter:
                       key_prefix="onewindow")
     limited = {  # endpoint -> (limit, key, methods)
         "auth.Login": (settings.login_limit, login_key, ["POST"]),
+        "auth.Password": (settings.login_limit, caller_key, ["POST"]),  # it checks the current password
         "applicants.Applications": (settings.submit_limit, caller_key, ["POST"]),
     }
     for endpoint, (limit, key, methods) in limited.items():
@@ -76,47 +77,58 @@ def protect(app: Flask, settings: Settings) -> Limiter:
 
 NUL = "\x00"
 MAX_NESTING = 32  # no form or API body nests deeper; json.loads itself gives up (a 500) near 1,000
+TOO_DEEP = f"嵌套过深 nested deeper than {MAX_NESTING} levels"
 
 
 def refuse_unstorable_input():
     """Input no backend can store, refused up front with 422, the same on both: NUL
     (PostgreSQL text cannot hold it: the query failed, a 500), a lone UTF-16 surrogate
-    (not encodable: a 500 on either database), JSON nested deeper than any form."""
-    where = {f"query: {name}": _unstorable(name + value) for name, value in request.args.items(multi=True)}
-    where["path"] = _unstorable(request.path)
+    (not encodable: a 500 on either database), JSON nested deeper than any form. Each
+    error is keyed by where it is: ``query: name``, ``path`` or the value's place in the
+    body (``body.data.applicant_name``)."""
+    found = [_unstorable(name + value, f"query: {name}") for name, value in request.args.items(multi=True)]
+    found.append(_unstorable(request.path, "path"))
     if request.is_json:
-        where["body"] = _unstorable_body(request.get_data(cache=True, as_text=True))
-    errors = {place: [reason] for place, reason in sorted(where.items()) if reason}
+        found.append(_unstorable_body(request.get_data(cache=True, as_text=True)))
+    errors = {place: [reason] for place, reason in sorted(where for where in found if where)}
     if errors:
         return problem(422, "Invalid input", "the request holds characters or nesting that cannot be stored "
                                              f"({'; '.join(r[0] for r in errors.values())})", errors=errors)
     return None
 
 
-def _unstorable_body(text: str) -> str | None:
+def _unstorable_body(text: str) -> tuple[str, str] | None:
     try:
-        return _unstorable(json.loads(text)) if text else None
+        return _unstorable(json.loads(text), "body") if text else None
     except RecursionError:
-        return f"嵌套过深 nested deeper than {MAX_NESTING} levels"
+        return "body", TOO_DEEP
     except ValueError:
         return None  # not JSON: the view's own parser answers that
 
 
-def _unstorable(value: object, depth: int = 0) -> str | None:
+def _unstorable(value: object, place: str, depth: int = 0) -> tuple[str, str] | None:
+    """The first place in ``value`` no backend can store, with the reason; None if all can be."""
     if depth > MAX_NESTING:
-        return f"嵌套过深 nested deeper than {MAX_NESTING} levels"
+        return place, TOO_DEEP
     if isinstance(value, str):
-        if NUL in value:
-            return "不接受空字符 NUL (U+0000)"
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "不接受孤立的代理字符 a lone UTF-16 surrogate is not a character"
-        return None
+        reason = _unstorable_text(value)
+        return (place, reason) if reason else None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
-        reason = _unstorable(key, depth + 1) if isinstance(key, str) else None
-        reason = reason or _unstorable(item, depth + 1)
+        reason = _unstorable_text(key) if isinstance(key, str) else None
         if reason:
-            return reason
+            return place, reason  # a key that cannot be stored cannot be shown either: name its object
+        found = _unstorable(item, f"{place}.{key}" if isinstance(key, str) else f"{place}[{key}]", depth + 1)
+        if found:
+            return found
+    return None
+
+
+def _unstorable_text(text: str) -> str | None:
+    if NUL in text:
+        return "不接受空字符 NUL (U+0000)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "不接受孤立的代理字符 a lone UTF-16 surrogate is not a character"
     return None

@@ -29,6 +29,7 @@ from sqlalchemy import insert, text  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.models import RegistryPerson  # noqa: E402
 from forms.identifiers import make_resident_id  # noqa: E402
+from forms.regions import division_codes  # noqa: E402
 
 RESULTS_DIR = ROOT / "bench" / "results"
 BENCH_PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/bench")
@@ -97,17 +98,19 @@ def percentiles(values_ms: Iterable[float]) -> dict:
 
 def resident_ids(count: int, age: int = SUBSIDY_AGE) -> list[str]:
     """``count`` distinct valid resident IDs of people aged about ``age``, in a random block
-    of region codes so that no two runs (and no earlier run's benefit register) collide."""
+    of region codes (GB/T 2260, of all China) so that no two runs (and no earlier run's
+    benefit register) collide."""
     today = date.today()
     ids = []
     per_region = 12 * 28 * 999
-    base = random.randrange(1000, 9000 - count // per_region - 1)
+    codes = division_codes()
+    base = random.randrange(len(codes) - count // per_region - 1)
     for i in range(count):
         region, rest = divmod(i, per_region)
         day_index, seq = divmod(rest, 999)
         month, day = divmod(day_index, 28)
         born = date(today.year - age, month + 1, day + 1)
-        ids.append(make_resident_id(f"46{base + region:04d}", born, f"{seq + 1:03d}"))
+        ids.append(make_resident_id(codes[base + region], born, f"{seq + 1:03d}"))
     return ids
 
 
@@ -159,16 +162,16 @@ def sqlite_url() -> str:
 def settings_for(backend: str, schema: str, source_options: dict | None = None) -> Settings:
     """Embedded (SQLite file, in-process queue) or PostgreSQL (scratch schema) + Redis db 13."""
     if backend == "sqlite":
-        return Settings(database_url=sqlite_url(), redis_url=None, source_options=source_options or {})
-    if backend == "postgres":
+        return Settings(database_url=sqlite_url(), redis_url=None, source_options=source_options or {}, demo=True)
+    if backend == "postgres":  # demo: the bench signs in as the demo users (ONEWINDOW_DEMO)
         return Settings(database_url=reset_schema(schema), redis_url=BENCH_REDIS,
-                        source_options=source_options or {})
+                        source_options=source_options or {}, demo=True)
     raise ValueError(f"backend is sqlite or postgres, not {backend!r}")
 
 
 def env_for(settings: Settings) -> dict:
     """The environment that makes ``onewindow`` commands use ``settings``."""
-    env = dict(os.environ, ONEWINDOW_DATABASE_URL=settings.database_url)
+    env = dict(os.environ, ONEWINDOW_DATABASE_URL=settings.database_url, ONEWINDOW_DEMO="1" if settings.demo_data else "0")
     env.pop("ONEWINDOW_REDIS_URL", None)
     if settings.redis_url:
         env["ONEWINDOW_REDIS_URL"] = settings.redis_url

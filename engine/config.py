@@ -18,6 +18,7 @@ PROCESSES_DIR = REPO_ROOT / "processes"
 CATALOGUE_FILE = PROCESSES_DIR / "catalogue.yaml"
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")  # the logging module's level names
 SOURCE_OPTIONS = {"timeout": (int, float), "delay": (int, float), "deferred": (bool,)}
 
 
@@ -33,11 +34,19 @@ class Settings:
     reconcile_after_seconds: int = 60
     login_limit: str = "10 per minute"  # per address and account (api/protection.py)
     submit_limit: str = "30 per minute"  # per caller
+    log_level: str = "INFO"  # ONEWINDOW_LOG_LEVEL, one of LOG_LEVELS; logs are JSON lines (engine/logs.py)
+    demo: bool | None = None  # ONEWINDOW_DEMO; None: the default, demo data on SQLite only
 
     @property
     def embedded(self) -> bool:
         """True when no Redis is configured: queued work runs inside the API process."""
         return self.redis_url is None
+
+    @property
+    def demo_data(self) -> bool:
+        """Whether the demo users (whose password is published) may exist: on the embedded
+        SQLite unless ONEWINDOW_DEMO=0, elsewhere only with ONEWINDOW_DEMO=1."""
+        return self.database_url.startswith("sqlite") if self.demo is None else self.demo
 
 
 def default_database_url() -> str:
@@ -60,7 +69,26 @@ def load_settings() -> Settings:
         reconcile_after_seconds=_whole_seconds("ONEWINDOW_RECONCILE_AFTER", "60"),
         login_limit=_rate("ONEWINDOW_LOGIN_LIMIT", Settings.login_limit),
         submit_limit=_rate("ONEWINDOW_SUBMIT_LIMIT", Settings.submit_limit),
+        log_level=_log_level(),
+        demo=_demo(),
     )
+
+
+def _demo() -> bool | None:
+    """``ONEWINDOW_DEMO``: 1 loads the demo users and data (tests, benchmarks), 0 refuses them."""
+    value = os.environ.get("ONEWINDOW_DEMO", "")
+    if value not in ("", "0", "1"):
+        raise SettingsError(f"ONEWINDOW_DEMO={value!r}: 1 (demo users with the published password allowed) "
+                            "or 0; unset, 1 on the embedded SQLite and 0 otherwise")
+    return None if value == "" else value == "1"
+
+
+def _log_level() -> str:
+    """``ONEWINDOW_LOG_LEVEL``: the least severe level written, by its logging name."""
+    value = os.environ.get("ONEWINDOW_LOG_LEVEL") or Settings.log_level
+    if value.upper() not in LOG_LEVELS:
+        raise SettingsError(f"ONEWINDOW_LOG_LEVEL={value!r}: one of {', '.join(LOG_LEVELS)}")
+    return value.upper()
 
 
 def _rate(name: str, default: str) -> str:

@@ -24,6 +24,8 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
 
+from engine.config import load_settings
+from engine.logs import configure_logging
 from engine.periodic import STALE_AFTER_INTERVALS, PeriodicJob, periodic_jobs
 from worker.jobs import run_periodic
 from worker.queues import QUEUE_NAME
@@ -62,6 +64,7 @@ def live_crons(connection: Redis, jobs: Iterable[PeriodicJob]) -> list[tuple[str
 def _run_cron(redis_url: str, report: Connection, parent: int) -> None:
     """The cron process (spawned). Any failure is sent to the worker as one line."""
     try:
+        configure_logging(load_settings().log_level)  # a spawned process starts with no logging set up
         jobs = periodic_jobs()
         cron = build_cron(Redis.from_url(redis_url), jobs)
         cron.log.info("periodic jobs: %s", ", ".join(f"{job.name} every {job.interval}s" for job in jobs))

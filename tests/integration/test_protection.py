@@ -77,7 +77,17 @@ def test_lone_surrogates_and_deep_nesting_are_refused_never_a_500(api, new_user)
     lone = '{"matter": "elderly_subsidy", "data": {"applicant_name": "\\ud800", "id_number": "1", "phone": "1"}}'
     deep = '{"matter": "elderly_subsidy", "data": {"applicant_name": ' + "[" * 5000 + "]" * 5000 + "}}"
     shallow = '{"matter": "elderly_subsidy", "data": {"applicant_name": ' + "[" * 40 + "]" * 40 + "}}"
-    for body, says in ((lone, "surrogate"), (deep, "nested deeper"), (shallow, "nested deeper")):
+    in_name = "body.data.applicant_name"
+    for body, says, at in ((lone, "surrogate", in_name), (deep, "nested deeper", "body"),  # beyond the parser
+                           (shallow, "nested deeper", in_name + "[0]" * 31)):
         reply = api.post("/api/applications", applicant, data=body, content_type="application/json")
         assert reply.status_code == 422, reply.get_json()
-        assert says in reply.get_json()["errors"]["body"][0]
+        assert list(reply.get_json()["errors"]) == [at]
+        assert says in reply.get_json()["errors"][at][0]
+
+
+def test_a_key_that_cannot_be_stored_names_its_object(api, new_user):
+    body = '{"matter": "elderly_subsidy", "data": {"\\ud800": "x"}}'
+    reply = api.post("/api/applications", new_user(), data=body, content_type="application/json")
+    assert reply.status_code == 422, reply.get_data(as_text=True)
+    assert list(reply.get_json()["errors"]) == ["body.data"]
