@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -64,6 +65,39 @@ class User(Base):
     # The password is the published demo password: the server refuses to start on such
     # an account unless demo data is allowed (ONEWINDOW_DEMO).
     demo_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 实名认证: the person's identity, verified against the population registry when the
+    # account was registered (engine/identity.py). Staff accounts may have none.
+    resident_id: Mapped[str | None] = mapped_column(String(18), unique=True)
+    full_name: Mapped[str | None] = mapped_column(String(100))
+    verified_at: Mapped[datetime | None]
+
+
+class CompanyRoleKind(StrEnum):
+    """What a person may do for a company (法人): the legal representative (法定代表人) is
+    named by the company registry; a handler (经办人) acts because the legal
+    representative authorised them."""
+
+    LEGAL_REPRESENTATIVE = "legal_representative"
+    HANDLER = "handler"
+
+
+class CompanyRole(Base):
+    """A verified person's role for a company; revoked roles stay as history."""
+
+    __tablename__ = "company_role"
+    __table_args__ = (
+        # One active role per person and company; revoked ones may repeat.
+        Index("uq_company_role_active", "user_id", "credit_code", unique=True,
+              sqlite_where=text("revoked_at IS NULL"), postgresql_where=text("revoked_at IS NULL")),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    credit_code: Mapped[str] = mapped_column(String(18), index=True)
+    role: Mapped[str] = mapped_column(String(32))  # a CompanyRoleKind
+    granted_by: Mapped[str] = mapped_column(String(64))  # username; for a handler, the legal representative
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    user: Mapped[User] = relationship()
 
 
 class ApiToken(Base):
@@ -307,6 +341,17 @@ class RegistryPerson(Base):
     household_region: Mapped[str] = mapped_column(String(12))
     household_local: Mapped[bool] = mapped_column(Boolean)
     phone: Mapped[str | None] = mapped_column(String(20))  # for 免申即享 notices and forms
+
+
+class CompanyRecord(Base):
+    """Market-entity registry (市场主体登记) record: a company and its legal representative."""
+
+    __tablename__ = "src_company"
+    credit_code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    legal_rep_id_number: Mapped[str] = mapped_column(String(18))
+    legal_rep_name: Mapped[str] = mapped_column(String(100))
+    region: Mapped[str] = mapped_column(String(12), default=DEFAULT_REGION)
 
 
 class DeathRecord(Base):
