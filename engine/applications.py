@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -704,7 +705,13 @@ def _taken(task: Task) -> Conflict:
 
 
 def _waiting_spiff_task(workflow: BpmnWorkflow, task: Task):
-    spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
+    """The workflow's READY task behind a queue task, or Conflict: someone else's action
+    (a send-back, a completion) committed since the task row was read moved it on, or
+    dropped it from the tree (SpiffWorkflow raises for an id it no longer holds)."""
+    try:
+        spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
+    except TaskNotFoundException:
+        spiff_task = None
     if spiff_task is None or spiff_task.state != TaskState.READY:
         raise Conflict(f"task {task.id} is no longer waiting")
     return spiff_task
