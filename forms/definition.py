@@ -21,6 +21,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
 
 from forms.characters import text_problem
 from forms.identifiers import credit_code_problem, normalise_resident_id, resident_id_problem
+from forms.personal import PersonalKind, personal_kind, personal_problem
 from forms.numeric import MAX_MAGNITUDE, SIGNIFICANT_DIGITS, WHOLE_NUMBER, number_problem, parse_number
 
 __all__ = ["Form", "FormDefinitionError", "FormValidationError", "load_form", "load_form_file"]
@@ -302,6 +303,9 @@ def _build_field(component: Mapping[str, Any]) -> fields.Field:
     required = validate.get("required") is True
     kind = component["type"]
     fmt = _format(component, validate)  # also refuses a format on a non-textfield
+    problem = personal_problem(component)
+    if problem is not None:
+        raise _ComponentProblem(problem)
     if kind in STRING_TYPES:
         return _string_field(validate, fmt, required, multiline=kind in MULTILINE_TYPES)
     if kind == "number":
@@ -369,6 +373,12 @@ class Form:
     def fields(self) -> list[str]:
         """Keys of the input components, in form order."""
         return list(self.schema.fields)
+
+    @property
+    def personal(self) -> dict[str, PersonalKind]:
+        """The keys of the answers that are personal data, with what each holds (forms/personal.py)."""
+        return {c["key"]: kind for c in self.components if "key" in c and c.get("type") not in DISPLAY_TYPES
+                and (kind := personal_kind(c)) is not None}
 
     def validate(self, data: Mapping) -> dict:
         """Return cleaned, JSON-serialisable data or raise FormValidationError with every error."""
