@@ -7,6 +7,7 @@ serialized instance state (the spec is stored once, with the service definition)
 """
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, timezone
 from enum import StrEnum
 
@@ -158,6 +159,11 @@ class ServiceDefinition(Base):
     matter: Mapped[Matter] = relationship(lazy="joined")
 
 
+def new_public_ref() -> str:
+    """The reference applicants see instead of the sequential id (engine/references.py)."""
+    return secrets.token_urlsafe(16)
+
+
 class Application(Base):
     """办件: one process instance with its applicant, data, status and decision."""
 
@@ -171,6 +177,7 @@ class Application(Base):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     tracking_no: Mapped[str] = mapped_column(String(32), unique=True)
+    public_ref: Mapped[str] = mapped_column(String(32), unique=True, index=True, default=new_public_ref)
     matter_code: Mapped[str] = mapped_column(ForeignKey("matter.code"), index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("service_definition.id"))
     applicant_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
