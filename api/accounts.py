@@ -57,7 +57,7 @@ def _sessions():
     return current_app.extensions["onewindow"].sessions()
 
 
-def _committed(work: Callable[[Session], object]) -> object:
+def committed(work: Callable[[Session], object]) -> object:
     """``work(session)`` in a transaction of its own, committed; what it returned."""
     with _sessions() as session:
         result = work(session)
@@ -90,7 +90,7 @@ class Accounts(MethodView):
     @roles("admin")
     def post(self, new: dict) -> User:
         """Open an account (a clerk names a department of the catalogue)."""
-        return _committed(lambda session: accounts.open_account(session, g.user.username, **new))
+        return committed(lambda session: accounts.open_account(session, g.user.username, **new))
 
 
 @blp.route("/<username>")
@@ -101,7 +101,7 @@ class Account(MethodView):
         """Change role, department, display name or disabled; a new role or department, or
         disabling, ends the account's tokens at once."""
         change = accounts.AccountChange(**change)
-        return _committed(lambda session: accounts.change_account(session, g.user.username, username, change))
+        return committed(lambda session: accounts.change_account(session, g.user.username, username, change))
 
 
 @blp.route("/<username>/password")
@@ -110,4 +110,4 @@ class AccountPassword(MethodView):
     @roles("admin")
     def post(self, reset: dict, username: str) -> None:
         """Reset the account's password; its tokens end at once."""
-        _committed(lambda session: accounts.reset_password(session, g.user.username, username, reset["password"]))
+        committed(lambda session: accounts.reset_password(session, g.user.username, username, reset["password"]))

@@ -23,6 +23,11 @@ STATUS = {
     errors.DeploymentRefused: 400,
     errors.SourceUnavailable: 503,
     errors.ServiceUnavailable: 503,
+    errors.IdentityNotVerified: 422,
+    errors.ResidentAlreadyRegistered: 409,
+    errors.UnknownCompany: 404,
+    errors.NotLegalRepresentative: 403,
+    errors.CompanyRoleHeld: 409,
 }
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)

@@ -65,6 +65,8 @@ def protect(app: Flask, settings: Settings) -> Limiter:
     limited = {  # endpoint -> (limit, key, methods)
         "auth.Login": (settings.login_limit, login_key, ["POST"]),
         "auth.Password": (settings.login_limit, caller_key, ["POST"]),  # it checks the current password
+        "identity.Registration": (settings.login_limit, login_key, ["POST"]),  # it checks names against the registry
+        "identity.MyIdentity": (settings.login_limit, caller_key, ["POST"]),  # so does verifying an account
         "applicants.Applications": (settings.submit_limit, caller_key, ["POST"]),
     }
     for endpoint, (limit, key, methods) in limited.items():

@@ -56,6 +56,12 @@ def check_password(password: str, field: str = "password") -> None:
         raise InvalidInput("the password does not meet the policy", {field: ["the demo password is published"]})
 
 
+def check_username(username: str) -> None:
+    if not USERNAME.fullmatch(username):
+        raise InvalidInput("the username is not allowed",
+                           {"username": ["letters, digits and _ . @ -, up to 64, starting with a letter or digit"]})
+
+
 def check_role(role: str, department: str | None) -> None:
     """A known role; a clerk belongs to one of the catalogue's departments, nobody else to any."""
     if role not in users.ROLES:
@@ -79,9 +85,7 @@ def find(session: Session, username: str) -> User:
 def open_account(session: Session, actor: str, username: str, password: str, role: str,
                  department: str | None = None, display_name: str = "") -> User:
     """A new account; 409 if the name is taken."""
-    if not USERNAME.fullmatch(username):
-        raise InvalidInput("the username is not allowed",
-                           {"username": ["letters, digits and _ . @ -, up to 64, starting with a letter or digit"]})
+    check_username(username)
     check_role(role, department)
     check_password(password)
     if session.scalars(select(User.id).where(User.username == username)).first() is not None:

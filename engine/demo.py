@@ -12,10 +12,11 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import users
+from engine import company_roles, users
+from engine.identity import companies_of
 from engine.users import DEMO_PASSWORD
-from engine.models import (CreditRecord, DeathRecord, DebtorRecord, LicenceRecord, PropertyRecord, RegistryPerson,
-                           SubsidyRecipient, User)
+from engine.models import (CompanyRecord, CreditRecord, DeathRecord, DebtorRecord, LicenceRecord, PropertyRecord,
+                           RegistryPerson, SubsidyRecipient, User)
 from engine.proactive import years_before
 from forms.identifiers import make_credit_code, make_resident_id
 
@@ -59,7 +60,16 @@ def demo_people(today: date) -> dict[str, str]:
         "senior_70_no_photo": demo_id(born(70), "112"),  # the licence library lacks their photo
         # 免申即享: turned 80 a week ago; `onewindow proactive` applies for them
         "turned_80": demo_id(years_before(today - timedelta(days=7), 80), "113"),
+        # 实名认证: the demo applicants, registered under their own names (DEMO_USERS)
+        "alice": demo_id(date(1988, 5, 20), "114"),
+        "bob": demo_id(date(1990, 9, 9), "115"),
     }
+
+
+def registry_name(key: str) -> str:
+    """The name the population registry has for a demo resident: a demo user's own name
+    (alice: 王爱丽), else the resident's key."""
+    return next((name for username, *_, name in DEMO_USERS if username == key), key)
 
 
 
@@ -76,6 +86,17 @@ def demo_companies() -> dict[str, str]:
         "bookshop_debtor": code(6),              # blue tier but on the dishonest-debtor list
     }
 
+
+COMPANY_NAMES = {  # 市场主体登记: the bookshops' registered names
+    "bookshop_red": "海口椰风书店有限公司",
+    "bookshop_orange_no_licence": "海口南渡江书社",
+    "bookshop_blue": "海口骑楼书局有限公司",
+    "bookshop_blue_no_permit": "海口万绿园书屋",
+    "bookshop_black": "海口琼台图书经营部",
+    "bookshop_debtor": "海口椰城文化书店",
+}
+LEGAL_REPRESENTATIVES = {"bookshop_red": "alice"}  # the others': the resident "landlord"
+HANDLERS = {"bookshop_red": ["bob"]}  # 经办人 the legal representative authorised
 
 CREDIT_TIERS = {  # companies without an entry have no record (blue)
     "bookshop_red": ("red", "A级纳税人，连续三年无不良记录"),
@@ -96,7 +117,7 @@ def seed(session: Session, today: date) -> dict[str, str]:
         if key == "unregistered_84":
             continue
         local = not key.startswith("nonlocal")
-        session.merge(RegistryPerson(id_number=id_number, name=key, household_local=local,
+        session.merge(RegistryPerson(id_number=id_number, name=registry_name(key), household_local=local,
                                      household_region=HAIKOU if local else "110100", phone="13800138000"))
     session.merge(DeathRecord(id_number=people["deceased_90"], died_on=date(today.year - 1, 3, 1)))
     session.merge(SubsidyRecipient(id_number=people["receiving_86"], matter_code="elderly_subsidy",
@@ -106,10 +127,36 @@ def seed(session: Session, today: date) -> dict[str, str]:
     session.merge(PropertyRecord(cert_no="琼(2024)海口市不动产权第0000002号", owner_id_number=people["landlord"],
                                  owner_name="landlord", address="海口市美兰区海甸岛2号", seized=True))
     _seed_licences(session, people, today)
+    _verify_demo_users(session, people)
     companies = demo_companies()
     _seed_companies(session, companies, today)
+    _seed_company_roles(session, people, companies)
     session.flush()
     return {**people, **companies}
+
+
+def _verify_demo_users(session: Session, people: dict[str, str]) -> None:
+    """The demo users who are demo residents (alice, bob) carry their verified identity."""
+    for account in session.scalars(select(User).where(User.username.in_(people), User.resident_id.is_(None))):
+        account.resident_id, account.full_name = people[account.username], registry_name(account.username)
+        account.verified_at = datetime.now(timezone.utc)
+
+
+def _seed_company_roles(session: Session, people: dict[str, str], companies: dict[str, str]) -> None:
+    """The bookshops in the market-entity registry; alice represents one, bob handles it."""
+    for key, credit_code in companies.items():
+        representative = LEGAL_REPRESENTATIVES.get(key, "landlord")
+        session.merge(CompanyRecord(credit_code=credit_code, name=COMPANY_NAMES[key], region=HAIKOU,
+                                    legal_rep_id_number=people[representative],
+                                    legal_rep_name=registry_name(representative)))
+    session.flush()
+    accounts = {user.username: user for user in session.scalars(select(User).where(User.username.in_(people)))}
+    for key, username in LEGAL_REPRESENTATIVES.items():
+        if companies[key] not in companies_of(session, accounts[username]):
+            company_roles.claim_legal_representative(session, accounts[username], companies[key])
+        for handler in HANDLERS.get(key, []):
+            if companies[key] not in companies_of(session, accounts[handler]):
+                company_roles.grant_handler(session, accounts[username], companies[key], handler)
 
 
 def _seed_licences(session: Session, people: dict[str, str], today: date) -> None:

@@ -65,3 +65,34 @@ class ServiceUnavailable(OneWindowError):
     """The database (or another backing service) cannot be reached right now."""
 
     title = "Service unavailable"
+
+
+class IdentityNotVerified(InvalidInput):
+    """实名认证: the name and resident ID do not match a living person of the population
+    registry; ``errors`` names the field and the reason."""
+
+    title = "Identity not verified"
+
+
+class ResidentAlreadyRegistered(Conflict):
+    """One account per resident ID: this person has one already."""
+
+    title = "Already registered"
+
+
+class UnknownCompany(NotFound):
+    """No company of the market-entity registry has this unified social credit code."""
+
+    title = "Unknown company"
+
+
+class NotLegalRepresentative(Forbidden):
+    """Only the company's legal representative may do this (the registry names them)."""
+
+    title = "Not the legal representative"
+
+
+class CompanyRoleHeld(Conflict):
+    """The person already has an active role for the company."""
+
+    title = "Company role already held"

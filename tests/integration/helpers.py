@@ -30,6 +30,12 @@ class ApiClient:
             self._tokens[username] = reply.get_json()["token"]
         return {"Authorization": f"Bearer {self._tokens[username]}", **extra}
 
+    def sign_in(self, username: str, password: str) -> None:
+        """Sign in with a password of the account's own (not the demo password)."""
+        reply = self.http.post("/api/auth/login", json={"username": username, "password": password})
+        assert reply.status_code == 200, reply.get_json()
+        self._tokens[username] = reply.get_json()["token"]
+
     def get(self, path: str, as_user: str | None = None, **kwargs):
         return self.http.get(path, headers=self.headers(as_user), **kwargs)
 

@@ -44,7 +44,8 @@ def targets(api, engine, people) -> dict:
     return {"headers": {name: api.headers(f"fuzz_{name}") for name in CALLERS},
             "application_id": applications,
             "task_id": [task_of(api, "fuzz_clerk", a)["id"] for a in applications],
-            "code": [m["code"] for m in api.get("/api/matters").get_json()]}
+            "code": [m["code"] for m in api.get("/api/matters").get_json()],
+            "credit_code": [people["bookshop_red"], people["bookshop_blue"]]}  # demo companies
 
 
 @pytest.fixture(scope="module")
@@ -99,10 +100,11 @@ def test_every_operation_answers_as_documented_and_never_with_5xx(openapi, targe
 
 
 def test_the_document_says_which_operations_need_no_token(api):
-    """Generated clients must not demand a token for login, the catalogue or the guides
-    (the fuzzer always sends one, so it cannot tell)."""
+    """Generated clients must not demand a token for login, registration, the catalogue or
+    the guides (the fuzzer always sends one, so it cannot tell)."""
     paths = api.get("/api/openapi.json").get_json()["paths"]
     public = {(method.upper(), path) for path, operations in paths.items() for method, operation in operations.items()
               if isinstance(operation, dict) and operation.get("security") == []}
-    assert public == {("POST", "/api/auth/login"), ("GET", "/api/matters"), ("GET", "/api/matters/{code}"),
-                      ("GET", "/api/matters/{code}/schema"), ("POST", "/api/matters/{code}/materials")}
+    assert public == {("POST", "/api/auth/login"), ("POST", "/api/auth/register"), ("GET", "/api/matters"),
+                      ("GET", "/api/matters/{code}"), ("GET", "/api/matters/{code}/schema"),
+                      ("POST", "/api/matters/{code}/materials")}
