@@ -11,7 +11,7 @@ from typing import Callable
 
 import click
 
-from engine import accounts, users
+from engine import accounts, identity, users
 from engine.errors import OneWindowError
 
 ACTOR = "cli"
@@ -43,7 +43,7 @@ password_stdin = click.option("--password-stdin", is_flag=True, help="Read the p
 
 @click.group("users")
 def users_group() -> None:
-    """Accounts: create, disable, enable, set-role, reset-password."""
+    """Accounts: create, disable, enable, set-role, reset-password, verify."""
 
 
 @users_group.command()
@@ -100,3 +100,15 @@ def reset_password(username: str, password_stdin: bool) -> None:
     password = _password(password_stdin)
     _in_session(lambda session: accounts.reset_password(session, ACTOR, username, password))
     click.echo(f"{username}: new password set")
+
+
+@users_group.command()
+@click.argument("username")
+@click.option("--full-name", required=True, help="As the population registry has it.")
+@click.option("--resident-id", required=True, help="居民身份证号码.")
+def verify(username: str, full_name: str, resident_id: str) -> None:
+    """Verify an account's real-name identity (实名认证) against the population registry:
+    a staff member's, or a person's checked at the counter. Once only."""
+    _in_session(lambda session: identity.verify_account(session, accounts.find(session, username), full_name,
+                                                        resident_id, actor=ACTOR))
+    click.echo(f"{username}: verified as {full_name.strip()}")

@@ -90,18 +90,19 @@ def register(session: Session, username: str, password: str, full_name: str, res
         user = users.create_user(session, username, password, APPLICANT, display_name=identity.full_name)
     except IntegrityError as exc:  # the name was taken between the check and here
         raise Conflict(f"用户名 {username} 刚刚被注册，请换一个", errors={"username": ["已被使用"]}) from exc
-    _record_identity(session, user, identity, IdentityEvent.REGISTERED)
+    _record_identity(session, user, identity, IdentityEvent.REGISTERED, username)
     return user
 
 
-def verify_account(session: Session, user: User, full_name: str, resident_id: str) -> User:
+def verify_account(session: Session, user: User, full_name: str, resident_id: str, actor: str | None = None) -> User:
     """An account opened without one (before 实名认证, or by an administrator) gets its
-    holder's verified identity; an identity once verified is not changed."""
+    holder's verified identity; an identity once verified is not changed. ``actor``: who
+    verified it, if not the holder (``onewindow users verify``)."""
     if identity_of(session, user) is not None:
         raise Conflict("这个账号已经实名认证，身份信息不能更改")
     identity = verify_person(session, resident_id, full_name)
     _refuse_second_account(session, identity)
-    _record_identity(session, user, identity, IdentityEvent.VERIFIED)
+    _record_identity(session, user, identity, IdentityEvent.VERIFIED, actor or user.username)
     return user
 
 
@@ -111,7 +112,7 @@ def _refuse_second_account(session: Session, identity: Identity) -> None:
                                         errors={"resident_id": ["已注册"]})
 
 
-def _record_identity(session: Session, user: User, identity: Identity, kind: IdentityEvent) -> None:
+def _record_identity(session: Session, user: User, identity: Identity, kind: IdentityEvent, actor: str) -> None:
     """Store the verified identity on the account and audit it."""
     user.resident_id, user.full_name = identity.resident_id, identity.full_name
     user.verified_at = datetime.now(timezone.utc)
@@ -120,4 +121,4 @@ def _record_identity(session: Session, user: User, identity: Identity, kind: Ide
     except IntegrityError as exc:  # the same person registered between the check and here
         raise ResidentAlreadyRegistered("这个身份证号码刚刚注册了账号，请用原账号登录",
                                         errors={"resident_id": ["已注册"]}) from exc
-    session.add(Event(kind=kind, actor=user.username, data={"username": user.username}))
+    session.add(Event(kind=kind, actor=actor, data={"username": user.username}))

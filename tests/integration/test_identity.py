@@ -7,12 +7,16 @@ import itertools
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 
-from engine.config import load_settings
+from api import create_app
+from engine.config import Settings, load_settings
+from engine.demo import demo_people
 from engine.identity import Identity, companies_of, identity_of
-from engine.models import CompanyRecord, CompanyRoleKind, DeathRecord, Event, RegistryPerson, User
+from engine.models import CompanyRecord, CompanyRole, CompanyRoleKind, DeathRecord, Event, RegistryPerson, User
 from forms.identifiers import make_credit_code, make_resident_id
+from tests.integration.helpers import ApiClient
+from tests.integration.test_accounts import run
 
 PASSWORD = "correct horse battery"
 _unique = itertools.count(1)
@@ -251,3 +255,34 @@ def test_only_the_legal_representative_hands_out_roles_and_only_to_verified_peop
     assert reply.status_code == 422 and list(reply.get_json()["errors"]) == ["username"]
     missing = api.post(f"/api/companies/{credit_code}/handlers", representative, json={"username": "nobody_here"})
     assert missing.status_code == 404
+
+
+def test_an_operator_verifies_a_staff_account_with_onewindow_users(tmp_path):
+    """The real command on a fresh database with the demo data (loaded twice: it stays one
+    set): a clerk verified as the demo resident "tenant"; a wrong name changes nothing."""
+    url = f"sqlite:///{tmp_path / 'identity.db'}"
+    env = {"ONEWINDOW_DATABASE_URL": url, "ONEWINDOW_REDIS_URL": "", "ONEWINDOW_DEMO": "1"}
+    for args in (("db", "upgrade"), ("demo",), ("demo",)):
+        code, output = run(tmp_path, env, *args)
+        assert code == 0, output
+    tenant = demo_people(date.today())["tenant"]
+    code, output = run(tmp_path, env, "users", "verify", "clerk_civil", "--full-name", "张三", "--resident-id", tenant)
+    assert code == 1 and "姓名与身份证号码不一致" in output and "Traceback" not in output, output
+    code, output = run(tmp_path, env, "users", "verify", "clerk_civil", "--full-name", "tenant", "--resident-id", tenant)
+    assert code == 0, output
+    code, output = run(tmp_path, env, "users", "verify", "clerk_civil", "--full-name", "tenant", "--resident-id", tenant)
+    assert code == 1 and "已经实名认证" in output, output
+    client = ApiClient(create_app(settings=Settings(database_url=url, redis_url=None)))
+    mine = client.get("/api/me/identity", "clerk_civil").get_json()
+    assert (mine["verified"], mine["resident_id"], mine["full_name"]) == (True, tenant, "tenant")
+    alice = client.get("/api/me/identity", "alice").get_json()
+    assert (alice["full_name"], [c["role"] for c in alice["companies"]]) == ("王爱丽", ["legal_representative"])
+    bob = client.get("/api/me/identity", "bob").get_json()
+    assert [(c["company_name"], c["role"], c["granted_by"]) for c in bob["companies"]] == [
+        ("海口椰风书店有限公司", "handler", "alice")]
+    database = create_engine(url)
+    with database.connect() as connection:
+        roles = connection.scalar(select(func.count()).select_from(CompanyRole))
+        kinds = connection.scalars(select(Event.kind).where(Event.actor == "cli")).all()
+    database.dispose()
+    assert (roles, kinds) == (2, ["identity.verified"])
