@@ -7,12 +7,13 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from api.auth import roles
-from api.schemas import (ROW_ID, ApplicationDetailSchema, ApplicationSchema, FormJsonSchema, IdempotencyHeaderSchema,
+from api.schemas import (APPLICATION_REF, ApplicationDetailSchema, ApplicationSchema, FormJsonSchema, IdempotencyHeaderSchema,
                          MaterialsListSchema, MatterSchema, SituationSchema, SubmissionSchema)
 from engine.definitions import current_definition
 from engine.errors import NotFound
 from engine.guides import materials_for
 from engine.models import Matter
+from engine.references import application_id_for
 from engine.runtime import compiled
 from engine.task_forms import SupplementForm
 from forms.json_schema import form_json_schema
@@ -122,22 +123,30 @@ class Applications(MethodView):
         if not created:
             return application, 200, {"Idempotent-Replayed": "true"}
         status = 201 if application.status == "completed" or application.outcome else 202
-        return application, status, {"Location": f"/api/applications/{application.id}"}
+        return application, status, {"Location": f"/api/applications/{application.public_ref}"}
 
 
-@blp.route(f"/applications/<{ROW_ID}:application_id>")
+def application_id(reference: str) -> int:
+    """The internal id of the application a path names (its reference; staff: or its id)."""
+    with _engine().sessions() as session:
+        return application_id_for(session, g.user, reference)
+
+
+@blp.route(f"/applications/<{APPLICATION_REF}:reference>")
 class ApplicationDetail(MethodView):
     @blp.response(200, ApplicationDetailSchema)
     @blp.alt_response(404, "NOT_FOUND")
     @roles()
-    def get(self, application_id: int):
-        """An application with its decision, the reasons and facts behind it, and its history."""
-        application, history, steps = _engine().get_application(g.user, application_id)
+    def get(self, reference: str):
+        """An application with its decision, the reasons and facts behind it, and its history.
+        Applicants name it by its reference, staff also by its id; personal answers are
+        masked for analysts, supervisors and admins."""
+        application, history, steps = _engine().get_application(g.user, application_id(reference))
         application.history, application.steps = history, steps
         return application
 
 
-@blp.route(f"/applications/<{ROW_ID}:application_id>/supplement")
+@blp.route(f"/applications/<{APPLICATION_REF}:reference>/supplement")
 class Supplement(MethodView):
     @blp.arguments(SupplementForm)
     @blp.response(200, ApplicationSchema)
@@ -145,6 +154,6 @@ class Supplement(MethodView):
     @blp.alt_response(404, "NOT_FOUND")
     @blp.alt_response(409, "CONFLICT")
     @roles("applicant")
-    def post(self, answer: dict, application_id: int):
+    def post(self, answer: dict, reference: str):
         """补正: hand in every material the window asked for; the clock resumes."""
-        return _engine().supplement(g.user, application_id, answer)
+        return _engine().supplement(g.user, application_id(reference), answer)

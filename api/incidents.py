@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.auth import roles
+from api.masking import MaskedSchema
 from api.schemas import ROW_ID, ApplicationSchema, UtcDateTime
 
 blp = Blueprint("incidents", __name__, url_prefix="/api/incidents", description="Incidents of failed runs")
@@ -22,7 +23,7 @@ class IncidentQuerySchema(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
-class IncidentSchema(Schema):
+class IncidentSchema(MaskedSchema):
     id = fields.Integer()
     application_id = fields.Integer()
     matter = fields.String(attribute="matter_code")

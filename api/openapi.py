@@ -44,7 +44,7 @@ FIELD_EXAMPLES = {
     "result": {"card_no": "LYZ-2026-000123"}, "result_no": "LYZ-2026-000123", "notice": None,
     "form_data": {"applicant_name": "王秀英", "id_number": "110105195803140214", "phone": "13800138000"},
     "materials": {"fetched": ["居民身份证"], "requested": [], "avoided": 1}, "proactive": False,
-    "clock_pauses": [{"reason": "supplement", "from": AT, "to": None}], "status_url": "/api/applications/42",
+    "clock_pauses": [{"reason": "supplement", "from": AT, "to": None}], "status_url": "/api/applications/q3Zk9uH2sV0bX1eN7wA5Pg",
     "element_id": "Task_review", "title": "审核", "candidate_role": "clerk", "error": "NameError: name 'x' is not defined",
     "promised_days": 5, "legal_days": 20, "guide": {"basis": "《老年人权益保障法》", "fee": "不收费"},
     "answers": {"household": "local"}, "conditions": ["本地户籍"], "comment": "办理很快", "answer": "已电话回访并致歉",

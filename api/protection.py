@@ -68,6 +68,7 @@ def protect(app: Flask, settings: Settings) -> Limiter:
         "identity.Registration": (settings.login_limit, login_key, ["POST"]),  # it checks names against the registry
         "identity.MyIdentity": (settings.login_limit, caller_key, ["POST"]),  # so does verifying an account
         "applicants.Applications": (settings.submit_limit, caller_key, ["POST"]),
+        "privacy.PersonalData": (settings.personal_data_limit, caller_key, ["POST"]),
     }
     for endpoint, (limit, key, methods) in limited.items():
         app.view_functions[endpoint] = limiter.limit(limit, key_func=key, methods=methods)(

@@ -7,7 +7,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.auth import roles
-from api.schemas import ROW_ID, UtcDateTime
+from api.masking import MaskedSchema
+from api.applicants import application_id
+from api.schemas import APPLICATION_REF, ROW_ID, UtcDateTime
 from engine.ratings import LEVELS
 
 blp = Blueprint("ratings", __name__, url_prefix="/api", description="Service ratings 好差评 and rectification")
@@ -23,7 +25,7 @@ class RateSchema(Schema):
     comment = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
-class RatingSchema(Schema):
+class RatingSchema(MaskedSchema):
     id = fields.Integer()
     application_id = fields.Integer()
     matter = fields.String(attribute="matter_code")
@@ -53,7 +55,7 @@ class ResolveSchema(Schema):
     answer = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
-@blp.route(f"/applications/<{ROW_ID}:application_id>/rating")
+@blp.route(f"/applications/<{APPLICATION_REF}:reference>/rating")
 class Rate(MethodView):
     @blp.arguments(RateSchema)
     @blp.response(201, RatingSchema)
@@ -61,9 +63,9 @@ class Rate(MethodView):
     @blp.alt_response(404, "NOT_FOUND")
     @blp.alt_response(409, "CONFLICT")
     @roles("applicant")
-    def post(self, rating: dict, application_id: int):
+    def post(self, rating: dict, reference: str):
         """Rate my finished application once; 非常不满意 or 不满意 opens a rectification."""
-        return _ratings().rate(g.user, application_id, rating["level"], rating["comment"])
+        return _ratings().rate(g.user, application_id(reference), rating["level"], rating["comment"])
 
 
 @blp.route("/rectifications")

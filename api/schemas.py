@@ -5,11 +5,13 @@ from datetime import timezone
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from api.masking import MaskedSchema
 from engine.deadlines import PAUSE_REASONS
 from engine.incidents import APPLICANT_NOTICE
 from engine.models import ApplicationStatus, as_utc
 
 ROW_ID = "int(min=1, max=2147483647)"  # URL ids fit PostgreSQL's integer keys (else 404)
+APPLICATION_REF = "string(maxlength=64)"  # a public reference, or (staff) an id: engine/references.py
 
 
 class UtcDateTime(fields.DateTime):
@@ -104,14 +106,14 @@ class IdempotencyHeaderSchema(Schema):
     idempotency_key = fields.String(data_key="Idempotency-Key", validate=validate.Length(min=1, max=128))
 
 
-class EventSchema(Schema):
+class EventSchema(MaskedSchema):
     kind = fields.String()
     actor = fields.String()
     at = UtcDateTime()
     data = fields.Dict()
 
 
-class TaskSchema(Schema):
+class TaskSchema(MaskedSchema):
     id = fields.Integer()
     application_id = fields.Integer()
     element_id = fields.String()
@@ -126,8 +128,12 @@ class TaskSchema(Schema):
     result = fields.Dict(allow_none=True)
 
 
-class ApplicationSchema(Schema):
-    id = fields.Integer()
+class ApplicationSchema(MaskedSchema):
+    """An application; personal answers masked for those without the need (engine/privacy.py)."""
+    application_attribute = "id"
+    id = fields.Integer(metadata={"description": "internal id: staff paths take it; applicants use reference"})
+    reference = fields.String(attribute="public_ref", metadata={
+        "description": "the application's reference (查询号): what applicants' paths take", "example": "q3Zk9uH2sV0bX1eN7wA5Pg"})
     tracking_no = fields.String()
     matter = fields.String(attribute="matter_code")
     definition_version = fields.Integer(attribute="definition.version")
@@ -147,10 +153,10 @@ class ApplicationSchema(Schema):
     proactive = fields.Boolean(metadata={"description": "免申即享: started by the system on the person's behalf"})
     created_at = UtcDateTime()
     completed_at = UtcDateTime(allow_none=True)
-    status_url = fields.Function(lambda a: f"/api/applications/{a.id}")
+    status_url = fields.Function(lambda a: f"/api/applications/{a.public_ref}")
 
 
-class StepSchema(Schema):
+class StepSchema(MaskedSchema):
     title = fields.String()
     element_id = fields.String()
     candidate_role = fields.String(metadata={"description": "clerk | applicant"})
@@ -291,7 +297,7 @@ class ReplayedDecisionSchema(Schema):
     values = fields.Dict()
 
 
-class ReplayChangeSchema(Schema):
+class ReplayChangeSchema(MaskedSchema):
     application_id = fields.Integer()
     tracking_no = fields.String()
     definition_version = fields.Integer(metadata={"description": "the version that recorded the decision"})

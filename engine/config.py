@@ -34,6 +34,7 @@ class Settings:
     reconcile_after_seconds: int = 60
     login_limit: str = "10 per minute"  # per address and account (api/protection.py)
     submit_limit: str = "30 per minute"  # per caller
+    personal_data_limit: str = "30 per hour"  # full views of personal data, per caller (engine/privacy.py)
     log_level: str = "INFO"  # ONEWINDOW_LOG_LEVEL, one of LOG_LEVELS; logs are JSON lines (engine/logs.py)
     demo: bool | None = None  # ONEWINDOW_DEMO; None: the default, demo data on SQLite only
 
@@ -69,6 +70,7 @@ def load_settings() -> Settings:
         reconcile_after_seconds=_whole_seconds("ONEWINDOW_RECONCILE_AFTER", "60"),
         login_limit=_rate("ONEWINDOW_LOGIN_LIMIT", Settings.login_limit),
         submit_limit=_rate("ONEWINDOW_SUBMIT_LIMIT", Settings.submit_limit),
+        personal_data_limit=_rate("ONEWINDOW_PERSONAL_DATA_LIMIT", Settings.personal_data_limit),
         log_level=_log_level(),
         demo=_demo(),
     )

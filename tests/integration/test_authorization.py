@@ -11,6 +11,7 @@ import pytest
 from engine import users
 from engine.definitions import current_definition
 from engine.demo import DEMO_PASSWORD
+from tests.integration.test_privacy import unmasked
 from tests.integration.test_tasks import manual_case, task_of
 
 ROLES = {  # name in the table -> (role, department)
@@ -41,7 +42,11 @@ MATRIX = [
     ("GET", "/api/docs", EVERYONE),
     ("GET", "/api/applications", statuses(403, owner=200, other_applicant=200)),
     ("POST", "/api/applications", statuses(403, owner=201, other_applicant=201)),
-    ("GET", "/api/applications/{application_id}", statuses(200, other_applicant=404, other_clerk=404)),
+    ("GET", "/api/applications/{application_ref}", statuses(200, other_applicant=404, other_clerk=404)),
+    # applicants name applications by reference only: the sequential id is staff's
+    ("GET", "/api/applications/{application_id}", statuses(200, owner=404, other_applicant=404, other_clerk=404)),
+    ("POST", "/api/applications/{application_id}/personal-data", statuses(403, analyst=200, supervisor=200, admin=200)),
+    ("GET", "/api/me/data-access", statuses(403, owner=200, other_applicant=200)),
     ("GET", "/api/tasks", statuses(403, clerk=200, other_clerk=200)),
     ("POST", "/api/tasks/{open_task}/claim", statuses(403, clerk=200, other_clerk=404)),
     ("POST", "/api/tasks/{claimed_task}/release", statuses(403, clerk=200, other_clerk=404)),
@@ -58,10 +63,10 @@ MATRIX = [
     # 422 for the clerk: allowed, but a first step has no earlier step to go back to
     ("POST", "/api/tasks/{open_task}/send-back", statuses(403, clerk=422, other_clerk=404)),
     # 409 for the owner: allowed, but the application is not waiting for materials
-    ("POST", "/api/applications/{application_id}/supplement", statuses(403, owner=409, other_applicant=404)),
+    ("POST", "/api/applications/{application_ref}/supplement", statuses(403, owner=409, other_applicant=404)),
     *(("GET", f"/api/supervision/{view}", statuses(403, supervisor=200, admin=200))
       for view in ("overdue", "near-due", "counts", "handling")),
-    ("POST", "/api/applications/{finished}/rating", statuses(403, owner=201, other_applicant=404)),
+    ("POST", "/api/applications/{finished_ref}/rating", statuses(403, owner=201, other_applicant=404)),
     ("GET", "/api/rectifications", statuses(403, clerk=200, other_clerk=200, supervisor=200, admin=200)),
     ("POST", "/api/rectifications/{rectification}/resolve", statuses(403, clerk=200, other_clerk=404)),
     ("GET", "/api/ratings/statistics", statuses(403, supervisor=200, admin=200)),
@@ -87,14 +92,17 @@ def world(api, engine, people) -> dict:
     tasks = [task_of(api, "authz_clerk", a)["id"] for a in applications]
     assert api.post(f"/api/tasks/{tasks[1]}/claim", "authz_clerk").status_code == 200
     finished = [api.post("/api/applications", "authz_owner", json={"matter": "elderly_subsidy", "data": {
-        "applicant_name": "钱七", "id_number": people["local_75"], "phone": "13800138000"}}).get_json()["id"]
+        "applicant_name": "钱七", "id_number": people["local_75"], "phone": "13800138000"}}).get_json()
         for _ in range(2)]
-    assert api.post(f"/api/applications/{finished[1]}/rating", "authz_owner", json={"level": 1}).status_code == 201
+    assert api.post(f"/api/applications/{finished[1]['reference']}/rating", "authz_owner",
+                    json={"level": 1}).status_code == 201
     rectification = next(r for r in api.get("/api/rectifications", "authz_clerk").get_json()
-                         if r["rating"]["application_id"] == finished[1])
-    return {"ids": {"application_id": applications[0], "open_task": tasks[0], "claimed_task": tasks[1],
+                         if r["rating"]["application_id"] == finished[1]["id"])
+    references = {a["id"]: a["reference"] for a in api.get("/api/applications", "authz_owner").get_json()}
+    return {"ids": {"application_id": applications[0], "application_ref": references[applications[0]],
+                    "open_task": tasks[0], "claimed_task": tasks[1],
                     "task_to_complete": tasks[2], "pause_task": tasks[3], "delegate_task": tasks[4],
-                    "finished": finished[0], "rectification": rectification["id"]},
+                    "finished_ref": finished[0]["reference"], "rectification": rectification["id"]},
             "bodies": {"/api/applications": {"matter": "elderly_subsidy", "data": {
                            "applicant_name": "钱七", "id_number": people["local_85"], "phone": "13800138000"}},
                        "/api/definitions": redeploy,
@@ -103,9 +111,10 @@ def world(api, engine, people) -> dict:
                        "/api/tasks/{pause_task}/pause": {"reason": "hearing"},
                        "/api/tasks/{delegate_task}/delegate": {"to": "authz_clerk"},
                        "/api/tasks/{open_task}/send-back": {"to": "Task_review", "reason": "退回核实"},
-                       "/api/applications/{application_id}/supplement": {
+                       "/api/applications/{application_ref}/supplement": {
                            "materials": [{"name": "户口簿", "reference": "upload-1"}]},
-                       "/api/applications/{finished}/rating": {"level": 5},
+                       "/api/applications/{finished_ref}/rating": {"level": 5},
+                       "/api/applications/{application_id}/personal-data": {"reason": "核对申请人身份：工单 2026-0312"},
                        "/api/rectifications/{rectification}/resolve": {"answer": "已回访"},
                        "/api/tasks/{task_to_complete}/complete": {"outcome": "approve", "comment": "核实"}}}
 
@@ -128,6 +137,17 @@ def test_who_may_do_what(api, world, method, path, role, expected):
     assert reply.status_code == expected, reply.get_data(as_text=True)[:500]
     if expected >= 400 and path.startswith("/api/"):
         assert reply.headers["Content-Type"].startswith("application/problem+json")
+
+
+MASKED_VIEWS = [(method, path, role) for method, path, role, status in TABLE
+                if method == "GET" and status == 200 and role in ("analyst", "supervisor", "admin")
+                and path not in ("/api/openapi.json", "/api/docs")]  # their examples are no one's data
+
+
+@pytest.mark.parametrize(("method", "path", "role"), MASKED_VIEWS, ids=[f"{m} {p} as {r}" for m, p, r in MASKED_VIEWS])
+def test_staff_answers_hold_no_resident_id_or_phone_in_full(api, world, method, path, role):
+    """Analysts, supervisors and admins read personal answers masked (engine/privacy.py)."""
+    assert unmasked(call(api, world, method, path, role).get_json()) == []
 
 
 def test_an_applicant_never_lists_anothers_applications(api, world):

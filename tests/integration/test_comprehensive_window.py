@@ -42,8 +42,8 @@ def complete(client, clerk: str, task_id: int, **answer) -> dict:
     return reply.get_json()
 
 
-def current_steps(client, applicant: str, application_id: int) -> list[str]:
-    detail = client.get(f"/api/applications/{application_id}", applicant).get_json()
+def current_steps(client, applicant: str, reference: str) -> list[str]:
+    detail = client.get(f"/api/applications/{reference}", applicant).get_json()
     return [s["title"] for s in detail["steps"] if s["status"] in ("open", "claimed")]
 
 
@@ -52,7 +52,7 @@ def test_a_full_window_run_with_a_supplement_request_and_delivery_by_mail(clocke
     applicant = new_user()
     application = submit(client, applicant)
     assert application["status"] == "waiting"
-    assert current_steps(client, applicant, application["id"]) == ["综合窗口受理"]
+    assert current_steps(client, applicant, application["reference"]) == ["综合窗口受理"]
     # 5 working days from Mon 28 Sep: 29, 30, [1–7 Oct holiday], 8, 9, Sat 10 Oct (make-up day)
     assert application["due_at"] == "2026-10-10T16:00:00+00:00"
 
@@ -73,20 +73,20 @@ def test_a_full_window_run_with_a_supplement_request_and_delivery_by_mail(clocke
     paused = client.post(f"/api/tasks/{intake['id']}/complete", staff["window"], json={
         "outcome": "supplement", "missing_materials": ["交通安全保障方案"], "comment": "请补交交通安全保障方案"}).get_json()
     assert paused["due_at"] is None and paused["clock_pauses"][0]["reason"] == "supplement"
-    assert current_steps(client, applicant, application["id"]) == ["申请人补正材料"]
+    assert current_steps(client, applicant, application["reference"]) == ["申请人补正材料"]
     # the applicant's step is not in any clerk's queue
     assert application["id"] not in [t["application_id"] for t in client.get("/api/tasks", staff["window"]).get_json()]
 
     # the applicant hands in the material 5 working days later (30 Sep, 8, 9, 10, 12 Oct)
     clock.set(2026, 10, 12, 9, 0)
-    short = client.post(f"/api/applications/{application['id']}/supplement", applicant,
+    short = client.post(f"/api/applications/{application['reference']}/supplement", applicant,
                         json={"materials": [{"name": "占道位置平面示意图", "reference": "upload-1"}]})
     assert short.status_code == 422 and "交通安全保障方案" in str(short.get_json()["errors"])
-    resumed = client.post(f"/api/applications/{application['id']}/supplement", applicant, json={
+    resumed = client.post(f"/api/applications/{application['reference']}/supplement", applicant, json={
         "materials": [{"name": "交通安全保障方案", "reference": "upload-2"}], "note": "已补交"})
     assert resumed.status_code == 200, resumed.get_json()
     assert resumed.get_json()["due_at"] == "2026-10-16T16:00:00+00:00"  # 10 Oct + 5 working days
-    again = client.post(f"/api/applications/{application['id']}/supplement", applicant,
+    again = client.post(f"/api/applications/{application['reference']}/supplement", applicant,
                         json={"materials": [{"name": "交通安全保障方案", "reference": "upload-2"}]})
     assert again.status_code == 409
     trail = client.get(f"/api/events?application_id={application['id']}&kind=clock.resumed", staff["supervisor"]).get_json()
@@ -96,14 +96,14 @@ def test_a_full_window_run_with_a_supplement_request_and_delivery_by_mail(clocke
     second_intake = open_task(client, staff["window"], application["id"])
     assert second_intake["id"] != intake["id"] and second_intake["due_at"] == "2026-10-16T16:00:00+00:00"
     complete(client, staff["window"], second_intake["id"], outcome="accept")
-    assert current_steps(client, applicant, application["id"]) == ["部门审核"]
+    assert current_steps(client, applicant, application["reference"]) == ["部门审核"]
     review = open_task(client, staff["reviewer"], application["id"])
     reviewed = complete(client, staff["reviewer"], review["id"], outcome="approve", comment="材料齐全")
     assert reviewed["decision"]["outcome"] == "approve"  # the pre-check the clerks saw
     approval = open_task(client, staff["approver"], application["id"])
     assert approval["title"] == "部门审批"
     complete(client, staff["approver"], approval["id"], outcome="approve", comment="准予临时占用")
-    assert current_steps(client, applicant, application["id"]) == ["出件"]
+    assert current_steps(client, applicant, application["reference"]) == ["出件"]
 
     # 出件 by mail: the tracking number is required and reaches the applicant
     delivery = open_task(client, staff["window"], application["id"])
@@ -115,7 +115,7 @@ def test_a_full_window_run_with_a_supplement_request_and_delivery_by_mail(clocke
         "method": "mail", "courier": "EMS", "tracking_no": "EA123456789CN", "address": "海口市龙华区滨海大道100号"})
     assert done.status_code == 200, done.get_json()
 
-    final = client.get(f"/api/applications/{application['id']}", applicant).get_json()
+    final = client.get(f"/api/applications/{application['reference']}", applicant).get_json()
     assert (final["status"], final["outcome"]) == ("completed", "approve")
     assert final["result"]["delivery"]["tracking_no"] == "EA123456789CN"
     assert [s["title"] for s in final["steps"]] == ["综合窗口受理", "申请人补正材料", "综合窗口受理", "部门审核",
@@ -134,7 +134,7 @@ def test_refusal_at_intake_states_the_reason(clocked, new_user, staff):
     no_reason = client.post(f"/api/tasks/{intake['id']}/complete", staff["window"], json={"outcome": "refuse"})
     assert no_reason.status_code == 422 and "comment" in no_reason.get_json()["errors"]
     complete(client, staff["window"], intake["id"], outcome="refuse", comment="不属于本机关职权范围")
-    final = client.get(f"/api/applications/{application['id']}", applicant).get_json()
+    final = client.get(f"/api/applications/{application['reference']}", applicant).get_json()
     assert (final["status"], final["outcome"]) == ("completed", "reject")
     assert final["result"] == {"stage": "intake", "reason": "不属于本机关职权范围"}
 
@@ -163,7 +163,7 @@ def test_send_back_returns_the_case_to_the_earlier_step_whose_task_reappears(clo
     assert approval["id"] not in [t["id"] for t in queue]
     assert client.post(f"/api/tasks/{approval['id']}/complete", staff["approver"],
                        json={"outcome": "approve"}).status_code == 409
-    steps = client.get(f"/api/applications/{application['id']}", applicant).get_json()["steps"]
+    steps = client.get(f"/api/applications/{application['reference']}", applicant).get_json()["steps"]
     assert [(s["title"], s["status"]) for s in steps][-2:] == [("部门审批", "cancelled"), ("部门审核", "open")]
     trail = client.get(f"/api/events?application_id={application['id']}&kind=task.sent_back",
                        staff["supervisor"]).get_json()

@@ -70,7 +70,7 @@ def test_id_unknown_to_the_registry_goes_to_the_civil_affairs_queue(api, people,
     done = api.post(f"/api/tasks/{task['id']}/complete", clerk,
                     json={"outcome": "approve", "amount": 100, "comment": "户籍经派出所核实"})
     assert done.status_code == 200, done.get_json()
-    final = api.get(f"/api/applications/{body['id']}", applicant).get_json()
+    final = api.get(f"/api/applications/{body['reference']}", applicant).get_json()
     assert final["status"] == "completed" and final["outcome"] == "approve"
     assert final["result"]["amount"] == 100
     kinds = [e["kind"] for e in final["history"]]

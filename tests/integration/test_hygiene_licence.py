@@ -91,7 +91,7 @@ def test_notify_and_commit_verification_fires_by_timer_and_a_false_commitment_re
     done = client.post(f"/api/tasks/{verify['id']}/complete", clerk, json={
         "method": "site_visit", "passed": False, "findings": "现场无集中空调检测报告，从业人员3人无健康证明"})
     assert done.status_code == 200, done.get_json()
-    revoked = client.get(f"/api/applications/{approved['id']}", operator).get_json()
+    revoked = client.get(f"/api/applications/{approved['reference']}", operator).get_json()
     assert (revoked["status"], revoked["outcome"]) == ("completed", "revoked")
     assert revoked["result"]["revoked_for"].startswith("现场无集中空调检测报告")
     lowered = client.get(f"/api/events?application_id={approved['id']}&kind=credit.lowered", supervisor).get_json()

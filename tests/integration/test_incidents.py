@@ -60,7 +60,7 @@ def test_a_failing_step_opens_an_incident_and_the_applicant_reads_only_the_neutr
 
     assert submitted["status"] == "failed" and submitted["outcome"] is None
     assert submitted["notice"] == APPLICANT_NOTICE
-    seen = json.dumps(api.get(f"/api/applications/{submitted['id']}", applicant).get_json(), ensure_ascii=False)
+    seen = json.dumps(api.get(f"/api/applications/{submitted['reference']}", applicant).get_json(), ensure_ascii=False)
     for internal in ("ZeroDivision", "Traceback", "Sandbox", "division", "Error"):
         assert internal not in seen, internal
 

@@ -67,8 +67,8 @@ def complete(api, clerk: str, task: dict, outcome: str) -> dict:
     return reply.get_json()
 
 
-def application(api, applicant: str, application_id: int) -> dict:
-    return api.get(f"/api/applications/{application_id}", applicant).get_json()
+def application(api, applicant: str, reference: str) -> dict:
+    return api.get(f"/api/applications/{reference}", applicant).get_json()
 
 
 def test_three_reviewers_sign_off_in_parallel(api, new_user, matter):
@@ -81,7 +81,7 @@ def test_three_reviewers_sign_off_in_parallel(api, new_user, matter):
     for reviewer, task in zip(reviewers, tasks):
         done = complete(api, reviewer, task, "approve")
     assert done["status"] == "completed" and done["outcome"] == "approve", done
-    assert application(api, applicant, submitted["id"])["result"] == {"approvals": 3, "reviewers": 3}
+    assert application(api, applicant, submitted["reference"])["result"] == {"approvals": 3, "reviewers": 3}
 
 
 def test_three_reviewers_sign_off_in_sequence_and_one_refusal_refuses(api, new_user, matter):
@@ -94,7 +94,7 @@ def test_three_reviewers_sign_off_in_sequence_and_one_refusal_refuses(api, new_u
         assert len(tasks) == 1, tasks  # one after another
         done = complete(api, reviewer, tasks[0], outcome)
     assert done["status"] == "completed" and done["outcome"] == "reject", done
-    assert application(api, applicant, submitted["id"])["result"] == {"approvals": 2, "reviewers": 3}
+    assert application(api, applicant, submitted["reference"])["result"] == {"approvals": 2, "reviewers": 3}
 
 
 def test_a_standard_loop_runs_until_its_condition(api, new_user, matter):
@@ -116,7 +116,7 @@ def test_a_non_interrupting_event_sub_process_runs_beside_the_review_when_its_ti
     assert [t["title"] for t in task] == ["审核"]  # ...and the review still waits
     done = complete(api, clerk, task[0], "approve")
     assert (done["status"], done["outcome"]) == ("completed", "approve"), done
-    assert application(api, applicant, submitted["id"])["result"] == {"by": "review"}
+    assert application(api, applicant, submitted["reference"])["result"] == {"by": "review"}
 
 
 def test_a_boundary_timer_with_an_implicit_end_fires_and_the_review_goes_on(clocked, new_user, matter):
@@ -170,7 +170,7 @@ def test_a_call_activity_whose_process_is_in_a_second_file(api, new_user, matter
     task = open_tasks(api, clerk, submitted["id"])
     assert [t["title"] for t in task] == ["核验"]
     done = complete(api, clerk, task[0], "approve")
-    assert (done["outcome"], application(api, applicant, submitted["id"])["result"]) == ("approve", {"checked": True})
+    assert (done["outcome"], application(api, applicant, submitted["reference"])["result"]) == ("approve", {"checked": True})
 
 
 def test_the_called_file_missing_is_refused_naming_the_call(api, new_user, matter):

@@ -29,17 +29,17 @@ def submit(client, applicant: str, credit_code: str, **overrides):
     return client.post("/api/applications", applicant, json={"matter": MATTER, "data": data})
 
 
-def detail(client, applicant: str, application_id: int) -> dict:
-    return client.get(f"/api/applications/{application_id}", applicant).get_json()
+def detail(client, applicant: str, reference: str) -> dict:
+    return client.get(f"/api/applications/{reference}", applicant).get_json()
 
 
-def open_steps(client, applicant: str, application_id: int) -> list[tuple[str, str]]:
-    return [(s["title"], s["candidate_role"]) for s in detail(client, applicant, application_id)["steps"]
+def open_steps(client, applicant: str, reference: str) -> list[tuple[str, str]]:
+    return [(s["title"], s["candidate_role"]) for s in detail(client, applicant, reference)["steps"]
             if s["status"] in ("open", "claimed")]
 
 
-def kinds(client, applicant: str, application_id: int) -> list[str]:
-    return [e["kind"] for e in detail(client, applicant, application_id)["history"]]
+def kinds(client, applicant: str, reference: str) -> list[str]:
+    return [e["kind"] for e in detail(client, applicant, reference)["history"]]
 
 
 # --- the tiers, each with all its licences in the library ---------------------------------
@@ -65,14 +65,14 @@ def test_red_orange_and_blue_pass_at_once_with_their_time_limit(clocked, company
     assert [r["rule"] for r in body["decision"]["reasons"]] == ["passed"]
     assert body["result"]["verdict"] == "年度核验合格" and body["result"]["credit_tier"] == (tier or "blue")
     assert body["materials"]["avoided"] == 2 and body["materials"]["requested"] == []
-    assert ("credit.fast_lane" in kinds(client, applicant, body["id"])) is (tier == "red")
+    assert ("credit.fast_lane" in kinds(client, applicant, body["reference"])) is (tier == "red")
 
 
 def test_the_fast_lane_is_recorded_with_the_limit_it_replaced(clocked, company, new_user):
     client, _, _ = clocked
     applicant = new_user()
     body = submit(client, applicant, company("red")).get_json()
-    history = detail(client, applicant, body["id"])["history"]
+    history = detail(client, applicant, body["reference"])["history"]
     assert next(e["data"] for e in history if e["kind"] == "credit.fast_lane") == {"promised_days": 7,
                                                                                    "instead_of": 10}
 
@@ -95,7 +95,7 @@ def test_black_tier_and_debtors_are_refused_quoting_the_legal_basis(clocked, com
     assert body["due_at"] == DUE_10_DAYS  # a refused red tier gets no fast lane
     # refused before anything else: no licences fetched, no rules run, nobody asked
     assert body["materials"] is None and body["decision"] is None
-    assert open_steps(client, applicant, body["id"]) == []
+    assert open_steps(client, applicant, body["reference"]) == []
 
 
 # --- missing licences: 容缺后补 for red and orange, asked first for blue ---------------------
@@ -112,11 +112,11 @@ def test_red_and_orange_with_a_missing_licence_pass_at_once_and_hand_it_in_after
     assert body["result"]["outstanding"] == [BUSINESS_LICENCE]
     assert body["materials"]["requested"] == [BUSINESS_LICENCE] and body["materials"]["avoided"] == 1
     assert body["decision"]["outcome"] == "approve" and body["decision"]["credit"]["allows"]["tolerate_missing"]
-    assert open_steps(client, applicant, body["id"]) == [("容缺后补材料", "applicant")]
+    assert open_steps(client, applicant, body["reference"]) == [("容缺后补材料", "applicant")]
     assert body["due_at"] is None and body["clock_pauses"][0]["reason"] == "supplement"
 
     clock.set(2026, 9, 30, 9, 0)
-    path = f"/api/applications/{body['id']}/supplement"
+    path = f"/api/applications/{body['reference']}/supplement"
     wrong = client.post(path, applicant, json={"materials": [{"name": PERMIT, "reference": "upload-1"}]})
     assert wrong.status_code == 422
     done = client.post(path, applicant, json={"materials": [{"name": BUSINESS_LICENCE, "reference": "upload-2"}]})
@@ -125,7 +125,7 @@ def test_red_and_orange_with_a_missing_licence_pass_at_once_and_hand_it_in_after
     assert (final["status"], final["outcome"]) == ("completed", "approve")
     assert final["result"]["outstanding"] == [] and final["result"]["verdict"] == "年度核验合格"
     assert final["result"]["supplemented"] == [{"name": BUSINESS_LICENCE, "reference": "upload-2"}]
-    assert kinds(client, applicant, body["id"]).count("application.decided") == 1
+    assert kinds(client, applicant, body["reference"]).count("application.decided") == 1
 
 
 def test_blue_with_a_missing_licence_is_asked_for_it_before_the_decision(clocked, company, new_user):
@@ -136,11 +136,11 @@ def test_blue_with_a_missing_licence_is_asked_for_it_before_the_decision(clocked
     body = reply.get_json()
     assert (body["status"], body["outcome"], body["decision"]) == ("waiting", None, None)
     assert body["materials"]["requested"] == [BUSINESS_LICENCE]
-    assert open_steps(client, applicant, body["id"]) == [("申请人补正材料", "applicant")]
+    assert open_steps(client, applicant, body["reference"]) == [("申请人补正材料", "applicant")]
     assert body["due_at"] is None
 
     clock.set(2026, 9, 30, 9, 0)  # two days paused: 29 and 30 Sep do not count
-    path = f"/api/applications/{body['id']}/supplement"
+    path = f"/api/applications/{body['reference']}/supplement"
     wrong = client.post(path, applicant, json={"materials": [{"name": PERMIT, "reference": "upload-1"}]})
     assert wrong.status_code == 422 and BUSINESS_LICENCE in str(wrong.get_json()["errors"])
     done = client.post(path, applicant, json={"materials": [{"name": BUSINESS_LICENCE, "reference": "upload-2"}]})
@@ -180,7 +180,7 @@ def test_penalties_in_the_year_go_to_the_culture_department(clocked, company, ne
     done = client.post(f"/api/tasks/{task['id']}/complete", clerk,
                        json={"outcome": "reject", "comment": "销售非法出版物，暂缓核验"})
     assert done.status_code == 200, done.get_json()
-    final = detail(client, applicant, body["id"])
+    final = detail(client, applicant, body["reference"])
     assert (final["status"], final["outcome"]) == ("completed", "reject")
     assert final["result"] == {"stage": "review", "reason": "销售非法出版物，暂缓核验"}
 
@@ -199,14 +199,14 @@ def test_an_unreadable_credit_registry_grants_nothing_and_handles_the_case_norma
     applicant = new_user()
     body = submit(client, applicant, company("red", licences=("publication_permit",))).get_json()
     assert (body["status"], body["outcome"], body["decision"]) == ("waiting", None, None)
-    assert open_steps(client, applicant, body["id"]) == [("申请人补正材料", "applicant")]  # no 容缺 without a tier
-    done = client.post(f"/api/applications/{body['id']}/supplement", applicant,
+    assert open_steps(client, applicant, body["reference"]) == [("申请人补正材料", "applicant")]  # no 容缺 without a tier
+    done = client.post(f"/api/applications/{body['reference']}/supplement", applicant,
                        json={"materials": [{"name": BUSINESS_LICENCE, "reference": "upload-1"}]}).get_json()
     assert done["outcome"] == "approve"
     credit = done["decision"]["credit"]
     assert (credit["tier"], credit["path"]) == ("unknown", "normal")
     assert credit["sources"]["credit_registry"]["status"] == "unavailable"
-    assert "credit.fast_lane" not in kinds(client, applicant, body["id"])
+    assert "credit.fast_lane" not in kinds(client, applicant, body["reference"])
 
 
 def test_an_unreadable_debtor_list_sends_the_case_to_a_clerk_not_to_refusal(engine, clocked, company, new_user):
@@ -222,7 +222,7 @@ def test_an_unreadable_debtor_list_sends_the_case_to_a_clerk_not_to_refusal(engi
     assert task["title"] == "信用人工审核"
     done = client.post(f"/api/tasks/{task['id']}/complete", clerk, json={"outcome": "approve", "comment": "已电话核实法院"})
     assert done.status_code == 200, done.get_json()
-    final = detail(client, applicant, body["id"])
+    final = detail(client, applicant, body["reference"])
     assert (final["status"], final["outcome"]) == ("completed", "approve")
     assert final["decision"]["credit"]["path"] == "manual"
     assert final["decision"]["credit"]["sources"]["debtor_list"]["status"] == "unavailable"
@@ -237,4 +237,4 @@ def test_an_unreadable_licence_library_asks_for_the_licences(engine, clocked, co
     body = reply.get_json()
     assert body["outcome"] is None and body["materials"]["library"] == "unavailable"
     assert sorted(body["materials"]["requested"]) == sorted([BUSINESS_LICENCE, PERMIT])
-    assert open_steps(client, applicant, body["id"]) == [("申请人补正材料", "applicant")]
+    assert open_steps(client, applicant, body["reference"]) == [("申请人补正材料", "applicant")]

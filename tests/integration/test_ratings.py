@@ -6,21 +6,22 @@ import pytest
 from tests.integration.helpers import unknown_resident
 
 
-def finished_application(client, people, applicant: str) -> int:
+def finished_application(client, people, applicant: str) -> tuple[int, str]:
+    """A finished application's id (staff see it) and reference (its applicant's paths take it)."""
     body = client.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": {
         "applicant_name": "陈五", "id_number": people["local_75"], "phone": "13800138000"}}).get_json()
     assert body["status"] == "completed"
-    return body["id"]
+    return body["id"], body["reference"]
 
 
 def test_a_bad_rating_opens_a_rectification_due_in_working_days(clocked, people, new_user):
     client = clocked.client
     applicant, clerk, supervisor = new_user(), new_user("clerk", "civil_affairs"), new_user("supervisor")
-    application_id = finished_application(client, people, applicant)
-    rated = client.post(f"/api/applications/{application_id}/rating", applicant,
+    application_id, reference = finished_application(client, people, applicant)
+    rated = client.post(f"/api/applications/{reference}/rating", applicant,
                          json={"level": 1, "comment": "等了很久没人回复"})
     assert rated.status_code == 201, rated.get_json()
-    assert client.post(f"/api/applications/{application_id}/rating", applicant, json={"level": 5}).status_code == 409
+    assert client.post(f"/api/applications/{reference}/rating", applicant, json={"level": 5}).status_code == 409
     mine = [r for r in client.get("/api/rectifications", clerk).get_json() if r["rating"]["application_id"] == application_id]
     assert len(mine) == 1
     # 5 working days from Mon 28 Sep: 29, 30 Sep, [1-7 Oct holiday], 8, 9, Sat 10 Oct (make-up day)
@@ -38,8 +39,8 @@ def test_a_bad_rating_opens_a_rectification_due_in_working_days(clocked, people,
 def test_a_good_rating_opens_nothing(clocked, people, new_user):
     client = clocked.client
     applicant, supervisor = new_user(), new_user("supervisor")
-    application_id = finished_application(client, people, applicant)
-    assert client.post(f"/api/applications/{application_id}/rating", applicant, json={"level": 4}).status_code == 201
+    application_id, reference = finished_application(client, people, applicant)
+    assert client.post(f"/api/applications/{reference}/rating", applicant, json={"level": 4}).status_code == 201
     opened = [r for r in client.get("/api/rectifications", supervisor).get_json()
               if r["rating"]["application_id"] == application_id]
     assert opened == []
@@ -48,12 +49,12 @@ def test_a_good_rating_opens_nothing(clocked, people, new_user):
 def test_only_the_applicant_rates_and_only_a_finished_application(clocked, people, new_user):
     client = clocked.client
     applicant = new_user()
-    application_id = finished_application(client, people, applicant)
-    assert client.post(f"/api/applications/{application_id}/rating", new_user(), json={"level": 5}).status_code == 404
-    assert client.post(f"/api/applications/{application_id}/rating", applicant, json={"level": 6}).status_code == 422
+    application_id, reference = finished_application(client, people, applicant)
+    assert client.post(f"/api/applications/{reference}/rating", new_user(), json={"level": 5}).status_code == 404
+    assert client.post(f"/api/applications/{reference}/rating", applicant, json={"level": 6}).status_code == 422
     waiting = client.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": {
         "applicant_name": "陈五", "id_number": unknown_resident(), "phone": "13800138000"}}).get_json()
-    assert client.post(f"/api/applications/{waiting['id']}/rating", applicant, json={"level": 5}).status_code == 409
+    assert client.post(f"/api/applications/{waiting['reference']}/rating", applicant, json={"level": 5}).status_code == 409
 
 
 @pytest.mark.parametrize("level, opened", [(1, 1), (2, 1), (3, 0), (4, 0), (5, 0)])
@@ -62,9 +63,9 @@ def test_the_bottom_two_levels_and_only_they_open_a_rectification(clocked, peopl
     the boundary on either side of it, each counted as bad or not in the statistics too."""
     client = clocked.client
     applicant, supervisor = new_user(), new_user("supervisor")
-    application_id = finished_application(client, people, applicant)
+    application_id, reference = finished_application(client, people, applicant)
     bad_before = _bad_reviews(client, supervisor)
-    assert client.post(f"/api/applications/{application_id}/rating", applicant, json={"level": level}).status_code == 201
+    assert client.post(f"/api/applications/{reference}/rating", applicant, json={"level": level}).status_code == 201
     mine = [r for r in client.get("/api/rectifications", supervisor).get_json()
             if r["rating"]["application_id"] == application_id]
     assert len(mine) == opened

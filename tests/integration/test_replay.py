@@ -207,7 +207,7 @@ def test_a_dmn_candidate_is_replayed_through_the_api(api, resident, new_user):
     twenty_years = pension(api, applicant, resident(67), 20)
     unverifiable = pension(api, applicant, unknown_resident(), 12)
     assert [a["decision"]["outcome"] for a in (twelve_years, twenty_years, unverifiable)] == ["reject", "approve", "reject"]
-    before = api.get(f"/api/applications/{twelve_years['id']}", applicant).get_json()["decision"]
+    before = api.get(f"/api/applications/{twelve_years['reference']}", applicant).get_json()["decision"]
 
     ten_years = PENSION_DMN.replace("&lt; 15", "&lt; 10").replace("&gt;= 15", "&gt;= 10")
     reply = api.post("/api/definitions/resident_pension/replay", analyst, json={"dmn": ten_years})
@@ -221,7 +221,7 @@ def test_a_dmn_candidate_is_replayed_through_the_api(api, resident, new_user):
         "reject", "approve")
     unverified = changes[unverifiable["id"]]["new"]  # no longer short of years: only the registry is in doubt
     assert (unverified["outcome"], [r["rule"] for r in unverified["reasons"]]) == ("manual", ["missing:household_local"])
-    assert api.get(f"/api/applications/{twelve_years['id']}", applicant).get_json()["decision"] == before
+    assert api.get(f"/api/applications/{twelve_years['reference']}", applicant).get_json()["decision"] == before
 
 
 def test_a_bad_candidate_is_a_400_naming_the_rule_and_the_body_needs_one_candidate(api, resident, new_user):

@@ -66,7 +66,7 @@ def test_a_resident_the_registry_does_not_know_goes_to_a_social_security_clerk(a
     task = next(t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == body["id"])
     done = api.post(f"/api/tasks/{task['id']}/complete", clerk, json={"outcome": "approve", "comment": "户籍已核实"})
     assert done.status_code == 200, done.get_json()
-    final = api.get(f"/api/applications/{body['id']}", applicant).get_json()
+    final = api.get(f"/api/applications/{body['reference']}", applicant).get_json()
     assert (final["status"], final["outcome"]) == ("completed", "approve")
 
 

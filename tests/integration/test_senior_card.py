@@ -19,8 +19,8 @@ def submit(client, user: str, id_number: str):
         "applicant_name": "林秀英", "id_number": id_number, "phone": "13800138000"}})
 
 
-def open_steps(client, user: str, application_id: int) -> list[tuple[str, str]]:
-    detail = client.get(f"/api/applications/{application_id}", user).get_json()
+def open_steps(client, user: str, reference: str) -> list[tuple[str, str]]:
+    detail = client.get(f"/api/applications/{reference}", user).get_json()
     return [(s["title"], s["candidate_role"]) for s in detail["steps"] if s["status"] in ("open", "claimed")]
 
 
@@ -36,7 +36,7 @@ def test_all_materials_in_the_library_card_issued_at_once_without_uploads(api, s
     assert materials["library"] == "ok" and materials["requested"] == [] and materials["avoided"] == 2
     assert sorted((m["name"], m["licence_no"]) for m in materials["fetched"]) == [
         (ID_CARD, f"resident_id_card-{id_number}"), (PHOTO, f"id_photo-{id_number}")]
-    detail = api.get(f"/api/applications/{body['id']}", applicant).get_json()
+    detail = api.get(f"/api/applications/{body['reference']}", applicant).get_json()
     assert detail["steps"] == []  # nothing asked of anyone
     assert "materials.fetched" in [e["kind"] for e in detail["history"]]
 
@@ -49,10 +49,10 @@ def test_a_photo_missing_from_the_library_is_the_only_thing_asked_for(api, senio
     assert (body["status"], body["outcome"], body["decision"]) == ("waiting", None, None)
     assert body["materials"]["requested"] == [PHOTO]
     assert [m["name"] for m in body["materials"]["fetched"]] == [ID_CARD] and body["materials"]["avoided"] == 1
-    assert open_steps(api, applicant, body["id"]) == [("申请人补交材料", "applicant")]
+    assert open_steps(api, applicant, body["reference"]) == [("申请人补交材料", "applicant")]
     assert body["due_at"] is None and body["clock_pauses"][0]["reason"] == "supplement"
 
-    path = f"/api/applications/{body['id']}/supplement"
+    path = f"/api/applications/{body['reference']}/supplement"
     wrong = api.post(path, applicant, json={"materials": [{"name": ID_CARD, "reference": "upload-1"}]})
     assert wrong.status_code == 422 and PHOTO in str(wrong.get_json()["errors"])
     handed_in = api.post(path, applicant, json={"materials": [{"name": PHOTO, "reference": "upload-2"}]})
@@ -91,7 +91,7 @@ def test_a_resident_the_registry_cannot_verify_goes_to_a_civil_affairs_clerk(api
     assert task["title"] == "人工审核（民政）"
     done = api.post(f"/api/tasks/{task['id']}/complete", clerk, json={"outcome": "approve", "comment": "户籍已核实"})
     assert done.status_code == 200, done.get_json()
-    final = api.get(f"/api/applications/{body['id']}", applicant).get_json()
+    final = api.get(f"/api/applications/{body['reference']}", applicant).get_json()
     assert (final["status"], final["outcome"]) == ("completed", "approve")
     assert re.fullmatch(r"YDZ\d{4}\d{7}", final["result"]["card_no"])
 
@@ -107,7 +107,7 @@ def test_a_library_that_does_not_answer_asks_for_the_materials_and_refuses_nobod
     assert body["outcome"] is None
     assert body["materials"]["library"] == "unavailable"
     assert sorted(body["materials"]["requested"]) == sorted([ID_CARD, PHOTO]) and body["materials"]["avoided"] == 0
-    handed_in = client.post(f"/api/applications/{body['id']}/supplement", applicant, json={"materials": [
+    handed_in = client.post(f"/api/applications/{body['reference']}/supplement", applicant, json={"materials": [
         {"name": ID_CARD, "reference": "upload-1"}, {"name": PHOTO, "reference": "upload-2"}]})
     assert handed_in.status_code == 200, handed_in.get_json()
     assert handed_in.get_json()["outcome"] == "approve"

@@ -79,11 +79,11 @@ def test_every_field_error_comes_at_once(api, new_user):
 
 def test_an_applicant_never_reads_anothers_application(api, people, new_user):
     owner, stranger = new_user(), new_user()
-    application_id = api.post("/api/applications", owner, json=elderly(people["local_85"])).get_json()["id"]
-    assert api.get(f"/api/applications/{application_id}", owner).status_code == 200
-    assert api.get(f"/api/applications/{application_id}", stranger).status_code == 404
-    assert application_id not in [a["id"] for a in api.get("/api/applications", stranger).get_json()]
-    assert api.get(f"/api/applications/{application_id}").status_code == 401
+    reference = api.post("/api/applications", owner, json=elderly(people["local_85"])).get_json()["reference"]
+    assert api.get(f"/api/applications/{reference}", owner).status_code == 200
+    assert api.get(f"/api/applications/{reference}", stranger).status_code == 404
+    assert reference not in [a["reference"] for a in api.get("/api/applications", stranger).get_json()]
+    assert api.get(f"/api/applications/{reference}").status_code == 401
 
 
 def test_only_applicants_submit_and_only_analysts_deploy(api, people, new_user):

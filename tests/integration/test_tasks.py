@@ -47,7 +47,7 @@ def test_two_clerks_completing_the_same_task_at_once_one_wins(api, engine, peopl
         completed = session.scalar(select(func.count()).select_from(Event).where(
             Event.application_id == application_id, Event.kind == "task.completed"))
     assert (decided, completed) == (1, 1)
-    final = api.get(f"/api/applications/{application_id}", applicant).get_json()
+    final = api.get(f"/api/applications/{application_id}", clerks[0]).get_json()
     assert final["status"] == "completed"
 
 

@@ -407,9 +407,9 @@ def test_serve_runs_the_periodic_jobs_itself(tmp_path):
         assert near_due["status"] == "waiting", near_due
         _make_near_due(sessions, near_due["id"])
 
-        wait_for(lambda: _http(base, "GET", f"/api/applications/{timer['id']}", alice)[1]["status"] == "completed",
+        wait_for(lambda: _http(base, "GET", f"/api/applications/{timer['reference']}", alice)[1]["status"] == "completed",
                  30, "the timer to fire in serve", server)
-        assert _http(base, "GET", f"/api/applications/{timer['id']}", alice)[1]["outcome"] == "approve"
+        assert _http(base, "GET", f"/api/applications/{timer['reference']}", alice)[1]["outcome"] == "approve"
         wait_for(lambda: _colour(sessions, near_due["id"]) == "yellow", 30, "the case to turn yellow", server)
         assert _alerts(sessions, near_due["id"]) == 1
 
