@@ -70,7 +70,9 @@ class Decision:
         """Rebuild a Decision stored with ``to_dict`` (e.g. when an officer reviews it)."""
         return cls(
             outcome=data["outcome"],
-            reasons=tuple(Reason(r["rule"], r["outcome"], r["message"]) for r in data["reasons"]),
+            # a refusal of the register of holders (engine/applications.py) records its reason
+            # without an outcome of its own: it is the decision's
+            reasons=tuple(Reason(r["rule"], r.get("outcome", data["outcome"]), r["message"]) for r in data["reasons"]),
             values=dict(data["values"]),
             matter=data["ruleset"]["matter"],
             ruleset_checksum=data["ruleset"]["checksum"],

@@ -398,6 +398,13 @@ def test_evaluation_is_deterministic(elderly):
     assert evaluate(reloaded, given) == first
 
 
+def test_a_stored_reason_without_its_own_outcome_reads_as_the_decisions(elderly):
+    """The register of holders' refusal is stored so; replaying such an application was a 500."""
+    data = {**evaluate(elderly, applicant(age=85)).to_dict(), "outcome": "reject",
+            "reasons": [{"rule": "already_held", "message": "已持有有效证照"}]}
+    assert Decision.from_dict(data).reasons == (Reason("already_held", "reject", "已持有有效证照"),)
+
+
 def test_decision_round_trip(elderly):
     given = applicant(age=85)
     given["alive"] = fact("alive", None, source="death_records", status="unavailable")
