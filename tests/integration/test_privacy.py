@@ -8,7 +8,9 @@ import re
 
 import pytest
 
+from engine import users
 from engine.definitions import current_definition
+from engine.demo import DEMO_PASSWORD
 from forms.identifiers import is_valid_resident_id
 from tests.integration.helpers import unknown_resident
 from tests.integration import test_incidents
@@ -50,8 +52,6 @@ def unmasked(document, *values: str) -> list[str]:
 def case(api, engine, people) -> dict:
     """A waiting elderly-subsidy application with a bank account, its civil-affairs clerk's
     comment quoting the phone, and a finished one rated badly with the phone in the comment."""
-    from engine import users
-    from engine.demo import DEMO_PASSWORD
     with engine.sessions() as session:
         for role, department in [("applicant", None), ("clerk", "civil_affairs"), ("clerk", "housing"),
                                  *((role, None) for role in STAFF)]:
