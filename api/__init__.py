@@ -4,8 +4,8 @@ from __future__ import annotations
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
-from api import (accounts, analysts, applicants, audit, auth, clerks, identity, incidents, openapi, privacy,
-                 problems, protection, ratings, request_log, supervisors)
+from api import (accounts, analysts, applicants, audit, auth, authorisations, clerks, identity, incidents, openapi,
+                 privacy, problems, protection, ratings, request_log, supervisors)
 from engine.accounts import refuse_published_passwords
 from engine.applications import Engine
 from engine.config import Settings, load_settings
@@ -38,8 +38,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.extensions["onewindow.ratings"] = Ratings(engine.sessions, engine.clock, engine.calendar)
     api = openapi.DocumentedApi(app)
     for blueprint in (auth.blp, applicants.blp, clerks.blp, analysts.blp, audit.blp,
-                      supervisors.blp, ratings.blp, incidents.blp, accounts.blp, identity.blp,
-                      privacy.blp):
+                      supervisors.blp, ratings.blp, incidents.blp, accounts.blp, authorisations.blp,
+                      identity.blp, privacy.blp):
         api.register_blueprint(blueprint)
     problems.register(app)
     protection.protect(app, settings)

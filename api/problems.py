@@ -18,6 +18,7 @@ STATUS = {
     errors.InvalidInput: 422,
     errors.NotFound: 404,
     errors.Forbidden: 403,
+    errors.AuthorisationRefused: 403,
     errors.Unauthenticated: 401,
     errors.Conflict: 409,
     errors.DeploymentRefused: 400,

@@ -32,6 +32,9 @@ class ProblemSchema(Schema):
     request_id = fields.String(metadata={"description": "the answer's X-Request-Id: quote it when reporting a problem"})
     errors = fields.Dict(keys=fields.String(), metadata={"description": "422: field -> messages, every field at once"})
     problems = fields.List(fields.Dict(), metadata={"description": "refused deployment: file, element, reason"})
+    rule = fields.String(metadata={"description": "403 of 授权代办: which rule failed (no_authorisation, "
+                                                  "not_yet_valid, expired, revoked, other_matter)",
+                                   "example": "expired"})
 
 
 class LoginSchema(Schema):

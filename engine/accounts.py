@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
 from engine import users
-from engine.catalogue import read_departments
+from engine.catalogue import read_departments, read_outlets
 from engine.config import Settings, SettingsError
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models import Event, User
@@ -70,9 +70,13 @@ def check_role(role: str, department: str | None) -> None:
     if role == "clerk" and department not in departments:
         raise InvalidInput(f"a clerk belongs to one of the catalogue's departments, not {department!r}",
                            {"department": [f"one of {', '.join(departments)}"]})
-    if role != "clerk" and department is not None:
-        raise InvalidInput(f"only a clerk belongs to a department, not a {role}",
-                           {"department": ["only for clerks"]})
+    outlets = read_outlets()
+    if role == "agent" and department not in outlets:  # an outlet's staff: the outlet is their department
+        raise InvalidInput(f"an agent works at one of the catalogue's service outlets, not {department!r}",
+                           {"department": [f"one of {', '.join(outlets)}"]})
+    if role not in ("clerk", "agent") and department is not None:
+        raise InvalidInput(f"only a clerk or an outlet's agent belongs to a department, not a {role}",
+                           {"department": ["only for clerks and agents"]})
 
 
 def find(session: Session, username: str) -> User:

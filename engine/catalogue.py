@@ -31,6 +31,11 @@ def read_departments(path: Path = CATALOGUE_FILE) -> dict[str, str]:
     return yaml.safe_load(path.read_text(encoding="utf-8")).get("departments", {})
 
 
+def read_outlets(path: Path = CATALOGUE_FILE) -> dict[str, str]:
+    """The catalogue's service outlets (代办点): code -> name; their staff have the agent role."""
+    return yaml.safe_load(path.read_text(encoding="utf-8")).get("outlets", {})
+
+
 def upload_for(entry: dict, root: Path = REPO_ROOT) -> DefinitionUpload:
     """The files of one catalogue entry: BPMN in processes/, rules in rules/, forms in forms/."""
     bpmn = root / "processes" / entry["bpmn"]

@@ -25,6 +25,16 @@ class Forbidden(OneWindowError):
     title = "Forbidden"
 
 
+class AuthorisationRefused(Forbidden):
+    """The caller may not act for that person (授权代办); ``rule`` names the rule that failed."""
+
+    title = "Not authorised to act for this person"
+
+    def __init__(self, detail: str, rule: str) -> None:
+        super().__init__(detail, rule=rule)
+        self.rule = rule
+
+
 class Unauthenticated(OneWindowError):
     title = "Authentication required"
 

@@ -101,6 +101,27 @@ class CompanyRole(Base):
     user: Mapped[User] = relationship()
 
 
+class Authorisation(Base):
+    """授权代办: a principal (by resident ID) lets a person or a service outlet apply in
+    their name (engine/authorisations.py); revoked ones stay as history."""
+
+    __tablename__ = "authorisation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    principal_id_number: Mapped[str] = mapped_column(String(18), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)  # a person agent...
+    outlet: Mapped[str | None] = mapped_column(String(64), index=True)  # ...or a service outlet's staff
+    matters: Mapped[list | None] = mapped_column(JSON)  # matter codes; None: every matter
+    valid_from: Mapped[datetime]
+    valid_to: Mapped[datetime]
+    given_by: Mapped[str] = mapped_column(String(16))  # a GivenBy: online | paper
+    document_ref: Mapped[str | None] = mapped_column(String(100))  # the paper form's reference
+    recorded_by: Mapped[str] = mapped_column(String(64))  # the principal (online) or the outlet's staff
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    agent: Mapped[User | None] = relationship(lazy="joined")
+
+
 class ApiToken(Base):
     """A bearer token; only its SHA-256 is stored so a leaked table grants nothing."""
 

@@ -19,7 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from engine.errors import InvalidInput, Unauthenticated
 from engine.models import ApiToken, Event, User, as_utc
 
-ROLES = ("applicant", "clerk", "analyst", "supervisor", "admin")
+ROLES = ("applicant", "clerk", "analyst", "supervisor", "admin", "agent")  # agent: a service outlet's staff (代办点)
 TOKEN_LIFETIME = timedelta(hours=12)
 DEMO_PASSWORD = "demo-password"  # published (README): the demo users' password (engine/demo.py)
 
@@ -28,8 +28,8 @@ def create_user(session: Session, username: str, password: str, role: str,
                 department: str | None = None, display_name: str = "") -> User:
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role!r}", {"role": [f"one of {', '.join(ROLES)}"]})
-    if role == "clerk" and not department:
-        raise InvalidInput("a clerk belongs to a department", {"department": ["required for clerks"]})
+    if role in ("clerk", "agent") and not department:
+        raise InvalidInput(f"a {role} belongs to a department or outlet", {"department": [f"required for {role}s"]})
     user = User(username=username, role=role, department=department, display_name=display_name or username)
     set_password(user, password)
     session.add(user)
