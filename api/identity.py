@@ -21,8 +21,8 @@ from engine.models import CompanyRoleKind, User
 blp = Blueprint("identity", __name__, url_prefix="/api",
                 description="Real-name identity 实名认证 and company roles (法定代表人 / 经办人)")
 
-CREDIT_CODE = "91460100MA5T000011"
-RESIDENT_ID = "460105198805200017"
+CREDIT_CODE = "91460100MA5T00001L"  # the demo bookshop_red
+RESIDENT_ID = "460105195803140214"
 USERNAME = {"validate": [validate.Length(max=64), validate.Regexp(accounts.USERNAME)],
             "metadata": {"example": "wang_xiuying"}}
 
@@ -43,7 +43,7 @@ class RegistrationSchema(VerificationSchema):
 
 class CompanyRoleSchema(Schema):
     credit_code = fields.String(metadata={"example": CREDIT_CODE})
-    company_name = fields.String(metadata={"example": "海口椰城书店有限公司"})
+    company_name = fields.String(metadata={"example": "海口椰风书店有限公司"})
     role = fields.Enum(CompanyRoleKind, by_value=True)
     username = fields.String(metadata={"description": "who holds the role", "example": "wang_xiuying"})
     granted_by = fields.String(metadata={"description": "for a handler: the legal representative",
