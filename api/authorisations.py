@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.accounts import committed
 from api.auth import roles
 from api.schemas import ROW_ID
 from engine import authorisations
@@ -99,10 +100,8 @@ class Authorisations(MethodView):
     @roles("applicant")
     def post(self, body: dict) -> Authorisation:
         """Authorise a person to apply for you (online, with your verified identity)."""
-        with _engine().sessions() as session:
-            given = authorisations.give_online(session, g.user, body["agent"], body["matters"], *_period(body))
-            session.commit()
-            return given
+        return committed(lambda session: authorisations.give_online(
+            session, g.user, body["agent"], body["matters"], *_period(body)))
 
 
 @blp.route("/paper")
@@ -115,11 +114,9 @@ class PaperAuthorisations(MethodView):
     def post(self, body: dict) -> Authorisation:
         """Record a paper authorisation signed at your outlet: the principal's name and ID are
         checked against the population registry; your outlet may then apply for them."""
-        with _engine().sessions() as session:
-            given = authorisations.record_paper(session, g.user, body["principal_id_number"], body["principal_name"],
-                                                body["matters"], *_period(body), body["document_ref"])
-            session.commit()
-            return given
+        return committed(lambda session: authorisations.record_paper(
+            session, g.user, body["principal_id_number"], body["principal_name"], body["matters"], *_period(body),
+            body["document_ref"]))
 
 
 @blp.route(f"/<{ROW_ID}:authorisation_id>/revoke")
@@ -129,10 +126,7 @@ class Revocation(MethodView):
     @roles("applicant", AGENT_ROLE)
     def post(self, authorisation_id: int) -> Authorisation:
         """Revoke an authorisation you gave (or your outlet recorded); it ends at once."""
-        with _engine().sessions() as session:
-            revoked = authorisations.revoke(session, g.user, authorisation_id, _now())
-            session.commit()
-            return revoked
+        return committed(lambda session: authorisations.revoke(session, g.user, authorisation_id, _now()))
 
 
 @blp.route("/check")
