@@ -76,8 +76,8 @@ class Staffing:
         departments = dict(read_departments())
         for code in session.scalars(select(Matter.department).distinct()):
             departments.setdefault(code, code)
-        clerks = {u.username: u.department for u in session.scalars(select(User).where(User.role == CLERK))
-                  if not getattr(u, "disabled", False)}
+        clerks = dict(session.execute(select(User.username, User.department).where(
+            User.role == CLERK, User.disabled.is_(False))).all())
         return cls(departments, clerks)
 
 
@@ -138,5 +138,5 @@ def assign_named_clerk(session: Session, task: Task, assigned: TaskAssignment) -
         return
     clerk = session.scalars(select(User).where(User.username == assigned.assignee)).first()
     if clerk is not None and clerk.role == CLERK and clerk.department == task.department \
-            and not getattr(clerk, "disabled", False):
+            and not clerk.disabled:
         task.status, task.assignee_id = "claimed", clerk.id
