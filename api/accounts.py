@@ -14,12 +14,15 @@ from sqlalchemy.orm import Session
 from api.auth import password_field, roles
 from api.schemas import UserSchema
 from engine import accounts, users
-from engine.models import User
+from engine.models import DEFAULT_REGION, User
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/users", description="Accounts (admins)")
 
 DEPARTMENT = {"validate": validate.Length(min=1, max=64),
               "metadata": {"description": "for clerks only: one of the catalogue's departments"}}
+
+REGION = {"validate": validate.Length(min=1, max=12),
+          "metadata": {"description": "one of the catalogue's regions: clerks and supervisors work only there"}}
 
 
 class AccountSchema(UserSchema):
@@ -31,12 +34,14 @@ class NewAccountSchema(Schema):
     password = password_field(description="not the published demo password")
     role = fields.String(required=True, validate=validate.OneOf(users.ROLES))
     department = fields.String(load_default=None, allow_none=True, **DEPARTMENT)
+    region = fields.String(load_default=DEFAULT_REGION, **REGION)
     display_name = fields.String(load_default="", validate=validate.Length(max=100))
 
 
 class AccountChangeSchema(Schema):
     role = fields.String(validate=validate.OneOf(users.ROLES))
     department = fields.String(**DEPARTMENT)
+    region = fields.String(**REGION)
     disabled = fields.Boolean(metadata={"description": "a disabled account cannot sign in; its tokens end"})
     display_name = fields.String(validate=validate.Length(min=1, max=100))
 
@@ -98,7 +103,7 @@ class Account(MethodView):
     @admin_call(AccountChangeSchema, 200, AccountSchema, refusals=(404, 422))
     @roles("admin")
     def patch(self, change: dict, username: str) -> User:
-        """Change role, department, display name or disabled; a new role or department, or
+        """Change role, department, region, display name or disabled; a new role, department or region, or
         disabling, ends the account's tokens at once."""
         change = accounts.AccountChange(**change)
         return committed(lambda session: accounts.change_account(session, g.user.username, username, change))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from api.auth import roles
 from api.schemas import (APPLICATION_REF, ApplicationDetailSchema, ApplicationSchema, FormJsonSchema, IdempotencyHeaderSchema,
                          MaterialsListSchema, MatterSchema, SituationSchema, SubmissionSchema)
+from engine.applications import SUBMITTERS
 from engine.definitions import current_definition
 from engine.errors import NotFound
 from engine.guides import materials_for
@@ -102,9 +103,9 @@ class ScenarioMaterials(MethodView):
 @blp.route("/applications")
 class Applications(MethodView):
     @blp.response(200, ApplicationSchema(many=True))
-    @roles("applicant")
+    @roles(*SUBMITTERS)
     def get(self):
-        """My applications, newest first."""
+        """My applications, newest first: those I submitted and those made in my name (授权代办)."""
         return _engine().my_applications(g.user)
 
     @blp.arguments(IdempotencyHeaderSchema, location="headers")
@@ -115,11 +116,14 @@ class Applications(MethodView):
     @blp.alt_response(400, "BAD_REQUEST")
     @blp.alt_response(404, "NOT_FOUND")
     @blp.alt_response(429, "TOO_MANY_REQUESTS")
-    @roles("applicant")
+    @blp.alt_response(403, "FORBIDDEN")
+    @roles(*SUBMITTERS)
     def post(self, headers: dict, submission: dict):
-        """Submit an application. Validation errors of every field come at once (422)."""
+        """Submit an application for yourself, a company you act for, or a person who authorised
+        you (授权代办); otherwise 403 naming the rule. Validation errors of every field come at
+        once (422); the names are filled from the registry (秒填) and checked."""
         application, created = _engine().submit(g.user, submission["matter"], submission["data"],
-                                                headers.get("idempotency_key"))
+                                                headers.get("idempotency_key"), region=submission["region"])
         if not created:
             return application, 200, {"Idempotent-Replayed": "true"}
         status = 201 if application.status == "completed" or application.outcome else 202
@@ -153,7 +157,7 @@ class Supplement(MethodView):
     @blp.alt_response(400, "BAD_REQUEST")
     @blp.alt_response(404, "NOT_FOUND")
     @blp.alt_response(409, "CONFLICT")
-    @roles("applicant")
+    @roles(*SUBMITTERS)
     def post(self, answer: dict, reference: str):
         """补正: hand in every material the window asked for; the clock resumes."""
         return _engine().supplement(g.user, application_id(reference), answer)

@@ -1,15 +1,16 @@
 """The audit trail (审计日志), read-only: no endpoint edits or deletes an event."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from api.auth import roles
 from api.schemas import EventSchema
-from engine.models import Event
+from engine import regions
+from engine.models import Application, Event
 
 blp = Blueprint("audit", __name__, url_prefix="/api/events", description="Audit trail (supervisors, admins)")
 
@@ -33,8 +34,12 @@ class Events(MethodView):
     @blp.response(200, AuditEventSchema(many=True))
     @roles("supervisor", "admin")
     def get(self, query: dict):
-        """Who did what and when: decisions, claims, completions, deployments, logins."""
+        """Who did what and when: decisions, claims, completions, deployments, logins. Of
+        the applications' events, a supervisor sees their region's (engine/regions.py)."""
         statement = select(Event).order_by(Event.id.desc()).limit(query["limit"])
+        if not regions.sees_every_region(g.user):
+            statement = statement.outerjoin(Application, Application.id == Event.application_id).where(
+                or_(Event.application_id.is_(None), Application.region == g.user.region))
         for name in ("application_id", "kind", "actor"):
             if name in query:
                 statement = statement.where(getattr(Event, name) == query[name])

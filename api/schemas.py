@@ -6,6 +6,7 @@ from datetime import timezone
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from api.masking import MaskedSchema
+from engine import subjects
 from engine.deadlines import PAUSE_REASONS
 from engine.incidents import APPLICANT_NOTICE
 from engine.models import ApplicationStatus, as_utc
@@ -102,7 +103,11 @@ class SubmissionSchema(Schema):
     data = fields.Dict(required=True, metadata={
         "description": "the answers to the matter's form: its JSON Schema is GET /api/matters/{code}/schema "
                        "(here: components MatterForm_<code>, and an example per matter)",
-        "example": {"applicant_name": "王秀英", "id_number": "110105195803140214", "phone": "13800138000"}})
+        "example": {"id_number": "110105195803140214", "phone": "13800138000"}})
+    region = fields.String(load_default=None, validate=validate.Length(min=1, max=12), metadata={
+        "description": "就近办: where to apply, for a matter that lets the applicant choose (its guide lists "
+                       "the regions); otherwise the region of the subject's household or registration",
+        "example": "460200"})
 
 
 class IdempotencyHeaderSchema(Schema):
@@ -139,6 +144,9 @@ class ApplicationSchema(MaskedSchema):
         "description": "the application's reference (查询号): what applicants' paths take", "example": "q3Zk9uH2sV0bX1eN7wA5Pg"})
     tracking_no = fields.String()
     matter = fields.String(attribute="matter_code")
+    region = fields.String(metadata={"description": "the region handling it (engine/regions.py): the subject's "
+                                                    "household or registration, or the one chosen (就近办)",
+                                     "example": "460100"})
     definition_version = fields.Integer(attribute="definition.version")
     status = fields.String(metadata={"description": "running | waiting | completed | failed (转人工处理: see notice)"})
     notice = fields.Function(lambda a: APPLICANT_NOTICE if a.status == ApplicationStatus.FAILED else None,
@@ -154,6 +162,12 @@ class ApplicationSchema(MaskedSchema):
     materials = fields.Dict(allow_none=True, metadata={
         "description": "免证办: materials fetched from the e-licence library, still requested, avoided"})
     proactive = fields.Boolean(metadata={"description": "免申即享: started by the system on the person's behalf"})
+    applied_as = fields.Function(subjects.basis_of, allow_none=True, metadata={
+        "description": "whom for (engine/subjects.py): self | company_role | authorisation (授权代办, see "
+                       "authorisation_id) | proactive; none for applications made before subject binding",
+        "example": "authorisation"})
+    authorisation_id = fields.Integer(allow_none=True, metadata={
+        "description": "授权代办: the authorisation the agent applied under (GET /api/authorisations)", "example": 7})
     created_at = UtcDateTime()
     completed_at = UtcDateTime(allow_none=True)
     status_url = fields.Function(lambda a: f"/api/applications/{a.public_ref}")

@@ -13,6 +13,7 @@ import click
 
 from engine import accounts, identity, users
 from engine.errors import OneWindowError
+from engine.models import DEFAULT_REGION
 
 ACTOR = "cli"
 
@@ -50,13 +51,16 @@ def users_group() -> None:
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(users.ROLES))
 @click.option("--department", help="A clerk's department (one of the catalogue's departments).")
+@click.option("--region", default=DEFAULT_REGION, show_default=True,
+              help="Where a clerk or supervisor works (one of the catalogue's regions).")
 @click.option("--display-name", default="")
 @password_stdin
-def create(username: str, role: str, department: str | None, display_name: str, password_stdin: bool) -> None:
+def create(username: str, role: str, department: str | None, region: str, display_name: str,
+           password_stdin: bool) -> None:
     """Open an account."""
     password = _password(password_stdin)
     _in_session(lambda session: accounts.open_account(session, ACTOR, username, password, role, department,
-                                                      display_name))
+                                                      display_name, region))
     click.echo(f"created {username} ({role}{', ' + department if department else ''})")
 
 
@@ -78,9 +82,10 @@ def enable(usernames: tuple[str, ...]) -> None:
 @click.argument("username")
 @click.argument("role", type=click.Choice(users.ROLES))
 @click.option("--department", help="The department, for a clerk (kept if the account has one).")
-def set_role(username: str, role: str, department: str | None) -> None:
-    """Change an account's role (and a clerk's department); its tokens end at once."""
-    _change((username,), accounts.AccountChange(role=role, department=department), f"now {role}")
+@click.option("--region", help="The region, for a clerk or supervisor (kept if not given).")
+def set_role(username: str, role: str, department: str | None, region: str | None) -> None:
+    """Change an account's role (and a clerk's department, the region); its tokens end at once."""
+    _change((username,), accounts.AccountChange(role=role, department=department, region=region), f"now {role}")
 
 
 def _change(usernames: tuple[str, ...], change: accounts.AccountChange, done: str) -> None:

@@ -1,6 +1,10 @@
 """What every benchmark shares: where it runs (machine, commit, date), fresh residents,
 scratch databases, percentiles, and one place results are written.
 
+Who applies (subject binding, engine/subjects.py): every bench resident authorised the demo
+service outlet on paper (授权代办), so its staff member ``SUBMITTER`` applies for all of them
+from one signed-in account, as a load needs; the registry fills in their names (秒填).
+
 The benchmarks never touch the test suite's databases: PostgreSQL work happens in scratch
 schemas of the database ``bench`` and Redis work in db 13 (see ``BENCH_PG`` / ``BENCH_REDIS``).
 """
@@ -16,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable
 
@@ -27,8 +31,10 @@ if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ first, not the 
 from sqlalchemy import insert, text  # noqa: E402
 
 from engine.config import Settings  # noqa: E402
-from engine.models import RegistryPerson  # noqa: E402
-from forms.identifiers import make_resident_id  # noqa: E402
+from engine.errors import SourceUnavailable  # noqa: E402
+from engine.models import Authorisation, RegistryPerson  # noqa: E402
+from engine.sources import Source, SourceRecord  # noqa: E402
+from forms.identifiers import birth_date_from_id, make_resident_id  # noqa: E402
 from forms.regions import division_codes  # noqa: E402
 
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -36,6 +42,12 @@ BENCH_PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/benc
 BENCH_REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/13")
 MATTER = "elderly_subsidy"
 SUBSIDY_AGE = 85  # 80-89: approved with 100 yuan/month
+MANUAL_AGE = 84  # the mixed scenarios' manual share: see UnverifiableElders
+SUBMITTER = "agent_post"  # the demo outlet's staff (engine/demo.py), authorised by every bench resident
+OUTLET = "post_haikou"
+# Set (to MANUAL_AGE) in the environment of an API process whose death register must not
+# answer for the manual share (bench/wsgi.py): the mixed HTTP scenario.
+UNVERIFIABLE_AGE_ENV = "BENCH_UNVERIFIABLE_AGE"
 
 
 # --- where and when --------------------------------------------------------------------
@@ -49,7 +61,7 @@ def machine() -> dict:
             break
     mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                   if line.startswith("MemTotal"))
-    import SpiffWorkflow  # noqa: PLC0415 - only for its version
+    import SpiffWorkflow  # noqa: F401, PLC0415 - only for its version
     from importlib.metadata import version
     return {"nproc": os.cpu_count(), "cpu": model, "ram_gb": round(mem_kb / 1024 / 1024, 1),
             "python": platform.python_version(), "spiffworkflow": version("SpiffWorkflow"),
@@ -115,15 +127,47 @@ def resident_ids(count: int, age: int = SUBSIDY_AGE) -> list[str]:
 
 
 def register_residents(session, ids: list[str]) -> None:
-    """Put local, living residents in the population registry (set-wise, in batches)."""
+    """Put local, living residents in the population registry, each with a paper
+    authorisation of the demo outlet for every matter (授权代办), under which ``SUBMITTER``
+    applies for them (set-wise, in batches)."""
+    now = datetime.now(timezone.utc)
     for start in range(0, len(ids), 5000):
+        batch = ids[start:start + 5000]
         session.execute(insert(RegistryPerson), [
             {"id_number": i, "name": "bench", "household_region": "460100", "household_local": True}
-            for i in ids[start:start + 5000]])
+            for i in batch])
+        session.execute(insert(Authorisation), [
+            {"principal_id_number": i, "outlet": OUTLET, "matters": None, "valid_from": now - timedelta(days=1),
+             "valid_to": now + timedelta(days=365), "given_by": "paper", "document_ref": "bench",
+             "recorded_by": SUBMITTER} for i in batch])
 
 
 def subsidy_form(id_number: str) -> dict:
-    return {"applicant_name": "测试", "id_number": id_number, "phone": "13800138000"}
+    """The applicant's name is left out: the population registry fills it in (秒填)."""
+    return {"id_number": id_number, "phone": "13800138000"}
+
+
+class UnverifiableElders:
+    """The death register, not answering for residents aged ``MANUAL_AGE``: their 在世 cannot
+    be verified, so their applications wait for a civil-affairs clerk (转人工). A resident
+    the population registry lacks can no longer be applied for (subject binding), and every
+    registered one is decided at once, so this is how the mixed scenarios get their manual
+    share of registered, authorised residents."""
+
+    def __init__(self, inner: Source) -> None:
+        self.inner = inner
+        self.name, self.deferred = inner.name, inner.deferred
+        self.born_in = date.today().year - MANUAL_AGE  # resident_ids(age=MANUAL_AGE) are all born this year
+
+    def lookup(self, key: str) -> SourceRecord:
+        if birth_date_from_id(key).year == self.born_in:
+            raise SourceUnavailable(f"{self.name}: no answer for the bench's manual share")
+        return self.inner.lookup(key)
+
+
+def with_unverifiable_elders(engine) -> None:
+    """Give ``engine`` (an engine.applications.Engine) the death register of UnverifiableElders."""
+    engine.sources["death_records"] = UnverifiableElders(engine.sources["death_records"])
 
 
 # --- databases -------------------------------------------------------------------------

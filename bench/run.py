@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 import common  # noqa: F401 - puts the repo root on sys.path
@@ -42,7 +43,7 @@ def engine_scenario(args: argparse.Namespace) -> None:
     result: dict = {"straight_through": {}, "mixed": {}}
     bare = baseline.straight_through(common.resident_ids(args.n + 20))
     bare_mixed = baseline.mixed(common.resident_ids(args.n - int(args.n * 0.3) + 20),
-                                common.resident_ids(int(args.n * 0.3), age=84))
+                                common.resident_ids(int(args.n * 0.3), age=common.MANUAL_AGE))
     result["baseline"] = {"straight_through": bare, "mixed": bare_mixed}
     for backend in args.backends:
         schema = "bench_engine"
@@ -140,23 +141,26 @@ def http_scenario(args: argparse.Namespace) -> None:
 
 
 async def _sign_in(base: str, clerks: int = 0) -> tuple[str, list[str]]:
-    """The applicant's token and the bench clerks' tokens."""
+    """The applying outlet staff member's token (every bench resident authorised the outlet)
+    and the bench clerks' tokens."""
     import aiohttp
     async with aiohttp.ClientSession() as http:
-        token = await http_load.login(http, base, "alice")
+        token = await http_load.login(http, base, common.SUBMITTER)
         return token, [await http_load.login(http, base, f"bench_clerk_{k}", "bench-password") for k in range(clerks)]
 
 
 def mixed_scenario(args: argparse.Namespace) -> None:
-    """70% instant approvals, 30% to the civil-affairs queue, clerks completing concurrently."""
+    """70% instant approvals, 30% to the civil-affairs queue (residents whose 在世 the API's
+    death register cannot verify: common.UnverifiableElders), clerks completing concurrently."""
     schema = "bench_mixed"
     total = int(args.rate * args.duration)
     manual = int(total * 0.3)
-    registered, unknown = common.resident_ids(total - manual), common.resident_ids(manual, age=84)
-    order = baseline.interleave(registered, unknown)
-    bare = baseline.mixed(common.resident_ids(700 + 20), common.resident_ids(300, age=84))
-    settings = _http_setup(args.backend, schema, registered, clerks=args.clerks)
+    instant, unverifiable = common.resident_ids(total - manual), common.resident_ids(manual, age=common.MANUAL_AGE)
+    order = baseline.interleave(instant, unverifiable)
+    bare = baseline.mixed(common.resident_ids(700 + 20), common.resident_ids(300, age=common.MANUAL_AGE))
+    settings = _http_setup(args.backend, schema, instant + unverifiable, clerks=args.clerks)
     base = f"http://127.0.0.1:{PORT}"
+    os.environ[common.UNVERIFIABLE_AGE_ENV] = str(common.MANUAL_AGE)  # the API process started below inherits it
     try:
         with servers.running(*_starters(settings, args.workers)) as started:
             api = started[0]

@@ -14,7 +14,6 @@ import json
 import time
 
 import common  # noqa: F401 - puts the repo root on sys.path
-from engine import users
 from engine.config import Settings
 from engine.models import Task, User
 from worker.setup import build_engine
@@ -24,11 +23,12 @@ SCHEMA = "bench_engine"
 
 
 def _engine_for(settings: Settings, residents: list[str]):
+    """The engine, the outlet staff member the residents authorised (common.SUBMITTER), a clerk."""
     common.prepare_database(settings.database_url)
     engine = build_engine(settings)
     with engine.sessions() as session:
-        applicant = users.create_user(session, f"bench_{time.time_ns()}", "x", "applicant")
         common.register_residents(session, residents)
+        applicant = session.query(User).filter_by(username=common.SUBMITTER).one()
         clerk = session.query(User).filter_by(username="clerk_civil").one()
         session.commit()
     return engine, applicant, clerk
@@ -55,15 +55,17 @@ def measure(settings: Settings, count: int) -> dict:
 
 
 def measure_mixed(settings: Settings, count: int, manual_share: float = 0.3) -> dict:
-    """``count`` applications, ``manual_share`` of them unknown to the registry: those wait
-    for a civil-affairs clerk, who completes each at once (Engine.complete)."""
+    """``count`` applications, ``manual_share`` of them residents the death register does
+    not answer for (common.UnverifiableElders): those wait for a civil-affairs clerk, who
+    completes each at once (Engine.complete)."""
     from baseline import interleave
 
     manual = int(count * manual_share)
-    registered = common.resident_ids(count - manual + WARM_UP)
-    unknown = common.resident_ids(manual, age=84)
-    engine, applicant, clerk = _engine_for(settings, registered)
-    order = [(False, i) for i in registered[:WARM_UP]] + interleave(registered[WARM_UP:], unknown)
+    instant = common.resident_ids(count - manual + WARM_UP)
+    unverifiable = common.resident_ids(manual, age=common.MANUAL_AGE)
+    engine, applicant, clerk = _engine_for(settings, instant + unverifiable)
+    common.with_unverifiable_elders(engine)
+    order = [(False, i) for i in instant[:WARM_UP]] + interleave(instant[WARM_UP:], unverifiable)
     review = {"outcome": "approve", "amount": 100, "comment": "bench"}
 
     def one(is_manual: bool, id_number: str) -> None:

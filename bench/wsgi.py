@@ -37,7 +37,12 @@ def prepare() -> None:
 
 
 def _app():
-    return create_app(engine=engine())
+    """The app; in the mixed scenario (common.UNVERIFIABLE_AGE_ENV set) its death register
+    does not answer for the manual share of residents (common.UnverifiableElders)."""
+    built = engine()
+    if os.environ.get(common.UNVERIFIABLE_AGE_ENV) == str(common.MANUAL_AGE):
+        common.with_unverifiable_elders(built)
+    return create_app(engine=built)
 
 
 def main() -> None:

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
 from engine import users
-from engine.catalogue import read_departments, read_outlets
 from engine.config import Settings, SettingsError
+from engine.organisation import check_region, read_departments, read_outlets
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.models import Event, User
+from engine.models import DEFAULT_REGION, Event, User
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
@@ -39,10 +39,11 @@ class AccountEvent(StrEnum):
 @dataclass(frozen=True)
 class AccountChange:
     """What an administrator changes; None leaves a field as it is. A role other than
-    clerk drops the department."""
+    clerk or agent drops the department."""
 
     role: str | None = None
     department: str | None = None
+    region: str | None = None
     disabled: bool | None = None
     display_name: str | None = None
 
@@ -74,7 +75,7 @@ def check_role(role: str, department: str | None) -> None:
     if role == "agent" and department not in outlets:  # an outlet's staff: the outlet is their department
         raise InvalidInput(f"an agent works at one of the catalogue's service outlets, not {department!r}",
                            {"department": [f"one of {', '.join(outlets)}"]})
-    if role not in ("clerk", "agent") and department is not None:
+    if role not in users.DEPARTMENT_ROLES and department is not None:
         raise InvalidInput(f"only a clerk or an outlet's agent belongs to a department, not a {role}",
                            {"department": ["only for clerks and agents"]})
 
@@ -87,29 +88,32 @@ def find(session: Session, username: str) -> User:
 
 
 def open_account(session: Session, actor: str, username: str, password: str, role: str,
-                 department: str | None = None, display_name: str = "") -> User:
+                 department: str | None = None, display_name: str = "", region: str = DEFAULT_REGION) -> User:
     """A new account; 409 if the name is taken."""
     check_username(username)
     check_role(role, department)
+    check_region(region)
     check_password(password)
     if session.scalars(select(User.id).where(User.username == username)).first() is not None:
         raise Conflict(f"the username {username!r} is taken")
     try:
-        user = users.create_user(session, username, password, role, department, display_name)
+        user = users.create_user(session, username, password, role, department, display_name, region)
     except IntegrityError as exc:  # taken between the check and the insert
         raise Conflict(f"the username {username!r} is taken") from exc
-    _audit(session, AccountEvent.CREATED, actor, user, role=role, department=department)
+    _audit(session, AccountEvent.CREATED, actor, user, role=role, department=department, region=region)
     return user
 
 
 def change_account(session: Session, actor: str, username: str, change: AccountChange) -> User:
-    """Apply the change; a new role or department, or disabling, ends the user's tokens."""
+    """Apply the change; a new role, department or region, or disabling, ends the user's tokens."""
     user = find(session, username)
     role = change.role or user.role
-    kept_department = user.department if role == "clerk" else None
+    kept_department = user.department if role in users.DEPARTMENT_ROLES else None
     department = kept_department if change.department is None else change.department
     check_role(role, department)
-    wanted = {"role": role, "department": department,
+    region = change.region or user.region
+    check_region(region)
+    wanted = {"role": role, "department": department, "region": region,
               "disabled": user.disabled if change.disabled is None else change.disabled,
               "display_name": change.display_name or user.display_name}
     changes = {name: [getattr(user, name), value] for name, value in wanted.items() if getattr(user, name) != value}
@@ -117,7 +121,7 @@ def change_account(session: Session, actor: str, username: str, change: AccountC
         return user
     for name, value in wanted.items():
         setattr(user, name, value)
-    ends_access = bool({"role", "department"} & changes.keys()) or ("disabled" in changes and user.disabled)
+    ends_access = bool({"role", "department", "region"} & changes.keys()) or ("disabled" in changes and user.disabled)
     revoked = users.revoke_tokens(session, user) if ends_access else 0
     _audit(session, AccountEvent.CHANGED, actor, user, changes=changes, tokens_ended=revoked)
     session.flush()

@@ -28,9 +28,10 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import bpmn, task_forms
+from engine import bpmn, regions, subjects, task_forms
 from engine.assignment import (APPLICANT_LANE, assign_named_clerk, assignment_of, encode_users, may_take,
                                offered_to)
+from engine.authorisations import AGENT_ROLE
 from engine.calendar import WorkingCalendar, default_calendar
 from engine.deadlines import (PAUSE_REASONS, colour_at, deadline_for, due_for_new_task, is_paused, local_day,
                               pause_clock, refresh_deadline, resume_clock)
@@ -47,9 +48,11 @@ from engine.runtime import (CLOCK_PAUSE, CLOCK_RESUME, CREDIT_CHECK, FALSE_COMMI
                             WorkDeferred, compiled, spec_of)
 from engine.sandbox import BudgetExceeded, run_budget
 from engine.sources import Source
+from engine.subjects import Binding, SubjectPolicy
 from forms import FormValidationError
 
 OPEN_TASK = ("open", "claimed")
+SUBMITTERS = ("applicant", AGENT_ROLE)  # people for themselves, outlet staff for those who authorised them
 FIRST_APPROVAL = "first_approval"  # 四眼: the first clerk's answer, kept on the task
 # Each completed BPMN step costs this much of the run's sandbox step budget (1,000,000):
 # 25,000 steps a run — room for a 10,000-turn loop of two steps, an end to one that never exits.
@@ -70,6 +73,15 @@ class QueueQuery:
     limit: int = 100
 
 
+@dataclass(frozen=True)
+class Admission:
+    """A submission let in: its cleaned data, whom it is for, where it is handled."""
+
+    data: dict
+    binding: Binding | None
+    region: str
+
+
 class WorkQueue(Protocol):
     """Where pending work goes after commit: RQ in production, a thread when embedded."""
 
@@ -86,28 +98,26 @@ class Engine:
 
     # --- applicants -------------------------------------------------------------------
 
-    def submit(self, user: User, matter_code: str, data: dict,
-               idempotency_key: str | None = None, proactive: bool = False) -> tuple[Application, bool]:
+    def submit(self, user: User, matter_code: str, data: dict, idempotency_key: str | None = None,
+               proactive: bool = False, region: str | None = None) -> tuple[Application, bool]:
         """Validate, start and run a new application; returns (application, created).
 
         The same ``Idempotency-Key`` from the same applicant returns the first
         application instead of starting a second one. ``proactive``: started by 免申即享
-        on the person's behalf.
+        on the person's behalf. ``region``: where the applicant chooses to apply (就近办),
+        where the matter allows it (engine/regions.py).
         """
-        if user.role != "applicant":
-            raise Forbidden("only applicants submit applications")
+        if user.role not in SUBMITTERS:
+            raise Forbidden("only applicants and the staff of a service outlet (代办点) submit applications")
         digest = request_digest(matter_code, data)
         with self.sessions() as session:
             existing = _by_idempotency_key(session, user.id, idempotency_key, digest)
             if existing is not None:
                 return existing, False
             definition = current_definition(session, matter_code)
+            admission = self._admit(session, user, definition, data, proactive, region)
             try:
-                cleaned = compiled(definition).form.validate(data)
-            except FormValidationError as exc:
-                raise InvalidInput("the form has errors", exc.errors) from exc
-            try:
-                application = self._start(session, user, definition, cleaned, idempotency_key, proactive)
+                application = self._start(session, user, definition, admission, idempotency_key, proactive)
                 application.request_digest = digest if idempotency_key else None
                 session.commit()
             except IntegrityError:  # the same key, submitted at the same moment, won the race
@@ -119,8 +129,29 @@ class Engine:
         self._hand_over(application)
         return application, True
 
-    def _start(self, session: Session, user: User, definition, data: dict,
-               idempotency_key: str | None, proactive: bool = False) -> Application:
+    def _admit(self, session: Session, user: User, definition, data: dict, proactive: bool,
+               region: str | None) -> Admission:
+        """The form as submitted first, then who may apply for whom (engine/subjects.py), and
+        only then does the registry fill and check the names (秒填): a stranger learns nothing
+        of what the registry holds. Then where it is handled (engine/regions.py)."""
+        matter = session.get(Matter, definition.matter_code)
+        policy = SubjectPolicy.of(matter.elements)
+        form = compiled(definition).form
+        errors = _form_errors(form, data, ignore=subjects.left_to_registry(policy, data))
+        if errors:
+            raise InvalidInput("the form has errors", errors)
+        binding = (subjects.bind_proactive(policy, data) if proactive
+                   else subjects.bind(session, user, matter.code, policy, data, self.clock()))
+        try:
+            cleaned = form.validate(subjects.prefill(session, policy, data))
+        except FormValidationError as exc:
+            raise InvalidInput("the form has errors", exc.errors) from exc
+        subjects.check_identity_fields(session, policy, cleaned)
+        return Admission(cleaned, binding, regions.route(session, matter, binding, region))
+
+    def _start(self, session: Session, user: User, definition, admission: Admission, idempotency_key: str | None,
+               proactive: bool = False) -> Application:
+        data, binding = admission.data, admission.binding
         now = self.clock()
         matter = session.get(Matter, definition.matter_code)
         services = ServiceTasks(definition, self.sources, self.clock, matter.elements)
@@ -129,16 +160,20 @@ class Engine:
         _end_reads(session)
         application = Application(
             tracking_no=f"{now:%Y%m%d}{secrets.token_hex(5).upper()}", matter_code=definition.matter_code,
-            definition_id=definition.id, applicant_id=user.id, region=definition.region,
+            definition_id=definition.id, applicant_id=user.id, region=admission.region,
             idempotency_key=idempotency_key, status=ApplicationStatus.RUNNING, form_data=data, workflow="",
             created_at=now, updated_at=now, clock_pauses=[], proactive=proactive)
+        if binding is not None:
+            application.subject_kind, application.subject_id = binding.kind, binding.subject_id
+            application.authorisation_id = binding.authorisation.id if binding.authorisation else None
         deadline = deadline_for(self.calendar, now, matter.promised_days, [])
         application.due_at, application.yellow_at = deadline.due_at, deadline.yellow_at
         application.colour = colour_at(deadline, now)
         application.definition = definition
         session.add(application)  # inserted with its events in one flush, at commit
         session.add(Event(application=application, kind="application.submitted", actor=user.username,
-                          at=now, data={"matter": definition.matter_code, "version": definition.version}))
+                          at=now, data={"matter": definition.matter_code, "version": definition.version,
+                                        "basis": binding.basis if binding else None}))
         self._run(session, application, workflow, services, allow_deferred=False, actor=user.username)
         return application
 
@@ -156,7 +191,7 @@ class Engine:
 
     def my_applications(self, user: User, limit: int = 50) -> list[Application]:
         with self.sessions() as session:
-            return list(session.scalars(select(Application).where(Application.applicant_id == user.id)
+            return list(session.scalars(select(Application).where(subjects.theirs(session, user))
                                         .order_by(Application.id.desc()).limit(limit)))
 
     # --- workers ------------------------------------------------------------------------
@@ -217,8 +252,8 @@ class Engine:
         _require_clerk(user)
         query = query or QueueQuery()
         statuses = ("open", "claimed") if query.status == "active" else (query.status,)
-        statement = select(Task).where(Task.department == user.department, Task.status.in_(statuses),
-                                       Task.candidate_role == "clerk", offered_to(user))
+        statement = select(Task).where(Task.department == user.department, Task.region == user.region,
+                                       Task.status.in_(statuses), Task.candidate_role == "clerk", offered_to(user))
         if query.matter or query.applicant:
             statement = statement.join(Application, Application.id == Task.application_id)
         if query.matter:
@@ -251,8 +286,9 @@ class Engine:
         with self.sessions() as session, _stale_is_conflict(session, _changed_meanwhile(task_id)):
             task = task_of_clerk(session, user, task_id)
             target = session.scalars(select(User).where(User.username == colleague)).first()
-            if target is None or target.role != "clerk" or target.department != user.department:
-                raise InvalidInput("no such colleague", {"to": [f"a clerk of {user.department}"]})
+            if target is None or target.role != "clerk" or (target.department, target.region) != (
+                    user.department, user.region):
+                raise InvalidInput("no such colleague", {"to": [f"a clerk of {user.department} in {user.region}"]})
             _may_work_on(task, user)
             task.status, task.assignee_id = "claimed", target.id
             session.add(Event(application_id=task.application_id, kind="task.delegated", actor=user.username,
@@ -299,7 +335,7 @@ class Engine:
         """The applicant hands in the materials the window asked for (补正); the clock resumes."""
         with self.sessions() as session, _stale_is_conflict(session, "the application changed meanwhile; reload it"):
             application = session.get(Application, application_id)
-            if application is None or application.applicant_id != user.id:
+            if application is None or not subjects.is_theirs(session, user, application):
                 raise NotFound(f"no application {application_id}")
             task = session.scalars(select(Task).where(Task.application_id == application_id,
                                                       Task.candidate_role == "applicant",
@@ -645,6 +681,15 @@ def _refused_as_held(application: Application) -> bool:
     return any(reason.get("rule") == ALREADY_HELD_RULE for reason in (application.decision or {}).get("reasons", []))
 
 
+def _form_errors(form, data: dict, ignore: set[str]) -> dict[str, list[str]]:
+    """The form's errors on the data as submitted, but for the fields in ``ignore``."""
+    try:
+        form.validate(data)
+    except FormValidationError as exc:
+        return {name: messages for name, messages in exc.errors.items() if name not in ignore}
+    return {}
+
+
 def request_digest(matter_code: str, data: dict) -> str:
     """What an ``Idempotency-Key`` stands for: the matter and the form data as submitted."""
     canonical = json.dumps({"matter": matter_code, "data": data}, sort_keys=True, ensure_ascii=False, default=str)
@@ -666,13 +711,16 @@ def _by_idempotency_key(session: Session, applicant_id: int, key: str | None, di
 
 
 def _may_read(user: User, application: Application, session: Session) -> bool:
-    """Applicants see their own; clerks the applications their department has a task in."""
+    """Applicants see their own and those made in their name, agents what they submitted;
+    supervisors their region's; clerks the applications their department has a task in, in
+    their region; analysts and admins every one."""
     if user.role in ("supervisor", "admin", "analyst"):
-        return True
-    if user.role == "applicant":
-        return application.applicant_id == user.id
+        return regions.sees_region(user, application.region)
+    if user.role in SUBMITTERS:
+        return subjects.is_theirs(session, user, application)
     return session.scalars(select(Task.id).where(Task.application_id == application.id,
-                                                 Task.department == user.department).limit(1)).first() is not None
+                                                 Task.department == user.department,
+                                                 Task.region == user.region).limit(1)).first() is not None
 
 
 def _require_staff_of_incidents(user: User) -> None:
@@ -686,10 +734,10 @@ def _require_clerk(user: User) -> None:
 
 
 def task_of_clerk(session: Session, user: User, task_id: int) -> Task:
-    """A task of the clerk's own department; any other is reported as not found."""
+    """A task of the clerk's own department and region; any other is reported as not found."""
     _require_clerk(user)
     task = session.get(Task, task_id)
-    if task is None or task.department != user.department or not may_take(task, user):
+    if task is None or (task.department, task.region) != (user.department, user.region) or not may_take(task, user):
         raise NotFound(f"no task {task_id} in your queue")
     return task
 

@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.models import Matter, Task, User
+from engine.organisation import read_departments
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 CAMUNDA_ASSIGNMENT = ("candidateGroups", "candidateUsers", "assignee", "formKey")
@@ -71,8 +72,6 @@ class Staffing:
     @classmethod
     def of(cls, session: Session) -> Staffing:
         """The catalogue's departments, any a matter in the database names, and the clerks."""
-        from engine.catalogue import read_departments  # the catalogue deploys definitions: imported late
-
         departments = dict(read_departments())
         for code in session.scalars(select(Matter.department).distinct()):
             departments.setdefault(code, code)
@@ -133,10 +132,10 @@ def offered_to(user: User):
 
 def assign_named_clerk(session: Session, task: Task, assigned: TaskAssignment) -> None:
     """A task with an assignee starts claimed by that clerk, while they are a clerk of its
-    department; otherwise it waits in the department's queue like any other."""
+    department and region; otherwise it waits in the department's queue like any other."""
     if not assigned.assignee:
         return
     clerk = session.scalars(select(User).where(User.username == assigned.assignee)).first()
-    if clerk is not None and clerk.role == CLERK and clerk.department == task.department \
-            and not clerk.disabled:
+    if clerk is not None and clerk.role == CLERK and not clerk.disabled \
+            and (clerk.department, clerk.region) == (task.department, task.region):
         task.status, task.assignee_id = "claimed", clerk.id

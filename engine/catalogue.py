@@ -16,7 +16,9 @@ from engine.config import CATALOGUE_FILE, REPO_ROOT
 from engine.definitions import DefinitionUpload, current_definition, deploy
 from engine.holdings import HoldingPolicy
 from engine.numbers import NumberPolicy
-from engine.models import Matter, ServiceDefinition
+from engine.regions import RegionPolicy
+from engine.subjects import SubjectPolicy
+from engine.models import DEFAULT_REGION, Matter, ServiceDefinition
 
 FILE_KEYS = ("bpmn", "rules", "form")
 log = logging.getLogger(__name__)
@@ -24,16 +26,6 @@ log = logging.getLogger(__name__)
 
 def read_catalogue(path: Path = CATALOGUE_FILE) -> list[dict]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))["matters"]
-
-
-def read_departments(path: Path = CATALOGUE_FILE) -> dict[str, str]:
-    """The catalogue's departments: code -> name (部门)."""
-    return yaml.safe_load(path.read_text(encoding="utf-8")).get("departments", {})
-
-
-def read_outlets(path: Path = CATALOGUE_FILE) -> dict[str, str]:
-    """The catalogue's service outlets (代办点): code -> name; their staff have the agent role."""
-    return yaml.safe_load(path.read_text(encoding="utf-8")).get("outlets", {})
 
 
 def upload_for(entry: dict, root: Path = REPO_ROOT) -> DefinitionUpload:
@@ -49,8 +41,10 @@ def upload_for(entry: dict, root: Path = REPO_ROOT) -> DefinitionUpload:
 
 def upsert_matter(session: Session, entry: dict) -> Matter:
     elements = {k: v for k, v in entry.items() if k not in FILE_KEYS and k != "dmn"}
-    HoldingPolicy.of(elements), NumberPolicy.of(elements)  # a policy the engine cannot follow fails here, not at approval
-    matter = session.get(Matter, entry["code"]) or Matter(code=entry["code"])
+    # a policy the engine cannot follow fails here, not at approval
+    HoldingPolicy.of(elements), NumberPolicy.of(elements), SubjectPolicy.of(elements)
+    matter = session.get(Matter, entry["code"]) or Matter(code=entry["code"], region=DEFAULT_REGION)
+    RegionPolicy.from_elements(elements, matter.region)
     matter.name, matter.department = entry["name"], entry["department"]
     matter.promised_days, matter.legal_days = entry["promised_days"], entry["legal_days"]
     matter.elements = elements

@@ -12,11 +12,11 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import company_roles, users
+from engine import authorisations, company_roles, users
 from engine.identity import companies_of
 from engine.users import DEMO_PASSWORD
-from engine.models import (CompanyRecord, CreditRecord, DeathRecord, DebtorRecord, LicenceRecord, PropertyRecord,
-                           RegistryPerson, SubsidyRecipient, User)
+from engine.models import (Authorisation, CompanyRecord, CreditRecord, DeathRecord, DebtorRecord, LicenceRecord,
+                           PropertyRecord, RegistryPerson, SubsidyRecipient, User)
 from engine.proactive import years_before
 from forms.identifiers import make_credit_code, make_resident_id
 
@@ -24,6 +24,7 @@ HAIKOU = "460100"
 DEMO_USERS = [
     ("alice", "applicant", None, "王爱丽"),
     ("bob", "applicant", None, "李博"),
+    ("agent_post", "agent", "post_haikou", "海口邮政便民服务站代办员"),  # 授权代办 for the demo elders
     ("clerk_civil", "clerk", "civil_affairs", "民政局窗口"),
     ("clerk_housing", "clerk", "housing", "住建局窗口"),
     ("clerk_housing2", "clerk", "housing", "住建局审批岗"),
@@ -34,7 +35,11 @@ DEMO_USERS = [
     ("analyst", "analyst", None, "业务分析员"),
     ("supervisor", "supervisor", None, "电子监察"),
     ("admin", "admin", None, "系统管理员"),
+    ("clerk_civil_sanya", "clerk", "civil_affairs", "三亚市民政局窗口"),
+    ("supervisor_sanya", "supervisor", None, "三亚市电子监察"),
 ]
+SANYA = "460200"
+REGIONS = {"clerk_civil_sanya": SANYA, "supervisor_sanya": SANYA}  # the others work in Haikou (460100)
 
 
 def demo_id(birth: date, seq: str, region: str = "460105") -> str:
@@ -63,6 +68,8 @@ def demo_people(today: date) -> dict[str, str]:
         # 实名认证: the demo applicants, registered under their own names (DEMO_USERS)
         "alice": demo_id(date(1988, 5, 20), "114"),
         "bob": demo_id(date(1990, 9, 9), "115"),
+        # 行政区划: a Sanya resident, whose applications Sanya's clerks and supervisor handle
+        "sanya_88": demo_id(born(88), "116", region="460203"),
     }
 
 
@@ -111,14 +118,15 @@ def seed(session: Session, today: date) -> dict[str, str]:
     existing = set(session.scalars(select(User.username).where(User.username.in_([u[0] for u in DEMO_USERS]))))
     for username, role, department, name in DEMO_USERS:
         if username not in existing:
-            users.create_user(session, username, DEMO_PASSWORD, role, department, name)
+            users.create_user(session, username, DEMO_PASSWORD, role, department, name, REGIONS.get(username, HAIKOU))
     people = demo_people(today)
     for key, id_number in people.items():
         if key == "unregistered_84":
             continue
         local = not key.startswith("nonlocal")
+        region = SANYA if key.startswith("sanya") else HAIKOU if local else "110100"
         session.merge(RegistryPerson(id_number=id_number, name=registry_name(key), household_local=local,
-                                     household_region=HAIKOU if local else "110100", phone="13800138000"))
+                                     household_region=region, phone="13800138000"))
     session.merge(DeathRecord(id_number=people["deceased_90"], died_on=date(today.year - 1, 3, 1)))
     session.merge(SubsidyRecipient(id_number=people["receiving_86"], matter_code="elderly_subsidy",
                                    since=date(today.year - 1, 6, 1)))
@@ -131,6 +139,7 @@ def seed(session: Session, today: date) -> dict[str, str]:
     companies = demo_companies()
     _seed_companies(session, companies, today)
     _seed_company_roles(session, people, companies)
+    _seed_paper_authorisations(session, people, today)
     session.flush()
     return {**people, **companies}
 
@@ -157,6 +166,23 @@ def _seed_company_roles(session: Session, people: dict[str, str], companies: dic
         for handler in HANDLERS.get(key, []):
             if companies[key] not in companies_of(session, accounts[handler]):
                 company_roles.grant_handler(session, accounts[username], companies[key], handler)
+
+
+PAPER_AUTHORISED = ("local_85", "local_92", "local_101", "local_75", "nonlocal_88", "deceased_90", "receiving_86",
+                    "landlord", "tenant", "senior_66", "senior_70_no_photo", "turned_80", "sanya_88")
+
+
+def _seed_paper_authorisations(session: Session, people: dict[str, str], today: date) -> None:
+    """授权代办: the demo residents without an account authorised the post office's
+    service station on paper, for every matter; its staff member agent_post applies for them."""
+    staff = session.scalars(select(User).where(User.username == "agent_post")).one()
+    held = set(session.scalars(select(Authorisation.principal_id_number).where(
+        Authorisation.outlet == staff.department, Authorisation.revoked_at.is_(None))))
+    valid_from = datetime(today.year, today.month, today.day, tzinfo=timezone.utc) - timedelta(days=365)
+    for key in PAPER_AUTHORISED:
+        if people[key] not in held:
+            authorisations.record_paper(session, staff, people[key], registry_name(key), None, valid_from,
+                                        valid_from + timedelta(days=3 * 365), f"演示授权书-{key}")
 
 
 def _seed_licences(session: Session, people: dict[str, str], today: date) -> None:

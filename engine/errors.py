@@ -25,14 +25,21 @@ class Forbidden(OneWindowError):
     title = "Forbidden"
 
 
-class AuthorisationRefused(Forbidden):
-    """The caller may not act for that person (授权代办); ``rule`` names the rule that failed."""
+class SubjectRefused(Forbidden):
+    """The caller may not apply for that person or company (engine/subjects.py); ``rule``
+    names the rule that failed."""
 
-    title = "Not authorised to act for this person"
+    title = "Not allowed to apply for this subject"
 
     def __init__(self, detail: str, rule: str) -> None:
         super().__init__(detail, rule=rule)
         self.rule = rule
+
+
+class AuthorisationRefused(SubjectRefused):
+    """The caller may not act for that person (授权代办): no authorisation, or it fails a rule."""
+
+    title = "Not authorised to act for this person"
 
 
 class Unauthenticated(OneWindowError):

@@ -201,7 +201,12 @@ class Application(Base):
     public_ref: Mapped[str] = mapped_column(String(32), unique=True, index=True, default=new_public_ref)
     matter_code: Mapped[str] = mapped_column(ForeignKey("matter.code"), index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("service_definition.id"))
-    applicant_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))  # the account that submitted it
+    # Whom it is for (engine/subjects.py): a resident ID or a credit code, and the
+    # authorisation an agent applied under (授权代办); the principal sees it as theirs.
+    subject_kind: Mapped[str | None] = mapped_column(String(8))  # a SubjectKind
+    subject_id: Mapped[str | None] = mapped_column(String(18), index=True)
+    authorisation_id: Mapped[int | None] = mapped_column(ForeignKey("authorisation.id"))
     region: Mapped[str] = mapped_column(String(12), default=DEFAULT_REGION)
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     # SHA-256 of what was submitted under the key: the same key with another body is refused.

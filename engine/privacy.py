@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine import subjects
 from engine.errors import Forbidden, NotFound
 from engine.models import Application, Event, User
+from engine.regions import sees_region
 from engine.runtime import compiled
 from forms.identifiers import is_valid_resident_id
 from forms.personal import PersonalKind
@@ -107,7 +109,7 @@ def personal_data(session: Session, user: User, application_id: int, reason: str
     if not sees_masked(user):
         raise Forbidden("you see this application's data in full already, or not at all")
     application = session.get(Application, application_id)
-    if application is None:
+    if application is None or not sees_region(user, application.region):  # a supervisor: their region's only
         raise NotFound(f"no application {application_id}")
     personal = compiled(application.definition).form.personal
     answers = {key: application.form_data[key] for key in personal if key in application.form_data}
@@ -118,9 +120,12 @@ def personal_data(session: Session, user: User, application_id: int, reason: str
 
 
 def data_access(session: Session, user: User, limit: int = 100) -> list[dict]:
-    """谁查看了我的信息: every full view of the caller's applications, newest first."""
+    """谁查看了我的信息: every full view of the applications about the caller (made by
+    them or in their name; an agent's own submissions for others are not about them), newest first."""
+    about_me = or_(Application.subject_id.in_(subjects.represented_by(session, user)),
+                   (Application.subject_id.is_(None)) & (Application.applicant_id == user.id))
     rows = session.execute(select(Event, Application).join(Application, Event.application_id == Application.id)
-                           .where(Application.applicant_id == user.id, Event.kind == PERSONAL_DATA_VIEWED)
+                           .where(about_me, Event.kind == PERSONAL_DATA_VIEWED)
                            .order_by(Event.id.desc()).limit(limit))
     return [{"reference": application.public_ref, "tracking_no": application.tracking_no,
              "matter": application.matter_code, "viewer": event.actor, "viewer_role": event.data.get("role"),

@@ -15,10 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine import subjects
 from engine.calendar import WorkingCalendar, default_calendar
 from engine.deadlines import deadline_for
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Application, Event, Matter, Rating, Rectification, User, utcnow
+from engine.regions import in_region
 from engine.supervision import require_supervisor
 
 LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
@@ -39,7 +41,7 @@ class Ratings:
             raise InvalidInput("unknown rating level", {"level": ["1 (非常不满意) … 5 (非常满意)"]})
         with self.sessions() as session:
             application = session.get(Application, application_id)
-            if application is None or user.role != "applicant" or application.applicant_id != user.id:
+            if application is None or user.role != "applicant" or not subjects.is_theirs(session, user, application):
                 raise NotFound(f"no application {application_id}")
             if application.status != "completed":
                 raise Conflict("only a finished application can be rated")
@@ -70,12 +72,16 @@ class Ratings:
                                         "due_at": deadline.due_at.isoformat()}))
 
     def rectifications(self, user: User, status: str = "open") -> list[Rectification]:
-        """Supervisors see every department's; clerks their own department's."""
-        query = select(Rectification).where(Rectification.status == status).order_by(Rectification.due_at)
+        """Supervisors see every department's of their region (admins: every region's);
+        clerks their own department's in their region."""
+        if user.role not in ("clerk", "supervisor", "admin"):
+            raise Forbidden("only clerks and supervisors see rectifications")
+        query = (select(Rectification).join(Rating, Rating.id == Rectification.rating_id)
+                 .join(Application, Application.id == Rating.application_id)
+                 .where(Rectification.status == status, in_region(user, Application.region))
+                 .order_by(Rectification.due_at))
         if user.role == "clerk":
             query = query.where(Rectification.department == user.department)
-        elif user.role not in ("supervisor", "admin"):
-            raise Forbidden("only clerks and supervisors see rectifications")
         with self.sessions() as session:
             return list(session.scalars(query))
 
@@ -85,8 +91,8 @@ class Ratings:
             raise InvalidInput("an answer is required", {"answer": ["整改说明不能为空 required"]})
         with self.sessions() as session:
             rectification = session.get(Rectification, rectification_id)
-            if (rectification is None or user.role != "clerk"
-                    or rectification.department != user.department):
+            if (rectification is None or user.role != "clerk" or rectification.department != user.department
+                    or session.get(Application, rectification.rating.application_id).region != user.region):
                 raise NotFound(f"no rectification {rectification_id} for your department")
             if rectification.status != "open":
                 raise Conflict("this rectification is closed already")
@@ -102,7 +108,9 @@ class Ratings:
         """Counts per level and the share of good reviews, per matter and per department."""
         require_supervisor(user)
         with self.sessions() as session:
-            rows = session.execute(select(Rating.matter_code, Rating.department, Rating.level)).all()
+            rows = session.execute(select(Rating.matter_code, Rating.department, Rating.level)
+                                   .join(Application, Application.id == Rating.application_id)
+                                   .where(in_region(user, Application.region))).all()
         return {"matters": _summarise((m, level) for m, _, level in rows),
                 "departments": _summarise((d, level) for _, d, level in rows)}
 

@@ -22,6 +22,7 @@ from engine.calendar import WorkingCalendar, default_calendar
 from engine.deadlines import PAUSE_REASONS, is_paused, local_day, pause_clock, resume_clock
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.models import Application, Event, Matter, Task, User, as_utc, utcnow
+from engine.regions import in_region
 
 OPEN = ("running", "waiting")
 
@@ -84,7 +85,8 @@ class Supervision:
         """Open applications of the given colours, soonest due first (overdue / near-due lists)."""
         require_supervisor(user)
         query = (select(Application, Matter.department).join(Matter, Matter.code == Application.matter_code)
-                 .where(Application.status.in_(OPEN), Application.colour.in_(colours))
+                 .where(Application.status.in_(OPEN), Application.colour.in_(colours),
+                        in_region(user, Application.region))
                  .order_by(Application.due_at, Application.id).limit(limit))
         if department:
             query = query.where(Matter.department == department)
@@ -102,13 +104,15 @@ class Supervision:
             for dept, colour, n in session.execute(
                     select(Matter.department, Application.colour, func.count())
                     .join(Matter, Matter.code == Application.matter_code)
-                    .where(Application.status.in_(OPEN)).group_by(Matter.department, Application.colour)):
+                    .where(Application.status.in_(OPEN), in_region(user, Application.region))
+                    .group_by(Matter.department, Application.colour)):
                 by_department[dept][colour] = n
             by_clerk: dict = defaultdict(Counter)
             for username, colour, n in session.execute(
                     select(User.username, Application.colour, func.count())
                     .join(Task, Task.assignee_id == User.id).join(Application, Application.id == Task.application_id)
-                    .where(Task.status == "claimed").group_by(User.username, Application.colour)):
+                    .where(Task.status == "claimed", in_region(user, Application.region))
+                    .group_by(User.username, Application.colour)):
                 by_clerk[username][colour] = n
         return {"departments": {k: dict(v) for k, v in by_department.items()},
                 "clerks": {k: dict(v) for k, v in by_clerk.items()}}
@@ -119,7 +123,7 @@ class Supervision:
         with self.sessions() as session:
             matters = {m.code: m for m in session.scalars(select(Matter))}
             done = session.execute(select(Application.matter_code, Application.created_at, Application.completed_at)
-                                   .where(Application.status == "completed")).all()
+                                   .where(Application.status == "completed", in_region(user, Application.region))).all()
         spans: dict = defaultdict(list)
         for code, created, completed in done:
             spans[code].append(self.calendar.working_days_between(local_day(as_utc(created)),

@@ -17,20 +17,22 @@ from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.errors import InvalidInput, Unauthenticated
-from engine.models import ApiToken, Event, User, as_utc
+from engine.models import DEFAULT_REGION, ApiToken, Event, User, as_utc
 
 ROLES = ("applicant", "clerk", "analyst", "supervisor", "admin", "agent")  # agent: a service outlet's staff (代办点)
+DEPARTMENT_ROLES = ("clerk", "agent")  # who belongs to a department (a clerk) or an outlet (an agent)
 TOKEN_LIFETIME = timedelta(hours=12)
 DEMO_PASSWORD = "demo-password"  # published (README): the demo users' password (engine/demo.py)
 
 
 def create_user(session: Session, username: str, password: str, role: str,
-                department: str | None = None, display_name: str = "") -> User:
+                department: str | None = None, display_name: str = "", region: str = DEFAULT_REGION) -> User:
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role!r}", {"role": [f"one of {', '.join(ROLES)}"]})
-    if role in ("clerk", "agent") and not department:
+    if role in DEPARTMENT_ROLES and not department:
         raise InvalidInput(f"a {role} belongs to a department or outlet", {"department": [f"required for {role}s"]})
-    user = User(username=username, role=role, department=department, display_name=display_name or username)
+    user = User(username=username, role=role, department=department, display_name=display_name or username,
+                region=region)
     set_password(user, password)
     session.add(user)
     session.flush()

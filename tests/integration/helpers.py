@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from rq import Queue, SimpleWorker
 
+from api import create_app
 from engine.demo import DEMO_PASSWORD
 from engine.models import LicenceRecord
+from engine.sources import EMBEDDED_QUERIES, SqlSource
 from forms.identifiers import make_resident_id
 from worker.queues import QUEUE_NAME, InProcessWorkQueue, RQWorkQueue
 
@@ -87,3 +90,22 @@ def add_licences(engine, id_number: str, licences: tuple[str, ...]) -> None:
             session.merge(LicenceRecord(holder=id_number, licence_type=licence_type,
                                         licence_no=f"{licence_type}-{id_number}", valid_until=date(2099, 12, 31)))
         session.commit()
+
+
+def with_silent_source(engine, source: str) -> ApiClient:
+    """The API (on ``engine``'s clock) with the data-sharing ``source`` not answering: its
+    lookups time out, so the facts it gives are unavailable (which sends a case to a clerk,
+    never refuses it). Who may apply for whom is read from the registries directly."""
+    silent = SqlSource(source, engine.sessions, EMBEDDED_QUERIES[source], timeout=0.01, delay=1)
+    return ApiClient(create_app(engine=replace(engine, sources={**engine.sources, source: silent})))
+
+
+def authorise(client: ApiClient, principal: str, agent: str, matters: list[str] | None = None) -> dict:
+    """The principal (a verified person's account) authorises ``agent`` online (授权代办), from
+    now for a year, for ``matters`` (None: every matter). For a client on the real clock
+    (``api``), not a moved one."""
+    valid_to = datetime.now(BEIJING) + timedelta(days=365)
+    reply = client.post("/api/authorisations", principal,
+                        json={"agent": agent, "matters": matters, "valid_to": valid_to.isoformat()})
+    assert reply.status_code == 201, reply.get_json()
+    return reply.get_json()

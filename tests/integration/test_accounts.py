@@ -342,7 +342,7 @@ def test_serve_refuses_demo_passwords_until_they_are_reset_or_disabled(tmp_path,
     assert code == 1 and len(errors) == 1 and "Traceback" not in refused.output(), refused.output()
     demo_names = [username for username, *_ in DEMO_USERS]
     named = errors[0].partition("published demo password: ")[2].partition(";")[0]
-    assert named.endswith(" and 2 more") and len(set(named.removesuffix(" and 2 more").split(", "))
+    assert named.endswith(" and 5 more") and len(set(named.removesuffix(" and 5 more").split(", "))
                                                  & set(demo_names)) == 10, errors
     assert "onewindow users reset-password" in errors[0] and "onewindow users disable" in errors[0]
 

@@ -12,23 +12,18 @@ from sqlalchemy import select, update
 
 from engine import users
 from engine.demo import DEMO_PASSWORD
-from engine.models import Authorisation, Event, RegistryPerson, User
+from engine.models import Authorisation, Event, RegistryPerson
 
 _outlet_staff = itertools.count(1)
 YEAR = timedelta(days=365)
 
 
 @pytest.fixture
-def person(engine, new_user, resident):
+def person(applicant_for, resident):
     """A verified person (实名) with an account: (username, resident ID)."""
     def make() -> tuple[str, str]:
-        username, id_number = new_user(), resident(70)
-        with engine.sessions() as session:
-            name = session.get(RegistryPerson, id_number).name
-            session.execute(update(User).where(User.username == username)
-                            .values(resident_id=id_number, full_name=name, verified_at=engine.clock()))
-            session.commit()
-        return username, id_number
+        id_number = resident(70)
+        return applicant_for(id_number), id_number
     return make
 
 
@@ -132,7 +127,7 @@ def test_an_authorisation_the_rules_refuse_is_not_recorded(api, engine, person, 
 
 
 def test_an_unverified_account_can_neither_give_nor_receive(api, engine, new_user, person):
-    unverified, (verified, _) = new_user(), person()
+    unverified, (verified, _) = new_user(verified=False), person()
     refused = api.post("/api/authorisations", unverified, json={"agent": verified, "valid_to": until(engine)})
     assert refused.status_code == 403
     no_agent = api.post("/api/authorisations", verified, json={"agent": unverified, "valid_to": until(engine)})

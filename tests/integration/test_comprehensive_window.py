@@ -9,7 +9,6 @@ import pytest
 
 from engine.catalogue import read_catalogue, upload_for, upsert_matter
 from engine.definitions import deploy
-from tests.integration.helpers import unknown_resident
 
 MATERIALS = ["临时占用城市道路申请书", "申请人身份证明", "占道位置平面示意图", "交通安全保障方案"]
 
@@ -21,7 +20,10 @@ def staff(new_user) -> dict[str, str]:
 
 
 def submit(client, applicant: str, matter: str = "road_occupation", **overrides) -> dict:
-    data = {"applicant_name": "海口市某建筑公司", "id_number": unknown_resident(), "phone": "13800138000",
+    """The applicant applies for themselves (their verified identity's resident ID; the name
+    is filled from the population registry)."""
+    own_id = client.get("/api/me/identity", applicant).get_json()["resident_id"]
+    data = {"id_number": own_id, "phone": "13800138000",
             "location": "龙华区滨海大道100号北侧人行道", "purpose": "施工材料临时堆放",
             "start_date": "2026-10-12", "end_date": "2026-11-10", "area_m2": 40,
             "materials_provided": MATERIALS[:3], "delivery_method": "mail",

@@ -13,10 +13,13 @@ many refusals each rule gave.
 """
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from uuid import uuid4
 
 import pytest
@@ -24,12 +27,16 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from api import create_app
+from engine import identity
+from engine.authorisations import GivenBy
 from engine.deadlines import local_day
 from engine.demo import DEMO_PASSWORD
 from engine.holdings import ALREADY_HELD_RULE
-from engine.models import Application, ResultCounter, SubsidyRecipient, User, utcnow
+from engine.models import Application, Authorisation, RegistryPerson, ResultCounter, SubsidyRecipient, User, utcnow
+from forms.identifiers import make_resident_id
 from tests.conftest import BACKEND
 from tests.integration.gunicorn_server import InProcessApi, gunicorn
+from tests.integration.helpers import BEIJING
 
 APPLICANTS = 20  # distinct applicant accounts, each sending one request of a round
 ROUNDS = 3
@@ -39,6 +46,7 @@ REFUSAL_RULES = {ALREADY_HELD_RULE, "already_receiving"}
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 SUBSIDY_NUMBER = re.compile(r"琼民高龄〔(\d{4})〕(\d{6})号")
 CARD_NUMBER = re.compile(r"YDZ(\d{4})(\d{7})")
+_identities = itertools.count(1)
 
 
 @pytest.fixture(scope="module", params=["gunicorn", "in-process"])
@@ -57,23 +65,60 @@ def server(request, settings, engine, people, tmp_path_factory):
         yield InProcessApi(create_app(engine=engine))
 
 
+def give_identity(session, user: User, age: int = 40) -> str:
+    """实名认证: register a fresh local resident of about ``age`` in the population registry
+    and verify ``user`` as them; their resident ID (region 460107, which no fixture uses)."""
+    n = next(_identities)
+    born = date(date.today().year - age, 1, 1) + timedelta(days=n // 999 % 360)
+    id_number = make_resident_id("460107", born, f"{n % 999:03d}")
+    session.add(RegistryPerson(id_number=id_number, name=f"实名居民{n}", household_local=True, household_region="460100"))
+    session.flush()
+    identity.verify_account(session, user, f"实名居民{n}", id_number, actor="tests")
+    return id_number
+
+
+@dataclass(frozen=True)
+class Racers:
+    """Distinct applicant accounts (verified people), their ids, and their tokens."""
+
+    user_ids: list[int]
+    tokens: list[str]
+
+
 @pytest.fixture(scope="module")
-def applicants(server, engine) -> list[str]:
-    """Tokens of distinct applicant accounts, each signed in over the API. Their password
-    hash is a cheap one (werkzeug checks whichever method a hash names): these tests are
-    about races, and scrypt's fifth of a second per account would be most of their time."""
+def applicants(server, engine) -> Racers:
+    """Distinct verified applicant accounts, each signed in over the API; whom they apply
+    for authorises them first (授权代办: ``authorise``). Their password hash is a cheap one
+    (werkzeug checks whichever method a hash names): these tests are about races, and
+    scrypt's fifth of a second per account would be most of their time."""
     run, password_hash = uuid4().hex[:6], generate_password_hash(DEMO_PASSWORD, method=CHEAP_HASH)
     names = [f"racer_{run}_{i}" for i in range(APPLICANTS)]
     with engine.sessions() as session:
-        session.add_all(User(username=name, password_hash=password_hash, role="applicant", display_name=name)
-                        for name in names)
+        racers = [User(username=name, password_hash=password_hash, role="applicant", display_name=name)
+                  for name in names]
+        session.add_all(racers)
+        for racer in racers:
+            give_identity(session, racer)
+        user_ids = [racer.id for racer in racers]
         session.commit()
     with ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(server.login, names))
+        return Racers(user_ids, list(pool.map(server.login, names)))
+
+
+def authorise(engine, principal: str, agent_ids: list[int]) -> None:
+    """The person authorises each of these accounts to apply for them (授权代办, on paper)."""
+    with engine.sessions() as session:
+        session.add_all(Authorisation(principal_id_number=principal, agent_id=agent_id, matters=None,
+                                      given_by=GivenBy.PAPER, valid_from=datetime(2025, 1, 1, tzinfo=BEIJING),
+                                      valid_to=datetime(2027, 12, 31, tzinfo=BEIJING),
+                                      document_ref="并发测试授权书", recorded_by="tests")
+                        for agent_id in agent_ids)
+        session.commit()
 
 
 def submission(matter: str, id_number: str) -> dict:
-    return {"matter": matter, "data": {"applicant_name": "林秀英", "id_number": id_number, "phone": "13800138000"}}
+    """The name is left out: the population registry fills it in (秒填)."""
+    return {"matter": matter, "data": {"id_number": id_number, "phone": "13800138000"}}
 
 
 def all_at_once(api, requests: list[tuple[str, dict]]) -> tuple[list[tuple[int, dict]], float]:
@@ -148,8 +193,9 @@ def test_one_person_applied_for_by_20_applicants_at_once_is_granted_the_subsidy_
         server, applicants, resident, engine):
     for round_no in range(1, ROUNDS + 1):
         id_number = resident(85)
+        authorise(engine, id_number, applicants.user_ids)
         replies, seconds = all_at_once(server, [(token, submission("elderly_subsidy", id_number))
-                                                for token in applicants])
+                                                for token in applicants.tokens])
         approved, refused = decided(replies)
         rules = [refusal_rules(body, approved[0]["result_no"]) for body in refused] if approved else []
         report(f"elderly_subsidy round {round_no}", approved, refused, rules, seconds)
@@ -162,8 +208,9 @@ def test_one_person_applied_for_by_20_applicants_at_once_is_granted_the_subsidy_
 
 
 def test_one_person_applying_20_times_at_once_for_their_own_card_gets_one_card(
-        server, new_user, senior, engine):
-    token, id_number = server.login(new_user()), senior(66)
+        server, applicant_for, senior, engine):
+    id_number = senior(66)
+    token = server.login(applicant_for(id_number))
     replies, seconds = all_at_once(server, [(token, submission("senior_card", id_number))] * APPLICANTS)
     approved, refused = decided(replies)
     rules = [refusal_rules(body, approved[0]["result_no"]) for body in refused] if approved else []
@@ -178,8 +225,10 @@ def test_one_person_applying_20_times_at_once_for_their_own_card_gets_one_card(
 
 def test_50_approvals_at_once_get_the_next_50_numbers_of_the_year(server, applicants, senior, engine):
     year, seniors = the_year(), [senior(60 + i % 40) for i in range(MANY)]
+    for i, id_number in enumerate(seniors):
+        authorise(engine, id_number, [applicants.user_ids[i % APPLICANTS]])
     before = counter(engine, "senior_card", year)
-    replies, seconds = all_at_once(server, [(applicants[i % APPLICANTS], submission("senior_card", id_number))
+    replies, seconds = all_at_once(server, [(applicants.tokens[i % APPLICANTS], submission("senior_card", id_number))
                                             for i, id_number in enumerate(seniors)])
     approved, refused = decided(replies)
     report(f"senior_card, {MANY} people (counter was {before})", approved, refused, [], seconds)

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from engine.catalogue import read_catalogue, upload_for
 from engine.models import ServiceDefinition
-from tests.integration.helpers import unknown_resident
+from tests.integration.helpers import with_silent_source
 
 ELDERLY = next(e for e in read_catalogue() if e["code"] == "elderly_subsidy")
 
@@ -64,15 +64,16 @@ def test_same_files_again_is_not_a_new_version(api, new_user):
     assert reply.status_code == 200 and reply.get_json()["created"] is False
 
 
-def test_running_applications_keep_their_version(api, engine, people, new_user):
-    applicant, clerk, analyst = new_user(), new_user("clerk", "civil_affairs"), new_user("analyst")
-    data = {"applicant_name": "孙八", "id_number": unknown_resident(), "phone": "13600136000"}
-    waiting = api.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": data}).get_json()
+def test_running_applications_keep_their_version(api, engine, new_user, resident, applicant_for):
+    clerk, analyst, id_number = new_user("clerk", "civil_affairs"), new_user("analyst"), resident(85)
+    applicant, data = applicant_for(id_number), {"id_number": id_number, "phone": "13600136000"}
+    silent = with_silent_source(engine, "death_records")  # 在世 unknown: both applications wait for a clerk
+    waiting = silent.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": data}).get_json()
     old_version = waiting["definition_version"]
     new_bpmn = upload()["bpmn"].replace('name="核定补贴"', 'name="核定补贴（新版）"')
     deployed = api.post("/api/definitions", analyst, json=upload(bpmn=new_bpmn))
     assert deployed.status_code == 201 and deployed.get_json()["version"] == old_version + 1
-    fresh = api.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": data}).get_json()
+    fresh = silent.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": data}).get_json()
     assert fresh["definition_version"] == old_version + 1
     task = next(t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == waiting["id"])
     done = api.post(f"/api/tasks/{task['id']}/complete", clerk, json={"outcome": "approve", "amount": 100}).get_json()

@@ -37,7 +37,7 @@ from engine.sources import EMBEDDED_QUERIES, SqlSource, embedded_sources
 from tests.integration.helpers import ApiClient
 from tests.integration.services import (PostgresCluster, RedisServer, free_port, postgres_cluster,
                                         redis_server)
-from tests.integration.test_rental_filing import rental
+from tests.integration.test_worker import rental_filing
 from worker.setup import build_engine
 
 DEFERRED = {"property_registry": {"deferred": True}}
@@ -80,8 +80,8 @@ def queued_settings(settings, engine, redis) -> Settings:
 
 
 def _file_rental(client: ApiClient, applicant: str, people) -> int:
-    reply = client.post("/api/applications", applicant, json={"matter": "rental_filing",
-                                                              "data": rental(people, people["landlord"])})
+    reply = client.post("/api/applications", applicant, json={
+        "matter": "rental_filing", "data": rental_filing(people["landlord"], people["tenant"])})
     assert reply.status_code == 202, reply.get_json()
     return reply.get_json()["id"]
 
@@ -98,12 +98,12 @@ def _burst_worker(settings: Settings) -> None:
 
 
 def test_filings_accepted_while_redis_is_down_are_done_once_when_it_is_back(queued_settings, redis,
-                                                                           people, new_user):
+                                                                           people, applicant_for):
     """The application row, not the job, is the record of the work: filings accepted with
     Redis down (or whose job Redis lost) wait for the reconciler, and are decided once."""
     queued = build_engine(queued_settings)
     client = ApiClient(create_app(settings=queued_settings, engine=queued))
-    applicant = new_user()
+    applicant = applicant_for(people["landlord"])
     ids = [_file_rental(client, applicant, people)]  # queued, then lost with Redis's memory
     redis.stop()
     ids += [_file_rental(client, applicant, people) for _ in range(4)]
@@ -124,14 +124,14 @@ def test_filings_accepted_while_redis_is_down_are_done_once_when_it_is_back(queu
 
 
 def test_a_full_redis_after_the_commit_answers_with_the_application_and_a_retry_makes_no_second(
-        queued_settings, redis, people, new_user):
+        queued_settings, redis, people, applicant_for):
     """Before: Redis refusing the job (full: OOM) after the commit answered 500, and the
     client's retry created a second application. Now the committed application is the
     answer and the reconciler sends its work once Redis has room again."""
     queued = build_engine(queued_settings)
     client = ApiClient(create_app(settings=queued_settings, engine=queued))
-    applicant, key = new_user(), {"Idempotency-Key": f"full-redis-{uuid.uuid4()}"}
-    filing = {"matter": "rental_filing", "data": rental(people, people["landlord"])}
+    applicant, key = applicant_for(people["landlord"]), {"Idempotency-Key": f"full-redis-{uuid.uuid4()}"}
+    filing = {"matter": "rental_filing", "data": rental_filing(people["landlord"], people["tenant"])}
     admin = Redis.from_url(redis.url)
     admin.config_set("maxmemory-policy", "noeviction")
     admin.config_set("maxmemory", 1)
@@ -158,7 +158,23 @@ MAX_ATTEMPTS = 25  # per caller (token): below the submission limit of 30 a minu
 PAUSE = 0.2
 OUTAGE = 1.0
 SLOW_REGISTRY = {"population_registry": {"delay": PAUSE}}  # each request holds its transaction a while
-RESIDENTS = ("local_85", "local_92", "nonlocal_88", "unregistered_84")  # approve, reject, manual
+OUTLET = "post_haikou"  # the demo residents authorised this service outlet on paper (engine/demo.py)
+
+
+def _elderly(people, resident: str) -> dict:
+    """高龄补贴 for a demo resident (the registry fills in the name)."""
+    return {"matter": "elderly_subsidy", "data": {"id_number": people[resident], "phone": "13500135000"}}
+
+
+# approved (then refused: already receiving), likewise, refused (not local), manual: a rental
+# filing naming the tenant as the flat's landlord waits for a housing clerk
+CASES = ("local_85", "local_92", "nonlocal_88", "owner_mismatch")
+
+
+def _submission(people, case: str) -> dict:
+    if case == "owner_mismatch":
+        return {"matter": "rental_filing", "data": rental_filing(people["tenant"], people["landlord"])}
+    return _elderly(people, case)
 
 
 @dataclass
@@ -190,19 +206,19 @@ class Reply:
     body: dict | None
 
 
-def _applicants(engine: Engine, count: int) -> list[str]:
+def _outlet_staff(engine: Engine, count: int) -> list[str]:
+    """Fresh staff accounts of the outlet the demo residents authorised: each may apply
+    for them, and each is a caller of its own (the submission limit is per caller)."""
     names = [f"load_{next(_unique)}" for _ in range(count)]
     with engine.sessions() as session:
         for name in names:
-            users.create_user(session, name, DEMO_PASSWORD, "applicant")
+            users.create_user(session, name, DEMO_PASSWORD, "agent", OUTLET)
         session.commit()
     return names
 
 
-def _submit(client: ApiClient, applicant: str, people, resident: str, key: str) -> Reply:
-    reply = client.post("/api/applications", applicant, headers={"Idempotency-Key": key}, json={
-        "matter": "elderly_subsidy",
-        "data": {"applicant_name": "吴十", "id_number": people[resident], "phone": "13500135000"}})
+def _submit(client: ApiClient, applicant: str, submission: dict, key: str) -> Reply:
+    reply = client.post("/api/applications", applicant, headers={"Idempotency-Key": key}, json=submission)
     return Reply(applicant, key, reply.status_code, reply.content_type, reply.get_json(silent=True))
 
 
@@ -215,8 +231,8 @@ def _keep_submitting(client: ApiClient, applicant: str, people, stop: threading.
     for attempt in range(MAX_ATTEMPTS):
         if stop.is_set():
             return
-        resident = RESIDENTS[attempt % len(RESIDENTS)]
-        replies.append(_submit(client, applicant, people, resident, uuid.uuid4().hex))
+        submission = _submission(people, CASES[attempt % len(CASES)])
+        replies.append(_submit(client, applicant, submission, uuid.uuid4().hex))
         time.sleep(PAUSE)
 
 
@@ -273,7 +289,7 @@ def _check_stored(engine: Engine, applicants: list[str], replies: list[Reply]) -
 def test_postgres_restart_under_load_gives_success_or_503_never_500(private_postgres):
     """A restart kills open transactions and refuses connections for a while: callers must
     get an honest 503 they can retry, and the pool must reconnect by itself afterwards."""
-    applicants = _applicants(private_postgres.engine, THREADS)
+    applicants = _outlet_staff(private_postgres.engine, THREADS)
     app = create_app(settings=Settings(database_url=private_postgres.cluster.url, redis_url=None, demo=True),
                      engine=private_postgres.engine)
     replies = _run_load_across_a_restart(private_postgres, app, applicants)
@@ -287,7 +303,7 @@ def test_postgres_restart_under_load_gives_success_or_503_never_500(private_post
 
     # The database is back: each applicant's last refused submission, retried with its key, just works.
     last_refused = {reply.applicant: reply for reply in refused}
-    retries = [_submit(ApiClient(app), reply.applicant, private_postgres.people, "local_85", reply.key)
+    retries = [_submit(ApiClient(app), reply.applicant, _elderly(private_postgres.people, "local_85"), reply.key)
                for reply in last_refused.values()]
     assert all(retry.status in (200, 201, 202) for retry in retries), [r for r in retries if r.status >= 300][:3]
     _check_stored(private_postgres.engine, applicants, replies + retries)
@@ -295,16 +311,15 @@ def test_postgres_restart_under_load_gives_success_or_503_never_500(private_post
 
 # --- a registry whose database cannot be reached -----------------------------------------
 
-def test_a_registry_database_that_cannot_be_reached_never_fails_the_application(engine, people, new_user):
+def test_a_registry_database_that_cannot_be_reached_never_fails_the_application(engine, people):
     """The applicant's workflow did nothing wrong: an unreachable database is refused with
     503 and nothing stored (try again), or read as an unavailable fact (manual review) —
     never recorded as a failed application."""
     nowhere = make_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere", immediate=False)
     cut_off = Engine(engine.sessions, embedded_sources(make_session_factory(nowhere)), engine.queue)
-    applicant = new_user()
-    reply = ApiClient(create_app(engine=cut_off)).post("/api/applications", applicant, json={
-        "matter": "elderly_subsidy",
-        "data": {"applicant_name": "吴十", "id_number": people["local_85"], "phone": "13500135000"}})
+    applicant, = _outlet_staff(engine, 1)  # a fresh caller: what is stored is only this submission
+    reply = ApiClient(create_app(engine=cut_off)).post("/api/applications", applicant,
+                                                       json=_elderly(people, "local_85"))
     with engine.sessions() as session:
         stored = session.scalars(select(Application).join(User, Application.applicant_id == User.id)
                                  .where(User.username == applicant)).all()

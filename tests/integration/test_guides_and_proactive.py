@@ -141,21 +141,21 @@ def test_a_rescan_starts_whoever_became_eligible_and_nobody_twice(engine, people
     assert (now_local[0].status, now_local[0].outcome) == ("completed", "approve")
 
 
-def test_an_applicant_and_the_proactive_job_at_the_same_moment_make_one_approval(engine, new_user):
+def test_an_applicant_and_the_proactive_job_at_the_same_moment_make_one_approval(engine, applicant_for):
     """The register of holders decides, not timing: whichever of the two commits first is
     approved, the other refused as already receiving (engine/holdings.py)."""
     for round_ in range(5):
         clock = MovableClock(datetime(2031 + round_, 3, 12, 10, 0, tzinfo=BEIJING))  # a window no other test uses
         timed = replace(engine, clock=clock)
         id_number = _resident_born(engine, date(1951 + round_, 3, 10))  # turned 80 two days ago
-        with engine.sessions() as session:
-            applicant = session.scalars(select(User).where(User.username == new_user())).one()
+        with engine.sessions() as session:  # the person applies for themselves
+            applicant = session.scalars(select(User).where(User.username == applicant_for(id_number))).one()
         barrier, outcomes = threading.Barrier(2), {}
 
         def by_hand() -> None:
             barrier.wait(10)
-            application, _ = timed.submit(applicant, "elderly_subsidy", {
-                "applicant_name": "长者", "id_number": id_number, "phone": "13900139000"})
+            application, _ = timed.submit(applicant, "elderly_subsidy", {"id_number": id_number,
+                                                                          "phone": "13900139000"})
             outcomes["applicant"] = application.outcome
 
         def proactively() -> None:
@@ -171,5 +171,6 @@ def test_an_applicant_and_the_proactive_job_at_the_same_moment_make_one_approval
             decided = session.scalars(select(Application.outcome).where(
                 Application.form_data["id_number"].as_string() == id_number)).all()
             holders = session.scalars(select(SubsidyRecipient).where(SubsidyRecipient.id_number == id_number)).all()
+        assert set(outcomes) == {"applicant", "job"}, (round_, outcomes)  # both ran to the end
         assert [o for o in decided if o].count("approve") == 1, (round_, decided, outcomes)
         assert len(holders) == 1

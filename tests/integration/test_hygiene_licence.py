@@ -9,7 +9,8 @@ from tests.integration.helpers import run_queued_work
 
 
 def apply(client, applicant: str, credit_code: str, commitment: str = "signed", **overrides):
-    data = {"company_name": "海口某某酒店管理有限公司", "credit_code": credit_code, "phone": "13800138000",
+    """Apply for the company; its name is left out (秒填 from the market-entity registry)."""
+    data = {"credit_code": credit_code, "phone": "13800138000",
             "venue_address": "海口市龙华区滨海大道1号", "venue_type": "lodging", "area_m2": 1200,
             "staff_certified": "yes", "hygiene_tested": "yes", "commitment": commitment, **overrides}
     return client.post("/api/applications", applicant, json={"matter": "hygiene_licence", "data": data})
@@ -32,11 +33,12 @@ SEVEN_DAYS = "2026-10-13T16:00:00+00:00"  # red fast lane: 10 cut by 30% = 7 wor
     ("black", False, 202, None, TEN_DAYS, "信用等级为黑色，转人工审核"),
     ("blue", True, 202, None, TEN_DAYS, "失信被执行人，转人工审核"),
 ])
-def test_each_credit_tier_takes_its_path_with_its_time_limit(clocked, company, new_user, tier, debtor, status,
-                                                             outcome, due_at, path_message):
+def test_each_credit_tier_takes_its_path_with_its_time_limit(clocked, company, applicant_for, new_user, tier, debtor,
+                                                             status, outcome, due_at, path_message):
     client, _, _ = clocked
     clerk = new_user("clerk", "health")
-    reply = apply(client, new_user(), company(tier, debtor))
+    code = company(tier, debtor)
+    reply = apply(client, applicant_for(code), code)
     body = reply.get_json()
     assert reply.status_code == status, body
     assert (body["outcome"], body["due_at"]) == (outcome, due_at)
@@ -63,16 +65,18 @@ def _credit_of(client, supervisor: str, application_id: int) -> dict:
     return trail[0]["data"]
 
 
-def test_a_declined_commitment_is_normal_handling_even_for_a_red_tier(clocked, company, new_user):
+def test_a_declined_commitment_is_normal_handling_even_for_a_red_tier(clocked, company, applicant_for):
     client, _, _ = clocked
-    reply = apply(client, new_user(), company("red"), commitment="declined")
+    code = company("red")
+    reply = apply(client, applicant_for(code), code, commitment="declined")
     assert reply.status_code == 202 and reply.get_json()["outcome"] is None
 
 
-def test_notify_and_commit_verification_fires_by_timer_and_a_false_commitment_revokes(clocked, company, new_user):
+def test_notify_and_commit_verification_fires_by_timer_and_a_false_commitment_revokes(clocked, company, applicant_for,
+                                                                                      new_user):
     client, clock, timed = clocked
-    operator, clerk, supervisor = new_user(), new_user("clerk", "health"), new_user("supervisor")
     code = company("orange")
+    operator, clerk, supervisor = applicant_for(code), new_user("clerk", "health"), new_user("supervisor")
     approved = apply(client, operator, code).get_json()
     assert (approved["outcome"], approved["result"]["verification_due"]) == ("approve", "2026-10-16T09:00:00+08:00")
 
@@ -104,10 +108,11 @@ def test_notify_and_commit_verification_fires_by_timer_and_a_false_commitment_re
     assert health_task(client, clerk, again.get_json()["id"])["title"] == "卫生许可审查"
 
 
-def test_a_kept_commitment_closes_the_case_approved(clocked, company, new_user):
+def test_a_kept_commitment_closes_the_case_approved(clocked, company, applicant_for, new_user):
     client, clock, timed = clocked
     clerk = new_user("clerk", "health")
-    approved = apply(client, new_user(), company("red")).get_json()
+    code = company("red")
+    approved = apply(client, applicant_for(code), code).get_json()
     clock.set(2026, 10, 16, 9, 30)
     timed.fire_timers()
     run_queued_work(timed)

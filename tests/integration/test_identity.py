@@ -130,7 +130,7 @@ def test_one_account_per_person_and_per_username(api, engine, registered, person
 
 
 def test_an_account_opened_without_identity_verifies_it_once(api, engine, person, registered, new_user):
-    applicant = new_user()
+    applicant = new_user(verified=False)
     id_number, name = person()
     wrong = api.post("/api/me/identity", applicant, json={"full_name": name + "某", "resident_id": id_number})
     assert wrong.status_code == 422 and list(wrong.get_json()["errors"]) == ["full_name"]
@@ -250,7 +250,7 @@ def test_only_the_legal_representative_hands_out_roles_and_only_to_verified_peop
         assert reply.status_code == 403 and "法定代表人" in reply.get_json()["detail"], reply.get_json()
         reply = api.http.delete(f"/api/companies/{credit_code}/handlers/{handler}", headers=api.headers(caller))
         assert reply.status_code == 403
-    unverified = new_user()
+    unverified = new_user(verified=False)
     reply = api.post(f"/api/companies/{credit_code}/handlers", representative, json={"username": unverified})
     assert reply.status_code == 422 and list(reply.get_json()["errors"]) == ["username"]
     missing = api.post(f"/api/companies/{credit_code}/handlers", representative, json={"username": "nobody_here"})

@@ -45,18 +45,20 @@ def _deploy(api, analyst: str, body: dict) -> int:
 
 
 def _apply(api, applicant: str, code: str, id_number: str) -> dict:
+    """Apply for ``id_number`` (the name is filled from the population registry)."""
     reply = api.post("/api/applications", applicant, json={"matter": code, "data": {
-        "applicant_name": "测试老人", "id_number": id_number, "phone": "13800138000"}})
+        "id_number": id_number, "phone": "13800138000"}})
     assert reply.status_code in (201, 202), reply.get_json()
     return reply.get_json()
 
 
 def test_a_failing_step_opens_an_incident_and_the_applicant_reads_only_the_neutral_notice(
-        api, engine, new_user, resident, scratch_matter):
+        api, engine, new_user, resident, applicant_for, scratch_matter):
     code, body = scratch_matter
-    analyst, applicant, clerk = new_user("analyst"), new_user(), new_user("clerk", "civil_affairs")
+    analyst, clerk, id_number = new_user("analyst"), new_user("clerk", "civil_affairs"), resident(85)
+    applicant = applicant_for(id_number)
     _deploy(api, analyst, body("amount = 1 // 0"))
-    submitted = _apply(api, applicant, code, resident(85))
+    submitted = _apply(api, applicant, code, id_number)
 
     assert submitted["status"] == "failed" and submitted["outcome"] is None
     assert submitted["notice"] == APPLICANT_NOTICE
@@ -74,11 +76,12 @@ def test_a_failing_step_opens_an_incident_and_the_applicant_reads_only_the_neutr
 
 
 def test_a_retry_after_the_fix_runs_the_failed_step_on_the_new_version(api, engine, new_user, resident,
-                                                                       scratch_matter):
+                                                                       applicant_for, scratch_matter):
     code, body = scratch_matter
-    analyst, applicant, clerk = new_user("analyst"), new_user(), new_user("clerk", "civil_affairs")
+    analyst, clerk, id_number = new_user("analyst"), new_user("clerk", "civil_affairs"), resident(85)
+    applicant = applicant_for(id_number)
     broken = _deploy(api, analyst, body("amount = 1 // 0"))
-    failed = _apply(api, applicant, code, resident(85))
+    failed = _apply(api, applicant, code, id_number)
     incident = api.get(f"/api/incidents?application={failed['id']}", analyst).get_json()[0]
 
     still_broken = api.post(f"/api/incidents/{incident['id']}/retry", analyst)
@@ -105,7 +108,7 @@ def test_an_unknown_incident_is_not_found(api, new_user):
 
 
 def test_a_flow_loop_past_spiffworkflows_depth_limit_ends_at_its_end_event(api, new_user, resident,
-                                                                          scratch_matter):
+                                                                          applicant_for, scratch_matter):
     """Before: a 600-turn script loop ended ``completed`` with no outcome (SpiffWorkflow's
     task iterator gave up at depth 1000). The engine keeps the tree bounded, so the loop
     runs to its end event, and completes only there."""
@@ -119,19 +122,21 @@ def test_a_flow_loop_past_spiffworkflows_depth_limit_ends_at_its_end_event(api, 
     loop = loop.replace("</bpmn:process>", '<bpmn:sequenceFlow id="f_end" sourceRef="tally" targetRef="end"/>'
                                            "</bpmn:process>")
     _deploy(api, new_user("analyst"), {**body(), "bpmn": loop})
-    done = _apply(api, new_user(), code, resident(85))
+    id_number = resident(85)
+    done = _apply(api, applicant_for(id_number), code, id_number)
     assert (done["status"], done["outcome"]) == ("completed", "approve"), done  # unbounded: failed, no_end_event
     assert done["result"]["turns"] == 2_000
 
 
 def test_a_flow_loop_that_never_exits_stops_at_the_runs_step_budget_into_an_incident(api, engine, new_user, resident,
-                                                                                    scratch_matter):
+                                                                                    applicant_for, scratch_matter):
     from tests.unit.test_loops import counting_loop
 
     code, body = scratch_matter
     analyst = new_user("analyst")
     _deploy(api, analyst, {**body(), "bpmn": counting_loop(10**9)})
-    failed = _apply(api, new_user(), code, resident(85))
+    id_number = resident(85)
+    failed = _apply(api, applicant_for(id_number), code, id_number)
     assert (failed["status"], failed["notice"]) == ("failed", APPLICANT_NOTICE)
     incident = api.get(f"/api/incidents?application={failed['id']}", analyst).get_json()[0]
     assert incident["kind"] == "budget_exceeded" and incident["element_id"] in ("step", "more", "init")

@@ -8,6 +8,7 @@ from jsonschema import Draft202012Validator
 
 from engine.catalogue import read_catalogue
 from engine.config import CATALOGUE_FILE
+from engine.subjects import REGISTRY, SubjectKind, SubjectPolicy
 
 FIRST_ID, SECOND_ID, OLD_ID = "110105195803140214", "46010519900709135X", "310104194011020261"
 CREDIT_CODE, PHONE = "91110105MA01ABCDXR", "13912345678"
@@ -40,7 +41,8 @@ WRONG = {  # one field each, wrong in a way the schema states (and the server re
     "publication_retail_check": {"report_year": 1999},
     "road_occupation": {"materials_provided": ["别的材料"]},
 }
-SHIPPED = sorted(entry["code"] for entry in read_catalogue(CATALOGUE_FILE))
+CATALOGUE = {entry["code"]: entry for entry in read_catalogue(CATALOGUE_FILE)}
+SHIPPED = sorted(CATALOGUE)
 
 
 def test_every_shipped_matter_has_a_valid_and_an_invalid_payload_here():
@@ -92,11 +94,31 @@ def test_the_schema_is_json_schema_and_agrees_with_the_server(published, engine,
     assert _server_errors(engine, code, {**VALID[code], "surprise": 1})
 
 
+def _for_registered_subjects(engine, code: str, example: dict, resident, company) -> tuple[dict, str]:
+    """The example with each party (engine/subjects.py) replaced by a fresh one of the registries
+    and its identity fields as the registry has them (an example cannot guess a real person or
+    company); returns it and the first party's ID, whom the submission is for."""
+    policy = SubjectPolicy.of(CATALOGUE[code])
+    assert policy is not None, f"{code} declares no subject"
+    subject_ids = [resident(70) if party.kind is SubjectKind.PERSON else company() for party in policy.parties]
+    data = dict(example)
+    with engine.sessions() as session:
+        for party, subject_id in zip(policy.parties, subject_ids):
+            assert party.id_field in example  # the example names a subject of its own
+            record = session.get(REGISTRY[party.kind], subject_id)
+            data[party.id_field] = subject_id
+            data.update({field: getattr(record, column) for field, column in party.fields.items()})
+    return data, subject_ids[0]
+
+
 @pytest.mark.parametrize("code", SHIPPED)
-def test_the_example_is_accepted_by_the_submit_endpoint(api, published, new_user, code):
+def test_the_example_is_accepted_by_the_submit_endpoint(api, engine, published, applicant_for, resident, company,
+                                                        code):
     example = published[code]["examples"][0]
     assert list(_validator(published[code]).iter_errors(example)) == []
-    reply = api.post("/api/applications", as_user=new_user(), json={"matter": code, "data": example})
+    data, subject = _for_registered_subjects(engine, code, example, resident, company)
+    assert list(_validator(published[code]).iter_errors(data)) == []
+    reply = api.post("/api/applications", as_user=applicant_for(subject), json={"matter": code, "data": data})
     assert reply.status_code in (201, 202), reply.get_json()
 
 

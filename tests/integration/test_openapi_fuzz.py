@@ -6,6 +6,8 @@ Bounded and derandomised: CI sends the same requests on every run.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -16,9 +18,13 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, negativ
                                                response_headers_conformance, response_schema_conformance,
                                                status_code_conformance)
 
+from api import create_app
 from engine import users
 from engine.demo import DEMO_PASSWORD
-from tests.integration.test_tasks import manual_case, task_of
+from engine.sources import EMBEDDED_QUERIES, SqlSource
+from tests.integration.helpers import ApiClient
+from tests.integration.test_concurrent_approvals import give_identity
+from tests.integration.test_tasks import task_of
 
 EXAMPLES = 20
 CALLERS = {"applicant": ("applicant", None), "clerk": ("clerk", "civil_affairs"), "analyst": ("analyst", None)}
@@ -37,15 +43,27 @@ def targets(api, engine, people) -> dict:
     """A signed-in caller per role, and real objects for the fuzzer to hit now and then:
     random ids and matter codes only ever find nothing, and a 404 exercises little."""
     with engine.sessions() as session:
-        for name, (role, department) in CALLERS.items():
-            users.create_user(session, f"fuzz_{name}", DEMO_PASSWORD, role, department)
+        callers = {name: users.create_user(session, f"fuzz_{name}", DEMO_PASSWORD, role, department)
+                   for name, (role, department) in CALLERS.items()}
+        elder = give_identity(session, callers["applicant"], age=85)  # a verified person (实名认证) of 85
         session.commit()
-    applications = [manual_case(api, people, lambda: "fuzz_applicant")[0] for _ in range(2)]
+    applications = [_waiting_application(engine, "fuzz_applicant", elder) for _ in range(2)]
     return {"headers": {name: api.headers(f"fuzz_{name}") for name in CALLERS},
             "application_id": applications,
             "task_id": [task_of(api, "fuzz_clerk", a)["id"] for a in applications],
             "code": [m["code"] for m in api.get("/api/matters").get_json()],
             "credit_code": [people["bookshop_red"], people["bookshop_blue"]]}  # demo companies
+
+
+def _waiting_application(engine, applicant: str, id_number: str) -> int:
+    """The applicant's own elderly-subsidy application, waiting for a civil-affairs clerk:
+    with the death register not answering, the rules cannot verify it (转人工)."""
+    silent = SqlSource("death_records", engine.sessions, EMBEDDED_QUERIES["death_records"], timeout=0.01, delay=1)
+    unverifiable = ApiClient(create_app(engine=replace(engine, sources={**engine.sources, "death_records": silent})))
+    body = unverifiable.post("/api/applications", applicant, json={
+        "matter": "elderly_subsidy", "data": {"id_number": id_number, "phone": "13700137000"}}).get_json()
+    assert body["status"] == "waiting", body
+    return body["id"]
 
 
 @pytest.fixture(scope="module")

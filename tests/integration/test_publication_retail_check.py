@@ -22,8 +22,8 @@ DUE_7_DAYS = "2026-10-13T16:00:00+00:00"   # red tier's fast lane: 10 cut by 30%
 
 
 def submit(client, applicant: str, credit_code: str, **overrides):
-    data = {"company_name": "海口某某书店有限公司", "credit_code": credit_code.lower(), "legal_representative": "陈明",
-            "phone": "13800138000", "business_address": "海口市龙华区国贸路1号", "report_year": 2025,
+    """Submit for the company; its name and legal representative are left out (秒填 from the registry)."""
+    data = {"credit_code": credit_code.lower(), "phone": "13800138000", "business_address": "海口市龙华区国贸路1号", "report_year": 2025,
             "business_area_m2": 120, "annual_sales": 85.5, "staff_count": 6, "penalties": 0, "truthful": True,
             **overrides}
     return client.post("/api/applications", applicant, json={"matter": MATTER, "data": data})
@@ -49,9 +49,11 @@ def kinds(client, applicant: str, reference: str) -> list[str]:
     ("orange", DUE_10_DAYS, {"tolerate_missing": True, "commitment": True, "fast_lane": False}),
     (None, DUE_10_DAYS, {"tolerate_missing": False, "commitment": False, "fast_lane": False}),
 ])
-def test_red_orange_and_blue_pass_at_once_with_their_time_limit(clocked, company, new_user, tier, due_at, allows):
+def test_red_orange_and_blue_pass_at_once_with_their_time_limit(clocked, company, applicant_for, tier, due_at,
+                                                                 allows):
     client, _, _ = clocked
-    applicant, credit_code = new_user(), company(tier)
+    credit_code = company(tier)
+    applicant = applicant_for(credit_code)
     reply = submit(client, applicant, credit_code)
     assert reply.status_code == 201, reply.get_json()
     body = reply.get_json()
@@ -68,10 +70,11 @@ def test_red_orange_and_blue_pass_at_once_with_their_time_limit(clocked, company
     assert ("credit.fast_lane" in kinds(client, applicant, body["reference"])) is (tier == "red")
 
 
-def test_the_fast_lane_is_recorded_with_the_limit_it_replaced(clocked, company, new_user):
+def test_the_fast_lane_is_recorded_with_the_limit_it_replaced(clocked, company, applicant_for):
     client, _, _ = clocked
-    applicant = new_user()
-    body = submit(client, applicant, company("red")).get_json()
+    credit_code = company("red")
+    applicant = applicant_for(credit_code)
+    body = submit(client, applicant, credit_code).get_json()
     history = detail(client, applicant, body["reference"])["history"]
     assert next(e["data"] for e in history if e["kind"] == "credit.fast_lane") == {"promised_days": 7,
                                                                                    "instead_of": 10}
@@ -79,9 +82,11 @@ def test_the_fast_lane_is_recorded_with_the_limit_it_replaced(clocked, company, 
 
 @pytest.mark.parametrize("tier, debtor, who", [("black", False, "信用等级为黑色"), (None, True, "失信被执行人"),
                                                ("red", True, "失信被执行人")])
-def test_black_tier_and_debtors_are_refused_quoting_the_legal_basis(clocked, company, new_user, tier, debtor, who):
+def test_black_tier_and_debtors_are_refused_quoting_the_legal_basis(clocked, company, applicant_for, tier, debtor,
+                                                                     who):
     client, _, _ = clocked
-    applicant, credit_code = new_user(), company(tier, debtor=debtor)
+    credit_code = company(tier, debtor=debtor)
+    applicant = applicant_for(credit_code)
     reply = submit(client, applicant, credit_code)
     assert reply.status_code == 201, reply.get_json()
     body = reply.get_json()
@@ -101,10 +106,11 @@ def test_black_tier_and_debtors_are_refused_quoting_the_legal_basis(clocked, com
 # --- missing licences: 容缺后补 for red and orange, asked first for blue ---------------------
 
 @pytest.mark.parametrize("tier", ["red", "orange"])
-def test_red_and_orange_with_a_missing_licence_pass_at_once_and_hand_it_in_afterwards(clocked, company, new_user,
-                                                                                      tier):
+def test_red_and_orange_with_a_missing_licence_pass_at_once_and_hand_it_in_afterwards(clocked, company,
+                                                                                      applicant_for, tier):
     client, clock, _ = clocked
-    applicant, credit_code = new_user(), company(tier, licences=("publication_permit",))
+    credit_code = company(tier, licences=("publication_permit",))
+    applicant = applicant_for(credit_code)
     reply = submit(client, applicant, credit_code)
     assert reply.status_code == 201, reply.get_json()
     body = reply.get_json()
@@ -128,10 +134,11 @@ def test_red_and_orange_with_a_missing_licence_pass_at_once_and_hand_it_in_after
     assert kinds(client, applicant, body["reference"]).count("application.decided") == 1
 
 
-def test_blue_with_a_missing_licence_is_asked_for_it_before_the_decision(clocked, company, new_user):
+def test_blue_with_a_missing_licence_is_asked_for_it_before_the_decision(clocked, company, applicant_for):
     client, clock, _ = clocked
-    applicant = new_user()
-    reply = submit(client, applicant, company(licences=("publication_permit",)))
+    credit_code = company(licences=("publication_permit",))
+    applicant = applicant_for(credit_code)
+    reply = submit(client, applicant, credit_code)
     assert reply.status_code == 202, reply.get_json()
     body = reply.get_json()
     assert (body["status"], body["outcome"], body["decision"]) == ("waiting", None, None)
@@ -153,19 +160,21 @@ def test_blue_with_a_missing_licence_is_asked_for_it_before_the_decision(clocked
 
 # --- the rules ------------------------------------------------------------------------------
 
-def test_an_expired_permit_in_the_library_fails_the_check(clocked, company, new_user):
+def test_an_expired_permit_in_the_library_fails_the_check(clocked, company, applicant_for):
     client, _, _ = clocked
     # red tolerates the (invalid, so not attached) permit and lets the rules judge it at once
-    body = submit(client, new_user(), company("red", permit_valid_until=date(2026, 6, 30))).get_json()
+    credit_code = company("red", permit_valid_until=date(2026, 6, 30))
+    body = submit(client, applicant_for(credit_code), credit_code).get_json()
     assert (body["status"], body["outcome"]) == ("completed", "reject")
     assert [r["rule"] for r in body["decision"]["reasons"]] == ["permit_expired"]
     assert body["result"]["reasons"] == [body["decision"]["reasons"][0]["message"]]
 
 
-def test_penalties_in_the_year_go_to_the_culture_department(clocked, company, new_user):
+def test_penalties_in_the_year_go_to_the_culture_department(clocked, company, applicant_for, new_user):
     client, _, _ = clocked
-    applicant = new_user()
-    reply = submit(client, applicant, company("orange"), penalties=1)
+    credit_code = company("orange")
+    applicant = applicant_for(credit_code)
+    reply = submit(client, applicant, credit_code, penalties=1)
     assert reply.status_code == 202
     body = reply.get_json()
     assert body["decision"]["outcome"] == "manual" and body["decision"]["credit"]["tier"] == "orange"
@@ -193,11 +202,12 @@ def _with_slow(engine, clock, source: str) -> ApiClient:
 
 
 def test_an_unreadable_credit_registry_grants_nothing_and_handles_the_case_normally(engine, clocked, company,
-                                                                                      new_user):
+                                                                                      applicant_for):
     _, clock, _ = clocked
     client = _with_slow(engine, clock, "credit_registry")
-    applicant = new_user()
-    body = submit(client, applicant, company("red", licences=("publication_permit",))).get_json()
+    credit_code = company("red", licences=("publication_permit",))
+    applicant = applicant_for(credit_code)
+    body = submit(client, applicant, credit_code).get_json()
     assert (body["status"], body["outcome"], body["decision"]) == ("waiting", None, None)
     assert open_steps(client, applicant, body["reference"]) == [("申请人补正材料", "applicant")]  # no 容缺 without a tier
     done = client.post(f"/api/applications/{body['reference']}/supplement", applicant,
@@ -209,11 +219,13 @@ def test_an_unreadable_credit_registry_grants_nothing_and_handles_the_case_norma
     assert "credit.fast_lane" not in kinds(client, applicant, body["reference"])
 
 
-def test_an_unreadable_debtor_list_sends_the_case_to_a_clerk_not_to_refusal(engine, clocked, company, new_user):
+def test_an_unreadable_debtor_list_sends_the_case_to_a_clerk_not_to_refusal(engine, clocked, company, applicant_for,
+                                                                           new_user):
     _, clock, _ = clocked
     client = _with_slow(engine, clock, "debtor_list")
-    applicant = new_user()
-    reply = submit(client, applicant, company("blue"))
+    credit_code = company("blue")
+    applicant = applicant_for(credit_code)
+    reply = submit(client, applicant, credit_code)
     assert reply.status_code == 202, reply.get_json()
     body = reply.get_json()
     assert body["outcome"] is None
@@ -228,11 +240,12 @@ def test_an_unreadable_debtor_list_sends_the_case_to_a_clerk_not_to_refusal(engi
     assert final["decision"]["credit"]["sources"]["debtor_list"]["status"] == "unavailable"
 
 
-def test_an_unreadable_licence_library_asks_for_the_licences(engine, clocked, company, new_user):
+def test_an_unreadable_licence_library_asks_for_the_licences(engine, clocked, company, applicant_for):
     _, clock, _ = clocked
     client = _with_slow(engine, clock, "licence_library")
-    applicant = new_user()
-    reply = submit(client, applicant, company())
+    credit_code = company()
+    applicant = applicant_for(credit_code)
+    reply = submit(client, applicant, credit_code)
     assert reply.status_code == 202, reply.get_json()
     body = reply.get_json()
     assert body["outcome"] is None and body["materials"]["library"] == "unavailable"

@@ -27,7 +27,7 @@ from engine.replay import CandidateRefused, replay
 from engine.runtime import forget_compiled
 from forms.identifiers import make_resident_id
 from rules import Fact, evaluate, load_ruleset
-from tests.integration.helpers import unknown_resident
+from tests.integration.helpers import with_silent_source
 
 ELDERLY_RULES = (REPO_ROOT / "rules" / "elderly_subsidy.yaml").read_text(encoding="utf-8")
 PENSION_DMN = (REPO_ROOT / "processes" / "resident_pension.dmn").read_text(encoding="utf-8")
@@ -196,16 +196,19 @@ def test_the_command_line_replays_a_file_with_a_progress_bar(recorded, tmp_path,
 # --- through the API, on the shared database ---------------------------------------------
 
 def pension(api, user: str, id_number: str, years: int) -> dict:
+    """Apply for ``id_number`` (the name is filled from the population registry)."""
     return api.post("/api/applications", user, json={"matter": "resident_pension", "data": {
-        "applicant_name": "赵六", "id_number": id_number, "phone": "13800138000",
-        "contribution_years": years}}).get_json()
+        "id_number": id_number, "phone": "13800138000", "contribution_years": years}}).get_json()
 
 
-def test_a_dmn_candidate_is_replayed_through_the_api(api, resident, new_user):
-    applicant, analyst = new_user(), new_user("analyst")
-    twelve_years = pension(api, applicant, resident(66), 12)
-    twenty_years = pension(api, applicant, resident(67), 20)
-    unverifiable = pension(api, applicant, unknown_resident(), 12)
+def test_a_dmn_candidate_is_replayed_through_the_api(api, engine, resident, applicant_for, new_user):
+    analyst = new_user("analyst")
+    people = [resident(66), resident(67), resident(66)]
+    applicant = applicant_for(people[0])
+    twelve_years = pension(api, applicant, people[0], 12)
+    twenty_years = pension(api, applicant_for(people[1]), people[1], 20)
+    no_registry = with_silent_source(engine, "population_registry")  # 户籍 cannot be verified
+    unverifiable = pension(no_registry, applicant_for(people[2]), people[2], 12)
     assert [a["decision"]["outcome"] for a in (twelve_years, twenty_years, unverifiable)] == ["reject", "approve", "reject"]
     before = api.get(f"/api/applications/{twelve_years['reference']}", applicant).get_json()["decision"]
 
@@ -224,7 +227,8 @@ def test_a_dmn_candidate_is_replayed_through_the_api(api, resident, new_user):
     assert api.get(f"/api/applications/{twelve_years['reference']}", applicant).get_json()["decision"] == before
 
 
-def test_a_bad_candidate_is_a_400_naming_the_rule_and_the_body_needs_one_candidate(api, resident, new_user):
+def test_a_bad_candidate_is_a_400_naming_the_rule_and_the_body_needs_one_candidate(api, resident, applicant_for,
+                                                                                      new_user):
     analyst = new_user("analyst")
     typo = PENSION_DMN.replace("<text>contribution_years</text>", "<text>contribution_yeers</text>")
     reply = api.post("/api/definitions/resident_pension/replay", analyst, json={"dmn": typo})
@@ -234,7 +238,8 @@ def test_a_bad_candidate_is_a_400_naming_the_rule_and_the_body_needs_one_candida
     reply = api.post("/api/definitions/resident_pension/replay", analyst, json={"dmn": unsafe})
     assert reply.status_code == 400 and reply.get_json()["problems"][0]["element_id"] == "pension_eligibility"
     failing = PENSION_DMN.replace("<text>&gt;= 15</text>", '<text>&gt;= "fifteen"</text>')
-    pension(api, new_user(), resident(68), 20)  # a recorded application whose facts reach that entry
+    id_number = resident(68)
+    pension(api, applicant_for(id_number), id_number, 20)  # a recorded application whose facts reach that entry
     reply = api.post("/api/definitions/resident_pension/replay", analyst, json={"dmn": failing})
     assert reply.status_code == 400 and "TypeError" in reply.get_json()["problems"][0]["reason"]
     huge = api.post("/api/definitions/resident_pension/replay", analyst, json={"ruleset": "#" * 200_001})

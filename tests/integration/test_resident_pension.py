@@ -2,17 +2,15 @@
 rejects with the table's message, and sends what it cannot verify to a clerk."""
 from __future__ import annotations
 
-from datetime import date
-
-from forms.identifiers import make_resident_id
-from tests.integration.helpers import unknown_resident
+from tests.integration.helpers import with_silent_source
 
 MATTER = "resident_pension"
 
 
 def submit(api, user: str, id_number: str, years: int = 20):
+    """Apply for ``id_number``; the name is left out (秒填 from the population registry)."""
     return api.post("/api/applications", user, json={"matter": MATTER, "data": {
-        "applicant_name": "王五", "id_number": id_number, "phone": "13800138000", "contribution_years": years}})
+        "id_number": id_number, "phone": "13800138000", "contribution_years": years}})
 
 
 def rules_of(body: dict) -> list[str]:
@@ -26,8 +24,9 @@ def test_the_catalogue_entry_is_a_matter_with_its_guide(api):
     assert {c.get("key") for c in body["form"]["components"]} >= {"id_number", "contribution_years"}
 
 
-def test_a_local_65_year_old_with_20_years_is_approved_by_the_table(api, resident, new_user):
-    reply = submit(api, new_user(), resident(65), years=20)
+def test_a_local_65_year_old_with_20_years_is_approved_by_the_table(api, resident, applicant_for):
+    id_number = resident(65)
+    reply = submit(api, applicant_for(id_number), id_number, years=20)
     assert reply.status_code == 201, reply.get_json()
     body = reply.get_json()
     assert (body["status"], body["outcome"]) == ("completed", "approve")
@@ -40,27 +39,28 @@ def test_a_local_65_year_old_with_20_years_is_approved_by_the_table(api, residen
     assert body["decision"]["ruleset"]["matter"] == MATTER and len(body["decision"]["ruleset"]["checksum"]) == 64
 
 
-def test_each_unmet_condition_rejects_with_the_tables_message(api, resident, new_user):
-    user = new_user()
+def test_each_unmet_condition_rejects_with_the_tables_message(api, resident, applicant_for):
     cases = [(resident(55), 20, ["under_60"], "未满60周岁"),
              (resident(70, local=False), 20, ["not_local"], "非本地户籍"),
              (resident(70), 14, ["short_contribution"], "不足15年"),
              (resident(58, local=False), 3, ["under_60", "not_local", "short_contribution"], "未满60周岁")]
     for id_number, years, rules, words in cases:
-        body = submit(api, user, id_number, years).get_json()
+        body = submit(api, applicant_for(id_number), id_number, years).get_json()
         assert (body["status"], body["outcome"]) == ("completed", "reject"), body
         assert rules_of(body) == rules
         assert words in body["decision"]["reasons"][0]["message"]
 
 
-def test_a_resident_the_registry_does_not_know_goes_to_a_social_security_clerk(api, new_user):
-    applicant = new_user()
-    reply = submit(api, applicant, unknown_resident(), years=30)
+def test_a_registry_that_does_not_answer_sends_the_case_to_a_social_security_clerk(api, engine, resident,
+                                                                                   applicant_for, new_user):
+    id_number = resident(70)
+    applicant = applicant_for(id_number)
+    reply = submit(with_silent_source(engine, "population_registry"), applicant, id_number, years=30)
     assert reply.status_code == 202, reply.get_json()
     body = reply.get_json()
     assert body["status"] == "waiting" and body["decision"]["outcome"] == "manual"
     assert rules_of(body) == ["missing:household_local"]
-    assert body["decision"]["facts"]["household_local"]["status"] == "no_record"
+    assert body["decision"]["facts"]["household_local"]["status"] == "unavailable"
 
     clerk = new_user("clerk", "social_security")
     task = next(t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == body["id"])
@@ -70,9 +70,10 @@ def test_a_resident_the_registry_does_not_know_goes_to_a_social_security_clerk(a
     assert (final["status"], final["outcome"]) == ("completed", "approve")
 
 
-def test_an_under_60_applicant_is_rejected_even_when_the_registry_cannot_answer(api, new_user):
+def test_an_under_60_applicant_is_rejected_even_when_the_registry_cannot_answer(engine, resident, applicant_for):
     """A reject row on a verified fact still decides; the unverifiable fact only adds a reason."""
-    young_and_unknown = make_resident_id("469002", date(date.today().year - 40, 3, 3), "517")
-    body = submit(api, new_user(), young_and_unknown).get_json()
+    id_number = resident(40)
+    silent = with_silent_source(engine, "population_registry")
+    body = submit(silent, applicant_for(id_number), id_number).get_json()
     assert body["outcome"] == "reject"
     assert rules_of(body) == ["under_60", "missing:household_local"]

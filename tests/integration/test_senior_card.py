@@ -3,20 +3,17 @@ and photo come from the e-licence library; the applicant is asked only for what 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
-
-from api import create_app
-from engine.sources import EMBEDDED_QUERIES, SqlSource
-from tests.integration.helpers import ApiClient, add_licences, unknown_resident
+from tests.integration.helpers import with_silent_source
 
 MATTER = "senior_card"
 ID_CARD, PHOTO = "居民身份证", "近期免冠证件照"
 
 
 def submit(client, user: str, id_number: str):
+    """Apply for ``id_number``; the name is left out (秒填 from the population registry)."""
     return client.post("/api/applications", user, json={"matter": MATTER, "data": {
-        "applicant_name": "林秀英", "id_number": id_number, "phone": "13800138000"}})
+        "id_number": id_number, "phone": "13800138000"}})
 
 
 def open_steps(client, user: str, reference: str) -> list[tuple[str, str]]:
@@ -24,8 +21,9 @@ def open_steps(client, user: str, reference: str) -> list[tuple[str, str]]:
     return [(s["title"], s["candidate_role"]) for s in detail["steps"] if s["status"] in ("open", "claimed")]
 
 
-def test_all_materials_in_the_library_card_issued_at_once_without_uploads(api, senior, new_user):
-    applicant, id_number = new_user(), senior(65)
+def test_all_materials_in_the_library_card_issued_at_once_without_uploads(api, senior, applicant_for):
+    id_number = senior(65)
+    applicant = applicant_for(id_number)
     reply = submit(api, applicant, id_number)
     assert reply.status_code == 201, reply.get_json()
     body = reply.get_json()
@@ -41,8 +39,9 @@ def test_all_materials_in_the_library_card_issued_at_once_without_uploads(api, s
     assert "materials.fetched" in [e["kind"] for e in detail["history"]]
 
 
-def test_a_photo_missing_from_the_library_is_the_only_thing_asked_for(api, senior, new_user):
-    applicant, id_number = new_user(), senior(70, licences=("resident_id_card",))
+def test_a_photo_missing_from_the_library_is_the_only_thing_asked_for(api, senior, applicant_for):
+    id_number = senior(70, licences=("resident_id_card",))
+    applicant = applicant_for(id_number)
     reply = submit(api, applicant, id_number)
     assert reply.status_code == 202, reply.get_json()
     body = reply.get_json()
@@ -63,24 +62,27 @@ def test_a_photo_missing_from_the_library_is_the_only_thing_asked_for(api, senio
     assert final["due_at"] is not None and final["clock_pauses"][0]["end"] is not None
 
 
-def test_under_60_is_refused_with_the_rules_message(api, senior, new_user):
-    body = submit(api, new_user(), senior(59)).get_json()
+def test_under_60_is_refused_with_the_rules_message(api, senior, applicant_for):
+    id_number = senior(59)
+    body = submit(api, applicant_for(id_number), id_number).get_json()
     assert (body["status"], body["outcome"]) == ("completed", "reject")
     assert [r["rule"] for r in body["decision"]["reasons"]] == ["under_60"]
     assert body["result"]["reasons"] == [body["decision"]["reasons"][0]["message"]]
     assert "60" in body["result"]["reasons"][0]
 
 
-def test_non_local_resident_is_refused(api, senior, new_user):
-    body = submit(api, new_user(), senior(72, local=False)).get_json()
+def test_non_local_resident_is_refused(api, senior, applicant_for):
+    id_number = senior(72, local=False)
+    body = submit(api, applicant_for(id_number), id_number).get_json()
     assert body["outcome"] == "reject"
     assert [r["rule"] for r in body["decision"]["reasons"]] == ["not_local"]
 
 
-def test_a_resident_the_registry_cannot_verify_goes_to_a_civil_affairs_clerk(api, engine, new_user):
-    applicant, id_number = new_user(), unknown_resident()
-    add_licences(engine, id_number, ("resident_id_card", "id_photo"))
-    reply = submit(api, applicant, id_number)
+def test_a_resident_the_registry_cannot_verify_goes_to_a_civil_affairs_clerk(api, engine, senior, applicant_for,
+                                                                             new_user):
+    id_number = senior(84)
+    applicant = applicant_for(id_number)
+    reply = submit(with_silent_source(engine, "population_registry"), applicant, id_number)
     assert reply.status_code == 202
     body = reply.get_json()
     assert body["decision"]["outcome"] == "manual"
@@ -96,12 +98,11 @@ def test_a_resident_the_registry_cannot_verify_goes_to_a_civil_affairs_clerk(api
     assert re.fullmatch(r"YDZ\d{4}\d{7}", final["result"]["card_no"])
 
 
-def test_a_library_that_does_not_answer_asks_for_the_materials_and_refuses_nobody(engine, senior, new_user):
-    slow_library = SqlSource("licence_library", engine.sessions, EMBEDDED_QUERIES["licence_library"],
-                             timeout=0.05, delay=0.5)
-    client = ApiClient(create_app(engine=replace(engine, sources={**engine.sources, "licence_library": slow_library})))
-    applicant = new_user()
-    reply = submit(client, applicant, senior(66))
+def test_a_library_that_does_not_answer_asks_for_the_materials_and_refuses_nobody(engine, senior, applicant_for):
+    client = with_silent_source(engine, "licence_library")
+    id_number = senior(66)
+    applicant = applicant_for(id_number)
+    reply = submit(client, applicant, id_number)
     assert reply.status_code == 202, reply.get_json()
     body = reply.get_json()
     assert body["outcome"] is None

@@ -42,19 +42,21 @@ class HeldSource:
 
 
 def _elderly(id_number: str) -> dict:
-    return {"matter": "elderly_subsidy", "data": {"applicant_name": "周九", "id_number": id_number,
-                                                   "phone": "13800138000"}}
+    """The elder's own application; the registry fills in the name (秒填)."""
+    return {"matter": "elderly_subsidy", "data": {"id_number": id_number, "phone": "13800138000"}}
 
 
-def test_other_submissions_commit_while_one_waits_for_a_registry(engine, settings, api, new_user, resident):
+def test_other_submissions_commit_while_one_waits_for_a_registry(engine, settings, api, applicant_for, resident):
     held = HeldSource(engine.sources["population_registry"], threading.Event(), threading.Event())
     slow = ApiClient(create_app(engine=replace(engine, sources={**engine.sources, "population_registry": held})))
     waiting_reply, quick_reply = {}, {}
+    elders = {"waiting": resident(85), "quick": resident(90)}
+    accounts = {id_number: applicant_for(id_number) for id_number in elders.values()}
 
     def submit(client, reply: dict, id_number: str) -> None:
-        reply["response"] = client.post("/api/applications", new_user(), json=_elderly(id_number))
+        reply["response"] = client.post("/api/applications", accounts[id_number], json=_elderly(id_number))
 
-    waiting = threading.Thread(target=submit, args=(slow, waiting_reply, resident(85)))
+    waiting = threading.Thread(target=submit, args=(slow, waiting_reply, elders["waiting"]))
     waiting.start()
     try:
         assert held.entered.wait(WAIT), "the registry lookup never started"
@@ -65,7 +67,7 @@ def test_other_submissions_commit_while_one_waits_for_a_registry(engine, setting
                     "WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() "
                     "AND l.locktype IN ('transactionid', 'tuple')"))
             assert locks == 0
-        quick = threading.Thread(target=submit, args=(api, quick_reply, resident(90)))
+        quick = threading.Thread(target=submit, args=(api, quick_reply, elders["quick"]))
         quick.start()
         quick.join(WAIT)
         assert not quick.is_alive(), "another submission waited for the registry lookup's transaction"

@@ -1,15 +1,26 @@
 """电子监察 through the API: colours drift with the (test) clock, pauses move the deadline."""
 from __future__ import annotations
 
-from tests.integration.helpers import unknown_resident
+import pytest
+
+from tests.integration.helpers import with_silent_source
 
 
-def manual_case(client, people, new_user) -> tuple[int, int, str]:
-    applicant, clerk = new_user(), new_user("clerk", "civil_affairs")
-    body = client.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": {
-        "applicant_name": "冯三", "id_number": unknown_resident(), "phone": "13800138000"}}).get_json()
-    task = next(t for t in client.get("/api/tasks", clerk).get_json() if t["application_id"] == body["id"])
-    return body["id"], task["id"], clerk
+@pytest.fixture
+def manual_case(clocked, new_user, resident, applicant_for):
+    """A 高龄补贴 application waiting for a civil-affairs clerk (the death register does not
+    answer, so 在世 is unknown), submitted at the test clock's time by a fresh 85-year-old.
+    Makes (application id, task id, clerk)."""
+    silent = with_silent_source(clocked.engine, "death_records")
+
+    def make() -> tuple[int, int, str]:
+        id_number, clerk = resident(85), new_user("clerk", "civil_affairs")
+        body = silent.post("/api/applications", applicant_for(id_number), json={"matter": "elderly_subsidy", "data": {
+            "id_number": id_number, "phone": "13800138000"}}).get_json()
+        queue = clocked.client.get("/api/tasks", clerk).get_json()
+        task = next(t for t in queue if t["application_id"] == body["id"])
+        return body["id"], task["id"], clerk
+    return make
 
 
 def alerts(client, supervisor: str, application_id: int) -> list[tuple[str, str]]:
@@ -17,10 +28,10 @@ def alerts(client, supervisor: str, application_id: int) -> list[tuple[str, str]
     return [(e["data"]["from"], e["data"]["to"]) for e in reversed(trail)]
 
 
-def test_a_case_turns_yellow_then_red_across_national_day(clocked, people, new_user):
+def test_a_case_turns_yellow_then_red_across_national_day(clocked, new_user, manual_case):
     client, clock, _ = clocked
     supervisor = new_user("supervisor")
-    application_id, _, _ = manual_case(client, people, new_user)
+    application_id, _, _ = manual_case()
     application = client.get(f"/api/applications/{application_id}", supervisor).get_json()
     # 5 working days from Mon 28 Sep: 29, 30, [1-7 Oct holiday], 8, 9, Sat 10 Oct (make-up day)
     assert application["due_at"] == "2026-10-10T16:00:00+00:00"  # the end of 10 Oct in Beijing
@@ -42,10 +53,10 @@ def test_a_case_turns_yellow_then_red_across_national_day(clocked, people, new_u
     assert client.get("/api/supervision/counts", supervisor).get_json()["departments"]["civil_affairs"]["red"] >= 1
 
 
-def test_a_special_procedure_pauses_the_clock_and_adds_its_working_days(clocked, people, new_user):
+def test_a_special_procedure_pauses_the_clock_and_adds_its_working_days(clocked, new_user, manual_case):
     client, clock, _ = clocked
     supervisor = new_user("supervisor")
-    application_id, task_id, clerk = manual_case(client, people, new_user)
+    application_id, task_id, clerk = manual_case()
     clock.set(2026, 9, 29, 9, 0)
     paused = client.post(f"/api/tasks/{task_id}/pause", clerk, json={"reason": "inspection", "note": "现场核实户籍"})
     assert paused.status_code == 200, paused.get_json()
@@ -65,9 +76,9 @@ def test_a_special_procedure_pauses_the_clock_and_adds_its_working_days(clocked,
     assert client.post(f"/api/tasks/{task_id}/resume", clerk).status_code == 409
 
 
-def test_only_clerks_of_the_department_pause_and_only_supervisors_supervise(clocked, people, new_user):
+def test_only_clerks_of_the_department_pause_and_only_supervisors_supervise(clocked, new_user, manual_case):
     client, _, _ = clocked
-    _, task_id, _ = manual_case(client, people, new_user)
+    _, task_id, _ = manual_case()
     assert client.post(f"/api/tasks/{task_id}/pause", new_user("clerk", "housing"),
                        json={"reason": "hearing"}).status_code == 404
     assert client.post(f"/api/tasks/{task_id}/pause", new_user("clerk", "civil_affairs"),

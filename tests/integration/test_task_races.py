@@ -19,15 +19,16 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import date
 from typing import NamedTuple
 
 import pytest
 from sqlalchemy import event, select
 
-from engine import users
+from engine import identity, users
 from engine.demo import DEMO_PASSWORD
-from engine.models import Event, Task, User
-from tests.integration.helpers import unknown_resident
+from engine.models import Event, RegistryPerson, Task, User
+from forms.identifiers import make_resident_id
 from tests.integration.test_comprehensive_window import MATERIALS
 
 EXCLUSIVE_ROUNDS = 10
@@ -98,7 +99,7 @@ class Outcome(NamedTuple):
 @dataclass
 class Desk:
     """The housing department's clerks A and B, colleagues C and D to delegate to, the
-    window that accepts intakes, and an applicant."""
+    window that accepts intakes, and an applicant (a verified resident applying for themselves)."""
 
     api: object
     engine: object
@@ -108,6 +109,7 @@ class Desk:
     d: str
     window: str
     applicant: str
+    applicant_id: str  # the applicant's resident ID
 
     def review_tasks(self, count: int) -> list[tuple[int, int]]:
         """``count`` road occupation applications the window has accepted: (application,
@@ -119,7 +121,7 @@ class Desk:
         made = []
         for _ in range(count):
             application, _ = engine.submit(applicant, "road_occupation", {
-                "applicant_name": "海口市某建筑公司", "id_number": unknown_resident(), "phone": "13800138000",
+                "id_number": self.applicant_id, "phone": "13800138000",
                 "location": "龙华区滨海大道100号北侧人行道", "purpose": "施工材料临时堆放", "start_date": "2026-10-12",
                 "end_date": "2026-11-10", "area_m2": 40, "materials_provided": MATERIALS[:3],
                 "delivery_method": "pickup"})
@@ -193,8 +195,20 @@ def desk(api, engine) -> Desk:
         api.headers(username)  # sign in before any race
         return username
 
+    def verified(username: str) -> str:
+        """Give the account a fresh resident of the population registry as its verified identity."""
+        id_number = make_resident_id("460108", date(1980, 1, 1), f"{int(tag, 16) % 999 + 1:03d}")
+        with engine.sessions() as session:
+            session.add(RegistryPerson(id_number=id_number, name=f"抢办{tag}", household_local=True,
+                                       household_region="460100"))
+            user = session.scalars(select(User).where(User.username == username)).one()
+            identity.verify_account(session, user, f"抢办{tag}", id_number, actor="tests")
+            session.commit()
+        return id_number
+
+    applicant = make("applicant", "applicant")
     return Desk(api, engine, *(make(name, "clerk", "housing") for name in "abcd"),
-                window=make("window", "clerk", "front_desk"), applicant=make("applicant", "applicant"))
+                window=make("window", "clerk", "front_desk"), applicant=applicant, applicant_id=verified(applicant))
 
 
 def serial_orders(start: State, prior: list[tuple], actions: list[Action]) -> list[tuple[State, list[tuple]]]:

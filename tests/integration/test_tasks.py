@@ -3,27 +3,36 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
 from engine.models import Event
-from tests.integration.helpers import unknown_resident
+from tests.integration.helpers import with_silent_source
 
 
-def manual_case(api, people, new_user) -> tuple[int, str]:
-    """An elderly-subsidy application the rules cannot verify: it waits for a clerk."""
-    applicant = new_user()
-    body = api.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": {
-        "applicant_name": "赵六", "id_number": unknown_resident(), "phone": "13700137000"}}).get_json()
-    assert body["status"] == "waiting"
-    return body["id"], applicant
+@pytest.fixture
+def manual_case(engine, resident, applicant_for):
+    """An elderly-subsidy application the rules cannot verify (the death register does not
+    answer: 在世 is unknown): it waits for a clerk. Makes (id, applicant): a fresh
+    85-year-old applying for themselves."""
+    client = with_silent_source(engine, "death_records")
+
+    def make() -> tuple[int, str]:
+        id_number = resident(85)
+        applicant = applicant_for(id_number)
+        body = client.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": {
+            "id_number": id_number, "phone": "13700137000"}}).get_json()
+        assert body["status"] == "waiting", body
+        return body["id"], applicant
+    return make
 
 
 def task_of(api, clerk: str, application_id: int) -> dict:
     return next(t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == application_id)
 
 
-def test_two_clerks_completing_the_same_task_at_once_one_wins(api, engine, people, new_user):
-    application_id, applicant = manual_case(api, people, new_user)
+def test_two_clerks_completing_the_same_task_at_once_one_wins(api, engine, new_user, manual_case):
+    application_id, applicant = manual_case()
     clerks = [new_user("clerk", "civil_affairs") for _ in range(2)]
     task_id = task_of(api, clerks[0], application_id)["id"]
     for clerk in clerks:
@@ -51,8 +60,8 @@ def test_two_clerks_completing_the_same_task_at_once_one_wins(api, engine, peopl
     assert final["status"] == "completed"
 
 
-def test_claim_release_and_claimed_by_someone_else(api, people, new_user):
-    application_id, _ = manual_case(api, people, new_user)
+def test_claim_release_and_claimed_by_someone_else(api, new_user, manual_case):
+    application_id, _ = manual_case()
     first, second = new_user("clerk", "civil_affairs"), new_user("clerk", "civil_affairs")
     task_id = task_of(api, first, application_id)["id"]
     assert api.post(f"/api/tasks/{task_id}/claim", first).get_json()["status"] == "claimed"
@@ -63,8 +72,8 @@ def test_claim_release_and_claimed_by_someone_else(api, people, new_user):
     assert api.post(f"/api/tasks/{task_id}/claim", second).status_code == 200
 
 
-def test_a_clerk_of_another_department_cannot_see_or_touch_the_task(api, people, new_user):
-    application_id, _ = manual_case(api, people, new_user)
+def test_a_clerk_of_another_department_cannot_see_or_touch_the_task(api, new_user, manual_case):
+    application_id, _ = manual_case()
     task_id = task_of(api, new_user("clerk", "civil_affairs"), application_id)["id"]
     housing = new_user("clerk", "housing")
     for action in ("claim", "release"):
@@ -73,8 +82,8 @@ def test_a_clerk_of_another_department_cannot_see_or_touch_the_task(api, people,
     assert api.get(f"/api/applications/{application_id}", housing).status_code == 404
 
 
-def test_a_rejection_needs_a_reason(api, people, new_user):
-    application_id, _ = manual_case(api, people, new_user)
+def test_a_rejection_needs_a_reason(api, new_user, manual_case):
+    application_id, _ = manual_case()
     clerk = new_user("clerk", "civil_affairs")
     task_id = task_of(api, clerk, application_id)["id"]
     reply = api.post(f"/api/tasks/{task_id}/complete", clerk, json={"outcome": "reject"})

@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -36,13 +36,14 @@ from api.cli import main as cli
 from engine import users
 from engine.catalogue import upsert_matter
 from engine.db import make_engine, make_session_factory, upgrade
-from engine.demo import DEMO_PASSWORD
+from engine.demo import DEMO_PASSWORD, demo_people
 from engine.models import Application, Event, PeriodicJobRun, utcnow
 from engine.periodic import JOBS
-from tests.integration.helpers import ApiClient, unknown_resident
+from tests.integration.helpers import ApiClient
 from tests.integration.services import free_port
+from tests.integration.test_concurrent_approvals import give_identity
 from tests.integration.test_timers import FIXTURES, FORM, RULESET
-from tests.integration.test_worker import DEFERRED, application, events, submit_rental
+from tests.integration.test_worker import DEFERRED, application, events, rental_filing, submit_rental
 from worker.setup import build_engine
 
 BACKEND = os.environ.get("ONEWINDOW_TEST_BACKEND", "sqlite")
@@ -52,6 +53,7 @@ SCALE = {"ONEWINDOW_PERIODIC_SCALE": "0.01", "ONEWINDOW_RECONCILE_AFTER": "1"}
 WAITING_PERIOD = {"matter": "waiting_period", "bpmn": (FIXTURES / "waiting_period.bpmn").read_text(encoding="utf-8"),
                   "ruleset": RULESET.replace("已填写", "已填写（定时任务）"), "form": FORM}
 JOB_NAMES = {job.name for job in JOBS}
+AGENT = "agent_post"  # the demo outlet's staff: the demo residents authorised it on paper (授权代办)
 _unique = itertools.count(1)
 
 needs_workers = pytest.mark.skipif(BACKEND != "postgres", reason=(
@@ -136,11 +138,20 @@ def _running(pid: int) -> bool:
 
 
 def _make_user(engine, role: str = "applicant", department: str | None = None) -> str:
+    """A fresh account; an applicant is a verified person (实名认证) of the population registry."""
     name = f"process_{role}_{next(_unique)}_{os.getpid()}"
     with engine.sessions() as session:
-        users.create_user(session, name, DEMO_PASSWORD, role, department)
+        user = users.create_user(session, name, DEMO_PASSWORD, role, department)
+        if role == "applicant":
+            give_identity(session, user)
         session.commit()
     return name
+
+
+def _near_due_case(people: dict[str, str]) -> dict:
+    """A case that waits for a clerk: the demo tenant named as the landlord of the demo
+    landlord's flat (owner mismatch), filed by the outlet both authorised."""
+    return {"matter": "rental_filing", "data": rental_filing(people["tenant"], people["landlord"])}
 
 
 def _runs(sessions) -> dict[str, int]:
@@ -184,7 +195,7 @@ def worked(settings, engine, people, tmp_path_factory):
     deferred = build_engine(replace(settings, source_options=DEFERRED))
     started = StartedJobRegistry(QUEUE_NAME, connection=deferred.queue.queue.connection)
     earlier = set(started.get_job_ids())  # a worker killed by an earlier test leaves its job listed
-    lost = submit_rental(deferred, people, lambda: _make_user(engine))
+    lost = submit_rental(deferred, people, AGENT)
     doomed = start(logs, "doomed", ["worker"], {**env, "ONEWINDOW_SOURCES": json.dumps(
         {"property_registry": {"delay": 30, "timeout": 40}})})
     workers = [doomed]
@@ -214,8 +225,7 @@ def worked(settings, engine, people, tmp_path_factory):
         timer = api.post("/api/applications", _make_user(engine), json={"matter": "waiting_period",
                                                                         "data": {"name": "周九"}}).get_json()
         assert timer["status"] == "waiting", timer
-        near_due = api.post("/api/applications", _make_user(engine), json={"matter": "elderly_subsidy", "data": {
-            "applicant_name": "冯三", "id_number": unknown_resident(), "phone": "13800138000"}}).get_json()
+        near_due = api.post("/api/applications", AGENT, json=_near_due_case(people)).get_json()
         assert near_due["status"] == "waiting" and near_due.get("colour", "green") == "green", near_due
         _make_near_due(engine.sessions, near_due["id"])
 
@@ -402,8 +412,8 @@ def test_serve_runs_the_periodic_jobs_itself(tmp_path):
         status, timer = _http(base, "POST", "/api/applications", alice,
                               {"matter": "waiting_period", "data": {"name": "周九"}})
         assert (status, timer["status"]) == (202, "waiting"), timer
-        status, near_due = _http(base, "POST", "/api/applications", alice, {"matter": "elderly_subsidy", "data": {
-            "applicant_name": "冯三", "id_number": unknown_resident(), "phone": "13800138000"}})
+        status, near_due = _http(base, "POST", "/api/applications", _login(base, AGENT),
+                                 _near_due_case(demo_people(date.today())))  # serve loaded the demo data
         assert near_due["status"] == "waiting", near_due
         _make_near_due(sessions, near_due["id"])
 

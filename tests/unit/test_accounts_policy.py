@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine.accounts import MIN_PASSWORD_LENGTH, check_password, check_role
-from engine.catalogue import read_catalogue, read_departments
+from engine.catalogue import read_catalogue
+from engine.organisation import read_departments
 from engine.config import Settings, load_settings
 from engine.demo import DEMO_USERS
 from engine.errors import InvalidInput

@@ -11,7 +11,7 @@ from engine.bpmn import DecisionTableTask, ProcessProblem, new_workflow, parse_d
 from engine.catalogue import read_catalogue, upload_for
 from engine.assignment import Staffing
 from engine.bpmn import DMN_NAMESPACES
-from engine.catalogue import read_departments
+from engine.organisation import read_departments
 from engine.definitions import check_upload
 from engine.errors import DeploymentRefused
 from engine.sandbox import FUNCTION_NAMES, evaluate_expression
