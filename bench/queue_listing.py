@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import text
 
