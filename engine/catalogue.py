@@ -43,7 +43,8 @@ def upsert_matter(session: Session, entry: dict) -> Matter:
     elements = {k: v for k, v in entry.items() if k not in FILE_KEYS and k != "dmn"}
     # a policy the engine cannot follow fails here, not at approval
     HoldingPolicy.of(elements), NumberPolicy.of(elements), SubjectPolicy.of(elements)
-    matter = session.get(Matter, entry["code"]) or Matter(code=entry["code"], region=DEFAULT_REGION)
+    matter = session.get(Matter, entry["code"]) or Matter(code=entry["code"])
+    matter.region = str(entry.get("region", DEFAULT_REGION))  # its home region; a local variant names its own
     RegionPolicy.from_elements(elements, matter.region)
     matter.name, matter.department = entry["name"], entry["department"]
     matter.promised_days, matter.legal_days = entry["promised_days"], entry["legal_days"]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from engine import accounts
 from engine.errors import (CompanyRoleHeld, IdentityNotVerified, NotFound, NotLegalRepresentative,
                            UnknownCompany)
-from engine.identity import identity_of
+from engine.identity import companies_of, identity_of
 from engine.models import CompanyRecord, CompanyRole, CompanyRoleKind, Event, User
 from forms.identifiers import credit_code_problem
 
@@ -86,10 +86,10 @@ def revoke_handler(session: Session, representative: User, credit_code: str, use
 
 
 def _represented(session: Session, user: User, credit_code: str) -> CompanyRecord:
-    """The company, if the user is its legal representative (an active role)."""
+    """The company, if the user is its legal representative (an active role, and the
+    registry still names them)."""
     record = company(session, credit_code)
-    role = active_role(session, user, credit_code)
-    if role is None or role.role != CompanyRoleKind.LEGAL_REPRESENTATIVE:
+    if companies_of(session, user).get(credit_code) != CompanyRoleKind.LEGAL_REPRESENTATIVE:
         raise NotLegalRepresentative(f"只有{record.name}（{credit_code}）的法定代表人可以授权或撤销经办人")
     return record
 

@@ -36,10 +36,12 @@ DEMO_USERS = [
     ("supervisor", "supervisor", None, "电子监察"),
     ("admin", "admin", None, "系统管理员"),
     ("clerk_civil_sanya", "clerk", "civil_affairs", "三亚市民政局窗口"),
+    ("clerk_window_sanya", "clerk", "front_desk", "三亚市综合受理窗口"),
+    ("clerk_housing_sanya", "clerk", "housing", "三亚市住建局窗口"),
     ("supervisor_sanya", "supervisor", None, "三亚市电子监察"),
 ]
 SANYA = "460200"
-REGIONS = {"clerk_civil_sanya": SANYA, "supervisor_sanya": SANYA}  # the others work in Haikou (460100)
+REGIONS = {username: SANYA for username, *_ in DEMO_USERS if username.endswith("_sanya")}  # the others: Haikou
 
 
 def demo_id(birth: date, seq: str, region: str = "460105") -> str:

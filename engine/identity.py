@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from engine import accounts, users
 from engine.errors import Conflict, IdentityNotVerified, ResidentAlreadyRegistered
-from engine.models import CompanyRole, CompanyRoleKind, DeathRecord, Event, RegistryPerson, User
+from engine.models import CompanyRecord, CompanyRole, CompanyRoleKind, DeathRecord, Event, RegistryPerson, User
+from engine.organisation import read_regions
 from forms.identifiers import normalise_resident_id, resident_id_problem
 
 APPLICANT = "applicant"  # the role of every self-registered account (engine/users.py ROLES)
@@ -51,10 +52,14 @@ def identity_of(session: Session, user: User) -> Identity | None:
 
 
 def companies_of(session: Session, user: User) -> dict[str, CompanyRoleKind]:
-    """The companies the user acts for now (active roles only): credit code -> role."""
-    rows = session.execute(select(CompanyRole.credit_code, CompanyRole.role)
+    """The companies the user acts for now (active roles only): credit code -> role. A
+    legal representative's role lasts while the market-entity registry still names them:
+    after a change of 法定代表人 the former one no longer acts for the company."""
+    rows = session.execute(select(CompanyRole.credit_code, CompanyRole.role, CompanyRecord.legal_rep_id_number)
+                           .join(CompanyRecord, CompanyRecord.credit_code == CompanyRole.credit_code)
                            .where(CompanyRole.user_id == user.id, CompanyRole.revoked_at.is_(None)))
-    return {credit_code: CompanyRoleKind(role) for credit_code, role in rows}
+    return {credit_code: CompanyRoleKind(role) for credit_code, role, named in rows
+            if role != CompanyRoleKind.LEGAL_REPRESENTATIVE or named == user.resident_id}
 
 
 def verify_person(session: Session, resident_id: str, full_name: str) -> Identity:
@@ -116,6 +121,9 @@ def _record_identity(session: Session, user: User, identity: Identity, kind: Ide
     """Store the verified identity on the account and audit it."""
     user.resident_id, user.full_name = identity.resident_id, identity.full_name
     user.verified_at = datetime.now(timezone.utc)
+    household = session.get(RegistryPerson, identity.resident_id).household_region
+    if household in read_regions():  # where the person lives, if the platform serves it
+        user.region = household
     try:
         session.flush()
     except IntegrityError as exc:  # the same person registered between the check and here

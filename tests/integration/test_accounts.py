@@ -277,6 +277,8 @@ def test_an_operator_manages_accounts_with_onewindow_users(tmp_path):
     refusals = {("users", "create", "zhang.wei", "--role", "analyst", "--password-stdin"): "is taken",
                 ("users", "create", "li.na", "--role", "clerk", "--department", "tax_bureau", "--password-stdin"):
                     "department",
+                ("users", "create", "li.na", "--role", "clerk", "--department", "civil_affairs", "--region",
+                 "110100", "--password-stdin"): "unknown region '110100'",
                 ("users", "disable", "zhang.wei", "nobody"): "no account 'nobody'"}
     for args, says in refusals.items():
         code, output = run(tmp_path, env, *args, password=PASSWORD)
@@ -296,6 +298,9 @@ def test_an_operator_manages_accounts_with_onewindow_users(tmp_path):
     assert code == 0 and NEW_PASSWORD not in output, output
     assert sign_in(client, "zhang.wei").status_code == 401
     assert sign_in(client, "zhang.wei", NEW_PASSWORD).get_json()["user"]["role"] == "analyst"
+    code, output = run(tmp_path, env, "users", "create", "wang.fang", "--role", "supervisor", "--region", "460200",
+                       "--password-stdin", password=PASSWORD)
+    assert code == 0 and sign_in(client, "wang.fang").get_json()["user"]["region"] == "460200", output
 
 
 # --- no published password outside demo data ----------------------------------------------
@@ -342,7 +347,7 @@ def test_serve_refuses_demo_passwords_until_they_are_reset_or_disabled(tmp_path,
     assert code == 1 and len(errors) == 1 and "Traceback" not in refused.output(), refused.output()
     demo_names = [username for username, *_ in DEMO_USERS]
     named = errors[0].partition("published demo password: ")[2].partition(";")[0]
-    assert named.endswith(" and 5 more") and len(set(named.removesuffix(" and 5 more").split(", "))
+    assert named.endswith(" and 7 more") and len(set(named.removesuffix(" and 7 more").split(", "))
                                                  & set(demo_names)) == 10, errors
     assert "onewindow users reset-password" in errors[0] and "onewindow users disable" in errors[0]
 

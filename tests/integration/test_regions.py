@@ -52,6 +52,8 @@ def elderly(id_number: str, **extra) -> dict:
 def test_a_sanya_case_is_worked_and_supervised_in_sanya_only(api, engine, staff, sanya_resident, applicant_for):
     client = with_silent_source(engine, "death_records")  # 在世 unknown: the case waits for a clerk
     resident = sanya_resident()
+    sanya_supervisor, haikou_supervisor = staff("supervisor", SANYA), staff("supervisor", HAIKOU)
+    haikou_counts = api.get("/api/supervision/counts", haikou_supervisor).get_json()
     body = client.post("/api/applications", applicant_for(resident), json=elderly(resident)).get_json()
     assert (body["status"], body["region"]) == ("waiting", SANYA), body
     application = body["id"]
@@ -63,7 +65,6 @@ def test_a_sanya_case_is_worked_and_supervised_in_sanya_only(api, engine, staff,
     assert api.post(f"/api/tasks/{task['id']}/claim", haikou_clerk).status_code == 404
     assert api.post(f"/api/tasks/{task['id']}/delegate", sanya_clerk, json={"to": haikou_clerk}).status_code == 422
     assert api.get(f"/api/applications/{application}", sanya_clerk).status_code == 200
-    sanya_supervisor, haikou_supervisor = staff("supervisor", SANYA), staff("supervisor", HAIKOU)
     assert api.get(f"/api/applications/{application}", sanya_supervisor).status_code == 200
     assert api.get(f"/api/applications/{application}", haikou_supervisor).status_code == 404
     reason = {"reason": "核对申请人身份：工单 2026-0888"}
@@ -73,8 +74,8 @@ def test_a_sanya_case_is_worked_and_supervised_in_sanya_only(api, engine, staff,
                     json=reason).status_code == 200
     trail = f"/api/events?application_id={application}"
     assert api.get(trail, haikou_supervisor).get_json() == [] and api.get(trail, sanya_supervisor).get_json()
-    counts = api.get("/api/supervision/counts", sanya_supervisor).get_json()
-    assert set(counts["departments"]) == {"civil_affairs"}, counts  # only Sanya's cases are counted there
+    assert api.get("/api/supervision/counts", haikou_supervisor).get_json() == haikou_counts  # not counted there
+    assert api.get("/api/supervision/counts", sanya_supervisor).get_json()["departments"]["civil_affairs"]
     assert api.get(f"/api/applications/{application}", "analyst").status_code == 200  # the whole platform
     assert api.post(f"/api/tasks/{task['id']}/complete", sanya_clerk, json={
         "outcome": "approve", "comment": "已核实在世"}).status_code == 200
@@ -111,3 +112,33 @@ def test_an_admin_gives_staff_a_region_and_changing_it_ends_their_tokens(api):
     moved = api.http.patch("/api/users/regions_clerk_by_admin", headers=api.headers("admin"), json={"region": HAIKOU})
     assert moved.status_code == 200 and moved.get_json()["region"] == HAIKOU
     assert api.http.get("/api/tasks", headers=api.headers("regions_clerk_by_admin")).status_code == 401
+
+
+def test_a_person_who_registers_is_placed_in_the_region_of_their_household(api, engine, sanya_resident):
+    resident_id = sanya_resident()
+    with engine.sessions() as session:
+        name = session.get(RegistryPerson, resident_id).name
+    reply = api.http.post("/api/auth/register", json={"username": f"regions_person_{resident_id[-6:]}",
+                                                      "password": "a-long-secret-2", "full_name": name,
+                                                      "resident_id": resident_id})
+    assert reply.status_code == 201, reply.get_json()
+    api.sign_in(f"regions_person_{resident_id[-6:]}", "a-long-secret-2")
+    assert api.get("/api/auth/me", f"regions_person_{resident_id[-6:]}").get_json()["region"] == SANYA
+
+
+def test_a_local_variant_of_a_matter_is_handled_by_its_own_regions_window(api, staff, resident, applicant_for):
+    """四级四同: road_occupation_sanya is road_occupation (same national code and elements)
+    in Sanya, with Sanya's shorter limit; its front desk is Sanya's."""
+    guides = {m["code"]: m for m in api.get("/api/matters").get_json()}
+    variant, home = guides["road_occupation_sanya"], guides["road_occupation"]
+    assert variant["guide"]["national_code"] == home["guide"]["national_code"]
+    assert (variant["region"], variant["promised_days"], home["region"], home["promised_days"]) == (SANYA, 3, HAIKOU, 5)
+    applicant = resident(40)
+    body = api.post("/api/applications", applicant_for(applicant), json={"matter": "road_occupation_sanya", "data": {
+        "id_number": applicant, "phone": "13800138000", "location": "三亚湾路100号北侧人行道",
+        "purpose": "施工材料临时堆放", "start_date": "2026-10-12", "end_date": "2026-11-10", "area_m2": 40,
+        "materials_provided": ["临时占用城市道路申请书"], "delivery_method": "pickup"}}).get_json()
+    assert body["region"] == SANYA, body
+    sanya_window, haikou_window = staff("clerk", SANYA, "front_desk"), staff("clerk", HAIKOU, "front_desk")
+    assert body["id"] in [t["application_id"] for t in api.get("/api/tasks", sanya_window).get_json()]
+    assert body["id"] not in [t["application_id"] for t in api.get("/api/tasks", haikou_window).get_json()]

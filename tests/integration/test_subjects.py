@@ -19,6 +19,14 @@ _staff = itertools.count(1)
 STAFF_REASON = "核对申请人身份：工单 2026-0451"
 
 
+def publication(credit_code: str) -> dict:
+    """出版物零售业务年度核验 for the company; its name and legal representative left to the registry."""
+    return {"matter": "publication_retail_check", "data": {
+        "credit_code": credit_code, "phone": "13800138000", "business_address": "海口市龙华区国贸路1号",
+        "report_year": 2025, "business_area_m2": 120, "annual_sales": 85.5, "staff_count": 6, "penalties": 0,
+        "truthful": True}}
+
+
 def elderly(id_number: str, **extra) -> dict:
     return {"matter": "elderly_subsidy", "data": {"id_number": id_number, "phone": "13800138000", **extra}}
 
@@ -131,10 +139,8 @@ def test_outlet_staff_apply_for_an_elder_who_authorised_the_outlet_on_paper(api,
 def test_a_company_applies_through_its_legal_representative_or_a_handler(api, engine, company, applicant_for,
                                                                          new_user):
     credit_code = company()
-    data = {"credit_code": credit_code, "phone": "13800138000", "business_address": "海口市龙华区国贸路1号",
-            "report_year": 2025, "business_area_m2": 120, "annual_sales": 85.5, "staff_count": 6, "penalties": 0,
-            "truthful": True}
-    body = {"matter": "publication_retail_check", "data": data}
+    body = publication(credit_code)
+    data = body["data"]
     outsider = submit(api, new_user(), body)
     assert (outsider.status_code, outsider.get_json()["rule"]) == (403, "not_company_role")
     representative, handler = applicant_for(credit_code), new_user()
@@ -149,6 +155,28 @@ def test_a_company_applies_through_its_legal_representative_or_a_handler(api, en
     assert made["form_data"]["legal_representative"] == registry_name(
         engine, _legal_representative(engine, credit_code))
     assert made["reference"] in [a["reference"] for a in api.get("/api/applications", representative).get_json()]
+    other_company = company()
+    elsewhere = new_user()
+    assert api.post(f"/api/companies/{other_company}/handlers", applicant_for(other_company),
+                    json={"username": elsewhere}).status_code == 201
+    wrong_company = submit(api, elsewhere, body)  # a handler, but of another company
+    assert (wrong_company.status_code, wrong_company.get_json()["rule"]) == (403, "not_company_role")
+
+
+def test_a_former_legal_representative_no_longer_acts_for_the_company(api, engine, company, applicant_for,
+                                                                     resident):
+    """法定代表人 is the registry's word: after a change there, the old role is over."""
+    credit_code, successor = company(), resident(50)
+    former = applicant_for(credit_code)
+    with engine.sessions() as session:
+        record = session.get(CompanyRecord, credit_code)
+        record.legal_rep_id_number = successor
+        record.legal_rep_name = session.get(RegistryPerson, successor).name
+        session.commit()
+    reply = submit(api, former, publication(credit_code))
+    assert (reply.status_code, reply.get_json()["rule"]) == (403, "not_company_role"), reply.get_json()
+    handler = api.post(f"/api/companies/{credit_code}/handlers", former, json={"username": applicant_for(resident(40))})
+    assert handler.status_code == 403
 
 
 def _legal_representative(engine, credit_code: str) -> str:
