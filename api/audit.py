@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from api.auth import roles
 from api.schemas import EventSchema
 from engine import regions
-from engine.models import Application, Event
+from engine.models import Application, Event, User
 
 blp = Blueprint("audit", __name__, url_prefix="/api/events", description="Audit trail (supervisors, admins)")
 
@@ -34,12 +34,16 @@ class Events(MethodView):
     @blp.response(200, AuditEventSchema(many=True))
     @roles("supervisor", "admin")
     def get(self, query: dict):
-        """Who did what and when: decisions, claims, completions, deployments, logins. Of
-        the applications' events, a supervisor sees their region's (engine/regions.py)."""
+        """Who did what and when: decisions, claims, completions, deployments, logins. A
+        supervisor sees their region's (engine/regions.py): its applications' events, and of
+        the others those of its people and of the system (deployments, scheduled jobs)."""
         statement = select(Event).order_by(Event.id.desc()).limit(query["limit"])
         if not regions.sees_every_region(g.user):
-            statement = statement.outerjoin(Application, Application.id == Event.application_id).where(
-                or_(Event.application_id.is_(None), Application.region == g.user.region))
+            region = g.user.region
+            statement = (statement.outerjoin(Application, Application.id == Event.application_id)
+                         .outerjoin(User, User.username == Event.actor)
+                         .where(or_(Application.region == region, Event.application_id.is_(None)
+                                    & (User.id.is_(None) | (User.region == region)))))
         for name in ("application_id", "kind", "actor"):
             if name in query:
                 statement = statement.where(getattr(Event, name) == query[name])

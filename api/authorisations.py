@@ -15,7 +15,8 @@ from api.auth import roles
 from api.schemas import ROW_ID
 from engine import authorisations
 from engine.authorisations import AGENT_ROLE
-from engine.models import Authorisation, as_utc
+from engine.errors import NotFound
+from engine.models import Authorisation, Matter, as_utc
 
 blp = Blueprint("authorisations", __name__, url_prefix="/api/authorisations",
                 description="授权代办: who may apply in whose name")
@@ -133,11 +134,14 @@ class Revocation(MethodView):
 class Check(MethodView):
     @blp.arguments(CheckQuerySchema, location="query")
     @blp.response(200, AuthorisationSchema)
+    @blp.alt_response(404, "NOT_FOUND", description="no such matter")
     @roles("applicant", AGENT_ROLE)
     def get(self, query: dict) -> Authorisation:
         """Whether you may apply for the principal in the matter now: the authorisation that
         allows it, or 403 whose ``rule`` names what failed (no_authorisation, not_yet_valid,
         expired, revoked, other_matter)."""
         with _engine().sessions() as session:
+            if session.get(Matter, query["matter"]) is None:
+                raise NotFound(f"no matter {query['matter']}")
             return authorisations.authorisation_for(session, g.user, query["principal_id_number"], query["matter"],
                                                     _now())

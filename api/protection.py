@@ -81,6 +81,7 @@ def protect(app: Flask, settings: Settings) -> Limiter:
 NUL = "\x00"
 MAX_NESTING = 32  # no form or API body nests deeper; json.loads itself gives up (a 500) near 1,000
 TOO_DEEP = f"嵌套过深 nested deeper than {MAX_NESTING} levels"
+TOO_LONG_NUMBER = "数字位数过多 a number with more digits than can be read"
 
 
 def refuse_unstorable_input():
@@ -105,8 +106,10 @@ def _unstorable_body(text: str) -> tuple[str, str] | None:
         return _unstorable(json.loads(text), "body") if text else None
     except RecursionError:
         return "body", TOO_DEEP
-    except ValueError:
+    except json.JSONDecodeError:
         return None  # not JSON: the view's own parser answers that
+    except ValueError:  # an integer of more digits than Python converts (4,300): every parser fails on it
+        return "body", TOO_LONG_NUMBER
 
 
 def _unstorable(value: object, place: str, depth: int = 0) -> tuple[str, str] | None:

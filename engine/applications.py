@@ -36,7 +36,7 @@ from engine.calendar import WorkingCalendar, default_calendar
 from engine.deadlines import (PAUSE_REASONS, colour_at, deadline_for, due_for_new_task, is_paused, local_day,
                               pause_clock, refresh_deadline, resume_clock)
 from engine.definitions import current_definition
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, SubjectRefused
 from engine.grants import AMOUNT, GrantPolicy
 from engine.holdings import ALREADY_HELD_RULE, HoldingPolicy, Repeat, enrol, record_number, refusal
 from engine.incidents import (MANUAL_TASK_ELEMENT, MANUAL_TASK_TITLE, Failure, IncidentKind, IncidentStatus,
@@ -48,7 +48,7 @@ from engine.runtime import (CLOCK_PAUSE, CLOCK_RESUME, CREDIT_CHECK, FALSE_COMMI
                             WorkDeferred, compiled, spec_of)
 from engine.sandbox import BudgetExceeded, run_budget
 from engine.sources import Source
-from engine.subjects import Binding, SubjectPolicy
+from engine.subjects import Binding, SubjectPolicy, SubjectRule
 from forms import FormValidationError
 
 OPEN_TASK = ("open", "claimed")
@@ -140,14 +140,14 @@ class Engine:
         errors = _form_errors(form, data, ignore=subjects.left_to_registry(policy, data))
         if errors:
             raise InvalidInput("the form has errors", errors)
-        binding = (subjects.bind_proactive(policy, data) if proactive
+        binding = (subjects.bind_proactive(session, policy, data) if proactive
                    else subjects.bind(session, user, matter.code, policy, data, self.clock()))
         try:
-            cleaned = form.validate(subjects.prefill(session, policy, data))
+            cleaned = form.validate(subjects.prefill(session, binding, data))
         except FormValidationError as exc:
             raise InvalidInput("the form has errors", exc.errors) from exc
-        subjects.check_identity_fields(session, policy, cleaned)
-        return Admission(cleaned, binding, regions.route(session, matter, binding, region))
+        subjects.check_identity_fields(session, policy, binding, cleaned)
+        return Admission(cleaned, binding, regions.route(matter, binding, region))
 
     def _start(self, session: Session, user: User, definition, admission: Admission, idempotency_key: str | None,
                proactive: bool = False) -> Application:
@@ -183,7 +183,7 @@ class Engine:
         with self.sessions() as session:
             application = session.get(Application, application_id)
             if application is None or not _may_read(user, application, session):
-                raise NotFound(f"no application {application_id}")
+                raise NotFound("no such application")  # the same for "not yours": nothing learnt
             history = session.scalars(select(Event).where(Event.application_id == application_id)
                                       .order_by(Event.id)).all()
             steps = session.scalars(select(Task).where(Task.application_id == application_id).order_by(Task.id)).all()
@@ -336,7 +336,10 @@ class Engine:
         with self.sessions() as session, _stale_is_conflict(session, "the application changed meanwhile; reload it"):
             application = session.get(Application, application_id)
             if application is None or not subjects.is_theirs(session, user, application):
-                raise NotFound(f"no application {application_id}")
+                raise NotFound("no such application of yours")
+            if not subjects.may_act_on(session, user, application, self.clock()):
+                raise SubjectRefused("代办授权已不再有效，补正须由本人或持有效授权的代办人提交",
+                                     SubjectRule.AUTHORISATION_ENDED)
             task = session.scalars(select(Task).where(Task.application_id == application_id,
                                                       Task.candidate_role == "applicant",
                                                       Task.status == "open")).first()

@@ -15,15 +15,15 @@ another matter.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import AuthorisationRefused, Forbidden, InvalidInput, NotFound
-from engine.models import Authorisation, Event, Matter, RegistryPerson, User, as_utc
-from forms.identifiers import resident_id_problem
+from engine.models import Authorisation, DeathRecord, Event, Matter, RegistryPerson, User, as_utc
+from forms.identifiers import normalise_resident_id, resident_id_problem
 
 AGENT_ROLE = "agent"  # staff of a service outlet (代办点)
 MAX_VALIDITY = timedelta(days=366 * 3)  # an authorisation is renewed at least every three years
@@ -92,6 +92,7 @@ def record_paper(session: Session, staff: User, principal_id_number: str, princi
     ID checked against the population registry."""
     if staff.role != AGENT_ROLE or not staff.department:
         raise Forbidden("only the staff of a service outlet record paper authorisations")
+    principal_id_number = normalise_resident_id(principal_id_number)
     _check_person(session, principal_id_number, principal_name)
     if not document_ref.strip():
         raise InvalidInput("the paper's reference is required", {"document_ref": ["请填写授权书编号"]})
@@ -108,6 +109,8 @@ def _check_person(session: Session, id_number: str, name: str) -> None:
     if person is None or person.name != name.strip():
         raise InvalidInput("the name and ID do not match the population registry",
                            {"principal_name": ["姓名与身份证号不符"]})
+    if session.get(DeathRecord, id_number) is not None:
+        raise InvalidInput("the death register has this person", {"principal_id_number": ["该身份证号码登记为已死亡"]})
 
 
 def _record(session: Session, grant: Grant, given_by: GivenBy, actor: str) -> Authorisation:
@@ -116,7 +119,9 @@ def _record(session: Session, grant: Grant, given_by: GivenBy, actor: str) -> Au
     authorisation = Authorisation(
         principal_id_number=grant.principal_id_number, agent=grant.agent,
         outlet=grant.outlet, matters=sorted(set(grant.matters)) if grant.matters is not None else None,
-        valid_from=grant.valid_from, valid_to=grant.valid_to, given_by=given_by,
+        # in UTC: SQLite keeps the clock time and drops the offset (a Beijing time started 8 hours late)
+        valid_from=as_utc(grant.valid_from).astimezone(timezone.utc),
+        valid_to=as_utc(grant.valid_to).astimezone(timezone.utc), given_by=given_by,
         document_ref=grant.document_ref, recorded_by=actor)
     session.add(authorisation)
     session.flush()
@@ -177,6 +182,7 @@ def authorisation_for(session: Session, agent: User, principal_id_number: str, m
                       now: datetime) -> Authorisation:
     """The authorisation that lets ``agent`` act for the principal in ``matter`` now, or
     AuthorisationRefused naming the rule the latest authorisation given to them fails."""
+    principal_id_number = normalise_resident_id(principal_id_number)
     held = [a for a in session.scalars(select(Authorisation).where(
         Authorisation.principal_id_number == principal_id_number).order_by(Authorisation.id.desc()))
         if _names_agent(a, agent)]
@@ -192,6 +198,11 @@ def _names_agent(authorisation: Authorisation, agent: User) -> bool:
     if authorisation.agent_id is not None:
         return authorisation.agent_id == agent.id
     return agent.role == AGENT_ROLE and authorisation.outlet == agent.department
+
+
+def holds(authorisation: Authorisation, matter: str, now: datetime) -> bool:
+    """Whether the authorisation lets its agent act in ``matter`` now."""
+    return _refusal(authorisation, matter, now) is None
 
 
 def _refusal(authorisation: Authorisation, matter: str, now: datetime) -> Refusal | None:

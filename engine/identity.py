@@ -122,7 +122,9 @@ def _record_identity(session: Session, user: User, identity: Identity, kind: Ide
     user.resident_id, user.full_name = identity.resident_id, identity.full_name
     user.verified_at = datetime.now(timezone.utc)
     household = session.get(RegistryPerson, identity.resident_id).household_region
-    if household in read_regions():  # where the person lives, if the platform serves it
+    # An applicant lives where their household is (if the platform serves it); a member of
+    # staff works where an administrator placed them, whoever they are.
+    if user.role == APPLICANT and household in read_regions():
         user.region = household
     try:
         session.flush()

@@ -41,8 +41,8 @@ class Ratings:
             raise InvalidInput("unknown rating level", {"level": ["1 (非常不满意) … 5 (非常满意)"]})
         with self.sessions() as session:
             application = session.get(Application, application_id)
-            if application is None or user.role != "applicant" or not subjects.is_theirs(session, user, application):
-                raise NotFound(f"no application {application_id}")
+            if application is None or user.role != "applicant" or not subjects.is_about(session, user, application):
+                raise NotFound("no such application of yours")
             if application.status != "completed":
                 raise Conflict("only a finished application can be rated")
             now = self.clock()

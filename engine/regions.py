@@ -19,10 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, true
-from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput
-from engine.models import CompanyRecord, Matter, RegistryPerson, User
+from engine.models import Matter, User
 from engine.organisation import read_regions
 from engine.subjects import Binding, SubjectKind
 
@@ -52,7 +51,7 @@ class RegionPolicy:
         return cls(offered, bool(elements.get("nearby", False)))
 
 
-def route(session: Session, matter: Matter, binding: Binding | None, chosen: str | None) -> str:
+def route(matter: Matter, binding: Binding | None, chosen: str | None) -> str:
     """The region that handles the application: the one chosen where the matter allows it
     (就近办), else the subject's registration region where the matter is offered, else
     the matter's home region."""
@@ -66,17 +65,15 @@ def route(session: Session, matter: Matter, binding: Binding | None, chosen: str
             raise InvalidInput(f"{matter.code} is not offered in region {chosen}", {"region": [
                 "本事项可在以下地区办理：" + "、".join(f"{names[code]}（{code}）" for code in policy.offered)]})
         return chosen
-    registered = registration_region(session, binding) if binding else None
+    registered = registration_region(binding) if binding else None
     return registered if registered in policy.offered else matter.region
 
 
-def registration_region(session: Session, binding: Binding) -> str | None:
+def registration_region(binding: Binding) -> str | None:
     """A person's household region (户籍), a company's registration region; None if unknown."""
-    if binding.kind is SubjectKind.COMPANY:
-        record = session.get(CompanyRecord, binding.subject_id)
-        return record.region if record else None
-    person = session.get(RegistryPerson, binding.subject_id)
-    return person.household_region if person else None
+    if binding.record is None:
+        return None
+    return binding.record.region if binding.kind is SubjectKind.COMPANY else binding.record.household_region
 
 
 def sees_every_region(user: User) -> bool:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from rq import Queue, SimpleWorker
 
 from api import create_app
-from engine.demo import DEMO_PASSWORD
+from engine.demo import DEMO_PASSWORD, demo_people, registry_name
 from engine.models import LicenceRecord
 from engine.sources import EMBEDDED_QUERIES, SqlSource
 from forms.identifiers import make_resident_id
@@ -109,3 +109,9 @@ def authorise(client: ApiClient, principal: str, agent: str, matters: list[str] 
                         json={"agent": agent, "matters": matters, "valid_to": valid_to.isoformat()})
     assert reply.status_code == 201, reply.get_json()
     return reply.get_json()
+
+
+def demo_name(id_number: str) -> str:
+    """The population registry's name of a demo resident (engine/demo.py): what a form names
+    another party by (the registry fills in only the caller's own)."""
+    return next(registry_name(key) for key, value in demo_people(date.today()).items() if value == id_number)

@@ -5,7 +5,7 @@ the principal in a matter now, and a refusal names the rule that failed."""
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import date, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, update
@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from engine import users
 from engine.demo import DEMO_PASSWORD
 from engine.models import Authorisation, Event, RegistryPerson
+from forms.identifiers import make_resident_id
 
 _outlet_staff = itertools.count(1)
 YEAR = timedelta(days=365)
@@ -132,3 +133,36 @@ def test_an_unverified_account_can_neither_give_nor_receive(api, engine, new_use
     assert refused.status_code == 403
     no_agent = api.post("/api/authorisations", verified, json={"agent": unverified, "valid_to": until(engine)})
     assert no_agent.status_code == 422 and "agent" in no_agent.get_json()["errors"]
+
+
+def test_an_authorisation_given_in_beijing_time_starts_when_it_says(api, engine, person):
+    """SQLite kept 09:12+08:00 as 09:12 and read it back as UTC: in force 8 hours late."""
+    (principal, principal_id), (agent, _) = person(), person()
+    beijing = timezone(timedelta(hours=8))
+    started = (engine.clock() - timedelta(minutes=5)).astimezone(beijing)
+    given = api.post("/api/authorisations", principal, json={
+        "agent": agent, "valid_from": started.isoformat(), "valid_to": until(engine)})
+    assert given.status_code == 201, given.get_json()
+    assert [a["in_force"] for a in api.get("/api/authorisations", agent).get_json()] == [True]
+    assert check(api, agent, principal_id).status_code == 200
+
+
+def test_an_outlet_normalises_the_id_and_records_nothing_for_the_dead(api, engine, people, outlet_staff):
+    staff = outlet_staff()
+    with engine.sessions() as session:  # a fresh person whose ID ends in X, typed with a lower-case x
+        id_number = next(candidate for seq in range(1000)
+                         if (candidate := make_resident_id("460106", date(1949, 10, 1), f"{seq:03d}")).endswith("X")
+                         and session.get(RegistryPerson, candidate) is None)
+        session.add(RegistryPerson(id_number=id_number, name="符阿婆", household_local=True, household_region="460100"))
+        session.commit()
+    lower_x = id_number.replace("X", "x")
+    recorded = api.post("/api/authorisations/paper", staff, json={
+        "principal_id_number": lower_x, "principal_name": "符阿婆", "valid_to": until(engine),
+        "document_ref": "海口邮政代办-2026-0501"})
+    assert recorded.status_code == 201, recorded.get_json()
+    assert check(api, staff, lower_x, "senior_card").status_code == 200  # the same person as with X
+    assert check(api, staff, id_number, "no_such_matter").status_code == 404
+    paper = {"principal_id_number": people["deceased_90"], "principal_name": "deceased_90",
+             "valid_to": until(engine), "document_ref": "海口邮政代办-2026-0500"}
+    dead = api.post("/api/authorisations/paper", staff, json=paper)
+    assert dead.status_code == 422 and list(dead.get_json()["errors"]) == ["principal_id_number"]

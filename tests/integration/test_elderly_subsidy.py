@@ -50,11 +50,13 @@ def test_75_year_old_is_rejected_with_the_rules_message(api, people, applicant_f
     assert "80" in reasons[0]["message"]
 
 
-def test_each_unmet_condition_rejects_with_its_reason(api, people):
-    # the outlet's staff member, authorised on paper by each of them (授权代办)
+def test_each_unmet_condition_rejects_with_its_reason(api, people, applicant_for):
+    # the outlet's staff member, authorised on paper by each of them (授权代办); for the
+    # deceased, the person they had authorised before (an outlet records none after a death)
     for key, rule in (("nonlocal_88", "not_local"), ("deceased_90", "deceased"),
                       ("receiving_86", "already_receiving")):
-        body = submit(api, "agent_post", people[key]).get_json()
+        agent = applicant_for(people[key]) if key == "deceased_90" else "agent_post"
+        body = submit(api, agent, people[key]).get_json()
         assert body["outcome"] == "reject", key
         assert rule in [r["rule"] for r in body["decision"]["reasons"]], key
 

@@ -11,7 +11,7 @@ import pytest
 
 from engine import identity, users
 from engine.definitions import current_definition
-from engine.demo import DEMO_PASSWORD
+from engine.demo import DEMO_PASSWORD, photo_licence_no
 from engine.models import RegistryPerson
 from forms.identifiers import is_valid_resident_id, make_resident_id
 from tests.integration.helpers import with_silent_source
@@ -154,3 +154,9 @@ def test_an_incident_quoting_a_phone_is_masked_for_analysts(api, new_user, resid
     for role in ("analyst", "admin"):
         incidents = api.get(f"/api/incidents?application={failed['id']}", f"privacy_{role}_x").get_json()
         assert incidents and unmasked(incidents) == [] and "137****7000" in incidents[0]["error"], incidents
+
+
+def test_a_demo_photo_licence_number_does_not_spell_out_the_id(people):
+    """Its number was digits 7-17 of the ID: beside a masked ID's visible ends, two digits to guess."""
+    for key in ("senior_66", "local_85"):
+        assert people[key][6:17] not in photo_licence_no(people[key])

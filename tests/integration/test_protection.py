@@ -94,3 +94,12 @@ def test_a_key_that_cannot_be_stored_names_its_object(api, new_user):
     reply = api.post("/api/applications", new_user(), data=body, content_type="application/json")
     assert reply.status_code == 422, reply.get_data(as_text=True)
     assert list(reply.get_json()["errors"]) == ["body.data"]
+
+
+def test_a_number_too_long_to_read_is_refused_not_a_500(api, new_user):
+    """Python reads at most 4,300 digits of an integer: any JSON body holding a longer one
+    answered 500 on every endpoint, login included."""
+    body = '{"username": "alice", "password": ' + "9" * 5000 + "}"
+    for path, user in (("/api/auth/login", None), ("/api/applications", new_user())):
+        reply = api.post(path, user, data=body, content_type="application/json")
+        assert reply.status_code == 422 and "body" in reply.get_json()["errors"], reply.get_data(as_text=True)[:300]

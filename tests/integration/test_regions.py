@@ -72,6 +72,8 @@ def test_a_sanya_case_is_worked_and_supervised_in_sanya_only(api, engine, staff,
                     json=reason).status_code == 404
     assert api.post(f"/api/applications/{application}/personal-data", sanya_supervisor,
                     json=reason).status_code == 200
+    logins = f"/api/events?kind=login&actor={haikou_clerk}"  # another region's people's own events too
+    assert api.get(logins, sanya_supervisor).get_json() == [] and api.get(logins, haikou_supervisor).get_json()
     trail = f"/api/events?application_id={application}"
     assert api.get(trail, haikou_supervisor).get_json() == [] and api.get(trail, sanya_supervisor).get_json()
     assert api.get("/api/supervision/counts", haikou_supervisor).get_json() == haikou_counts  # not counted there
@@ -142,3 +144,15 @@ def test_a_local_variant_of_a_matter_is_handled_by_its_own_regions_window(api, s
     sanya_window, haikou_window = staff("clerk", SANYA, "front_desk"), staff("clerk", HAIKOU, "front_desk")
     assert body["id"] in [t["application_id"] for t in api.get("/api/tasks", sanya_window).get_json()]
     assert body["id"] not in [t["application_id"] for t in api.get("/api/tasks", haikou_window).get_json()]
+
+
+def test_staff_verifying_their_identity_stay_in_the_region_they_were_placed(api, engine, staff, sanya_resident):
+    """A Sanya clerk verified as a Haikou resident saw Haikou's tasks: staff regions are the admin's."""
+    clerk = staff("clerk", SANYA, "civil_affairs")
+    resident_id = sanya_resident()
+    with engine.sessions() as session:
+        person = session.get(RegistryPerson, resident_id)
+        person.household_region, name = HAIKOU, person.name
+        session.commit()
+    assert api.post("/api/me/identity", clerk, json={"full_name": name, "resident_id": resident_id}).status_code == 200
+    assert api.get("/api/auth/me", clerk).get_json()["region"] == SANYA

@@ -1,16 +1,19 @@
 """房屋租赁备案: smart approval against the property registry, clerk review otherwise."""
 from __future__ import annotations
 
+from tests.integration.helpers import demo_name
+
 MATTER = "rental_filing"
 OWN_FLAT = "琼(2024)海口市不动产权第0000001号"
 SEIZED_FLAT = "琼(2024)海口市不动产权第0000002号"
 
 
 def rental(people, landlord: str, cert_no: str = OWN_FLAT, **extra) -> dict:
-    """A lease of ``landlord`` to the demo tenant; the parties' names are left out (秒填 from
-    the population registry). Either party may file it: ``landlord``'s own account, the
-    tenant's, or the outlet's staff (agent_post) for the demo people who authorised it."""
+    """A lease of ``landlord`` to the demo tenant, naming both parties as the registry does
+    (it fills in only the filer's own). Either party may file it: ``landlord``'s own account,
+    the tenant's, or the outlet's staff (agent_post) for the demo people who authorised it."""
     return {"landlord_id_number": landlord, "tenant_id_number": people["tenant"], "property_cert_no": cert_no,
+            "landlord_name": demo_name(landlord), "tenant_name": demo_name(people["tenant"]),
             "address": "海口市龙华区滨海大道1号", "start_date": "2026-12-01", "end_date": "2027-11-30",
             "monthly_rent": 3000, "phone": "13900139000", **extra}
 

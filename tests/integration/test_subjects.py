@@ -5,7 +5,7 @@ and is told of everything done in their name; the agent sees only what they subm
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -109,6 +109,7 @@ def test_an_agent_applies_for_the_principal_who_sees_rates_and_revokes(api, engi
     assert reference in [a["reference"] for a in api.get("/api/applications", agent).get_json()]
     assert api.get(f"/api/applications/{reference}", principal).status_code == 200
     assert api.get(f"/api/applications/{reference}", stranger).status_code == 404
+    assert api.post(f"/api/applications/{reference}/rating", agent, json={"level": 1}).status_code == 404  # not theirs
     assert api.post(f"/api/applications/{reference}/rating", principal, json={"level": 5}).status_code == 201
     other_matter = submit(api, agent, {"matter": "senior_card", "data": {
         "id_number": principal_id, "phone": "13800138000"}})
@@ -186,7 +187,7 @@ def _legal_representative(engine, credit_code: str) -> str:
 
 def test_either_party_of_a_rental_files_and_nobody_else(api, people, applicant_for, new_user):
     rental = {"matter": "rental_filing", "data": {
-        "landlord_id_number": people["landlord"], "tenant_id_number": people["tenant"],
+        "landlord_id_number": people["landlord"], "landlord_name": "landlord", "tenant_id_number": people["tenant"],
         "property_cert_no": "琼(2024)海口市不动产权第0000001号", "address": "海口市龙华区滨海大道1号",
         "start_date": "2026-01-01", "end_date": "2026-12-31", "monthly_rent": 2500, "phone": "13800138000"}}
     outsider = submit(api, new_user(), rental)
@@ -195,6 +196,24 @@ def test_either_party_of_a_rental_files_and_nobody_else(api, people, applicant_f
     body = reply.get_json()
     assert reply.status_code in (201, 202) and body["applied_as"] == "self", body
     assert (body["form_data"]["landlord_name"], body["form_data"]["tenant_name"]) == ("landlord", "tenant")
+
+
+def test_a_party_learns_nothing_of_the_other_partys_registry_record(api, people, applicant_for):
+    """The registry fills in the filer's own name only: a tenant naming anyone's ID as
+    landlord got that person's name back, and "required" for an ID the registry lacks."""
+    tenant = applicant_for(people["tenant"])
+    answers = {}
+    for case, landlord_id, name in (("no name", people["local_85"], None), ("wrong name", people["local_85"], "张三"),
+                                    ("unknown id", unknown_resident(), "张三")):
+        data = {**{"landlord_id_number": landlord_id, "tenant_id_number": people["tenant"],
+                   "property_cert_no": "琼(2024)海口市不动产权第0000001号", "address": "海口市龙华区滨海大道1号",
+                   "start_date": "2026-01-01", "end_date": "2026-12-31", "monthly_rent": 2500,
+                   "phone": "13800138000"}, **({"landlord_name": name} if name else {})}
+        reply = submit(api, tenant, {"matter": "rental_filing", "data": data})
+        assert reply.status_code == 422, (case, reply.get_json())
+        answers[case] = reply.get_json()["errors"]
+    assert list(answers["no name"]) == ["landlord_name"] and "local_85" not in str(answers["no name"])
+    assert answers["wrong name"] == answers["unknown id"] == {"landlord_name": ["与身份证号码的登记信息不一致，请核对"]}
 
 
 def test_who_looked_at_my_data_follows_the_principal_not_the_agent(api, engine, resident, applicant_for, new_user):
@@ -237,3 +256,36 @@ def test_a_stranger_cannot_tell_a_registered_id_from_an_unknown_one(api, new_use
     answers = [submit(api, stranger, elderly(id_number)) for id_number in (resident(85), unknown_resident())]
     assert [a.status_code for a in answers] == [403, 403]
     assert len({(a.get_json()["rule"], a.get_json()["detail"]) for a in answers}) == 1
+
+
+def test_an_agent_hands_in_supplements_only_while_authorised(api, resident, applicant_for, new_user):
+    """补正 after the principal revoked the authorisation is refused to the agent (it went
+    through and resumed the case); the principal hands it in themselves."""
+    principal_id = resident(70)
+    principal, agent, window = applicant_for(principal_id), new_user(), new_user("clerk", "front_desk")
+    in_a_month = (datetime.now(timezone.utc) + timedelta(days=30)).isoformat()
+    given = api.post("/api/authorisations", principal, json={"agent": agent, "valid_to": in_a_month})
+    case = submit(api, agent, {"matter": "road_occupation", "data": {
+        "id_number": principal_id, "phone": "13800138000", "location": "龙华区滨海大道100号北侧人行道",
+        "purpose": "施工材料临时堆放", "start_date": "2026-10-12", "end_date": "2026-11-10", "area_m2": 40,
+        "materials_provided": ["临时占用城市道路申请书"], "delivery_method": "pickup"}}).get_json()
+    intake = next(t for t in api.get("/api/tasks", window).get_json() if t["application_id"] == case["id"])
+    assert api.post(f"/api/tasks/{intake['id']}/claim", window).status_code == 200
+    assert api.post(f"/api/tasks/{intake['id']}/complete", window, json={
+        "outcome": "supplement", "missing_materials": ["交通安全保障方案"]}).status_code == 200
+    assert api.post(f"/api/authorisations/{given.get_json()['id']}/revoke", principal).status_code == 200
+    handed_in = {"materials": [{"name": "交通安全保障方案", "reference": "upload-7"}]}
+    refused = api.post(f"/api/applications/{case['reference']}/supplement", agent, json=handed_in)
+    assert (refused.status_code, refused.get_json()["rule"]) == (403, "authorisation_ended")
+    assert api.post(f"/api/applications/{case['reference']}/supplement", principal, json=handed_in).status_code == 200
+
+
+def test_a_handler_applies_for_a_road_occupation_in_a_units_name(api, resident, applicant_for):
+    """临时占道: the applicant may be a unit (申请人（单位）名称) with the handler's ID; the
+    registry offers the handler's name when the field is left empty, but does not overrule a unit's."""
+    handler = resident(40)
+    reply = submit(api, applicant_for(handler), {"matter": "road_occupation", "data": {
+        "applicant_name": "海口市政工程公司", "id_number": handler, "phone": "13800138000", "location": "滨海大道100号",
+        "purpose": "管道维修", "start_date": "2026-10-12", "end_date": "2026-10-14", "area_m2": 12,
+        "materials_provided": ["临时占用城市道路申请书"], "delivery_method": "pickup"}})
+    assert reply.status_code == 202 and reply.get_json()["form_data"]["applicant_name"] == "海口市政工程公司"

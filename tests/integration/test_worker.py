@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from api import create_app
 from engine.models import Application, Event
-from tests.integration.helpers import ApiClient, run_queued_work
+from tests.integration.helpers import ApiClient, demo_name, run_queued_work
 from worker.setup import build_engine
 
 DEFERRED = {"property_registry": {"deferred": True}}
@@ -55,10 +55,11 @@ def application(engine, application_id: int) -> Application:
 
 
 def rental_filing(landlord: str, tenant: str) -> dict:
-    """A filing (房屋租赁登记备案) of the demo landlord's own flat; the parties' names come
-    from the population registry (秒填). Anyone but the owner named as landlord is an owner
-    mismatch, which waits for a housing clerk."""
+    """A filing (房屋租赁登记备案) of the demo landlord's own flat, naming both parties as the
+    registry does. Anyone but the owner named as landlord is an owner mismatch, which waits
+    for a housing clerk."""
     return {"landlord_id_number": landlord, "tenant_id_number": tenant, "property_cert_no": OWN_FLAT,
+            "landlord_name": demo_name(landlord), "tenant_name": demo_name(tenant),
             "address": "海口市龙华区滨海大道1号", "start_date": "2026-12-01", "end_date": "2027-11-30",
             "monthly_rent": 3000, "phone": "13900139000"}
 
