@@ -95,6 +95,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.calendar import default_calendar
 from forms.identifiers import birth_date_from_id
+from rules.dmn import match_expression
 
 BEIJING = ZoneInfo("Asia/Shanghai")  # working days are mainland China's days
 
@@ -977,7 +978,6 @@ class SandboxScriptEngine(PythonScriptEngine):
 
 # --- deploy-time check of parsed specs --------------------------------------------------
 
-_DMN_PLACEHOLDER = re.compile(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")  # as DMNEngine
 
 
 def check_specs(specs: Iterable[Any], filename: str) -> list[ScriptProblem]:
@@ -1045,19 +1045,8 @@ def _dmn_code(table: Any) -> Iterable[tuple[str, Any]]:
         for entry in rule.inputEntries:
             for lhs in entry.lhs:
                 if lhs:
-                    yield where, _dmn_match_expression(entry.input.expression or "", lhs)
+                    yield where, match_expression(entry.input.expression or "", lhs)
         for entry in rule.outputEntries:
             if entry.text:
                 yield where, entry.text
 
-
-def _dmn_match_expression(input_expression: str, match: str) -> str:
-    """The expression DMNEngine will evaluate for one input entry, built the same way."""
-    match = _DMN_PLACEHOLDER.sub("dmninputexpr", match)
-    if "dmninputexpr" in match:
-        return match
-    try:
-        ast.parse(match, mode="eval")
-    except SyntaxError:
-        return input_expression + match
-    return f"({input_expression}) == ({match})"

@@ -233,7 +233,7 @@ class _TableLinter:
     def _entry_facts(self, row_id: str, fact: str, match: str) -> set[str]:
         """The facts one input entry reads: its column's fact and any fact it names."""
         try:
-            tree = ast.parse(_match_expression(fact, match), mode="eval")
+            tree = ast.parse(match_expression(fact, match), mode="eval")
         except SyntaxError:
             self.problem(row_id, f"input entry {match!r} on '{fact}' is not a valid expression")
             return set()
@@ -262,8 +262,11 @@ class _TableLinter:
 _NOT_A_LITERAL = object()
 
 
-def _match_expression(input_expression: str, match: str) -> str:
-    """The expression DMNEngine evaluates for one input entry, built the same way."""
+def match_expression(input_expression: str, match: str) -> str:
+    """The expression DMNEngine evaluates for one input entry, built the same way (its
+    ``evaluate``: '?' replaced outside quotes; '==' added when the entry parses alone, as
+    ``script_engine.validate`` parses it, in exec mode). The one copy: the sandbox checks
+    exactly this string (engine/sandbox.py)."""
     match = _QUESTION_MARK.sub(INPUT_PLACEHOLDER, match)
     if INPUT_PLACEHOLDER in match:
         return match

@@ -427,3 +427,14 @@ def test_del_of_a_name_or_subscript_removes_it_from_the_task_data():
 def test_isoformat_is_a_safe_method():
     check_script("d.isoformat()", "eval")
     assert evaluate_expression("d.isoformat()", {"d": date(2024, 3, 1)}) == "2024-03-01"
+
+
+def test_a_decision_entry_is_checked_as_the_dmn_engine_will_evaluate_it():
+    """One match-expression path (rules.dmn.match_expression): the sandbox built its own in
+    eval mode where DMNEngine parses in exec mode, so `x = 1` was checked as `agex = 1` (a
+    harmless assignment) and deployed, while the engine evaluates `(age) == (x = 1)`."""
+    clean = (FIXTURES / "grade.dmn").read_text(encoding="utf-8")
+    spec, subprocess_specs = _parse_files("business_rule.bpmn", "P", clean.replace("<text>&lt; 80</text>",
+                                                                                  "<text>x = 1</text>"))
+    problems = check_specs([spec, *subprocess_specs.values()], "business_rule.bpmn")
+    assert [(p.element_id, p.reason.split(":")[0]) for p in problems] == [("Task_rules", "decision table T rule R2")]
