@@ -363,7 +363,8 @@ class Engine:
         if (grant.needs_second_approver(answer) or FIRST_APPROVAL in (task.result or {})) \
                 and not _second_approval(task, user, answer, self.clock(), session):
             return application  # the first of two approvals: the task waits for a colleague
-        spiff_task.data[name] = answer
+        spiff_task.data[name] = answer  # a new dict, not the inherited one: parallel branches merge at the join
+        spiff_task.data[task_forms.ANSWERS] = {**spiff_task.data.get(task_forms.ANSWERS, {}), task.element_id: answer}
         if name == "supplement" and application.materials is not None:  # 免证办 record: what came in by hand
             application.materials = {**application.materials, "handed_in": [
                 *application.materials.get("handed_in", []), *(m["name"] for m in answer["materials"])]}

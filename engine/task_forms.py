@@ -3,8 +3,11 @@
 A user task names its form with the extension property ``taskForm`` (SpiffWorkflow's
 ``spiffworkflow:properties``); without one it gets ``review``. The validated answer is
 put into the workflow's data under the form's name (``review``, ``intake``…), so gateway
-conditions read e.g. ``intake['outcome'] == 'supplement'``. Forms are checked at deploy
-time: a user task naming an unknown form is refused there, not when a clerk meets it.
+conditions read e.g. ``intake['outcome'] == 'supplement'`` — the latest answer of that
+form — and under ``answers[<user task id>]``, so every step's answer stays: of two review
+steps (or four departments' reviews in parallel, merged at the join) none overwrites
+another. Forms are checked at deploy time: a user task naming an unknown form is refused
+there, not when a clerk meets it.
 
 Who fills a task is engine/assignment.py's matter.
 """
@@ -18,6 +21,7 @@ from engine.errors import InvalidInput
 from engine.grants import AMOUNT, as_json_number, exact
 
 DEFAULT_FORM = "review"
+ANSWERS = "answers"  # workflow data: user task id -> its answer
 REASON_REQUIRED = "请说明理由 a reason is required"
 
 

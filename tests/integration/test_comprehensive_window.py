@@ -9,6 +9,7 @@ import pytest
 
 from engine.catalogue import read_catalogue, upload_for, upsert_matter
 from engine.definitions import deploy
+from engine.models import Application
 
 MATERIALS = ["临时占用城市道路申请书", "申请人身份证明", "占道位置平面示意图", "交通安全保障方案"]
 
@@ -31,6 +32,13 @@ def submit(client, applicant: str, matter: str = "road_occupation", **overrides)
     reply = client.post("/api/applications", applicant, json={"matter": matter, "data": data})
     assert reply.status_code == 202, reply.get_json()
     return reply.get_json()
+
+
+def workflow_data(engine, application_id: int) -> dict:
+    """The data of the application's stored workflow, as the engine loads it."""
+    with engine.sessions() as session:
+        workflow, _ = engine._load(session.get(Application, application_id))
+        return workflow.last_task.data
 
 
 def open_task(client, clerk: str, application_id: int) -> dict:
@@ -123,6 +131,11 @@ def test_a_full_window_run_with_a_supplement_request_and_delivery_by_mail(clocke
     assert [s["title"] for s in final["steps"]] == ["综合窗口受理", "申请人补正材料", "综合窗口受理", "部门审核",
                                                       "部门审批", "出件"]
     assert all(s["status"] == "completed" for s in final["steps"])
+    # both back-office steps fill the review form; each answer stays in the workflow's data
+    # under its own step (only the approval's survived as `review`)
+    answers = workflow_data(clocked.engine, application["id"])["answers"]
+    assert (answers["Task_review"]["comment"], answers["Task_approve"]["comment"]) == ("材料齐全", "准予临时占用")
+    assert set(answers) == {"Task_intake", "Task_supplement", "Task_review", "Task_approve", "Task_deliver"}
     kinds = [e["kind"] for e in final["history"]]
     assert kinds.index("clock.paused") < kinds.index("clock.resumed") < kinds.index("application.decided")
 

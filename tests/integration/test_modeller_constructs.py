@@ -100,6 +100,23 @@ def test_three_reviewers_sign_off_in_sequence_and_one_refusal_refuses(api, new_u
     assert application(api, applicant, submitted["reference"])["result"] == {"approvals": 2, "reviewers": 3}
 
 
+def test_two_parallel_reviews_on_one_form_both_keep_their_answers(api, new_user, matter):
+    """Every review step writes `review`: of two parallel ones only the last survived in the
+    data. Each answer is also kept under its step's id (answers[...]), merged at the join."""
+    deploy(api, new_user("analyst"), matter, "review_two_departments.bpmn")
+    applicant, clerk = new_user(), new_user("clerk", "civil_affairs")
+    submitted = submit(api, applicant, matter)
+    tasks = {t["element_id"]: t for t in open_tasks(api, clerk, submitted)}
+    assert set(tasks) == {"Task_first_review", "Task_second_review"}, tasks
+    for element, comment in (("Task_second_review", "第二部门同意"), ("Task_first_review", "第一部门同意")):
+        reply = api.post(f"/api/tasks/{tasks[element]['id']}/complete", clerk,
+                         json={"outcome": "approve", "comment": comment})
+        assert reply.status_code == 200, reply.get_json()
+    done = application(api, applicant, submitted["reference"])
+    assert (done["outcome"], done["result"]) == ("approve", {
+        "first": "第一部门同意", "second": "第二部门同意", "last_review": "第一部门同意"}), done
+
+
 def test_a_standard_loop_runs_until_its_condition(api, new_user, matter):
     deploy(api, new_user("analyst"), matter, "standard_loop.bpmn")
     submitted = submit(api, new_user(), matter)
