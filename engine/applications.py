@@ -20,7 +20,7 @@ from uuid import UUID
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, object_session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -135,7 +135,7 @@ class Engine:
         only then does the registry fill and check the names (秒填): a stranger learns nothing
         of what the registry holds. Then where it is handled (engine/regions.py)."""
         matter = session.get(Matter, definition.matter_code)
-        policy = SubjectPolicy.of(matter.elements)
+        policy = SubjectPolicy.of(definition.policy)
         form = compiled(definition).form
         errors = _form_errors(form, data, ignore=subjects.left_to_registry(policy, data))
         if errors:
@@ -154,7 +154,7 @@ class Engine:
         data, binding = admission.data, admission.binding
         now = self.clock()
         matter = session.get(Matter, definition.matter_code)
-        services = ServiceTasks(definition, self.sources, self.clock, matter.elements)
+        services = ServiceTasks(definition, self.sources, self.clock)
         workflow = bpmn.new_workflow(spec_of(definition), services.script_engine())
         workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
         _end_reads(session)
@@ -357,7 +357,7 @@ class Engine:
         name = task_forms.form_name(spiff_task.task_spec)
         answer = task_forms.validate_answer(name, answer)
         _check_materials(session, application, name, answer, spiff_task.data)
-        grant = GrantPolicy.of(application.definition.matter.elements, compiled(application.definition).ruleset)
+        grant = GrantPolicy.of(application.definition.policy, compiled(application.definition).ruleset)
         grant.check(answer)
         _end_reads(session)
         if (grant.needs_second_approver(answer) or FIRST_APPROVAL in (task.result or {})) \
@@ -450,7 +450,7 @@ class Engine:
         newest = current_definition(session, application.matter_code)
         kept_because = None
         if newest.id != application.definition_id:
-            services = ServiceTasks(newest, self.sources, self.clock, newest.matter.elements)
+            services = ServiceTasks(newest, self.sources, self.clock)
             try:
                 workflow = bpmn.load_state(application.workflow, spec_of(newest), services.script_engine())
             except (KeyError, WorkflowException) as exc:  # the new version's elements differ: stay on the old one
@@ -471,8 +471,7 @@ class Engine:
     def _load(self, application: Application) -> tuple[BpmnWorkflow, ServiceTasks]:
         """The stored workflow, on the version of the definition it started with."""
         definition = application.definition
-        matter = object_session(application).get(Matter, application.matter_code)
-        services = ServiceTasks(definition, self.sources, self.clock, matter.elements)
+        services = ServiceTasks(definition, self.sources, self.clock)
         return bpmn.load_state(application.workflow, spec_of(definition), services.script_engine()), services
 
     def _run(self, session: Session, application: Application, workflow: BpmnWorkflow,
@@ -602,7 +601,7 @@ class Engine:
     def _grant(self, session: Session, application: Application, now: datetime) -> dict:
         """Register the holding and number the result; a subject someone else's approval
         registered first is refused (or re-issued to), in this same transaction."""
-        elements = application.definition.matter.elements
+        elements = application.definition.policy
         holding, numbering = HoldingPolicy.of(elements), NumberPolicy.of(elements)
         if holding is None and numbering is None:
             return {}
@@ -677,7 +676,7 @@ def next_timer(workflow: BpmnWorkflow, now: datetime) -> datetime | None:
 
 def _numbered(application: Application, result: dict) -> dict:
     """A result with the number the approval was issued (it is issued once, at the decision)."""
-    policy = NumberPolicy.of(application.definition.matter.elements)
+    policy = NumberPolicy.of(application.definition.policy)
     return {**result, policy.field: application.result_no} if policy and application.result_no else result
 
 
@@ -822,7 +821,7 @@ def _check_materials(session: Session, application: Application, form: str, answ
     """一次性告知 names materials of the matter's catalogue entry; 补正 hands in every one asked
     for (by the window, or by materials.fetch when the e-licence library lacks them)."""
     if form == "intake" and answer["outcome"] == "supplement":
-        known = {m["name"] for m in session.get(Matter, application.matter_code).elements.get("materials", [])}
+        known = {m["name"] for m in application.definition.policy.get("materials", [])}
         unknown = [name for name in answer["missing_materials"] if name not in known]
         if unknown:
             raise InvalidInput("not materials of this matter", {"missing_materials": [

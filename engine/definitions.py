@@ -10,7 +10,8 @@ returned as warnings with the deploy result, and recorded with the deploy event.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from sqlalchemy import select
@@ -48,10 +49,15 @@ class DefinitionUpload:
     form_name: str = "form.json"
     dmn_names: list[str] = field(default_factory=list)
     called: dict[str, str] = field(default_factory=dict)
+    # The matter's policy (catalogue keys: credit, grant, materials, numbers…) this version
+    # runs with; deploy takes the matter's when none is given.
+    policy: dict | None = None
 
     def checksum(self) -> str:
         parts = [self.matter_code, self.bpmn, self.ruleset, self.form, *self.dmn]
         parts += [f"{name}\x00{text}" for name, text in sorted(self.called.items())]
+        if self.policy is not None:
+            parts.append(json.dumps(self.policy, sort_keys=True, ensure_ascii=False))
         return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
 
     @property
@@ -125,6 +131,8 @@ def deploy(session: Session, upload: DefinitionUpload, deployed_by: str,
     matter = session.get(Matter, upload.matter_code)
     if matter is None:
         raise NotFound(f"no matter with code {upload.matter_code!r} in the catalogue")
+    if upload.policy is None:  # versioned with the files: a policy change is a new version
+        upload = replace(upload, policy=dict(matter.elements))
     parsed = check_upload(upload, source_names, Staffing.of(session), matter.department)
     latest = current_definition(session, upload.matter_code, required=False)
     checksum = upload.checksum()
@@ -134,7 +142,7 @@ def deploy(session: Session, upload: DefinitionUpload, deployed_by: str,
         matter_code=matter.code, version=(latest.version + 1 if latest else 1), region=matter.region,
         process_id=parsed.process_id, bpmn=upload.bpmn, dmn=list(upload.dmn), ruleset=upload.ruleset,
         form=upload.form, spec=spec_to_json(parsed), checksum=checksum, deployed_by=deployed_by, shipped=shipped,
-        file_names=upload.file_names, called_bpmn=dict(upload.called))
+        file_names=upload.file_names, called_bpmn=dict(upload.called), policy=upload.policy)
     session.add(definition)
     session.flush()
     session.add(Event(kind="definition.deployed", actor=deployed_by,

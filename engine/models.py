@@ -169,6 +169,10 @@ class ServiceDefinition(Base):
     file_names: Mapped[dict | None] = mapped_column(JSON, deferred=True)
     called_bpmn: Mapped[dict | None] = mapped_column(JSON, default=dict, deferred=True)
     checksum: Mapped[str] = mapped_column(String(64), index=True)
+    # The matter's policy when this version was deployed (catalogue keys: credit, grant,
+    # materials, result_number, subject…): running applications keep the one they started
+    # with, whatever the catalogue says later.
+    policy: Mapped[dict] = mapped_column(JSON, default=dict)
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
     deployed_by: Mapped[str] = mapped_column(String(64))
     # From the repository's catalogue (onewindow serve / deploy), not an analyst's upload:

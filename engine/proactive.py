@@ -53,8 +53,11 @@ def scan(engine: Engine, matter_code: str) -> ScanResult:
     now = engine.clock()
     with engine.sessions() as session:
         matter = session.get(Matter, matter_code)
-        policy = matter.elements["proactive"]
-        judge = ServiceTasks(current_definition(session, matter_code), engine.sources, engine.clock, matter.elements)
+        definition = current_definition(session, matter_code)
+        policy = definition.policy.get("proactive")
+        if policy is None:  # the live version (an analyst's) does not opt in
+            return ScanResult(matter_code, 0, [], 0, [])
+        judge = ServiceTasks(definition, engine.sources, engine.clock)
         people = _turning(session, policy["turning_age"], now)
         applicant = _proactive_applicant(session)
         session.commit()

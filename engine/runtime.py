@@ -93,11 +93,11 @@ class ServiceTasks:
     """Dispatch of BPMN service-task operations for one definition."""
 
     def __init__(self, definition: ServiceDefinition, sources: Mapping[str, Source],
-                 clock: Callable[[], datetime], elements: Mapping[str, Any] | None = None) -> None:
+                 clock: Callable[[], datetime]) -> None:
         self._compiled = compiled(definition)
         self._sources = sources
         self._clock = clock
-        self._elements = elements or {}  # the matter's catalogue entry (credit policy, materials)
+        self._elements = definition.policy or {}  # the version's policy (credit, materials…)
         self.effects: list[tuple[str, dict]] = []
 
     def __call__(self, operation: str, params: dict, data: dict) -> Any:

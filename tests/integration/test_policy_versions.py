@@ -1,0 +1,50 @@
+"""A matter's policy is versioned with its definition (issue 14): the catalogue's
+behavioural keys (here 四眼's grant.second_approver_above) are part of a deployed version
+and its checksum, so changing them deploys a new version, and applications already running
+keep the policy they started with (they read the live matter row before)."""
+from __future__ import annotations
+
+import itertools
+
+from engine.catalogue import read_catalogue, upload_for, upsert_matter
+from tests.integration.helpers import with_silent_source
+
+ELDERLY = next(entry for entry in read_catalogue() if entry["code"] == "elderly_subsidy")
+_codes = itertools.count(1)
+
+
+def test_a_policy_change_reaches_new_applications_and_not_running_ones(api, engine, new_user, resident,
+                                                                       applicant_for):
+    code, analyst, clerk = f"policy_{next(_codes)}", new_user("analyst"), new_user("clerk", "civil_affairs")
+    files = upload_for(ELDERLY)
+    body = {"matter": code, "bpmn": files.bpmn, "form": files.form,
+            "ruleset": files.ruleset.replace("matter: elderly_subsidy", f"matter: {code}")}
+
+    def deploy(second_approver_above: int) -> dict:
+        with engine.sessions() as session:
+            upsert_matter(session, {**ELDERLY, "code": code, "name": f"政策版本测试{code}",
+                                    "grant": {"second_approver_above": second_approver_above}})
+            session.commit()
+        reply = api.post("/api/definitions", analyst, json=body)
+        assert reply.status_code in (200, 201), reply.get_json()
+        return reply.get_json()
+
+    undecided = with_silent_source(engine, "death_records")  # 在世 unknown: a clerk grants the amount
+
+    def review_task() -> int:
+        person = resident(85)
+        submitted = undecided.post("/api/applications", applicant_for(person), json={
+            "matter": code, "data": {"id_number": person, "phone": "13800138000"}}).get_json()
+        return next(t["id"] for t in api.get(f"/api/tasks?matter={code}", clerk).get_json()
+                    if t["application_id"] == submitted["id"])
+
+    assert deploy(second_approver_above=200)["version"] == 1
+    running = review_task()  # started under "a second clerk above 200"
+    assert deploy(second_approver_above=200)["version"] == 1  # the same files and policy: no new version
+    assert deploy(second_approver_above=50)["version"] == 2  # the same files, another policy: a new version
+    fresh = review_task()
+    granted = {"outcome": "approve", "amount": 100}
+    kept = api.post(f"/api/tasks/{running}/complete", clerk, json=granted).get_json()
+    assert (kept["status"], kept["outcome"]) == ("completed", "approve"), kept  # its own policy: one clerk
+    changed = api.post(f"/api/tasks/{fresh}/complete", clerk, json=granted).get_json()
+    assert (changed["status"], changed["outcome"]) == ("waiting", None), changed  # the new one: a second clerk
