@@ -147,7 +147,7 @@ class Engine:
         except FormValidationError as exc:
             raise InvalidInput("the form has errors", exc.errors) from exc
         subjects.check_identity_fields(session, policy, binding, cleaned)
-        return Admission(cleaned, binding, regions.route(matter, binding, region))
+        return Admission(cleaned, binding, regions.route(matter, definition.policy, binding, region))
 
     def _start(self, session: Session, user: User, definition, admission: Admission, idempotency_key: str | None,
                proactive: bool = False) -> Application:

@@ -36,10 +36,6 @@ class RegionPolicy:
     nearby: bool = False
 
     @classmethod
-    def of(cls, matter: Matter) -> RegionPolicy:
-        return cls.from_elements(matter.elements, matter.region)
-
-    @classmethod
     def from_elements(cls, elements: dict, home: str) -> RegionPolicy:
         offered = tuple(str(code) for code in elements.get("regions") or [home])
         known = read_regions()
@@ -51,11 +47,11 @@ class RegionPolicy:
         return cls(offered, bool(elements.get("nearby", False)))
 
 
-def route(matter: Matter, binding: Binding | None, chosen: str | None) -> str:
+def route(matter: Matter, elements: dict, binding: Binding | None, chosen: str | None) -> str:
     """The region that handles the application: the one chosen where the matter allows it
     (就近办), else the subject's registration region where the matter is offered, else
-    the matter's home region."""
-    policy = RegionPolicy.of(matter)
+    the matter's home region. ``elements``: the policy of the version applied for."""
+    policy = RegionPolicy.from_elements(elements, matter.region)
     if chosen is not None:
         names = read_regions()
         if not policy.nearby:

@@ -2,8 +2,10 @@
 
 Each matter's catalogue entry declares its subject (申请对象): the form field naming the
 person (resident ID) or company (unified social credit code) the application is for, and
-the identity fields the registry fills in (秒填) and checks. A rental filing names two
-parties; either may file. A submission is accepted only when a party is
+the identity fields the registry fills in (秒填) for the caller's own party: ``fields`` are
+filled and checked against the registry, ``fill`` only offered (an applicant unit's name
+may replace the handler's). A rental filing names two parties; either may file, naming the
+other. A submission is accepted only when a party is
 
 - the caller (a verified person, 实名认证: engine/identity.py),
 - a company the caller acts for (法定代表人 or 经办人: engine/company_roles.py), or
@@ -16,6 +18,7 @@ system applying by law for the person its scan found (``bind_proactive``).
     subject:
       - {person: id_number, fields: {applicant_name: name}}     # form field: registry column
       - {company: credit_code, fields: {company_name: name, legal_representative: legal_rep_name}}
+      - {person: id_number, fill: {applicant_name: name}}       # offered, not checked
 """
 from __future__ import annotations
 
