@@ -2,6 +2,8 @@
 against a matter's recorded applications before deploying it."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -70,6 +72,7 @@ class Validate(MethodView):
             matter = session.get(Matter, files.matter_code)
             if matter is None:
                 raise NotFound(f"no matter with code {files.matter_code!r} in the catalogue")
+            files = replace(files, policy=dict(matter.elements))  # what a deploy would version with it
             problems = validate_upload(files, set(engine.sources), Staffing.of(session), matter.department)
         return {"deployable": not problems, "problems": problems,
                 "warnings": upload_warnings(files) if not problems else []}

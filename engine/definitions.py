@@ -175,7 +175,7 @@ def _check(upload: DefinitionUpload, source_names: set[str], staffing: Staffing,
     problems = list(reading.problems)
     specs = [reading.parsed.spec, *reading.parsed.subprocess_specs.values()] if reading.parsed else []
     problems += [_problem_dict(p) for p in check_specs(specs, upload.bpmn_name)]
-    problems += check_task_specs(specs, upload.bpmn_name)
+    problems += check_task_specs(specs, upload.bpmn_name, upload.policy)
     problems += check_assignments(staffing, specs, upload.bpmn_name, department)
     oversized = _oversized(upload)
     problems += oversized

@@ -146,11 +146,15 @@ class ServiceTasks:
 
 
 OPERATIONS = (DECIDE, CLOCK_PAUSE, CLOCK_RESUME, CREDIT_CHECK, FALSE_COMMITMENT, FETCH_MATERIALS)
+# The matter policy (catalogue key) an operation reads: without it the operation failed at
+# run time, after the deploy had accepted it.
+POLICY_NEEDED = {CREDIT_CHECK: "credit", FETCH_MATERIALS: "certificate_free"}
 
 
-def check_task_specs(specs: list, filename: str) -> list[dict[str, str]]:
-    """Deploy-time check of what only the engine knows: service operations it can run and
-    the task forms user tasks name — refused here rather than when an application meets them."""
+def check_task_specs(specs: list, filename: str, policy: Mapping[str, Any] | None = None) -> list[dict[str, str]]:
+    """Deploy-time check of what only the engine knows: service operations it can run (with
+    the matter ``policy`` they need, when given) and the task forms user tasks name —
+    refused here rather than when an application meets them."""
     problems = []
     for spec in specs:
         for task_spec in spec.task_specs.values():
@@ -159,6 +163,11 @@ def check_task_specs(specs: list, filename: str) -> list[dict[str, str]]:
             if operation is not None and operation not in OPERATIONS:
                 problems.append({"file": filename, "element_id": element,
                                  "reason": f"unknown service operation {operation!r}; known: {', '.join(OPERATIONS)}"})
+            needed = POLICY_NEEDED.get(operation)
+            if policy is not None and needed and needed not in policy:
+                problems.append({"file": filename, "element_id": element, "reason": (
+                    f"service operation {operation!r} needs the matter's {needed!r} policy in the catalogue, "
+                    "which this matter has not")})
             if getattr(task_spec, "manual", False) and task_forms.form_name(task_spec) not in task_forms.TASK_FORMS:
                 problems.append({"file": filename, "element_id": element,
                                  "reason": f"unknown taskForm {task_forms.form_name(task_spec)!r}; "

@@ -48,3 +48,22 @@ def test_a_policy_change_reaches_new_applications_and_not_running_ones(api, engi
     assert (kept["status"], kept["outcome"]) == ("completed", "approve"), kept  # its own policy: one clerk
     changed = api.post(f"/api/tasks/{fresh}/complete", clerk, json=granted).get_json()
     assert (changed["status"], changed["outcome"]) == ("waiting", None), changed  # the new one: a second clerk
+
+
+def test_an_operation_needing_a_policy_the_matter_lacks_is_refused_at_deploy(api, engine, new_user):
+    """credit.check on a matter with no `credit:` deployed, then failed in every application."""
+    publication = next(entry for entry in read_catalogue() if entry["code"] == "publication_retail_check")
+    code, analyst = f"policy_{next(_codes)}", new_user("analyst")
+    bare = {key: value for key, value in publication.items() if key not in ("credit", "certificate_free")}
+    with engine.sessions() as session:
+        upsert_matter(session, {**bare, "code": code, "name": f"缺少信用政策{code}"})
+        session.commit()
+    files = upload_for(publication)
+    body = {"matter": code, "bpmn": files.bpmn, "form": files.form,
+            "ruleset": files.ruleset.replace("matter: publication_retail_check", f"matter: {code}")}
+    for path, status in (("/api/definitions/validate", 200), ("/api/definitions", 400)):
+        reply = api.post(path, analyst, json=body)
+        assert reply.status_code == status, reply.get_json()
+        reasons = [p["reason"] for p in reply.get_json()["problems"]]
+        assert any("'credit.check' needs the matter's 'credit' policy" in r for r in reasons), reasons
+        assert any("'materials.fetch' needs the matter's 'certificate_free' policy" in r for r in reasons), reasons
