@@ -24,7 +24,7 @@ from engine.assignment import Staffing, check_assignments
 from engine.errors import DeploymentRefused, NotFound
 from engine.models import Event, Matter, ServiceDefinition
 from engine.runtime import check_decisions, check_task_specs
-from engine.sandbox import SandboxViolation, check_script, check_specs
+from engine.sandbox import SandboxViolation, check_policy_reads, check_script, check_specs
 from forms import FormDefinitionError, load_form
 from rules import RuleSet, RuleSetError, load_ruleset
 from rules.ruleset import lint_warnings
@@ -176,6 +176,8 @@ def _check(upload: DefinitionUpload, source_names: set[str], staffing: Staffing,
     specs = [reading.parsed.spec, *reading.parsed.subprocess_specs.values()] if reading.parsed else []
     problems += [_problem_dict(p) for p in check_specs(specs, upload.bpmn_name)]
     problems += check_task_specs(specs, upload.bpmn_name, upload.policy)
+    if upload.policy is not None:
+        problems += [_problem_dict(p) for p in check_policy_reads(specs, upload.bpmn_name, upload.policy)]
     problems += check_assignments(staffing, specs, upload.bpmn_name, department)
     oversized = _oversized(upload)
     problems += oversized

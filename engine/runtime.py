@@ -142,7 +142,7 @@ class ServiceTasks:
             raise WorkDeferred(task.task_spec.bpmn_id, slow)
 
     def script_engine(self) -> SandboxScriptEngine:
-        return SandboxScriptEngine(services=self, clock=self._clock)
+        return SandboxScriptEngine(services=self, clock=self._clock, policy=self._elements)
 
 
 OPERATIONS = (DECIDE, CLOCK_PAUSE, CLOCK_RESUME, CREDIT_CHECK, FALSE_COMMITMENT, FETCH_MATERIALS)

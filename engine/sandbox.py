@@ -815,12 +815,15 @@ _PURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "parse_date": parse_date, "add_days": add_days, "days_between": days_between,
     "age_on": age_on, "year_of": year_of, "month_of": month_of,
 }
-FUNCTION_NAMES = frozenset(_PURE_FUNCTIONS) | {"today", "now", "age_from_id", "working_days_later"}
+FUNCTION_NAMES = frozenset(_PURE_FUNCTIONS) | {"today", "now", "age_from_id", "working_days_later", "policy"}
 _FORBIDDEN_NAMES = frozenset(dir(builtins)) - FUNCTION_NAMES
 
 
-def sandbox_functions(clock: Callable[[], datetime] | None = None) -> dict[str, Callable[..., Any]]:
-    """The whitelisted functions, with ``today``/``now``/``age_from_id`` reading ``clock``.
+def sandbox_functions(clock: Callable[[], datetime] | None = None,
+                      matter_policy: Mapping[str, Any] | None = None) -> dict[str, Callable[..., Any]]:
+    """The whitelisted functions, with ``today``/``now``/``age_from_id`` reading ``clock``
+    and ``policy(key, …)`` reading the policy of the version the application runs on
+    (``policy('commitment', 'verify_within_working_days')``): a copy, so no script changes it.
 
     ``today()`` is the calendar date in the server's local time zone (run the server with
     TZ=Asia/Shanghai): an aware clock value is converted to local time, a naive one is
@@ -851,8 +854,16 @@ def sandbox_functions(clock: Callable[[], datetime] | None = None) -> dict[str, 
         day = default_calendar().add_working_days(date.fromisoformat(today()), days)
         return datetime.combine(day, time(9), tzinfo=BEIJING).isoformat()
 
+    def policy(*keys: str) -> Any:
+        value: Any = matter_policy or {}
+        for depth, key in enumerate(keys):
+            if not isinstance(value, Mapping) or key not in value:
+                raise LookupError(f"the matter's policy has no {'.'.join(map(str, keys[:depth + 1]))}")
+            value = value[key]
+        return copy.deepcopy(value)
+
     return {**_PURE_FUNCTIONS, "today": today, "now": now, "age_from_id": age_from_id,
-            "working_days_later": working_days_later}
+            "working_days_later": working_days_later, "policy": policy}
 
 
 # --- running ----------------------------------------------------------------------------
@@ -923,8 +934,8 @@ class SandboxScriptEngine(PythonScriptEngine):
     """
 
     def __init__(self, services: Callable[[str, dict, dict], Any] | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
-        super().__init__(environment=SandboxEnvironment(sandbox_functions(clock)))
+                 clock: Callable[[], datetime] | None = None, policy: Mapping[str, Any] | None = None) -> None:
+        super().__init__(environment=SandboxEnvironment(sandbox_functions(clock, policy)))
         self.services = services
 
     def evaluate(self, task, expression: str, external_context: Mapping | None = None) -> Any:
@@ -994,6 +1005,33 @@ def check_specs(specs: Iterable[Any], filename: str) -> list[ScriptProblem]:
             except SandboxViolation as exc:
                 problems.append(ScriptProblem(filename, element_id, f"{where}: {exc.reason}"))
     return problems
+
+
+def check_policy_reads(specs: Iterable[Any], filename: str, policy: Mapping[str, Any]) -> list[ScriptProblem]:
+    """Every ``policy('key', …)`` with literal keys that the version's policy does not hold:
+    refused at deploy instead of failing in every application that reaches it."""
+    problems = []
+    for spec in specs:
+        for element_id, where, source, mode in _spec_code(spec):
+            for path in _policy_paths(source, mode):
+                value: Any = policy
+                for key in path:
+                    value = value.get(key) if isinstance(value, Mapping) else None
+                if value is None:
+                    reason = f"{where}: the matter's policy has no {'.'.join(path)}, which policy() reads"
+                    problems.append(ScriptProblem(filename, element_id, reason))
+    return problems
+
+
+def _policy_paths(source: Any, mode: str) -> Iterable[tuple[str, ...]]:
+    try:
+        tree = ast.parse(str(source), mode=mode)
+    except SyntaxError:  # check_specs reports it
+        return
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "policy" and node.args
+                and all(isinstance(arg, ast.Constant) and isinstance(arg.value, str) for arg in node.args)):
+            yield tuple(arg.value for arg in node.args)
 
 
 Code = tuple[str, str, Any, str]  # element id, what it is, source, mode

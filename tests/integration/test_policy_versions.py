@@ -67,3 +67,45 @@ def test_an_operation_needing_a_policy_the_matter_lacks_is_refused_at_deploy(api
         reasons = [p["reason"] for p in reply.get_json()["problems"]]
         assert any("'credit.check' needs the matter's 'credit' policy" in r for r in reasons), reasons
         assert any("'materials.fetch' needs the matter's 'certificate_free' policy" in r for r in reasons), reasons
+
+
+def test_the_commitment_verification_reads_its_days_from_the_versions_policy(clocked, engine, new_user, company,
+                                                                             applicant_for):
+    """告知承诺's verification was a literal `working_days_later(10)` in the BPMN while the
+    catalogue's commitment.verify_within_working_days was read by nothing; the BPMN now
+    reads policy('commitment', 'verify_within_working_days') of its version."""
+    client = clocked.client
+    hygiene = next(entry for entry in read_catalogue() if entry["code"] == "hygiene_licence")
+    code, analyst = f"policy_{next(_codes)}", new_user("analyst")
+    with engine.sessions() as session:
+        upsert_matter(session, {**hygiene, "code": code, "name": f"核查期限测试{code}",
+                                "commitment": {**hygiene["commitment"], "verify_within_working_days": 3}})
+        session.commit()
+    files = upload_for(hygiene)
+    reply = client.post("/api/definitions", analyst, json={
+        "matter": code, "bpmn": files.bpmn, "form": files.form,
+        "ruleset": files.ruleset.replace("matter: hygiene_licence", f"matter: {code}")})
+    assert reply.status_code == 201, reply.get_json()
+    credit_code = company("orange")  # orange: 告知承诺 approves at once
+    approved = client.post("/api/applications", applicant_for(credit_code), json={"matter": code, "data": {
+        "credit_code": credit_code, "phone": "13800138000", "venue_address": "海口市龙华区滨海大道1号",
+        "venue_type": "lodging", "area_m2": 1200, "staff_certified": "yes", "hygiene_tested": "yes",
+        "commitment": "signed"}}).get_json()
+    # 3 working days from Mon 28 Sep 2026: 29, 30 Sep, then 1–7 Oct are National Day: 8 Oct
+    assert (approved["outcome"], approved["result"]["verification_due"]) == ("approve", "2026-10-08T09:00:00+08:00")
+
+
+def test_a_bpmn_reading_a_policy_the_matter_lacks_is_refused_at_deploy(api, engine, new_user):
+    hygiene = next(entry for entry in read_catalogue() if entry["code"] == "hygiene_licence")
+    code, analyst = f"policy_{next(_codes)}", new_user("analyst")
+    with engine.sessions() as session:
+        upsert_matter(session, {**{k: v for k, v in hygiene.items() if k != "commitment"}, "code": code,
+                                "name": f"缺少核查期限{code}"})
+        session.commit()
+    files = upload_for(hygiene)
+    reply = api.post("/api/definitions", analyst, json={
+        "matter": code, "bpmn": files.bpmn, "form": files.form,
+        "ruleset": files.ruleset.replace("matter: hygiene_licence", f"matter: {code}")})
+    assert reply.status_code == 400, reply.get_json()
+    assert [(p["element_id"], "commitment.verify_within_working_days" in p["reason"])
+            for p in reply.get_json()["problems"]] == [("Task_grant_on_commitment", True)]
