@@ -13,6 +13,20 @@ ELDERLY = next(entry for entry in read_catalogue() if entry["code"] == "elderly_
 _codes = itertools.count(1)
 
 
+def scratch(engine, shipped: str, drop: tuple[str, ...] = (), **policy) -> tuple[str, dict]:
+    """A fresh matter with the catalogue entry of the ``shipped`` one (without the keys in
+    ``drop``, with ``policy`` over it) and the upload of its files for the new code."""
+    entry = next(e for e in read_catalogue() if e["code"] == shipped)
+    code = f"policy_{next(_codes)}"
+    with engine.sessions() as session:
+        upsert_matter(session, {**{k: v for k, v in entry.items() if k not in drop}, "code": code,
+                                "name": f"政策测试{code}", **policy})
+        session.commit()
+    files = upload_for(entry)
+    return code, {"matter": code, "bpmn": files.bpmn, "form": files.form,
+                  "ruleset": files.ruleset.replace(f"matter: {shipped}", f"matter: {code}")}
+
+
 def test_a_policy_change_reaches_new_applications_and_not_running_ones(api, engine, new_user, resident,
                                                                        applicant_for):
     code, analyst, clerk = f"policy_{next(_codes)}", new_user("analyst"), new_user("clerk", "civil_affairs")
@@ -52,15 +66,8 @@ def test_a_policy_change_reaches_new_applications_and_not_running_ones(api, engi
 
 def test_an_operation_needing_a_policy_the_matter_lacks_is_refused_at_deploy(api, engine, new_user):
     """credit.check on a matter with no `credit:` deployed, then failed in every application."""
-    publication = next(entry for entry in read_catalogue() if entry["code"] == "publication_retail_check")
-    code, analyst = f"policy_{next(_codes)}", new_user("analyst")
-    bare = {key: value for key, value in publication.items() if key not in ("credit", "certificate_free")}
-    with engine.sessions() as session:
-        upsert_matter(session, {**bare, "code": code, "name": f"缺少信用政策{code}"})
-        session.commit()
-    files = upload_for(publication)
-    body = {"matter": code, "bpmn": files.bpmn, "form": files.form,
-            "ruleset": files.ruleset.replace("matter: publication_retail_check", f"matter: {code}")}
+    analyst = new_user("analyst")
+    code, body = scratch(engine, "publication_retail_check", drop=("credit", "certificate_free"))
     for path, status in (("/api/definitions/validate", 200), ("/api/definitions", 400)):
         reply = api.post(path, analyst, json=body)
         assert reply.status_code == status, reply.get_json()
@@ -76,15 +83,9 @@ def test_the_commitment_verification_reads_its_days_from_the_versions_policy(clo
     reads policy('commitment', 'verify_within_working_days') of its version."""
     client = clocked.client
     hygiene = next(entry for entry in read_catalogue() if entry["code"] == "hygiene_licence")
-    code, analyst = f"policy_{next(_codes)}", new_user("analyst")
-    with engine.sessions() as session:
-        upsert_matter(session, {**hygiene, "code": code, "name": f"核查期限测试{code}",
-                                "commitment": {**hygiene["commitment"], "verify_within_working_days": 3}})
-        session.commit()
-    files = upload_for(hygiene)
-    reply = client.post("/api/definitions", analyst, json={
-        "matter": code, "bpmn": files.bpmn, "form": files.form,
-        "ruleset": files.ruleset.replace("matter: hygiene_licence", f"matter: {code}")})
+    three_days = {**hygiene["commitment"], "verify_within_working_days": 3}
+    code, body = scratch(engine, "hygiene_licence", commitment=three_days)
+    reply = client.post("/api/definitions", new_user("analyst"), json=body)
     assert reply.status_code == 201, reply.get_json()
     credit_code = company("orange")  # orange: 告知承诺 approves at once
     approved = client.post("/api/applications", applicant_for(credit_code), json={"matter": code, "data": {
@@ -96,16 +97,8 @@ def test_the_commitment_verification_reads_its_days_from_the_versions_policy(clo
 
 
 def test_a_bpmn_reading_a_policy_the_matter_lacks_is_refused_at_deploy(api, engine, new_user):
-    hygiene = next(entry for entry in read_catalogue() if entry["code"] == "hygiene_licence")
-    code, analyst = f"policy_{next(_codes)}", new_user("analyst")
-    with engine.sessions() as session:
-        upsert_matter(session, {**{k: v for k, v in hygiene.items() if k != "commitment"}, "code": code,
-                                "name": f"缺少核查期限{code}"})
-        session.commit()
-    files = upload_for(hygiene)
-    reply = api.post("/api/definitions", analyst, json={
-        "matter": code, "bpmn": files.bpmn, "form": files.form,
-        "ruleset": files.ruleset.replace("matter: hygiene_licence", f"matter: {code}")})
+    code, body = scratch(engine, "hygiene_licence", drop=("commitment",))
+    reply = api.post("/api/definitions", new_user("analyst"), json=body)
     assert reply.status_code == 400, reply.get_json()
     assert [(p["element_id"], "commitment.verify_within_working_days" in p["reason"])
             for p in reply.get_json()["problems"]] == [("Task_grant_on_commitment", True)]
