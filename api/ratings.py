@@ -10,6 +10,7 @@ from api.auth import roles
 from api.masking import MaskedSchema
 from api.applicants import application_id
 from api.schemas import APPLICATION_REF, ROW_ID, UtcDateTime
+from engine.models import RectificationStatus
 from engine.ratings import LEVELS
 
 blp = Blueprint("ratings", __name__, url_prefix="/api", description="Service ratings 好差评 and rectification")
@@ -48,7 +49,7 @@ class RectificationSchema(Schema):
 
 
 class RectificationQuerySchema(Schema):
-    status = fields.String(load_default="open", validate=validate.OneOf(["open", "resolved"]))
+    status = fields.String(load_default=RectificationStatus.OPEN, validate=validate.OneOf(list(RectificationStatus)))
 
 
 class ResolveSchema(Schema):

@@ -9,7 +9,7 @@ from api.masking import MaskedSchema
 from engine import subjects
 from engine.deadlines import PAUSE_REASONS
 from engine.incidents import APPLICANT_NOTICE
-from engine.models import ApplicationStatus, as_utc
+from engine.models import ApplicationStatus, TaskStatus, as_utc
 
 ROW_ID = "int(min=1, max=2147483647)"  # URL ids fit PostgreSQL's integer keys (else 404)
 APPLICATION_REF = "string(maxlength=64)"  # a public reference, or (staff) an id: engine/references.py
@@ -190,7 +190,8 @@ class ApplicationDetailSchema(ApplicationSchema):
 
 
 class QueueQuerySchema(Schema):
-    status = fields.String(load_default="active", validate=validate.OneOf(["open", "claimed", "active", "completed"]))
+    status = fields.String(load_default="active", validate=validate.OneOf(
+        [TaskStatus.OPEN, TaskStatus.CLAIMED, "active", TaskStatus.COMPLETED]))
     matter = fields.String(validate=validate.Length(max=64))
     applicant = fields.String(validate=validate.Length(max=64), metadata={"description": "the applicant's username"})
     due_before = fields.AwareDateTime(default_timezone=timezone.utc)

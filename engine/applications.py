@@ -42,7 +42,8 @@ from engine.holdings import ALREADY_HELD_RULE, HoldingPolicy, Repeat, enrol, rec
 from engine.incidents import (MANUAL_TASK_ELEMENT, MANUAL_TASK_TITLE, Failure, IncidentKind, IncidentStatus,
                               open_incident, open_incidents, resolve)
 from engine.numbers import NumberPolicy, issue
-from engine.models import Application, ApplicationStatus, Event, Incident, Matter, Task, User, as_utc, utcnow
+from engine.models import (ACTIVE_TASK, Application, ApplicationStatus, Event, Incident, Matter, Task, TaskStatus, User,
+                           as_utc, utcnow)
 from engine.credit import fast_lane_days, report_false_commitment
 from engine.runtime import (CLOCK_PAUSE, CLOCK_RESUME, CREDIT_CHECK, FALSE_COMMITMENT, FAST_LANE, FETCH_MATERIALS, ServiceTasks,
                             WorkDeferred, compiled, spec_of)
@@ -51,7 +52,6 @@ from engine.sources import Source
 from engine.subjects import Binding, SubjectPolicy, SubjectRule
 from forms import FormValidationError
 
-OPEN_TASK = ("open", "claimed")
 SUBMITTERS = ("applicant", AGENT_ROLE)  # people for themselves, outlet staff for those who authorised them
 FIRST_APPROVAL = "first_approval"  # 四眼: the first clerk's answer, kept on the task
 # Each completed BPMN step costs this much of the run's sandbox step budget (1,000,000):
@@ -251,7 +251,7 @@ class Engine:
         application only to filter by matter or applicant), never a workflow read."""
         _require_clerk(user)
         query = query or QueueQuery()
-        statuses = ("open", "claimed") if query.status == "active" else (query.status,)
+        statuses = ACTIVE_TASK if query.status == "active" else (query.status,)
         statement = select(Task).where(Task.department == user.department, Task.region == user.region,
                                        Task.status.in_(statuses), Task.candidate_role == "clerk", offered_to(user))
         if query.matter or query.applicant:
@@ -290,7 +290,7 @@ class Engine:
                     user.department, user.region):
                 raise InvalidInput("no such colleague", {"to": [f"a clerk of {user.department} in {user.region}"]})
             _may_work_on(task, user)
-            task.status, task.assignee_id = "claimed", target.id
+            task.status, task.assignee_id = TaskStatus.CLAIMED, target.id
             session.add(Event(application_id=task.application_id, kind="task.delegated", actor=user.username,
                               at=self.clock(), data={"task": task.id, "to": target.username}))
             session.commit()
@@ -299,11 +299,11 @@ class Engine:
     def claim(self, user: User, task_id: int) -> Task:
         with self.sessions() as session, _stale_is_conflict(session, _changed_meanwhile(task_id)):
             task = task_of_clerk(session, user, task_id)
-            if task.status == "claimed" and task.assignee_id == user.id:
+            if task.status == TaskStatus.CLAIMED and task.assignee_id == user.id:
                 return task
-            if task.status != "open":
+            if task.status != TaskStatus.OPEN:
                 raise _taken(task)
-            task.status, task.assignee_id = "claimed", user.id
+            task.status, task.assignee_id = TaskStatus.CLAIMED, user.id
             session.add(Event(application_id=task.application_id, kind="task.claimed", actor=user.username,
                               at=self.clock(), data={"task": task.id}))
             session.commit()
@@ -312,9 +312,9 @@ class Engine:
     def release(self, user: User, task_id: int) -> Task:
         with self.sessions() as session, _stale_is_conflict(session, _changed_meanwhile(task_id)):
             task = task_of_clerk(session, user, task_id)
-            if task.status != "claimed" or task.assignee_id != user.id:
+            if task.status != TaskStatus.CLAIMED or task.assignee_id != user.id:
                 raise Conflict(f"task {task_id} is not claimed by you")
-            task.status, task.assignee_id = "open", None
+            task.status, task.assignee_id = TaskStatus.OPEN, None
             session.add(Event(application_id=task.application_id, kind="task.released", actor=user.username,
                               at=self.clock(), data={"task": task.id}))
             session.commit()
@@ -342,7 +342,7 @@ class Engine:
                                      SubjectRule.AUTHORISATION_ENDED)
             task = session.scalars(select(Task).where(Task.application_id == application_id,
                                                       Task.candidate_role == "applicant",
-                                                      Task.status == "open")).first()
+                                                      Task.status == TaskStatus.OPEN)).first()
             if task is None:
                 raise Conflict(f"application {application_id} is not waiting for materials from you")
             application = self._complete_task(session, task, user, answer)
@@ -370,7 +370,7 @@ class Engine:
                 *application.materials.get("handed_in", []), *(m["name"] for m in answer["materials"])]}
         spiff_task.run()
         now = self.clock()
-        task.status, task.completed_at, task.completed_by, task.result = "completed", now, user.id, answer
+        task.status, task.completed_at, task.completed_by, task.result = TaskStatus.COMPLETED, now, user.id, answer
         task.assignee_id = task.assignee_id or user.id
         session.add(Event(application=application, kind="task.completed", actor=user.username,
                           at=now, data={"task": task.id, "element": task.element_id, name: answer}))
@@ -403,7 +403,7 @@ class Engine:
         with self.sessions() as session:
             task = task_of_clerk(session, user, task_id)
             detail = {"task": task, "form": None, "send_back_to": []}
-            if task.status in ("open", "claimed"):
+            if task.status in ACTIVE_TASK:
                 workflow, _ = self._load(task.application)
                 spiff_task = _waiting_spiff_task(workflow, task)
                 detail["form"] = task_forms.describe(task_forms.form_name(spiff_task.task_spec))
@@ -436,8 +436,8 @@ class Engine:
             resolve([incident], now, user.username)
             for task in session.scalars(select(Task).where(Task.application_id == application.id,
                                                           Task.element_id == MANUAL_TASK_ELEMENT,
-                                                          Task.status.in_(OPEN_TASK))):
-                task.status = "cancelled"
+                                                          Task.status.in_(ACTIVE_TASK))):
+                task.status = TaskStatus.CANCELLED
             application.status = ApplicationStatus.RUNNING
             session.add(Event(application=application, kind="incident.retried", actor=user.username, at=now,
                               data={"incident": incident.id, "version": application.definition.version}))
@@ -624,8 +624,8 @@ class Engine:
     def _project_tasks(self, session: Session, application: Application, waiting: list, now: datetime) -> None:
         """Keep the queue index equal to the workflow's READY human tasks."""
         known = {} if application.id is None else {t.spiff_task_id: t for t in session.scalars(  # new: none yet
-            select(Task).where(Task.application_id == application.id, Task.status.in_(OPEN_TASK)))
-            if t.status in OPEN_TASK}  # not flushed yet: the one just completed is still 'open' in the database
+            select(Task).where(Task.application_id == application.id, Task.status.in_(ACTIVE_TASK)))
+            if t.status in ACTIVE_TASK}  # not flushed yet: the one just completed is still 'open' in the database
         matter_department = session.get(Matter, application.matter_code).department
         due_at = due_for_new_task(session, self.calendar, application, now) if waiting else None
         for spiff_task in waiting:
@@ -649,7 +649,7 @@ class Engine:
         still_waiting = {str(t.id) for t in waiting}
         for spiff_id, task in known.items():
             if spiff_id not in still_waiting:
-                task.status = "cancelled"
+                task.status = TaskStatus.CANCELLED
 
     def _hand_over(self, application: Application) -> None:
         if application.pending_since is not None:
@@ -747,7 +747,7 @@ def task_of_clerk(session: Session, user: User, task_id: int) -> Task:
 
 def _may_work_on(task: Task, user: User) -> None:
     """An open task, or one this clerk holds; anything else is someone else's or done."""
-    if task.status not in ("open", "claimed") or (task.status == "claimed" and task.assignee_id != user.id):
+    if task.status not in ACTIVE_TASK or (task.status == TaskStatus.CLAIMED and task.assignee_id != user.id):
         raise _taken(task)
 
 
@@ -803,7 +803,8 @@ def _second_approval(task: Task, user: User, answer: dict, now: datetime, sessio
     clerk approves the same answer (or refuses it)."""
     first = (task.result or {}).get(FIRST_APPROVAL)
     if first is None:
-        task.status, task.assignee_id, task.result = "open", None, {FIRST_APPROVAL: {**answer, "by": user.username}}
+        task.status, task.assignee_id = TaskStatus.OPEN, None
+        task.result = {FIRST_APPROVAL: {**answer, "by": user.username}}
         session.add(Event(application_id=task.application_id, kind="task.first_approval", actor=user.username,
                           at=now, data={"task": task.id, "answer": answer}))
         return False

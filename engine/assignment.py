@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine.models import Matter, Task, User
+from engine.models import Matter, Task, TaskStatus, User
 from engine.organisation import read_departments
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -138,4 +138,4 @@ def assign_named_clerk(session: Session, task: Task, assigned: TaskAssignment) -
     clerk = session.scalars(select(User).where(User.username == assigned.assignee)).first()
     if clerk is not None and clerk.role == CLERK and not clerk.disabled \
             and (clerk.department, clerk.region) == (task.department, task.region):
-        task.status, task.assignee_id = "claimed", clerk.id
+        task.status, task.assignee_id = TaskStatus.CLAIMED, clerk.id

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine.calendar import Pause, WorkingCalendar
-from engine.models import Application, Event, Matter, Task, as_utc
+from engine.models import ACTIVE_TASK, Application, Event, Matter, Task, as_utc
 
 LOCAL = ZoneInfo("Asia/Shanghai")  # the calendar's days are mainland China's days
 YELLOW_SHARE = 0.8
@@ -89,7 +89,7 @@ def refresh_deadline(session: Session, calendar: WorkingCalendar, application: A
     application.colour = colour_at(deadline, now, application.colour)
     if deadline is not None:
         session.execute(update(Task).where(Task.application_id == application.id,
-                                           Task.status.in_(("open", "claimed")))
+                                           Task.status.in_(ACTIVE_TASK))
                         .values(due_at=deadline.due_at))
 
 

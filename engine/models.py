@@ -47,6 +47,21 @@ class ApplicationStatus(StrEnum):
     FAILED = "failed"  # a run failed: see its incident (engine/incidents.py)
 
 
+class TaskStatus(StrEnum):
+    OPEN = "open"  # in its queue, nobody holds it
+    CLAIMED = "claimed"  # a clerk holds it
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"  # the workflow moved on without it (send-back, a boundary event, a retry)
+
+
+ACTIVE_TASK = (TaskStatus.OPEN, TaskStatus.CLAIMED)  # still to be done
+
+
+class RectificationStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {dict: JSON, list: JSON, datetime: DateTime(timezone=True)}
 
@@ -260,7 +275,7 @@ class Task(Base):
     candidate_role: Mapped[str] = mapped_column(String(16), default="clerk")
     department: Mapped[str] = mapped_column(String(64))
     region: Mapped[str] = mapped_column(String(12), default=DEFAULT_REGION)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open|claimed|completed|cancelled
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.OPEN)  # a TaskStatus
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     # ",name,name,": only these clerks may take it (engine/assignment.py); None: any of the department
     candidate_users: Mapped[str | None] = mapped_column(String(1000))
@@ -357,7 +372,7 @@ class Rectification(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     rating_id: Mapped[int] = mapped_column(ForeignKey("rating.id"), unique=True)
     department: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved
+    status: Mapped[str] = mapped_column(String(16), default=RectificationStatus.OPEN)  # a RectificationStatus
     due_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]

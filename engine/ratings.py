@@ -19,7 +19,7 @@ from engine import subjects
 from engine.calendar import WorkingCalendar, default_calendar
 from engine.deadlines import deadline_for
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.models import Application, Event, Matter, Rating, Rectification, User, utcnow
+from engine.models import Application, Event, Matter, Rating, Rectification, RectificationStatus, User, utcnow
 from engine.regions import in_region
 from engine.supervision import require_supervisor
 
@@ -71,7 +71,7 @@ class Ratings:
                           at=now, data={"rectification": rectification.id, "department": rating.department,
                                         "due_at": deadline.due_at.isoformat()}))
 
-    def rectifications(self, user: User, status: str = "open") -> list[Rectification]:
+    def rectifications(self, user: User, status: str = RectificationStatus.OPEN) -> list[Rectification]:
         """Supervisors see every department's of their region (admins: every region's);
         clerks their own department's in their region."""
         if user.role not in ("clerk", "supervisor", "admin"):
@@ -94,10 +94,10 @@ class Ratings:
             if (rectification is None or user.role != "clerk" or rectification.department != user.department
                     or session.get(Application, rectification.rating.application_id).region != user.region):
                 raise NotFound(f"no rectification {rectification_id} for your department")
-            if rectification.status != "open":
+            if rectification.status != RectificationStatus.OPEN:
                 raise Conflict("this rectification is closed already")
             now = self.clock()
-            rectification.status, rectification.answer = "resolved", answer
+            rectification.status, rectification.answer = RectificationStatus.RESOLVED, answer
             rectification.resolved_at, rectification.resolved_by = now, user.username
             session.add(Event(application_id=rectification.rating.application_id, kind="rectification.resolved",
                               actor=user.username, at=now, data={"rectification": rectification.id}))

@@ -21,7 +21,7 @@ from engine.applications import task_of_clerk
 from engine.calendar import WorkingCalendar, default_calendar
 from engine.deadlines import PAUSE_REASONS, is_paused, local_day, pause_clock, resume_clock
 from engine.errors import Conflict, Forbidden, InvalidInput
-from engine.models import Application, Event, Matter, Task, User, as_utc, utcnow
+from engine.models import ACTIVE_TASK, Application, Event, Matter, Task, TaskStatus, User, as_utc, utcnow
 from engine.regions import in_region
 
 OPEN = ("running", "waiting")
@@ -111,7 +111,7 @@ class Supervision:
             for username, colour, n in session.execute(
                     select(User.username, Application.colour, func.count())
                     .join(Task, Task.assignee_id == User.id).join(Application, Application.id == Task.application_id)
-                    .where(Task.status == "claimed", in_region(user, Application.region))
+                    .where(Task.status == TaskStatus.CLAIMED, in_region(user, Application.region))
                     .group_by(User.username, Application.colour)):
                 by_clerk[username][colour] = n
         return {"departments": {k: dict(v) for k, v in by_department.items()},
@@ -142,6 +142,6 @@ def require_supervisor(user: User) -> None:
 
 def _open_application_of_task(session: Session, user: User, task_id: int) -> Application:
     task = task_of_clerk(session, user, task_id)
-    if task.status not in ("open", "claimed") or task.application.status not in OPEN:
+    if task.status not in ACTIVE_TASK or task.application.status not in OPEN:
         raise Conflict(f"task {task_id} is {task.status}")
     return task.application
