@@ -45,7 +45,7 @@ def upsert_matter(session: Session, entry: dict) -> Matter:
     HoldingPolicy.of(elements), NumberPolicy.of(elements), SubjectPolicy.of(elements)
     matter = session.get(Matter, entry["code"]) or Matter(code=entry["code"])
     matter.region = str(entry.get("region", DEFAULT_REGION))  # its home region; a local variant names its own
-    RegionPolicy.from_elements(elements, matter.region)
+    RegionPolicy.from_elements(elements, matter.region).check_known()
     matter.name, matter.department = entry["name"], entry["department"]
     matter.promised_days, matter.legal_days = entry["promised_days"], entry["legal_days"]
     matter.elements = elements

@@ -38,13 +38,17 @@ class RegionPolicy:
     @classmethod
     def from_elements(cls, elements: dict, home: str) -> RegionPolicy:
         offered = tuple(str(code) for code in elements.get("regions") or [home])
-        known = read_regions()
-        unknown = [code for code in offered if code not in known]
-        if unknown:
-            raise ValueError(f"regions: {', '.join(unknown)} not among the catalogue's regions ({', '.join(known)})")
         if home not in offered:
             raise ValueError(f"regions: the matter's home region {home} must be one of them")
         return cls(offered, bool(elements.get("nearby", False)))
+
+    def check_known(self) -> None:
+        """Every region offered is one of the catalogue's (read from catalogue.yaml: at
+        upsert, never per submission — parsing the file took 13 ms)."""
+        known = read_regions()
+        unknown = [code for code in self.offered if code not in known]
+        if unknown:
+            raise ValueError(f"regions: {', '.join(unknown)} not among the catalogue's regions ({', '.join(known)})")
 
 
 def route(matter: Matter, elements: dict, binding: Binding | None, chosen: str | None) -> str:
@@ -53,11 +57,11 @@ def route(matter: Matter, elements: dict, binding: Binding | None, chosen: str |
     the matter's home region. ``elements``: the policy of the version applied for."""
     policy = RegionPolicy.from_elements(elements, matter.region)
     if chosen is not None:
-        names = read_regions()
         if not policy.nearby:
             raise InvalidInput("this matter is handled where the subject is registered", {
                 "region": ["本事项须在户籍或登记所在地办理，不能选择办理地区"]})
         if chosen not in policy.offered:
+            names = read_regions()
             raise InvalidInput(f"{matter.code} is not offered in region {chosen}", {"region": [
                 "本事项可在以下地区办理：" + "、".join(f"{names[code]}（{code}）" for code in policy.offered)]})
         return chosen
