@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import subjects
@@ -122,10 +122,8 @@ def personal_data(session: Session, user: User, application_id: int, reason: str
 def data_access(session: Session, user: User, limit: int = 100) -> list[dict]:
     """谁查看了我的信息: every full view of the applications about the caller (made by
     them or in their name; an agent's own submissions for others are not about them), newest first."""
-    about_me = or_(Application.subject_id.in_(subjects.represented_by(session, user)),
-                   (Application.subject_id.is_(None)) & (Application.applicant_id == user.id))
     rows = session.execute(select(Event, Application).join(Application, Event.application_id == Application.id)
-                           .where(about_me, Event.kind == PERSONAL_DATA_VIEWED)
+                           .where(subjects.about(session, user), Event.kind == PERSONAL_DATA_VIEWED)
                            .order_by(Event.id.desc()).limit(limit))
     return [{"reference": application.public_ref, "tracking_no": application.tracking_no,
              "matter": application.matter_code, "viewer": event.actor, "viewer_role": event.data.get("role"),

@@ -259,6 +259,12 @@ def is_theirs(session: Session, user: User, application: Application) -> bool:
     return application.applicant_id == user.id or application.subject_id in represented_by(session, user)
 
 
+def about(session: Session, user: User):
+    """The SQL condition of ``is_about``: the applications that are the user's own matter."""
+    return or_(Application.subject_id.in_(represented_by(session, user)),
+               Application.subject_id.is_(None) & (Application.applicant_id == user.id))
+
+
 def is_about(session: Session, user: User, application: Application) -> bool:
     """Whether the application is the user's own matter — theirs as its subject, or their
     company's (好差评 belongs to them); one made before subject binding, its applicant's."""
