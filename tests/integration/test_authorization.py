@@ -48,6 +48,12 @@ def statuses(default: int, anonymous: int = 401, **by_role: int) -> dict[str, in
     return {role: by_role.get(role, default) for role in ROLES} | {"anonymous": anonymous}
 
 
+def clerks_task(status: int = 200) -> dict[str, int]:
+    """A call on the clerk's task: ``status`` for them, 404 for clerks of another department
+    or region, 403 for every other role."""
+    return statuses(403, clerk=status, other_clerk=404, sanya_clerk=404)
+
+
 EVERYONE = statuses(200, anonymous=200)
 MATRIX = [
     ("POST", "/api/auth/login", statuses(200)),  # anonymous: a wrong password
@@ -68,21 +74,21 @@ MATRIX = [
     ("GET", "/api/me/data-access", statuses(403, owner=200, other_applicant=200)),
     ("GET", "/api/authorisations", statuses(403, owner=200, other_applicant=200, agent=200)),
     ("GET", "/api/tasks", statuses(403, clerk=200, other_clerk=200, sanya_clerk=200)),
-    ("POST", "/api/tasks/{open_task}/claim", statuses(403, clerk=200, other_clerk=404, sanya_clerk=404)),
-    ("POST", "/api/tasks/{claimed_task}/release", statuses(403, clerk=200, other_clerk=404, sanya_clerk=404)),
-    ("POST", "/api/tasks/{task_to_complete}/complete", statuses(403, clerk=200, other_clerk=404, sanya_clerk=404)),
+    ("POST", "/api/tasks/{open_task}/claim", clerks_task()),
+    ("POST", "/api/tasks/{claimed_task}/release", clerks_task()),
+    ("POST", "/api/tasks/{task_to_complete}/complete", clerks_task()),
     ("GET", "/api/definitions", statuses(403, analyst=200, supervisor=200, sanya_supervisor=200, admin=200)),
     ("POST", "/api/definitions", statuses(403, analyst=200, admin=200)),  # 200: same files again
     ("POST", "/api/definitions/rental_filing/replay", statuses(403, analyst=200, admin=200)),
     ("GET", "/api/events", statuses(403, supervisor=200, sanya_supervisor=200, admin=200)),
     # other_clerk, sanya_clerk: allowed, every task refused
     ("POST", "/api/tasks/claim", statuses(403, clerk=200, other_clerk=200, sanya_clerk=200)),
-    ("POST", "/api/tasks/{pause_task}/pause", statuses(403, clerk=200, other_clerk=404, sanya_clerk=404)),
-    ("POST", "/api/tasks/{pause_task}/resume", statuses(403, clerk=200, other_clerk=404, sanya_clerk=404)),
-    ("POST", "/api/tasks/{delegate_task}/delegate", statuses(403, clerk=200, other_clerk=404, sanya_clerk=404)),
-    ("GET", "/api/tasks/{open_task}", statuses(403, clerk=200, other_clerk=404, sanya_clerk=404)),
+    ("POST", "/api/tasks/{pause_task}/pause", clerks_task()),
+    ("POST", "/api/tasks/{pause_task}/resume", clerks_task()),
+    ("POST", "/api/tasks/{delegate_task}/delegate", clerks_task()),
+    ("GET", "/api/tasks/{open_task}", clerks_task()),
     # 422 for the clerk: allowed, but a first step has no earlier step to go back to
-    ("POST", "/api/tasks/{open_task}/send-back", statuses(403, clerk=422, other_clerk=404, sanya_clerk=404)),
+    ("POST", "/api/tasks/{open_task}/send-back", clerks_task(422)),
     # 409 for the owner: allowed, but the application is not waiting for materials
     ("POST", "/api/applications/{application_ref}/supplement",
      statuses(403, owner=409, other_applicant=404, agent=404)),
@@ -91,7 +97,7 @@ MATRIX = [
     ("POST", "/api/applications/{finished_ref}/rating", statuses(403, owner=201, other_applicant=404)),
     ("GET", "/api/rectifications",
      statuses(403, clerk=200, other_clerk=200, sanya_clerk=200, supervisor=200, sanya_supervisor=200, admin=200)),
-    ("POST", "/api/rectifications/{rectification}/resolve", statuses(403, clerk=200, other_clerk=404, sanya_clerk=404)),
+    ("POST", "/api/rectifications/{rectification}/resolve", clerks_task()),
     ("GET", "/api/ratings/statistics", statuses(403, supervisor=200, sanya_supervisor=200, admin=200)),
     *((method, "/api/events", statuses(405, anonymous=405)) for method in ("PUT", "PATCH", "DELETE")),
     *((method, "/api/events/1", statuses(404, anonymous=404)) for method in ("PUT", "PATCH", "DELETE")),
