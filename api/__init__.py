@@ -4,21 +4,24 @@ from __future__ import annotations
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
-from api import (accounts, analysts, applicants, audit, auth, authorisations, clerks, identity, incidents, openapi,
-                 privacy, problems, protection, ratings, request_log, supervisors)
+from api import (accounts, analysts, applicants, audit, auth, authorisations, clerks, context, identity, incidents,
+                 openapi, privacy, problems, protection, ratings, request_log, supervisors)
 from engine.accounts import refuse_published_passwords
-from engine.applications import Engine
 from engine.config import Settings, load_settings
 from engine.logs import configure_logging
-from engine.ratings import Ratings
-from engine.supervision import Supervision
-from worker.setup import build_engine
+from engine.periodic import health as periodic_health, periodic_jobs
+from engine.models import utcnow
+from engine.services import Services
 
 SWAGGER_ASSETS = "/api/docs/assets/"
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Flask:
-    """Build the app; ``engine`` may be passed in (tests share one with their fixtures)."""
+STARTED_AT = "onewindow.started_at"  # when this app began watching the periodic jobs
+
+
+def create_app(services: Services, settings: Settings | None = None) -> Flask:
+    """Build the app on the services the composition root built (onewindow/wiring.py);
+    tests pass the ones their fixtures share. ``settings``: from the environment unless given."""
     app = Flask(__name__)
     app.config.update(
         API_TITLE="OneWindow 一网通办", API_VERSION="0.1.0", OPENAPI_VERSION="3.0.3",
@@ -30,12 +33,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     settings = settings or load_settings()
     configure_logging(settings.log_level)  # as gunicorn runs it; serve and the commands did already
     request_log.install(app)  # first: the request id is in every answer and log line
-    engine = engine or build_engine(settings)
-    with engine.sessions() as session:
+    with services.sessions() as session:
         refuse_published_passwords(session, settings)  # unless demo data is allowed here
-    app.extensions["onewindow"] = engine
-    app.extensions["onewindow.supervision"] = Supervision(engine.sessions, engine.clock, engine.calendar)
-    app.extensions["onewindow.ratings"] = Ratings(engine.sessions, engine.clock, engine.calendar)
+    app.extensions[context.SERVICES] = services
     api = openapi.DocumentedApi(app)
     for blueprint in (auth.blp, applicants.blp, clerks.blp, analysts.blp, audit.blp,
                       supervisors.blp, ratings.blp, incidents.blp, accounts.blp, authorisations.blp,
@@ -51,12 +51,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     # /healthz: each periodic job's last run (engine/periodic.py), 503 when one is stale;
     # this process's start is when it began watching (the grace a job gets after a start).
-    from engine.periodic import health as periodic_health, periodic_jobs, utcnow
-    app.extensions["onewindow.started_at"] = utcnow()
+    app.extensions[STARTED_AT] = utcnow()
 
     @app.get("/healthz")
     def health():
-        report = periodic_health(engine.sessions, periodic_jobs(), since=app.extensions["onewindow.started_at"])
+        report = periodic_health(services.sessions, periodic_jobs(), since=app.extensions[STARTED_AT])
         return report.as_dict(), 200 if report.healthy else 503
 
     return app

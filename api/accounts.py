@@ -5,12 +5,13 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Callable
 
-from flask import current_app, g
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import Session
 
+from api.context import services
 from api.auth import password_field, roles
 from api.schemas import UserSchema
 from engine import accounts, users
@@ -59,7 +60,7 @@ class AccountQuerySchema(Schema):
 
 
 def _sessions():
-    return current_app.extensions["onewindow"].sessions()
+    return services().sessions()
 
 
 def committed(work: Callable[[Session], object]) -> object:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import current_app, g
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from api.context import services
 from api.auth import roles
 from api.schemas import (DefinitionSchema, DefinitionUploadSchema, DeployedDefinitionSchema, ReplayReportSchema,
                          ReplayRequestSchema, ValidationReportSchema)
@@ -21,9 +22,6 @@ from engine.replay import replay, report_dict
 blp = Blueprint("analysts", __name__, url_prefix="/api/definitions", description="Service definitions (analysts)")
 
 
-def _engine():
-    return current_app.extensions["onewindow"]
-
 
 @blp.route("")
 class Definitions(MethodView):
@@ -31,7 +29,7 @@ class Definitions(MethodView):
     @roles("analyst", "admin", "supervisor")
     def get(self):
         """Every deployed version, newest first."""
-        with _engine().sessions() as session:
+        with services().sessions() as session:
             rows = session.scalars(select(ServiceDefinition).order_by(
                 ServiceDefinition.matter_code, ServiceDefinition.version.desc()))
             return [definition_summary(d) for d in rows]
@@ -44,10 +42,10 @@ class Definitions(MethodView):
     @roles("analyst", "admin")
     def post(self, upload: dict):
         """Deploy a new version; refused with 400 and every problem (file, element, reason)."""
-        engine = _engine()
+        wired = services()
         files = _upload(upload)
-        with engine.sessions() as session:
-            definition, created = deploy(session, files, g.user.username, set(engine.sources))
+        with wired.sessions() as session:
+            definition, created = deploy(session, files, g.user.username, set(wired.sources))
             session.commit()
             return ({**definition_summary(definition), "created": created, "warnings": upload_warnings(files)},
                     201 if created else 200)
@@ -63,17 +61,17 @@ class Validate(MethodView):
     def post(self, upload: dict):
         """Dry run of a deploy: every problem (the list a deploy would refuse with) and the
         warnings; nothing is stored."""
-        engine = _engine()
+        wired = services()
         try:
             files = _upload(upload)
         except DeploymentRefused as refused:  # the files make no definition: that is the report
             return {"deployable": False, "problems": refused.problems, "warnings": []}
-        with engine.sessions() as session:
+        with wired.sessions() as session:
             matter = session.get(Matter, files.matter_code)
             if matter is None:
                 raise NotFound(f"no matter with code {files.matter_code!r} in the catalogue")
             files = replace(files, policy=dict(matter.elements))  # what a deploy would version with it
-            problems = validate_upload(files, set(engine.sources), Staffing.of(session), matter.department)
+            problems = validate_upload(files, set(wired.sources), Staffing.of(session), matter.department)
         return {"deployable": not problems, "problems": problems,
                 "warnings": upload_warnings(files) if not problems else []}
 
@@ -98,4 +96,4 @@ class Replay(MethodView):
         change (old and new outcome and reasons); changes nothing. 400: the candidate would
         be refused at deploy, with every problem."""
         kind = "ruleset" if "ruleset" in candidate else "dmn"
-        return report_dict(replay(_engine().sessions, code, kind, candidate[kind]))
+        return report_dict(replay(services().sessions, code, kind, candidate[kind]))

@@ -6,24 +6,22 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from api.context import services
 from api.auth import roles
 from api.schemas import (APPLICATION_REF, ApplicationDetailSchema, ApplicationSchema, FormJsonSchema, IdempotencyHeaderSchema,
                          MaterialsListSchema, MatterSchema, SituationSchema, SubmissionSchema)
-from engine.applications import SUBMITTERS
+from engine.access import SUBMITTERS
 from engine.definitions import current_definition
 from engine.errors import NotFound
 from engine.guides import materials_for
 from engine.models import Matter
 from engine.references import application_id_for
-from engine.runtime import compiled
+from engine.running.compiled import compiled
 from engine.task_forms import SupplementForm
 from forms.json_schema import form_json_schema
 
 blp = Blueprint("applicants", __name__, url_prefix="/api", description="Matters and applications (办件)")
 
-
-def _engine():
-    return current_app.extensions["onewindow"]
 
 
 def _matter_view(session, matter: Matter, with_form: bool) -> dict:
@@ -50,7 +48,7 @@ class Matters(MethodView):
     @blp.doc(security=[])
     def get(self) -> list[dict]:
         """The matter catalogue (事项目录) with each matter's guide. Public."""
-        with _engine().sessions() as session:
+        with services().sessions() as session:
             matters = session.scalars(select(Matter).order_by(Matter.code))
             return [_matter_view(session, m, with_form=False) for m in matters]
 
@@ -63,7 +61,7 @@ class MatterGuide(MethodView):
     @blp.doc(security=[])
     def get(self, code: str) -> dict:
         """One matter's guide (办事指南) and its application form. Public."""
-        with _engine().sessions() as session:
+        with services().sessions() as session:
             return _matter_view(session, _matter(session, code), with_form=True)
 
 
@@ -75,7 +73,7 @@ class MatterFormSchema(MethodView):
     @blp.doc(security=[])
     def get(self, code: str) -> dict:
         """The matter's application form as JSON Schema: the data a submission sends. Public."""
-        with _engine().sessions() as session:
+        with services().sessions() as session:
             return form_schema(session, _matter(session, code), required=True)
 
 
@@ -96,7 +94,7 @@ class ScenarioMaterials(MethodView):
     @blp.doc(security=[])
     def post(self, situation: dict, code: str) -> dict:
         """场景式服务: given the answers to the guide's situation questions, the materials to prepare. Public."""
-        with _engine().sessions() as session:
+        with services().sessions() as session:
             return materials_for(_matter(session, code).elements, situation["answers"])
 
 
@@ -106,7 +104,7 @@ class Applications(MethodView):
     @roles(*SUBMITTERS)
     def get(self):
         """My applications, newest first: those I submitted and those made in my name (授权代办)."""
-        return _engine().my_applications(g.user)
+        return services().applications.mine(g.user)
 
     @blp.arguments(IdempotencyHeaderSchema, location="headers")
     @blp.arguments(SubmissionSchema)
@@ -122,7 +120,7 @@ class Applications(MethodView):
         """Submit an application for yourself, a company you act for, or a person who authorised
         you (授权代办); otherwise 403 naming the rule. Validation errors of every field come at
         once (422); the names are filled from the registry (秒填) and checked."""
-        application, created = _engine().submit(g.user, submission["matter"], submission["data"],
+        application, created = services().applications.submit(g.user, submission["matter"], submission["data"],
                                                 headers.get("idempotency_key"), region=submission["region"])
         if not created:
             return application, 200, {"Idempotent-Replayed": "true"}
@@ -132,7 +130,7 @@ class Applications(MethodView):
 
 def application_id(reference: str) -> int:
     """The internal id of the application a path names (its reference; staff: or its id)."""
-    with _engine().sessions() as session:
+    with services().sessions() as session:
         return application_id_for(session, g.user, reference)
 
 
@@ -145,7 +143,7 @@ class ApplicationDetail(MethodView):
         """An application with its decision, the reasons and facts behind it, and its history.
         Applicants name it by its reference, staff also by its id; personal answers are
         masked for analysts, supervisors and admins."""
-        application, history, steps = _engine().get_application(g.user, application_id(reference))
+        application, history, steps = services().applications.get(g.user, application_id(reference))
         application.history, application.steps = history, steps
         return application
 
@@ -160,4 +158,4 @@ class Supplement(MethodView):
     @roles(*SUBMITTERS)
     def post(self, answer: dict, reference: str):
         """补正: hand in every material the window asked for; the clock resumes."""
-        return _engine().supplement(g.user, application_id(reference), answer)
+        return services().applications.supplement(g.user, application_id(reference), answer)

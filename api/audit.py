@@ -1,12 +1,13 @@
 """The audit trail (审计日志), read-only: no endpoint edits or deletes an event."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import or_, select
 
+from api.context import services
 from api.auth import roles
 from api.schemas import EventSchema
 from engine import regions
@@ -49,5 +50,5 @@ class Events(MethodView):
                 statement = statement.where(getattr(Event, name) == query[name])
         if "before_id" in query:
             statement = statement.where(Event.id < query["before_id"])
-        with current_app.extensions["onewindow"].sessions() as session:
+        with services().sessions() as session:
             return list(session.scalars(statement))

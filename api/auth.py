@@ -9,11 +9,12 @@ from functools import wraps
 from http import HTTPStatus
 from typing import Callable
 
-from flask import current_app, g, request
+from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.context import services
 from api.schemas import LoginSchema, TokenSchema
 from engine import accounts, users
 from engine.errors import Forbidden, Unauthenticated
@@ -46,7 +47,7 @@ def current_user() -> User:
     ended by signing out, a new password, a new role or department or a disabled account
     stops working at the next request in every API process. (A 30 s cache here once let a
     demoted clerk keep clerk access that long.)"""
-    with current_app.extensions["onewindow"].sessions() as session:
+    with services().sessions() as session:
         user, _ = users.user_for_token(session, bearer_token())
     return user
 
@@ -80,7 +81,7 @@ class Login(MethodView):
     @blp.doc(security=[])
     def post(self, credentials: dict) -> dict:
         """Exchange username and password for a bearer token (valid 12 hours)."""
-        with current_app.extensions["onewindow"].sessions() as session:
+        with services().sessions() as session:
             token, user = users.login(session, credentials["username"], credentials["password"])
             session.commit()
             return {"token": token, "user": user}
@@ -101,7 +102,7 @@ class Logout(MethodView):
     @roles()
     def post(self) -> None:
         """Sign out: the token used for this request stops working at once."""
-        with current_app.extensions["onewindow"].sessions() as session:
+        with services().sessions() as session:
             accounts.sign_out(session, g.user, bearer_token())
             session.commit()
 
@@ -117,6 +118,6 @@ class Password(MethodView):
     def post(self, change: dict) -> None:
         """Change my password. Every token of mine ends, this one too: sign in again with
         the new password."""
-        with current_app.extensions["onewindow"].sessions() as session:
+        with services().sessions() as session:
             accounts.change_own_password(session, g.user.id, change["current_password"], change["new_password"])
             session.commit()

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, g
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.context import services
 from api.accounts import committed
 from api.auth import roles
 from api.schemas import ROW_ID
@@ -73,12 +74,9 @@ class CheckQuerySchema(Schema):
         "example": "elderly_subsidy"})
 
 
-def _engine():
-    return current_app.extensions["onewindow"]
-
 
 def _now() -> datetime:
-    return _engine().clock()
+    return services().clock()
 
 
 def _period(body: dict) -> tuple[datetime, datetime]:
@@ -91,7 +89,7 @@ class Authorisations(MethodView):
     @roles("applicant", AGENT_ROLE)
     def get(self) -> list[Authorisation]:
         """The authorisations you gave (as principal) or may act on (as agent or outlet staff)."""
-        with _engine().sessions() as session:
+        with services().sessions() as session:
             return authorisations.visible_to(session, g.user)
 
     @blp.arguments(OnlineGrantSchema)
@@ -140,7 +138,7 @@ class Check(MethodView):
         """Whether you may apply for the principal in the matter now: the authorisation that
         allows it, or 403 whose ``rule`` names what failed (no_authorisation, not_yet_valid,
         expired, revoked, other_matter)."""
-        with _engine().sessions() as session:
+        with services().sessions() as session:
             if session.get(Matter, query["matter"]) is None:
                 raise NotFound(f"no matter {query['matter']}")
             return authorisations.authorisation_for(session, g.user, query["principal_id_number"], query["matter"],

@@ -2,21 +2,19 @@
 send back (退回), pause the clock."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api.context import services
 from api.auth import roles
 from api.schemas import (ROW_ID, ApplicationSchema, BulkClaimResultSchema, BulkClaimSchema, DelegateSchema,
                          PauseSchema, QueueQuerySchema, SendBackSchema, TaskAnswerSchema, TaskDetailSchema,
                          TaskSchema)
-from engine.applications import QueueQuery
+from engine.tasks import QueueQuery
 
 blp = Blueprint("clerks", __name__, url_prefix="/api/tasks", description="Task queues (clerks)")
 
-
-def _engine():
-    return current_app.extensions["onewindow"]
 
 
 @blp.route("")
@@ -26,7 +24,7 @@ class Queue(MethodView):
     @roles("clerk")
     def get(self, query: dict):
         """My department's queue, filtered and sorted (soonest due first by default)."""
-        return _engine().queue_for(g.user, QueueQuery(**query))
+        return services().tasks.queue(g.user, QueueQuery(**query))
 
 
 @blp.route("/claim")
@@ -37,7 +35,7 @@ class BulkClaim(MethodView):
     @roles("clerk")
     def post(self, body: dict):
         """Claim several tasks at once; each one is claimed or reported as refused."""
-        return _engine().claim_many(g.user, body["task_ids"])
+        return services().tasks.claim_many(g.user, body["task_ids"])
 
 
 @blp.route(f"/<{ROW_ID}:task_id>")
@@ -47,7 +45,7 @@ class TaskDetail(MethodView):
     @roles("clerk")
     def get(self, task_id: int):
         """A task of my department with the form that completes it and where it can be sent back to."""
-        detail = _engine().task_detail(g.user, task_id)
+        detail = services().tasks.detail(g.user, task_id)
         task = detail["task"]
         task.form, task.send_back_to = detail["form"], detail["send_back_to"]
         return task
@@ -63,7 +61,7 @@ class SendBack(MethodView):
     @roles("clerk")
     def post(self, body: dict, task_id: int):
         """退回: return the case to an earlier step with a reason; that step's task reappears."""
-        return _engine().send_back(g.user, task_id, body["to"], body["reason"])
+        return services().tasks.send_back(g.user, task_id, body["to"], body["reason"])
 
 
 @blp.route(f"/<{ROW_ID}:task_id>/delegate")
@@ -76,7 +74,7 @@ class Delegate(MethodView):
     @roles("clerk")
     def post(self, body: dict, task_id: int):
         """Hand the task to a colleague of my department (转办)."""
-        return _engine().delegate(g.user, task_id, body["to"])
+        return services().tasks.delegate(g.user, task_id, body["to"])
 
 
 @blp.route(f"/<{ROW_ID}:task_id>/claim")
@@ -87,7 +85,7 @@ class Claim(MethodView):
     @roles("clerk")
     def post(self, task_id: int):
         """Take the task; 409 if someone else has it."""
-        return _engine().claim(g.user, task_id)
+        return services().tasks.claim(g.user, task_id)
 
 
 @blp.route(f"/<{ROW_ID}:task_id>/release")
@@ -98,7 +96,7 @@ class Release(MethodView):
     @roles("clerk")
     def post(self, task_id: int):
         """Put a task I claimed back in the queue."""
-        return _engine().release(g.user, task_id)
+        return services().tasks.release(g.user, task_id)
 
 
 @blp.route(f"/<{ROW_ID}:task_id>/complete")
@@ -111,11 +109,9 @@ class Complete(MethodView):
     @roles("clerk")
     def post(self, answer: dict, task_id: int):
         """Complete the task with its form; the workflow advances once — a second completion gets 409."""
-        return _engine().complete(g.user, task_id, answer)
+        return services().tasks.complete(g.user, task_id, answer)
 
 
-def _supervision():
-    return current_app.extensions["onewindow.supervision"]
 
 
 @blp.route(f"/<{ROW_ID}:task_id>/pause")
@@ -128,7 +124,7 @@ class PauseClock(MethodView):
     @roles("clerk")
     def post(self, pause: dict, task_id: int):
         """Stop the application's deadline clock: a supplement request or a special procedure."""
-        return _supervision().pause(g.user, task_id, pause["reason"], pause["note"])
+        return services().supervision.pause(g.user, task_id, pause["reason"], pause["note"])
 
 
 @blp.route(f"/<{ROW_ID}:task_id>/resume")
@@ -139,4 +135,4 @@ class ResumeClock(MethodView):
     @roles("clerk")
     def post(self, task_id: int):
         """Restart the clock; the deadline moves by the paused working days."""
-        return _supervision().resume(g.user, task_id)
+        return services().supervision.resume(g.user, task_id)

@@ -6,12 +6,13 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Callable
 
-from flask import current_app, g
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import Session
 
+from api.context import services
 from api.accounts import committed
 from api.auth import password_field, roles
 from api.schemas import UtcDateTime
@@ -105,7 +106,7 @@ class MyIdentity(MethodView):
     @roles()
     def get(self) -> dict:
         """My verified identity and the companies I act for now."""
-        with current_app.extensions["onewindow"].sessions() as session:
+        with services().sessions() as session:
             return _identity_answer(session, g.user)
 
     @blp.arguments(VerificationSchema)

@@ -2,20 +2,18 @@
 once a fixed version is deployed."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.context import services
 from api.auth import roles
 from api.masking import MaskedSchema
 from api.schemas import ROW_ID, ApplicationSchema, UtcDateTime
 
 blp = Blueprint("incidents", __name__, url_prefix="/api/incidents", description="Incidents of failed runs")
 
-
-def _engine():
-    return current_app.extensions["onewindow"]
 
 
 class IncidentQuerySchema(Schema):
@@ -42,7 +40,7 @@ class Incidents(MethodView):
     @roles("analyst", "admin")
     def get(self, query: dict):
         """Open incidents, oldest first."""
-        return _engine().incidents(g.user, query.get("application"), query["limit"])
+        return services().incidents.open(g.user, query.get("application"), query["limit"])
 
 
 @blp.route(f"/<{ROW_ID}:incident_id>/retry")
@@ -53,4 +51,4 @@ class Retry(MethodView):
     @roles("analyst", "admin")
     def post(self, incident_id: int):
         """Run the failed step again (on the newest version when its state fits it)."""
-        return _engine().retry_incident(g.user, incident_id)
+        return services().incidents.retry(g.user, incident_id)

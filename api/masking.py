@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g
+from flask import g
 from marshmallow import Schema, post_dump
 
+from api.context import services
 from engine.privacy import Masking, masking_of, sees_masked
 
 
@@ -17,7 +18,7 @@ def masked_for_caller(data: Any, application_id: int | None) -> Any:
         return data
     maskings: dict[int | None, Masking] = g.setdefault("maskings", {})
     if application_id not in maskings:
-        with current_app.extensions["onewindow"].sessions() as session:
+        with services().sessions() as session:
             maskings[application_id] = masking_of(session, application_id)
     return maskings[application_id](data)
 

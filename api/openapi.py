@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 
+from api.context import services
 from apispec import BasePlugin
 from flask import Flask, current_app, json
 from sqlalchemy import select
@@ -99,7 +100,7 @@ class DocumentedApi(ProblemApi):
     def _openapi_json(self):
         """flask-smorest's document with the matters' forms as they are live now."""
         document = copy.deepcopy(self.spec.to_dict())
-        with current_app.extensions["onewindow"].sessions() as session:
+        with services().sessions() as session:
             forms = {matter.code: form_schema(session, matter)
                      for matter in session.scalars(select(Matter).order_by(Matter.code))}
         add_matter_forms(document, {code: form for code, form in forms.items() if form is not None})

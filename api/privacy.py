@@ -2,11 +2,12 @@
 and who looked at mine (applicants). engine/privacy.py."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.context import services
 from api.applicants import application_id
 from api.auth import roles
 from api.schemas import APPLICATION_REF, UtcDateTime
@@ -14,9 +15,6 @@ from engine.privacy import MASKED_ROLES, MIN_REASON, data_access, personal_data
 
 blp = Blueprint("privacy", __name__, url_prefix="/api", description="Personal data: full views and who looked")
 
-
-def _engine():
-    return current_app.extensions["onewindow"]
 
 
 class ReasonSchema(Schema):
@@ -56,9 +54,9 @@ class PersonalData(MethodView):
     def post(self, body: dict, reference: str):
         """An application's personal answers in full, for a stated reason; recorded, and
         shown to the applicant (GET /api/me/data-access)."""
-        engine = _engine()
-        with engine.sessions() as session:
-            answer = personal_data(session, g.user, application_id(reference), body["reason"], engine.clock())
+        wired = services()
+        with wired.sessions() as session:
+            answer = personal_data(session, g.user, application_id(reference), body["reason"], wired.clock())
             session.commit()
         return answer
 
@@ -69,5 +67,5 @@ class DataAccess(MethodView):
     @roles("applicant")
     def get(self):
         """谁查看了我的信息: who saw my applications' personal data in full, when and why."""
-        with _engine().sessions() as session:
+        with services().sessions() as session:
             return data_access(session, g.user)

@@ -1,11 +1,12 @@
 """好差评: applicants rate finished applications; bad reviews open rectifications."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.context import services
 from api.auth import roles
 from api.masking import MaskedSchema
 from api.applicants import application_id
@@ -16,8 +17,6 @@ from engine.ratings import LEVELS
 blp = Blueprint("ratings", __name__, url_prefix="/api", description="Service ratings 好差评 and rectification")
 
 
-def _ratings():
-    return current_app.extensions["onewindow.ratings"]
 
 
 class RateSchema(Schema):
@@ -66,7 +65,7 @@ class Rate(MethodView):
     @roles("applicant")
     def post(self, rating: dict, reference: str):
         """Rate my finished application once; 非常不满意 or 不满意 opens a rectification."""
-        return _ratings().rate(g.user, application_id(reference), rating["level"], rating["comment"])
+        return services().ratings.rate(g.user, application_id(reference), rating["level"], rating["comment"])
 
 
 @blp.route("/rectifications")
@@ -76,7 +75,7 @@ class Rectifications(MethodView):
     @roles("clerk", "supervisor", "admin")
     def get(self, query: dict):
         """Rectifications of bad reviews: a clerk's department's, or all for supervisors."""
-        return _ratings().rectifications(g.user, query["status"])
+        return services().ratings.rectifications(g.user, query["status"])
 
 
 @blp.route(f"/rectifications/<{ROW_ID}:rectification_id>/resolve")
@@ -89,7 +88,7 @@ class Resolve(MethodView):
     @roles("clerk")
     def post(self, resolution: dict, rectification_id: int):
         """The department's answer closes the rectification."""
-        return _ratings().resolve(g.user, rectification_id, resolution["answer"])
+        return services().ratings.resolve(g.user, rectification_id, resolution["answer"])
 
 
 @blp.route("/ratings/statistics")
@@ -98,4 +97,4 @@ class Statistics(MethodView):
     @roles("supervisor", "admin")
     def get(self):
         """Ratings per matter and per department: counts per level, bad reviews, satisfaction."""
-        return _ratings().statistics(g.user)
+        return services().ratings.statistics(g.user)

@@ -1,11 +1,12 @@
 """Supervisors (电子监察): overdue and near-due cases, counts, handling times."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.context import services
 from api.auth import roles
 from api.schemas import UtcDateTime
 
@@ -13,8 +14,6 @@ blp = Blueprint("supervisors", __name__, url_prefix="/api/supervision",
                 description="Electronic supervision 电子监察 (supervisors, admins)")
 
 
-def _supervision():
-    return current_app.extensions["onewindow.supervision"]
 
 
 class CaseQuerySchema(Schema):
@@ -53,7 +52,7 @@ class Overdue(MethodView):
     @roles("supervisor", "admin")
     def get(self, query: dict):
         """Open applications past their promised limit (red), soonest due first."""
-        return _supervision().cases(g.user, ("red",), query.get("department"), query["limit"])
+        return services().supervision.cases(g.user, ("red",), query.get("department"), query["limit"])
 
 
 @blp.route("/near-due")
@@ -63,7 +62,7 @@ class NearDue(MethodView):
     @roles("supervisor", "admin")
     def get(self, query: dict):
         """Open applications that used 80% of their promised limit (yellow)."""
-        return _supervision().cases(g.user, ("yellow",), query.get("department"), query["limit"])
+        return services().supervision.cases(g.user, ("yellow",), query.get("department"), query["limit"])
 
 
 @blp.route("/counts")
@@ -72,7 +71,7 @@ class Counts(MethodView):
     @roles("supervisor", "admin")
     def get(self):
         """Open applications per department and colour; claimed tasks per clerk and colour."""
-        return _supervision().counts(g.user)
+        return services().supervision.counts(g.user)
 
 
 @blp.route("/handling")
@@ -81,4 +80,4 @@ class Handling(MethodView):
     @roles("supervisor", "admin")
     def get(self):
         """Average handling time per matter in working days, against its promised limit."""
-        return _supervision().handling(g.user)
+        return services().supervision.handling(g.user)

@@ -165,9 +165,9 @@ class UnverifiableElders:
         return self.inner.lookup(key)
 
 
-def with_unverifiable_elders(engine) -> None:
-    """Give ``engine`` (an engine.applications.Engine) the death register of UnverifiableElders."""
-    engine.sources["death_records"] = UnverifiableElders(engine.sources["death_records"])
+def with_unverifiable_elders(services) -> None:
+    """Give ``services`` (engine/services.py) the death register of UnverifiableElders."""
+    services.sources["death_records"] = UnverifiableElders(services.sources["death_records"])
 
 
 # --- databases -------------------------------------------------------------------------
@@ -232,7 +232,7 @@ def prepare_database(database_url: str) -> None:
     from engine.catalogue import deploy_catalogue
     from engine.db import make_engine, make_session_factory, upgrade
     from engine.demo import seed
-    from engine.sources import EMBEDDED_QUERIES
+    from engine.sources.embedded import EMBEDDED_QUERIES
 
     upgrade(database_url)
     database = make_engine(database_url)

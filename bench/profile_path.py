@@ -53,7 +53,7 @@ def _tables(root, top: int) -> tuple[list[dict], list[dict]]:
 def profile(backend: str, count: int, top: int) -> dict:
     from api import create_app
     from engine.demo import DEMO_PASSWORD
-    from worker.setup import build_engine
+    from onewindow.wiring import build_services
 
     # one caller sends every submission: the per-caller limit (30 a minute) raised, the limiter still runs
     settings = replace(common.settings_for(backend, SCHEMA), submit_limit=SUBMIT_LIMIT)
@@ -61,11 +61,11 @@ def profile(backend: str, count: int, top: int) -> dict:
         common.flush_redis()
     common.prepare_database(settings.database_url)
     ids = common.resident_ids(count + 50)
-    engine = build_engine(settings)
+    engine = build_services(settings)
     with engine.sessions() as session:
         common.register_residents(session, ids)
         session.commit()
-    client = create_app(settings=settings, engine=engine).test_client()
+    client = create_app(engine, settings=settings).test_client()
     token = client.post("/api/auth/login", json={"username": common.SUBMITTER,  # authorised by every resident
                                                  "password": DEMO_PASSWORD}).get_json()["token"]
     headers = {"Authorization": f"Bearer {token}"}

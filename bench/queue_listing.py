@@ -24,8 +24,8 @@ from sqlalchemy import text
 
 import common
 from engine import users
-from engine.applications import QueueQuery
-from worker.setup import build_engine
+from engine.tasks import QueueQuery
+from onewindow.wiring import build_services
 
 SCHEMA = "bench_queue"
 DEPARTMENTS = 10
@@ -90,7 +90,7 @@ def measure(settings, applications: int, tasks: int, calls: int) -> dict:
     from api import create_app
 
     common.prepare_database(settings.database_url)
-    engine = build_engine(settings)
+    engine = build_services(settings)
     with engine.sessions() as session:
         clerk = users.create_user(session, "bench_clerk", "bench-password", "clerk", "dept_3")
         session.commit()
@@ -101,10 +101,10 @@ def measure(settings, applications: int, tasks: int, calls: int) -> dict:
                     "open_tasks_in_department": tasks // DEPARTMENTS, "calls": calls,
                     "fill_seconds": round(filled, 1), "engine": {}, "api": {}}
     for name, query in VARIANTS.items():
-        listed = engine.queue_for(clerk, query)
+        listed = engine.tasks.queue(clerk, query)
         assert len(listed) == query.limit, (name, len(listed))
-        result["engine"][name] = _time(lambda q=query: engine.queue_for(clerk, q), calls)
-    client = create_app(settings=settings, engine=engine).test_client()
+        result["engine"][name] = _time(lambda q=query: engine.tasks.queue(clerk, q), calls)
+    client = create_app(engine, settings=settings).test_client()
     token = client.post("/api/auth/login", json={"username": "bench_clerk", "password": "bench-password"}).get_json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
 

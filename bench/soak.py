@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 import common
 import servers
 from engine.models import Application, User
-from worker.setup import build_engine
+from onewindow.wiring import build_services
 
 SCHEMA = "bench_soak"
 DEFERRED = {"population_registry": {"deferred": True}}
@@ -84,7 +84,7 @@ def run_ours(backend: str, total: int, samples: int, backlog: int) -> dict:
         common.flush_redis()
     common.prepare_database(settings.database_url)
     ids = common.resident_ids(total)
-    engine = build_engine(settings)
+    engine = build_services(settings)
     with engine.sessions() as session:
         common.register_residents(session, ids)
         applicant = session.query(User).filter_by(username=common.SUBMITTER).one()  # authorised by them all
@@ -108,7 +108,7 @@ def run_ours(backend: str, total: int, samples: int, backlog: int) -> dict:
         began = time.perf_counter()
         done = 0
         for index, id_number in enumerate(ids):
-            application, _ = engine.submit(applicant, common.MATTER, common.subsidy_form(id_number))
+            application, _ = engine.applications.submit(applicant, common.MATTER, common.subsidy_form(id_number))
             assert application.pending_since is not None, "the registry is deferred: work goes to the worker"
             if index % 50 == 0:
                 done = decided()

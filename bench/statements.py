@@ -16,7 +16,7 @@ from sqlalchemy import event
 
 import common
 from engine.models import User
-from worker.setup import build_engine
+from onewindow.wiring import build_services
 
 SCHEMA = "bench_statements"
 
@@ -57,13 +57,13 @@ def count(backend: str, n: int) -> dict:
     settings = common.settings_for(backend, SCHEMA)
     common.prepare_database(settings.database_url)
     ids = common.resident_ids(n + 5)
-    engine = build_engine(settings)
+    engine = build_services(settings)
     with engine.sessions() as session:
         common.register_residents(session, ids)
         applicant = session.query(User).filter_by(username=common.SUBMITTER).one()  # authorised by them all
         session.commit()
     for id_number in ids[:5]:  # warm: definition caches, pool
-        engine.submit(applicant, common.MATTER, common.subsidy_form(id_number))
+        engine.applications.submit(applicant, common.MATTER, common.subsidy_form(id_number))
     seen: Counter = Counter()
     main = engine.sessions.kw["bind"]
     sources = {s._sessions.kw["bind"] for s in engine.sources.values()} - {main}
@@ -72,7 +72,7 @@ def count(backend: str, n: int) -> dict:
     for database, name, listener in attached:
         event.listen(database, name, listener)
     for id_number in ids[5:]:
-        engine.submit(applicant, common.MATTER, common.subsidy_form(id_number))
+        engine.applications.submit(applicant, common.MATTER, common.subsidy_form(id_number))
     for database, name, listener in attached:
         event.remove(database, name, listener)
     if backend == "postgres":

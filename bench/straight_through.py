@@ -16,7 +16,7 @@ import time
 import common  # noqa: F401 - puts the repo root on sys.path
 from engine.config import Settings
 from engine.models import Task, User
-from worker.setup import build_engine
+from onewindow.wiring import build_services
 
 WARM_UP = 20
 SCHEMA = "bench_engine"
@@ -25,7 +25,7 @@ SCHEMA = "bench_engine"
 def _engine_for(settings: Settings, residents: list[str]):
     """The engine, the outlet staff member the residents authorised (common.SUBMITTER), a clerk."""
     common.prepare_database(settings.database_url)
-    engine = build_engine(settings)
+    engine = build_services(settings)
     with engine.sessions() as session:
         common.register_residents(session, residents)
         applicant = session.query(User).filter_by(username=common.SUBMITTER).one()
@@ -40,12 +40,12 @@ def measure(settings: Settings, count: int) -> dict:
     engine, applicant, _ = _engine_for(settings, people)
     forms = [common.subsidy_form(i) for i in people]
     for data in forms[:WARM_UP]:  # warm caches (compiled rule set, form schema, connection pool)
-        engine.submit(applicant, "elderly_subsidy", data)
+        engine.applications.submit(applicant, "elderly_subsidy", data)
     timings = []
     started = time.perf_counter()
     for data in forms[WARM_UP:]:
         t0 = time.perf_counter()
-        application, _ = engine.submit(applicant, "elderly_subsidy", data)
+        application, _ = engine.applications.submit(applicant, "elderly_subsidy", data)
         timings.append((time.perf_counter() - t0) * 1000)
         assert application.outcome == "approve", application.decision
     elapsed = time.perf_counter() - started
@@ -69,11 +69,11 @@ def measure_mixed(settings: Settings, count: int, manual_share: float = 0.3) -> 
     review = {"outcome": "approve", "amount": 100, "comment": "bench"}
 
     def one(is_manual: bool, id_number: str) -> None:
-        application, _ = engine.submit(applicant, "elderly_subsidy", common.subsidy_form(id_number))
+        application, _ = engine.applications.submit(applicant, "elderly_subsidy", common.subsidy_form(id_number))
         if is_manual:
             with engine.sessions() as session:
                 task_id = session.query(Task.id).filter_by(application_id=application.id).scalar()
-            application = engine.complete(clerk, task_id, review)
+            application = engine.tasks.complete(clerk, task_id, review)
         assert application.outcome == "approve", (id_number, application.decision)
 
     for is_manual, id_number in order[:WARM_UP]:

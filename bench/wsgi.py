@@ -3,7 +3,7 @@
 gunicorn: ``gunicorn -c bench/gunicorn.conf.py`` — the config's ``on_starting`` hook
 upgrades the schema, deploys the matter and seeds the demo users once, in the master,
 before any worker forks; each worker then imports ``app`` and builds its own engine
-(``worker.jobs.engine()``, the same one the RQ jobs use) from ``ONEWINDOW_*``.
+(``onewindow.wiring.process_services()``, the same one the RQ jobs use) from ``ONEWINDOW_*``.
 
 Embedded: ``python bench/wsgi.py --port 5077`` does what ``onewindow serve`` does with no
 Redis configured — migrate, deploy, seed, start the in-process sweeps and run Flask's
@@ -27,7 +27,7 @@ os.environ.setdefault("ONEWINDOW_DEMO", "1")  # it seeds the demo users and sign
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402  (puts the repo root on sys.path)
 from api import create_app  # noqa: E402
-from worker.jobs import engine  # noqa: E402
+from onewindow.wiring import process_services  # noqa: E402
 
 
 def prepare() -> None:
@@ -39,15 +39,15 @@ def prepare() -> None:
 def _app():
     """The app; in the mixed scenario (common.UNVERIFIABLE_AGE_ENV set) its death register
     does not answer for the manual share of residents (common.UnverifiableElders)."""
-    built = engine()
+    built = process_services()
     if os.environ.get(common.UNVERIFIABLE_AGE_ENV) == str(common.MANUAL_AGE):
         common.with_unverifiable_elders(built)
-    return create_app(engine=built)
+    return create_app(built)
 
 
 def main() -> None:
     """Embedded: one process, threaded server, queued work in a thread (as `onewindow serve`)."""
-    from api.cli import _start_embedded_sweeps
+    from onewindow.cli import _start_embedded_sweeps
     from engine.config import load_settings
 
     parser = argparse.ArgumentParser()

@@ -20,7 +20,8 @@ from engine import users
 from engine.config import Settings, SettingsError
 from engine.organisation import check_region, read_departments, read_outlets
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.models import DEFAULT_REGION, Event, User
+from engine.models import DEFAULT_REGION, User
+from engine.events import record
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
@@ -181,5 +182,5 @@ def refuse_published_passwords(session: Session, settings: Settings) -> None:
 
 
 def _audit(session: Session, kind: AccountEvent, actor: str, user: User, **data: object) -> None:
-    session.add(Event(kind=kind, actor=actor[:64], data={"username": user.username, **data}))
+    record(session, kind, actor, data={"username": user.username, **data})
 

@@ -22,7 +22,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import AuthorisationRefused, Forbidden, InvalidInput, NotFound
-from engine.models import Authorisation, DeathRecord, Event, Matter, RegistryPerson, User, as_utc
+from engine.models import Authorisation, DeathRecord, Matter, RegistryPerson, User, as_utc
+from engine.events import record
 from forms.identifiers import normalise_resident_id, resident_id_problem
 
 AGENT_ROLE = "agent"  # staff of a service outlet (代办点)
@@ -125,10 +126,10 @@ def _record(session: Session, grant: Grant, given_by: GivenBy, actor: str) -> Au
         document_ref=grant.document_ref, recorded_by=actor)
     session.add(authorisation)
     session.flush()
-    session.add(Event(kind=AuthorisationEvent.GIVEN, actor=actor, data={
+    record(session, AuthorisationEvent.GIVEN, actor, data={
         "authorisation": authorisation.id, "given_by": given_by.value, "matters": authorisation.matters,
         "agent": grant.agent.username if grant.agent else None, "outlet": grant.outlet,
-        "valid_to": grant.valid_to.isoformat()}))
+        "valid_to": grant.valid_to.isoformat()})
     return authorisation
 
 
@@ -157,8 +158,7 @@ def revoke(session: Session, user: User, authorisation_id: int, now: datetime) -
         raise NotFound(f"no authorisation {authorisation_id} of yours")
     if authorisation.revoked_at is None:
         authorisation.revoked_at, authorisation.revoked_by = now, user.username
-        session.add(Event(kind=AuthorisationEvent.REVOKED, actor=user.username,
-                          data={"authorisation": authorisation.id}))
+        record(session, AuthorisationEvent.REVOKED, user.username, data={"authorisation": authorisation.id})
     return authorisation
 
 

@@ -50,6 +50,7 @@ DECLARATIONS = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 DECIDE_TABLE = "rules.decide_table"  # the service a business-rule task asks for its Decision
 DECISION_VARIABLE = "decision"  # where every deciding step leaves its Decision (gateways read it)
 OUTCOME_VARIABLE = "outcome"  # where a process leaves the applicant's answer: approve | reject | revoked
+RESULT_VARIABLE = "result"  # where it leaves what the applicant receives (amount, licence data…)
 
 
 class DecisionTableTask(BusinessRuleTask):

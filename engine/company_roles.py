@@ -19,7 +19,8 @@ from engine import accounts
 from engine.errors import (CompanyRoleHeld, IdentityNotVerified, NotFound, NotLegalRepresentative,
                            UnknownCompany)
 from engine.identity import companies_of, identity_of
-from engine.models import CompanyRecord, CompanyRole, CompanyRoleKind, Event, User
+from engine.models import CompanyRecord, CompanyRole, CompanyRoleKind, User
+from engine.events import record
 from forms.identifiers import credit_code_problem
 
 ROLE_NAMES = {CompanyRoleKind.LEGAL_REPRESENTATIVE: "法定代表人", CompanyRoleKind.HANDLER: "经办人"}
@@ -110,5 +111,4 @@ def _grant(session: Session, user: User, record: CompanyRecord, kind: CompanyRol
 
 
 def _audit(session: Session, kind: CompanyRoleEvent, actor: str, role: CompanyRole) -> None:
-    session.add(Event(kind=kind, actor=actor, data={"credit_code": role.credit_code, "user_id": role.user_id,
-                                                    "role": role.role}))
+    record(session, kind, actor, data={"credit_code": role.credit_code, "user_id": role.user_id, "role": role.role})

@@ -16,7 +16,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine.calendar import Pause, WorkingCalendar
-from engine.models import ACTIVE_TASK, Application, Event, Matter, Task, as_utc
+from engine.models import ACTIVE_TASK, Application, Matter, Task, as_utc
+from engine.events import EventKind, record
 
 LOCAL = ZoneInfo("Asia/Shanghai")  # the calendar's days are mainland China's days
 YELLOW_SHARE = 0.8
@@ -109,7 +110,7 @@ def pause_clock(session: Session, calendar: WorkingCalendar, application: Applic
     ``clock.paused`` — for a clerk's pause and for a BPMN ``clock.pause`` step alike."""
     application.clock_pauses = [*application.clock_pauses, {
         "start": now.isoformat(), "end": None, "reason": reason, "note": note, "by": by}]
-    _clock_event(session, calendar, application, now, by, "clock.paused",
+    _clock_event(session, calendar, application, now, by, EventKind.CLOCK_PAUSED,
                  {"reason": reason, "label": PAUSE_REASONS[reason], "note": note})
 
 
@@ -122,13 +123,13 @@ def resume_clock(session: Session, calendar: WorkingCalendar, application: Appli
     application.clock_pauses = pauses  # reassign: JSON columns don't track nested edits
     paused_days = calendar.working_days_between(local_day(datetime.fromisoformat(pauses[-1]["start"])),
                                                 local_day(now))
-    _clock_event(session, calendar, application, now, by, "clock.resumed",
+    _clock_event(session, calendar, application, now, by, EventKind.CLOCK_RESUMED,
                  {"reason": pauses[-1]["reason"], "paused_working_days": paused_days})
 
 
 def _clock_event(session: Session, calendar: WorkingCalendar, application: Application, now: datetime,
-                 by: str, kind: str, data: dict) -> None:
+                 by: str, kind: EventKind, data: dict) -> None:
     refresh_deadline(session, calendar, application, now)
     if application.due_at is not None:
         data["due_at"] = as_utc(application.due_at).isoformat()
-    session.add(Event(application=application, kind=kind, actor=by, at=now, data=data))
+    record(session, kind, by, now, data, application=application)

@@ -22,9 +22,12 @@ from engine.bpmn import (OUTCOME_VARIABLE, ParsedProcess, ProcessProblem, Proces
                          read_process, spec_to_json)
 from engine.assignment import Staffing, check_assignments
 from engine.errors import DeploymentRefused, NotFound
-from engine.models import Event, Matter, ServiceDefinition
-from engine.runtime import check_decisions, check_task_specs
+from engine.models import Matter, ServiceDefinition
+from engine.operations import check_service_tasks
+from engine.operations.decide import check_decisions
+from engine.task_forms import check_task_forms
 from engine.sandbox import SandboxViolation, check_policy_reads, check_script, check_specs
+from engine.events import EventKind, record
 from forms import FormDefinitionError, load_form
 from rules import RuleSet, RuleSetError, load_ruleset
 from rules.ruleset import lint_warnings
@@ -145,9 +148,9 @@ def deploy(session: Session, upload: DefinitionUpload, deployed_by: str,
         file_names=upload.file_names, called_bpmn=dict(upload.called), policy=upload.policy)
     session.add(definition)
     session.flush()
-    session.add(Event(kind="definition.deployed", actor=deployed_by,
-                      data={"matter": matter.code, "version": definition.version, "checksum": checksum,
-                            "warnings": upload_warnings(upload)}))
+    record(session, EventKind.DEFINITION_DEPLOYED, deployed_by, data={
+        "matter": matter.code, "version": definition.version, "checksum": checksum,
+        "warnings": upload_warnings(upload)})
     return definition, True
 
 
@@ -175,7 +178,8 @@ def _check(upload: DefinitionUpload, source_names: set[str], staffing: Staffing,
     problems = list(reading.problems)
     specs = [reading.parsed.spec, *reading.parsed.subprocess_specs.values()] if reading.parsed else []
     problems += [_problem_dict(p) for p in check_specs(specs, upload.bpmn_name)]
-    problems += check_task_specs(specs, upload.bpmn_name, upload.policy)
+    problems += check_service_tasks(specs, upload.bpmn_name, upload.policy)
+    problems += check_task_forms(specs, upload.bpmn_name)
     if upload.policy is not None:
         problems += [_problem_dict(p) for p in check_policy_reads(specs, upload.bpmn_name, upload.policy)]
     problems += check_assignments(staffing, specs, upload.bpmn_name, department)

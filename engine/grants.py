@@ -15,12 +15,18 @@ whose rule set sets no amount and declares no range grants none: an amount is re
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from engine.errors import InvalidInput
+from sqlalchemy.orm import Session
+
+from engine.errors import Conflict, InvalidInput
+from engine.events import EventKind, record
+from engine.models import Outcome, Task, TaskStatus, User
 from rules import RuleSet
 
 AMOUNT = "amount"
+FIRST_APPROVAL = "first_approval"  # 四眼: the first clerk's answer, kept on the task
 CENT = Decimal("0.01")
 
 
@@ -36,7 +42,7 @@ class GrantPolicy:
         bounds = declared.get("amount_range")
         threshold = declared.get("second_approver_above")
         bands = frozenset(exact(r.values[AMOUNT]) for r in ruleset.rules
-                          if r.outcome == "approve" and AMOUNT in r.values)
+                          if r.outcome == Outcome.APPROVE and AMOUNT in r.values)
         return cls(frozenset() if bounds else bands,
                    (exact(bounds[0]), exact(bounds[1])) if bounds else None,
                    exact(threshold) if threshold is not None else None)
@@ -57,8 +63,29 @@ class GrantPolicy:
             _refuse(f"核定金额只能是 {allowed} 元（规则集的档次） the amount must be one of {allowed}")
 
     def needs_second_approver(self, answer: dict) -> bool:
-        return (self.second_approver_above is not None and answer.get("outcome") == "approve"
+        return (self.second_approver_above is not None and answer.get("outcome") == Outcome.APPROVE
                 and AMOUNT in answer and exact(answer[AMOUNT]) > self.second_approver_above)
+
+
+def second_approval(task: Task, user: User, answer: dict, now: datetime, session: Session) -> bool:
+    """四眼: a grant above the matter's threshold is approved by two clerks. The first
+    approval is recorded on the task, which returns to the queue; True once a different
+    clerk approves the same answer (or refuses it)."""
+    first = (task.result or {}).get(FIRST_APPROVAL)
+    if first is None:
+        task.status, task.assignee_id = TaskStatus.OPEN, None
+        task.result = {FIRST_APPROVAL: {**answer, "by": user.username}}
+        record(session, EventKind.TASK_FIRST_APPROVAL, user.username, now, {"task": task.id, "answer": answer},
+               application_id=task.application_id)
+        return False
+    if first["by"] == user.username:
+        raise Conflict(f"task {task.id} needs a second approver (四眼): another clerk of {task.department}")
+    if answer["outcome"] != Outcome.APPROVE:  # the second clerk may refuse what the first approved
+        return True
+    if first.get(AMOUNT) != answer.get(AMOUNT):
+        raise InvalidInput("differs from the first approval", {AMOUNT: [
+            f"第一位审批人核定 {first.get(AMOUNT)}，第二位审批须一致或退回 the second approval must agree with the first"]})
+    return True
 
 
 def exact(value: object) -> Decimal:

@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from engine import accounts, users
 from engine.errors import Conflict, IdentityNotVerified, ResidentAlreadyRegistered
-from engine.models import CompanyRecord, CompanyRole, CompanyRoleKind, DeathRecord, Event, RegistryPerson, User
+from engine.models import CompanyRecord, CompanyRole, CompanyRoleKind, DeathRecord, RegistryPerson, User
 from engine.organisation import read_regions
+from engine.events import record
 from forms.identifiers import normalise_resident_id, resident_id_problem
 
 APPLICANT = "applicant"  # the role of every self-registered account (engine/users.py ROLES)
@@ -131,4 +132,4 @@ def _record_identity(session: Session, user: User, identity: Identity, kind: Ide
     except IntegrityError as exc:  # the same person registered between the check and here
         raise ResidentAlreadyRegistered("这个身份证号码刚刚注册了账号，请用原账号登录",
                                         errors={"resident_id": ["已注册"]}) from exc
-    session.add(Event(kind=kind, actor=actor, data={"username": user.username}))
+    record(session, kind, actor, data={"username": user.username})

@@ -47,6 +47,14 @@ class ApplicationStatus(StrEnum):
     FAILED = "failed"  # a run failed: see its incident (engine/incidents.py)
 
 
+class Outcome(StrEnum):
+    """The applicant's answer a process leaves in ``outcome`` (engine/bpmn.py OUTCOME_VARIABLE)."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    REVOKED = "revoked"  # 告知承诺: approved on commitment, then the verification failed
+
+
 class TaskStatus(StrEnum):
     OPEN = "open"  # in its queue, nobody holds it
     CLAIMED = "claimed"  # a clerk holds it
@@ -172,7 +180,7 @@ class ServiceDefinition(Base):
     region: Mapped[str] = mapped_column(String(12), default=DEFAULT_REGION)
     process_id: Mapped[str] = mapped_column(String(100))
     # The files and the serialized specs are read only when a process has not seen this
-    # version yet (engine/runtime.py caches them by checksum): deferred, so loading a
+    # version yet (engine/running/compiled.py caches them by checksum): deferred, so loading a
     # definition, or an application with its definition, does not carry them each time.
     bpmn: Mapped[str] = mapped_column(Text, deferred=True)
     dmn: Mapped[list] = mapped_column(JSON, default=list, deferred=True)

@@ -36,7 +36,7 @@ from engine.config import SettingsError, load_settings
 from engine.models import PeriodicJobRun, as_utc, utcnow
 
 if TYPE_CHECKING:
-    from engine.applications import Engine
+    from engine.services import Services
 
 SCALE_VARIABLE = "ONEWINDOW_PERIODIC_SCALE"
 STALE_AFTER_INTERVALS = 3
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class PeriodicJob:
     name: str
-    run: Callable[[Engine], Any]
+    run: Callable[[Services], Any]
     interval: int  # seconds between runs (after ONEWINDOW_PERIODIC_SCALE)
     timeout: int  # seconds one run may take (RQ's job_timeout)
     what: str
@@ -56,28 +56,26 @@ class PeriodicJob:
         return timedelta(seconds=STALE_AFTER_INTERVALS * self.interval)
 
 
-def fire_timers(engine: Engine) -> list[int]:
+def fire_timers(services: Services) -> list[int]:
     """Hand every application whose next BPMN timer is due to a worker."""
-    return engine.fire_timers()
+    return services.work.fire_timers()
 
 
-def sweep_deadlines(engine: Engine) -> list[dict]:
+def sweep_deadlines(services: Services) -> list[dict]:
     """电子监察: turn applications yellow or red as their promised time is used."""
-    from engine.supervision import Supervision
-
-    return Supervision(engine.sessions, engine.clock, engine.calendar).sweep()
+    return services.supervision.sweep()
 
 
-def reconcile(engine: Engine) -> list[int]:
+def reconcile(services: Services) -> list[int]:
     """Re-send every application whose pending work is older than ONEWINDOW_RECONCILE_AFTER."""
-    return engine.reconcile(timedelta(seconds=load_settings().reconcile_after_seconds))
+    return services.work.reconcile(timedelta(seconds=load_settings().reconcile_after_seconds))
 
 
-def proactive_benefits(engine: Engine) -> list[dict]:
+def proactive_benefits(services: Services) -> list[dict]:
     """免申即享: apply for the residents the rules find eligible who have not applied."""
     from engine.proactive import scan_all
 
-    return [{"matter": r.matter, "started": r.started, "not_eligible": r.not_eligible} for r in scan_all(engine)]
+    return [{"matter": r.matter, "started": r.started, "not_eligible": r.not_eligible} for r in scan_all(services)]
 
 
 JOBS: tuple[PeriodicJob, ...] = (
@@ -109,7 +107,7 @@ def job_named(name: str, jobs: Iterable[PeriodicJob] | None = None) -> PeriodicJ
 
 # --- running and recording --------------------------------------------------------------
 
-def run_recorded(job: PeriodicJob, engine: Engine) -> Any:
+def run_recorded(job: PeriodicJob, services: Services) -> Any:
     """Run one job and record it (start, duration, ok or failed with the error's first
     line, run count). A failure is logged and re-raised (RQ marks the job failed; the
     embedded loop goes on to the next round).
@@ -119,19 +117,19 @@ def run_recorded(job: PeriodicJob, engine: Engine) -> Any:
     job run several times per interval. A skipped run returns None and records nothing.
     """
     started = utcnow()
-    if not _claim(engine.sessions, job, started):
+    if not _claim(services.sessions, job, started):
         log.debug("periodic job %s skipped: another run started less than %ss ago", job.name, job.interval / 2)
         return None
     clock = time.monotonic()
     try:
-        result = job.run(engine)
+        result = job.run(services)
     except Exception as exc:
         duration_ms = round((time.monotonic() - clock) * 1000)
         detail = _first_line(exc)
         log.error("periodic job %s failed after %d ms: %s", job.name, duration_ms, detail, exc_info=True)
-        _finish(engine.sessions, job.name, started, duration_ms, "failed", detail)
+        _finish(services.sessions, job.name, started, duration_ms, "failed", detail)
         raise
-    _finish(engine.sessions, job.name, started, round((time.monotonic() - clock) * 1000), "ok", _summary(result))
+    _finish(services.sessions, job.name, started, round((time.monotonic() - clock) * 1000), "ok", _summary(result))
     return result
 
 

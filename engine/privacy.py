@@ -24,12 +24,12 @@ from engine import subjects
 from engine.errors import Forbidden, NotFound
 from engine.models import Application, Event, User
 from engine.regions import sees_region
-from engine.runtime import compiled
+from engine.running.compiled import compiled
+from engine.events import EventKind, record
 from forms.identifiers import is_valid_resident_id
 from forms.personal import PersonalKind
 
 MASKED_ROLES = frozenset({"analyst", "supervisor", "admin"})
-PERSONAL_DATA_VIEWED = "personal_data.viewed"  # the audit event of a full view
 MIN_REASON = 10  # characters: "查看" is not a reason
 MASK = "*"
 RESIDENT_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
@@ -113,8 +113,8 @@ def personal_data(session: Session, user: User, application_id: int, reason: str
         raise NotFound(f"no application {application_id}")
     personal = compiled(application.definition).form.personal
     answers = {key: application.form_data[key] for key in personal if key in application.form_data}
-    session.add(Event(application_id=application.id, kind=PERSONAL_DATA_VIEWED, actor=user.username, at=now,
-                      data={"reason": reason, "role": user.role, "fields": sorted(answers)}))
+    record(session, EventKind.PERSONAL_DATA_VIEWED, user.username, now, application_id=application.id,
+           data={"reason": reason, "role": user.role, "fields": sorted(answers)})
     return {"reference": application.public_ref, "tracking_no": application.tracking_no,
             "matter": application.matter_code, "personal_data": answers}
 
@@ -123,7 +123,7 @@ def data_access(session: Session, user: User, limit: int = 100) -> list[dict]:
     """谁查看了我的信息: every full view of the applications about the caller (made by
     them or in their name; an agent's own submissions for others are not about them), newest first."""
     rows = session.execute(select(Event, Application).join(Application, Event.application_id == Application.id)
-                           .where(subjects.about(session, user), Event.kind == PERSONAL_DATA_VIEWED)
+                           .where(subjects.about(session, user), Event.kind == EventKind.PERSONAL_DATA_VIEWED)
                            .order_by(Event.id.desc()).limit(limit))
     return [{"reference": application.public_ref, "tracking_no": application.tracking_no,
              "matter": application.matter_code, "viewer": event.actor, "viewer_role": event.data.get("role"),

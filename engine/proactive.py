@@ -16,15 +16,20 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import func, select
 
 from engine import users
-from engine.applications import Engine
 from engine.deadlines import local_day
 from engine.definitions import current_definition
 from engine.errors import InvalidInput
-from engine.models import Event, Matter, RegistryPerson, User
-from engine.runtime import DECIDE, ServiceTasks
+from engine.models import Matter, RegistryPerson, User
+from engine.events import EventKind, record
+from engine.operations.decide import DECIDE
+
+if TYPE_CHECKING:
+    from engine.services import Services
 
 PROACTIVE_USER = "onewindow-proactive"
 LOOK_BACK = timedelta(days=31)
@@ -40,24 +45,24 @@ class ScanResult:
     incomplete: list[str]  # registry data too incomplete for the form (e.g. no phone): left to apply themselves
 
 
-def scan_all(engine: Engine) -> list[ScanResult]:
+def scan_all(services: Services) -> list[ScanResult]:
     """Every matter that opts in (the scheduler's job)."""
-    with engine.sessions() as session:
+    with services.sessions() as session:
         codes = [m.code for m in session.scalars(select(Matter)) if m.elements.get("proactive")]
-    return [scan(engine, code) for code in codes]
+    return [scan(services, code) for code in codes]
 
 
-def scan(engine: Engine, matter_code: str) -> ScanResult:
+def scan(services: Services, matter_code: str) -> ScanResult:
     """Start an application for each resident reaching the matter's age this month whom the
     rules approve; the ones already started are skipped by their Idempotency-Key."""
-    now = engine.clock()
-    with engine.sessions() as session:
+    now = services.clock()
+    with services.sessions() as session:
         matter = session.get(Matter, matter_code)
         definition = current_definition(session, matter_code)
         policy = definition.policy.get("proactive")
         if policy is None:  # the live version (an analyst's) does not opt in
             return ScanResult(matter_code, 0, [], 0, [])
-        judge = ServiceTasks(definition, engine.sources, engine.clock)
+        judge = services.runner.services_for(definition)
         people = _turning(session, policy["turning_age"], now)
         applicant = _proactive_applicant(session)
         session.commit()
@@ -71,14 +76,14 @@ def scan(engine: Engine, matter_code: str) -> ScanResult:
             not_eligible += 1
             continue
         try:
-            application, created = engine.submit(applicant, matter_code, data,
+            application, created = services.applications.submit(applicant, matter_code, data,
                                                  f"proactive:{matter_code}:{person.id_number}", proactive=True)
         except InvalidInput as exc:  # started before with other registry data: that application stands
             log.warning("免申即享 %s: %s not started again: %s", matter_code, person.id_number, exc.errors)
             continue
         if created:
             started.append(application.id)
-            _notify(engine, application.id, person, matter.name, now)
+            _notify(services, application.id, person, matter.name, now)
     if incomplete:
         log.warning("免申即享 %s: %d resident(s) lack registry data for the form", matter_code, len(incomplete))
     return ScanResult(matter_code, len(people), started, not_eligible, incomplete)
@@ -111,12 +116,12 @@ def _proactive_applicant(session) -> User:
     return user
 
 
-def _notify(engine: Engine, application_id: int, person: RegistryPerson, matter_name: str, now: datetime) -> None:
+def _notify(services: Services, application_id: int, person: RegistryPerson, matter_name: str, now: datetime) -> None:
     """Recorded as an event; an SMS gateway adapter would send it (none is wired in the
     embedded default, so nothing pretends to have been sent)."""
-    with engine.sessions() as session:
-        session.add(Event(application_id=application_id, kind="notification.queued", actor="proactive", at=now,
-                          data={"to": person.id_number, "phone": person.phone, "channel": "sms",
-                                "text": f"{person.name}您好：您已符合{matter_name}条件，系统已为您免申办理。"}))
+    with services.sessions() as session:
+        record(session, EventKind.NOTIFICATION_QUEUED, "proactive", now, application_id=application_id,
+               data={"to": person.id_number, "phone": person.phone, "channel": "sms",
+                     "text": f"{person.name}您好：您已符合{matter_name}条件，系统已为您免申办理。"})
         session.commit()
     log.info("proactive application %s started for a resident", application_id)

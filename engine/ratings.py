@@ -19,9 +19,10 @@ from engine import subjects
 from engine.calendar import WorkingCalendar, default_calendar
 from engine.deadlines import deadline_for
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.models import Application, Event, Matter, Rating, Rectification, RectificationStatus, User, utcnow
+from engine.models import Application, Matter, Rating, Rectification, RectificationStatus, User, utcnow
 from engine.regions import in_region
 from engine.supervision import require_supervisor
+from engine.events import EventKind, record
 
 LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 BAD_LEVELS = (1, 2)
@@ -54,8 +55,8 @@ class Ratings:
                 session.flush()
             except IntegrityError as exc:
                 raise Conflict("this application has been rated already") from exc
-            session.add(Event(application_id=application.id, kind="rating", actor=user.username, at=now,
-                              data={"level": level, "label": LEVELS[level]}))
+            record(session, EventKind.RATING, user.username, now, {"level": level, "label": LEVELS[level]},
+                   application_id=application.id)
             if level in BAD_LEVELS:
                 self._open_rectification(session, rating, now)
             session.commit()
@@ -67,9 +68,9 @@ class Ratings:
                                       due_at=deadline.due_at, created_at=now)
         session.add(rectification)
         session.flush()
-        session.add(Event(application_id=rating.application_id, kind="rectification.opened", actor="supervision",
-                          at=now, data={"rectification": rectification.id, "department": rating.department,
-                                        "due_at": deadline.due_at.isoformat()}))
+        record(session, EventKind.RECTIFICATION_OPENED, "supervision", now, application_id=rating.application_id,
+               data={"rectification": rectification.id, "department": rating.department,
+                     "due_at": deadline.due_at.isoformat()})
 
     def rectifications(self, user: User, status: str = RectificationStatus.OPEN) -> list[Rectification]:
         """Supervisors see every department's of their region (admins: every region's);
@@ -99,8 +100,8 @@ class Ratings:
             now = self.clock()
             rectification.status, rectification.answer = RectificationStatus.RESOLVED, answer
             rectification.resolved_at, rectification.resolved_by = now, user.username
-            session.add(Event(application_id=rectification.rating.application_id, kind="rectification.resolved",
-                              actor=user.username, at=now, data={"rectification": rectification.id}))
+            record(session, EventKind.RECTIFICATION_RESOLVED, user.username, now,
+                   {"rectification": rectification.id}, application_id=rectification.rating.application_id)
             session.commit()
             return rectification
 

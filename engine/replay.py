@@ -29,9 +29,9 @@ from SpiffWorkflow.dmn.specs.model import DecisionTable
 from engine.bpmn import ProcessProblem, dmn_file_name, parse_decision
 from engine.definitions import MAX_TEXT_BYTES, current_definition
 from engine.errors import DeploymentRefused, SourceUnavailable
-from engine.facts import gather_facts
+from engine.sources.facts import gather_facts
 from engine.models import Application, ServiceDefinition, as_utc
-from engine.runtime import compiled, decision_table
+from engine.running.compiled import compiled, decision_table
 from engine.sandbox import check_specs, evaluate_expression
 from rules import Decision, FactSpec, RuleEvaluationError, RuleProblem, RuleSet, RuleSetError, load_ruleset
 from rules.dmn import TableRules, decide

@@ -17,12 +17,13 @@ from typing import Callable
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.applications import task_of_clerk
+from engine.access import task_of_clerk
 from engine.calendar import WorkingCalendar, default_calendar
 from engine.deadlines import PAUSE_REASONS, is_paused, local_day, pause_clock, resume_clock
 from engine.errors import Conflict, Forbidden, InvalidInput
-from engine.models import ACTIVE_TASK, Application, Event, Matter, Task, TaskStatus, User, as_utc, utcnow
+from engine.models import ACTIVE_TASK, Application, Matter, Task, TaskStatus, User, as_utc, utcnow
 from engine.regions import in_region
+from engine.events import EventKind, record
 
 OPEN = ("running", "waiting")
 
@@ -70,8 +71,8 @@ class Supervision:
                     Application.status.in_(OPEN), Application.colour != colour, reached)).all()
                 for application_id, before in rows:
                     changes.append({"application": application_id, "from": before, "to": colour})
-                    session.add(Event(application_id=application_id, kind="supervision.alert", actor="supervision",
-                                      at=now, data={"from": before, "to": colour}))
+                    record(session, EventKind.SUPERVISION_ALERT, "supervision", now, {"from": before, "to": colour},
+                           application_id=application_id)
                 if rows:
                     session.execute(update(Application).where(Application.id.in_([r[0] for r in rows]))
                                     .values(colour=colour), execution_options={"synchronize_session": False})

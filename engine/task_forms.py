@@ -138,6 +138,14 @@ def form_name(task_spec) -> str:
     return properties.get("taskForm") or (extensions.get("camunda") or {}).get("formKey") or DEFAULT_FORM
 
 
+def check_task_forms(specs: list, filename: str) -> list[dict[str, str]]:
+    """Deploy-time: every user task names a form this engine has."""
+    return [{"file": filename, "element_id": task_spec.bpmn_id or "",
+             "reason": f"unknown taskForm {form_name(task_spec)!r}; known: {', '.join(TASK_FORMS)}"}
+            for spec in specs for task_spec in spec.task_specs.values()
+            if getattr(task_spec, "manual", False) and form_name(task_spec) not in TASK_FORMS]
+
+
 def validate_answer(name: str, answer: Mapping) -> dict:
     """The cleaned answer, or InvalidInput with every field error at once (422)."""
     if not isinstance(answer, Mapping):

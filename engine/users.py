@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.errors import InvalidInput, Unauthenticated
-from engine.models import DEFAULT_REGION, ApiToken, Event, User, as_utc
+from engine.models import DEFAULT_REGION, ApiToken, User, as_utc
+from engine.events import EventKind, record
 
 ROLES = ("applicant", "clerk", "analyst", "supervisor", "admin", "agent")  # agent: a service outlet's staff (代办点)
 DEPARTMENT_ROLES = ("clerk", "agent")  # who belongs to a department (a clerk) or an outlet (an agent)
@@ -62,15 +63,15 @@ def login(session: Session, username: str, password: str) -> tuple[str, User]:
     # password gets: neither the time nor the answer tells who has an account.
     matches = check_password_hash(user.password_hash if user else _unknown_users_hash(), password)
     if user is None or not matches or user.disabled:
-        session.add(Event(kind="login.failed", actor=username[:64],
-                          data={"disabled": True} if user is not None and user.disabled else {}))
+        record(session, EventKind.LOGIN_FAILED, username,
+               data={"disabled": True} if user is not None and user.disabled else {})
         session.commit()
         raise Unauthenticated("wrong username or password")
     token = secrets.token_urlsafe(32)
     now = datetime.now(timezone.utc)
     session.add(ApiToken(token_hash=_digest(token), user_id=user.id, created_at=now,
                          expires_at=now + TOKEN_LIFETIME))
-    session.add(Event(kind="login", actor=user.username, data={"role": user.role}))
+    record(session, EventKind.LOGIN, user.username, data={"role": user.role})
     return token, user
 
 

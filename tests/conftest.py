@@ -35,7 +35,7 @@ def settings(tmp_path_factory) -> Settings:
         path = tmp_path_factory.mktemp("db") / "onewindow.db"
         result = Settings(database_url=f"sqlite:///{path}", redis_url=None, demo=True)
     upgrade(result.database_url)
-    # Jobs run by RQ workers (in this process or spawned) build their engine from these.
+    # Jobs run by RQ workers (in this process or spawned) build their services from these.
     os.environ["ONEWINDOW_DATABASE_URL"] = result.database_url
     # The suite loads the demo data and makes users with its published password: on
     # PostgreSQL too, which the server refuses unless told (engine/accounts.py).
@@ -54,10 +54,10 @@ def _reset_postgres(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def engine(settings):
-    from worker.setup import build_engine
+def services(settings):
+    from onewindow.wiring import build_services
 
-    built = build_engine(settings)
+    built = build_services(settings)
     with built.sessions() as session:
         deploy_catalogue(session, set(built.sources), "tests")
         session.commit()
@@ -65,8 +65,8 @@ def engine(settings):
 
 
 @pytest.fixture(scope="session")
-def people(engine) -> dict[str, str]:
-    with engine.sessions() as session:
+def people(services) -> dict[str, str]:
+    with services.sessions() as session:
         ids = seed(session, date.today())
         session.commit()
     return ids

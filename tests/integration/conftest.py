@@ -13,6 +13,7 @@ from api import create_app
 from engine import company_roles, identity, users
 from engine.authorisations import GivenBy
 from engine.demo import DEMO_PASSWORD
+from engine.services import Services
 from engine.models import (Authorisation, CompanyRecord, CreditRecord, DeathRecord, DebtorRecord, LicenceRecord,
                            RegistryPerson, User)
 from forms.identifiers import is_valid_resident_id, make_credit_code, make_resident_id
@@ -22,17 +23,17 @@ _unique = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def api(engine, people) -> ApiClient:
-    return ApiClient(create_app(engine=engine))
+def api(services, people) -> ApiClient:
+    return ApiClient(create_app(services))
 
 
 @pytest.fixture
-def new_user(engine):
+def new_user(services):
     """Create a fresh user (so tests don't see each other's applications); an applicant is
     a fresh resident of the population registry with a verified account (实名认证), unless
     ``verified=False`` (an account opened before 实名认证)."""
     def make(role: str = "applicant", department: str | None = None, verified: bool = True) -> str:
-        with engine.sessions() as session:
+        with services.sessions() as session:
             if role == "applicant" and verified:
                 user = _verified_account(session, _new_resident(session, 40))
             else:
@@ -44,13 +45,13 @@ def new_user(engine):
 
 
 @pytest.fixture
-def applicant_for(engine):
+def applicant_for(services):
     """The username of an account that may apply for ``subject`` (engine/subjects.py): a
     resident's own verified account (opened on first use); for a resident who cannot open
     one (deceased), a fresh person they authorised (授权代办); for a company, its legal
     representative's account, holding the role."""
     def make(subject: str) -> str:
-        with engine.sessions() as session:
+        with services.sessions() as session:
             user = (_person_account(session, subject) if is_valid_resident_id(subject)
                     else _company_account(session, subject))
             session.commit()
@@ -103,11 +104,11 @@ def _company_account(session, credit_code: str) -> User:
 
 
 @pytest.fixture
-def resident(engine):
+def resident(services):
     """Register a fresh local resident of the given age (an approved one enters the
     benefit register, so every approval needs a person of its own)."""
     def make(age: int, local: bool = True) -> str:
-        with engine.sessions() as session:
+        with services.sessions() as session:
             id_number = _new_resident(session, age, local)
             session.commit()
         return id_number
@@ -115,12 +116,12 @@ def resident(engine):
 
 
 @pytest.fixture
-def senior(engine, resident):
+def senior(services, resident):
     """A fresh local resident of ``age`` whose e-licences the library holds (``licences``):
     老年人优待证 is decided at once, certificate-free."""
     def make(age: int, licences: tuple[str, ...] = ("resident_id_card", "id_photo"), local: bool = True) -> str:
         id_number = resident(age, local=local)
-        add_licences(engine, id_number, licences)
+        add_licences(services, id_number, licences)
         return id_number
     return make
 
@@ -128,20 +129,20 @@ def senior(engine, resident):
 class Clocked(NamedTuple):
     client: ApiClient
     clock: MovableClock
-    engine: object  # the Engine, on the movable clock (its fire_timers is the scheduler's job)
+    services: Services  # on the movable clock (its work.fire_timers is the scheduler's job)
 
 
 @pytest.fixture
-def clocked(engine) -> Clocked:
+def clocked(services) -> Clocked:
     """The API on a clock the test moves, starting Monday 28 Sep 2026, 10:00 in Beijing —
     the week before National Day, so deadlines cross the holiday and the 10 Oct make-up day."""
     clock = MovableClock(datetime(2026, 9, 28, 10, 0, tzinfo=BEIJING))
-    timed = replace(engine, clock=clock)
-    return Clocked(ApiClient(create_app(engine=timed)), clock, timed)
+    timed = replace(services, clock=clock)
+    return Clocked(ApiClient(create_app(timed)), clock, timed)
 
 
 @pytest.fixture
-def company(engine):
+def company(services):
     """A fresh company (unified social credit code) in the market-entity registry with a
     fresh legal representative (``applicant_for`` signs them in), a credit tier (None: no record,
     which reads as blue), optionally on the dishonest-debtor list, and the e-licences the
@@ -151,7 +152,7 @@ def company(engine):
              permit_valid_until: date = date(2028, 12, 31)) -> str:
         n = next(_unique)
         credit_code = make_credit_code(f"91469027PB{n:07d}")
-        with engine.sessions() as session:
+        with services.sessions() as session:
             representative = _new_resident(session, 45)
             session.add(CompanyRecord(credit_code=credit_code, name=f"测试企业{n}有限公司",
                                       legal_rep_id_number=representative,

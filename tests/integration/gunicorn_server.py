@@ -122,7 +122,7 @@ class GunicornServer:
 
 @contextmanager
 def gunicorn(settings: Settings, log: Path, workers: int = 4) -> Iterator[GunicornServer]:
-    """``gunicorn -w <workers> 'api:create_app()'`` on a free loopback port, on the database
+    """``gunicorn -w <workers> 'onewindow.wiring:web_app()'`` on a free loopback port, on the database
     and Redis of ``settings``; always stopped afterwards.
 
     ``--preload`` builds the app once, before the workers fork (``create_app`` opens no
@@ -139,7 +139,7 @@ def gunicorn(settings: Settings, log: Path, workers: int = 4) -> Iterator[Gunico
            "ONEWINDOW_REDIS_URL": settings.redis_url or "",
            "ONEWINDOW_SUBMIT_LIMIT": GENEROUS_LIMIT, "ONEWINDOW_LOGIN_LIMIT": GENEROUS_LIMIT}
     command = [program, "-w", str(workers), "-b", f"{LOOPBACK}:{port}", "--preload", "--no-control-socket",
-               "--graceful-timeout", "2", "--log-level", "warning", "api:create_app()"]
+               "--graceful-timeout", "2", "--log-level", "warning", "onewindow.wiring:web_app()"]
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
                                    start_new_session=True)

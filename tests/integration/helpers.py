@@ -11,7 +11,7 @@ from rq import Queue, SimpleWorker
 from api import create_app
 from engine.demo import DEMO_PASSWORD, demo_people, registry_name
 from engine.models import LicenceRecord
-from engine.sources import EMBEDDED_QUERIES, SqlSource
+from engine.sources.embedded import EMBEDDED_QUERIES, SqlSource
 from forms.identifiers import make_resident_id
 from worker.queues import QUEUE_NAME, InProcessWorkQueue, RQWorkQueue
 
@@ -46,13 +46,13 @@ class ApiClient:
         return self.http.post(path, headers=self.headers(as_user, **(headers or {})), **kwargs)
 
 
-def run_queued_work(engine) -> None:
+def run_queued_work(services) -> None:
     """Finish queued work: the in-process thread, or a real RQ worker in burst mode."""
-    if isinstance(engine.queue, InProcessWorkQueue):
-        engine.queue.drain()
+    if isinstance(services.queue, InProcessWorkQueue):
+        services.queue.drain()
         return
-    assert isinstance(engine.queue, RQWorkQueue)
-    redis = engine.queue.queue.connection
+    assert isinstance(services.queue, RQWorkQueue)
+    redis = services.queue.queue.connection
     SimpleWorker([Queue(QUEUE_NAME, connection=redis)], connection=redis).work(burst=True)
 
 
@@ -83,21 +83,21 @@ def unknown_resident() -> str:
     return make_resident_id("469001", born, f"{n % 999 + 1:03d}")
 
 
-def add_licences(engine, id_number: str, licences: tuple[str, ...]) -> None:
+def add_licences(services, id_number: str, licences: tuple[str, ...]) -> None:
     """The e-licence library holds these licences of the person (免证办)."""
-    with engine.sessions() as session:
+    with services.sessions() as session:
         for licence_type in licences:
             session.merge(LicenceRecord(holder=id_number, licence_type=licence_type,
                                         licence_no=f"{licence_type}-{id_number}", valid_until=date(2099, 12, 31)))
         session.commit()
 
 
-def with_silent_source(engine, source: str) -> ApiClient:
-    """The API (on ``engine``'s clock) with the data-sharing ``source`` not answering: its
+def with_silent_source(services, source: str) -> ApiClient:
+    """The API (on ``services``'s clock) with the data-sharing ``source`` not answering: its
     lookups time out, so the facts it gives are unavailable (which sends a case to a clerk,
     never refuses it). Who may apply for whom is read from the registries directly."""
-    silent = SqlSource(source, engine.sessions, EMBEDDED_QUERIES[source], timeout=0.01, delay=1)
-    return ApiClient(create_app(engine=replace(engine, sources={**engine.sources, source: silent})))
+    silent = SqlSource(source, services.sessions, EMBEDDED_QUERIES[source], timeout=0.01, delay=1)
+    return ApiClient(create_app(replace(services, sources={**services.sources, source: silent})))
 
 
 def authorise(client: ApiClient, principal: str, agent: str, matters: list[str] | None = None) -> dict:

@@ -4,7 +4,7 @@ request in every API process; a failed login costs the same whoever it names; an
 server refuses to start while an account still has the published demo password, unless
 demo data is allowed (ONEWINDOW_DEMO).
 
-Two ``create_app()`` on one database, each with its own engine and connection pool, stand
+Two ``create_app()`` on one database, each with its own services and connection pool, stand
 for two gunicorn processes.
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, select, text
 
 from api import create_app
+from onewindow.wiring import web_app
 from engine.accounts import MIN_PASSWORD_LENGTH
 from engine.config import Settings, SettingsError
 from engine.demo import DEMO_USERS
@@ -35,21 +36,21 @@ _unique = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def admin(engine, people) -> str:
+def admin(services, people) -> str:
     """An admin (made with the demo password: the suite runs with ONEWINDOW_DEMO=1)."""
     from engine import users
 
     name = f"accounts_admin_{os.getpid()}"
-    with engine.sessions() as session:
+    with services.sessions() as session:
         users.create_user(session, name, DEMO_PASSWORD, "admin")
         session.commit()
     return name
 
 
 @pytest.fixture(scope="module")
-def two_processes(settings, engine, people) -> tuple[ApiClient, ApiClient]:
+def two_processes(settings, services, people) -> tuple[ApiClient, ApiClient]:
     """The API twice on one database, as two gunicorn processes: separate engines, pools."""
-    return ApiClient(create_app(engine=engine)), ApiClient(create_app(settings=settings))
+    return ApiClient(create_app(services)), ApiClient(web_app(settings=settings))
 
 
 def sign_in(client: ApiClient, username: str, password: str = PASSWORD):
@@ -203,7 +204,7 @@ def test_a_disabled_account_cannot_sign_in_until_enabled(api, admin):
     assert sign_in(api, name).status_code == 200
 
 
-def test_every_account_change_is_audited(api, engine, admin):
+def test_every_account_change_is_audited(api, services, admin):
     name = open_account(api, admin)
     headers = token_of(api, name)
     api.http.patch(f"/api/users/{name}", json={"department": "housing"}, headers=api.headers(admin))
@@ -212,7 +213,7 @@ def test_every_account_change_is_audited(api, engine, admin):
     api.http.post("/api/auth/password", headers=headers, json={"current_password": NEW_PASSWORD,
                                                                "new_password": PASSWORD})
     api.http.post("/api/auth/logout", headers=token_of(api, name))
-    with engine.sessions() as session:
+    with services.sessions() as session:
         audited = [(e.kind, e.actor, e.data.get("changes")) for e in session.scalars(
             select(Event).where(Event.data["username"].as_string() == name).order_by(Event.id))]
     assert audited == [("account.created", admin, None),
@@ -224,10 +225,10 @@ def test_every_account_change_is_audited(api, engine, admin):
 
 # --- equal cost of a failed login ---------------------------------------------------------
 
-def test_a_failed_login_takes_as_long_for_an_unknown_or_disabled_account(settings, engine, admin):
+def test_a_failed_login_takes_as_long_for_an_unknown_or_disabled_account(settings, services, admin):
     """Before: ~107 ms for a real user, ~7 ms for an unknown one (user enumeration). Through
     the API, 50 tries each, interleaved; medians within 20% of a known user's wrong password."""
-    client = ApiClient(create_app(settings=replace(settings, login_limit="100000 per minute"), engine=engine))
+    client = ApiClient(create_app(services, settings=replace(settings, login_limit="100000 per minute")))
     known, disabled = open_account(client, admin), open_account(client, admin)
     client.http.patch(f"/api/users/{disabled}", json={"disabled": True}, headers=client.headers(admin))
 
@@ -270,7 +271,7 @@ def test_an_operator_manages_accounts_with_onewindow_users(tmp_path):
     code, output = run(tmp_path, env, "users", "create", "zhang.wei", "--role", "clerk", "--department",
                        "civil_affairs", "--display-name", "张伟", "--password-stdin", password=PASSWORD)
     assert code == 0 and PASSWORD not in output, output
-    client = ApiClient(create_app(settings=Settings(database_url=url, redis_url=None)))
+    client = ApiClient(web_app(settings=Settings(database_url=url, redis_url=None)))
     headers = token_of(client, "zhang.wei")
     assert client.http.get("/api/tasks", headers=headers).status_code == 200
 
@@ -305,11 +306,11 @@ def test_an_operator_manages_accounts_with_onewindow_users(tmp_path):
 
 # --- no published password outside demo data ----------------------------------------------
 
-def test_the_app_factory_refuses_a_database_with_demo_password_accounts(settings, engine, people):
+def test_the_app_factory_refuses_a_database_with_demo_password_accounts(settings, services, people):
     """gunicorn runs ``create_app()``: without the demo setting it refuses (the suite's
     database has the demo users, and users made with their password)."""
     with pytest.raises(SettingsError, match=r"published demo password: .*onewindow users reset-password"):
-        create_app(settings=replace(settings, demo=False), engine=engine)
+        create_app(services, settings=replace(settings, demo=False))
 
 
 @pytest.fixture

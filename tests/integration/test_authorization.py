@@ -106,12 +106,12 @@ TABLE = [(method, path, role, status) for method, path, by_role in MATRIX for ro
 
 
 @pytest.fixture(scope="module")
-def world(api, engine) -> dict:
+def world(api, services) -> dict:
     """A user per role, and the owner's applications waiting on civil_affairs tasks (the
     death register does not answer: 在世 unknown): one task open, one claimed by the clerk,
     one to complete (each changes state once); two finished ones, one rated badly."""
     owner_id = make_resident_id("460106", date(date.today().year - 85, 4, 2), "778")
-    with engine.sessions() as session:
+    with services.sessions() as session:
         session.merge(RegistryPerson(id_number=owner_id, name="钱七", household_local=True, household_region=HAIKOU))
         for name, role in ROLES.items():
             if role:
@@ -128,7 +128,7 @@ def world(api, engine) -> dict:
                     "form": latest.form, "dmn": list(latest.dmn)}
         session.commit()
     elderly = {"matter": "elderly_subsidy", "data": {"id_number": owner_id, "phone": "13800138000"}}
-    undecided = with_silent_source(engine, "death_records")
+    undecided = with_silent_source(services, "death_records")
     applications = [undecided.post("/api/applications", "authz_owner", json=elderly).get_json()["id"]
                     for _ in range(6)]
     tasks = [task_of(api, "authz_clerk", a)["id"] for a in applications]

@@ -29,26 +29,26 @@ def _onewindow_deploy(url: str) -> str:
 
 
 def test_a_restart_keeps_the_analysts_version_live(tmp_path):
-    from worker.setup import build_engine
+    from onewindow.wiring import build_services
 
     url = f"sqlite:///{tmp_path / 'restart.db'}"
     upgrade(url)
-    engine = build_engine(Settings(database_url=url, redis_url=None))
+    services = build_services(Settings(database_url=url, redis_url=None))
     assert "rental_filing v1 deployed" in _onewindow_deploy(url)
     assert "rental_filing v1 unchanged" in _onewindow_deploy(url)  # nothing changed: nothing new
 
     files = upload_for(RENTAL)
     analysts = replace(files, bpmn=files.bpmn.replace('name="备案登记"', 'name="备案登记（新）"'))
-    with engine.sessions() as session:
-        mine, created = deploy(session, analysts, "analyst_wang", set(engine.sources))
+    with services.sessions() as session:
+        mine, created = deploy(session, analysts, "analyst_wang", set(services.sources))
         session.commit()
     assert created and mine.version == 2
 
     restarted = _onewindow_deploy(url)
     assert "rental_filing v2 kept: an analyst deployed after the shipped files" in restarted
     assert "by analyst_wang" in restarted
-    with engine.sessions() as session:
+    with services.sessions() as session:
         live = current_definition(session, "rental_filing")
         assert (live.version, live.deployed_by, live.shipped) == (2, "analyst_wang", False)
-        again = deploy_catalogue(session, set(engine.sources), "system", only="rental_filing")
+        again = deploy_catalogue(session, set(services.sources), "system", only="rental_filing")
         assert [(d.version, state) for d, state in again] == [(2, CatalogueState.ANALYSTS_KEPT)]

@@ -34,10 +34,10 @@ def submit(client, applicant: str, matter: str = "road_occupation", **overrides)
     return reply.get_json()
 
 
-def workflow_data(engine, application_id: int) -> dict:
+def workflow_data(services, application_id: int) -> dict:
     """The data of the application's stored workflow, as the engine loads it."""
-    with engine.sessions() as session:
-        workflow, _ = engine._load(session.get(Application, application_id))
+    with services.sessions() as session:
+        workflow, _ = services.runner.load(session.get(Application, application_id))
         return workflow.last_task.data
 
 
@@ -133,7 +133,7 @@ def test_a_full_window_run_with_a_supplement_request_and_delivery_by_mail(clocke
     assert all(s["status"] == "completed" for s in final["steps"])
     # both back-office steps fill the review form; each answer stays in the workflow's data
     # under its own step (only the approval's survived as `review`)
-    answers = workflow_data(clocked.engine, application["id"])["answers"]
+    answers = workflow_data(clocked.services, application["id"])["answers"]
     assert (answers["Task_review"]["comment"], answers["Task_approve"]["comment"]) == ("材料齐全", "准予临时占用")
     assert set(answers) == {"Task_intake", "Task_supplement", "Task_review", "Task_approve", "Task_deliver"}
     kinds = [e["kind"] for e in final["history"]]
@@ -201,16 +201,16 @@ def test_a_clerk_of_another_department_gets_404_for_the_task(clocked, new_user, 
                        json={"to": "Task_intake", "reason": "x"}).status_code == 404
 
 
-def test_the_window_process_serves_any_matter_of_any_department(engine, api, new_user):
+def test_the_window_process_serves_any_matter_of_any_department(services, api, new_user):
     """The same BPMN under another catalogue entry sends its back-office steps to that
     entry's department (the lane `department`)."""
     entry = dict(next(e for e in read_catalogue() if e["code"] == "road_occupation"))
     entry["code"], entry["department"], entry["name"] = "road_occupation_civil", "civil_affairs", "测试：民政窗口事项"
     upload = upload_for(entry)
     upload = replace(upload, ruleset=upload.ruleset.replace("matter: road_occupation", "matter: road_occupation_civil"))
-    with engine.sessions() as session:
+    with services.sessions() as session:
         upsert_matter(session, entry)
-        deploy(session, upload, "tests", set(engine.sources))
+        deploy(session, upload, "tests", set(services.sources))
         session.commit()
     applicant, window, civil = new_user(), new_user("clerk", "front_desk"), new_user("clerk", "civil_affairs")
     application = submit(api, applicant, matter="road_occupation_civil")

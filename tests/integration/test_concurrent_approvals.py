@@ -50,7 +50,7 @@ _identities = itertools.count(1)
 
 
 @pytest.fixture(scope="module", params=["gunicorn", "in-process"])
-def server(request, settings, engine, people, tmp_path_factory):
+def server(request, settings, services, people, tmp_path_factory):
     """The API the requests go to: ``gunicorn -w 4`` on PostgreSQL + Redis, or the app in
     this process on SQLite (the embedded default)."""
     if request.param == "gunicorn":
@@ -62,7 +62,7 @@ def server(request, settings, engine, people, tmp_path_factory):
     else:
         if BACKEND == "postgres":
             pytest.skip("on PostgreSQL these scenarios run against real gunicorn worker processes")
-        yield InProcessApi(create_app(engine=engine))
+        yield InProcessApi(create_app(services))
 
 
 def give_identity(session, user: User, age: int = 40) -> str:
@@ -86,14 +86,14 @@ class Racers:
 
 
 @pytest.fixture(scope="module")
-def applicants(server, engine) -> Racers:
+def applicants(server, services) -> Racers:
     """Distinct verified applicant accounts, each signed in over the API; whom they apply
     for authorises them first (授权代办: ``authorise``). Their password hash is a cheap one
     (werkzeug checks whichever method a hash names): these tests are about races, and
     scrypt's fifth of a second per account would be most of their time."""
     run, password_hash = uuid4().hex[:6], generate_password_hash(DEMO_PASSWORD, method=CHEAP_HASH)
     names = [f"racer_{run}_{i}" for i in range(APPLICANTS)]
-    with engine.sessions() as session:
+    with services.sessions() as session:
         racers = [User(username=name, password_hash=password_hash, role="applicant", display_name=name)
                   for name in names]
         session.add_all(racers)
@@ -105,9 +105,9 @@ def applicants(server, engine) -> Racers:
         return Racers(user_ids, list(pool.map(server.login, names)))
 
 
-def authorise(engine, principal: str, agent_ids: list[int]) -> None:
+def authorise(services, principal: str, agent_ids: list[int]) -> None:
     """The person authorises each of these accounts to apply for them (授权代办, on paper)."""
-    with engine.sessions() as session:
+    with services.sessions() as session:
         session.add_all(Authorisation(principal_id_number=principal, agent_id=agent_id, matters=None,
                                       given_by=GivenBy.PAPER, valid_from=datetime(2025, 1, 1, tzinfo=BEIJING),
                                       valid_to=datetime(2027, 12, 31, tzinfo=BEIJING),
@@ -165,21 +165,21 @@ def the_year() -> int:
     return local_day(utcnow()).year
 
 
-def holding(engine, id_number: str, matter: str) -> tuple[str | None, str | None] | None:
-    with engine.sessions() as session:
+def holding(services, id_number: str, matter: str) -> tuple[str | None, str | None] | None:
+    with services.sessions() as session:
         row = session.get(SubsidyRecipient, (id_number, matter))
         return None if row is None else (row.tracking_no, row.result_no)
 
 
-def approvals_stored(engine, bodies: list[dict]) -> list[int]:
+def approvals_stored(services, bodies: list[dict]) -> list[int]:
     """Ids of the applications among ``bodies`` the database records as approved."""
-    with engine.sessions() as session:
+    with services.sessions() as session:
         return list(session.scalars(select(Application.id).where(
             Application.id.in_([b["id"] for b in bodies]), Application.outcome == "approve")))
 
 
-def counter(engine, matter: str, year: int) -> int:
-    with engine.sessions() as session:
+def counter(services, matter: str, year: int) -> int:
+    with services.sessions() as session:
         row = session.get(ResultCounter, (matter, year))
         return row.last if row else 0
 
@@ -190,10 +190,10 @@ def report(what: str, approved: list, refused: list[dict], rules: list[set[str]]
 
 
 def test_one_person_applied_for_by_20_applicants_at_once_is_granted_the_subsidy_once(
-        server, applicants, resident, engine):
+        server, applicants, resident, services):
     for round_no in range(1, ROUNDS + 1):
         id_number = resident(85)
-        authorise(engine, id_number, applicants.user_ids)
+        authorise(services, id_number, applicants.user_ids)
         replies, seconds = all_at_once(server, [(token, submission("elderly_subsidy", id_number))
                                                 for token in applicants.tokens])
         approved, refused = decided(replies)
@@ -203,12 +203,12 @@ def test_one_person_applied_for_by_20_applicants_at_once_is_granted_the_subsidy_
         winner = approved[0]
         assert SUBSIDY_NUMBER.fullmatch(winner["result_no"]), winner["result_no"]
         assert winner["result"]["notice_no"] == winner["result_no"]
-        assert holding(engine, id_number, "elderly_subsidy") == (winner["tracking_no"], winner["result_no"])
-        assert approvals_stored(engine, approved + refused) == [winner["id"]]
+        assert holding(services, id_number, "elderly_subsidy") == (winner["tracking_no"], winner["result_no"])
+        assert approvals_stored(services, approved + refused) == [winner["id"]]
 
 
 def test_one_person_applying_20_times_at_once_for_their_own_card_gets_one_card(
-        server, applicant_for, senior, engine):
+        server, applicant_for, senior, services):
     id_number = senior(66)
     token = server.login(applicant_for(id_number))
     replies, seconds = all_at_once(server, [(token, submission("senior_card", id_number))] * APPLICANTS)
@@ -219,15 +219,15 @@ def test_one_person_applying_20_times_at_once_for_their_own_card_gets_one_card(
     card = approved[0]
     assert CARD_NUMBER.fullmatch(card["result_no"]) and card["result"]["card_no"] == card["result_no"]
     assert all(r == {ALREADY_HELD_RULE} for r in rules), rules  # senior_card's rules do not read the register
-    assert holding(engine, id_number, "senior_card") == (card["tracking_no"], card["result_no"])
-    assert approvals_stored(engine, approved + refused) == [card["id"]]
+    assert holding(services, id_number, "senior_card") == (card["tracking_no"], card["result_no"])
+    assert approvals_stored(services, approved + refused) == [card["id"]]
 
 
-def test_50_approvals_at_once_get_the_next_50_numbers_of_the_year(server, applicants, senior, engine):
+def test_50_approvals_at_once_get_the_next_50_numbers_of_the_year(server, applicants, senior, services):
     year, seniors = the_year(), [senior(60 + i % 40) for i in range(MANY)]
     for i, id_number in enumerate(seniors):
-        authorise(engine, id_number, [applicants.user_ids[i % APPLICANTS]])
-    before = counter(engine, "senior_card", year)
+        authorise(services, id_number, [applicants.user_ids[i % APPLICANTS]])
+    before = counter(services, "senior_card", year)
     replies, seconds = all_at_once(server, [(applicants.tokens[i % APPLICANTS], submission("senior_card", id_number))
                                             for i, id_number in enumerate(seniors)])
     approved, refused = decided(replies)
@@ -237,7 +237,7 @@ def test_50_approvals_at_once_get_the_next_50_numbers_of_the_year(server, applic
     assert all(numbers), [body["result_no"] for body in approved]
     assert {int(n[1]) for n in numbers} == {year}
     assert sorted(int(n[2]) for n in numbers) == list(range(before + 1, before + MANY + 1))
-    assert counter(engine, "senior_card", year) == before + MANY
+    assert counter(services, "senior_card", year) == before + MANY
     for id_number, body in zip(seniors, approved):
         assert body["form_data"]["id_number"] == id_number
-        assert holding(engine, id_number, "senior_card") == (body["tracking_no"], body["result_no"])
+        assert holding(services, id_number, "senior_card") == (body["tracking_no"], body["result_no"])

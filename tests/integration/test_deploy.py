@@ -17,24 +17,24 @@ def upload(**changes) -> dict:
     return {**body, **changes}
 
 
-def count_definitions(engine) -> int:
-    with engine.sessions() as session:
+def count_definitions(services) -> int:
+    with services.sessions() as session:
         return session.scalar(select(func.count()).select_from(ServiceDefinition))
 
 
 @pytest.mark.parametrize("bad_script", ["result = __import__('os').getcwd()", "outcome = ().__class__",
                                         "x = ().__class__.__base__.__subclasses__()", "open('/etc/passwd')"])
-def test_a_script_outside_the_sandbox_is_refused_naming_the_element(api, engine, new_user, bad_script):
+def test_a_script_outside_the_sandbox_is_refused_naming_the_element(api, services, new_user, bad_script):
     bpmn = upload()["bpmn"].replace("outcome = 'reject'\nresult = {}", bad_script)
-    before = count_definitions(engine)
+    before = count_definitions(services)
     reply = api.post("/api/definitions", new_user("analyst"), json=upload(bpmn=bpmn))
     assert reply.status_code == 400, reply.get_json()
     problems = reply.get_json()["problems"]
     assert [(p["file"], p["element_id"]) for p in problems] == [("process.bpmn", "Task_refuse")]
-    assert count_definitions(engine) == before
+    assert count_definitions(services) == before
 
 
-def test_a_condition_outside_the_sandbox_is_refused(api, engine, new_user):
+def test_a_condition_outside_the_sandbox_is_refused(api, services, new_user):
     bpmn = upload()["bpmn"].replace("decision['outcome'] == 'reject'", "().__class__.__base__ is None")
     reply = api.post("/api/definitions", new_user("analyst"), json=upload(bpmn=bpmn))
     assert reply.status_code == 400
@@ -64,10 +64,10 @@ def test_same_files_again_is_not_a_new_version(api, new_user):
     assert reply.status_code == 200 and reply.get_json()["created"] is False
 
 
-def test_running_applications_keep_their_version(api, engine, new_user, resident, applicant_for):
+def test_running_applications_keep_their_version(api, services, new_user, resident, applicant_for):
     clerk, analyst, id_number = new_user("clerk", "civil_affairs"), new_user("analyst"), resident(85)
     applicant, data = applicant_for(id_number), {"id_number": id_number, "phone": "13600136000"}
-    silent = with_silent_source(engine, "death_records")  # 在世 unknown: both applications wait for a clerk
+    silent = with_silent_source(services, "death_records")  # 在世 unknown: both applications wait for a clerk
     waiting = silent.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": data}).get_json()
     old_version = waiting["definition_version"]
     new_bpmn = upload()["bpmn"].replace('name="核定补贴"', 'name="核定补贴（新版）"')

@@ -94,9 +94,9 @@ def uploads(draw) -> dict:
 
 
 @pytest.fixture(scope="module")
-def analyst(engine) -> str:
+def analyst(services) -> str:
     """An analyst, and the copies of the shipped matters the uploads go to."""
-    with engine.sessions() as session:
+    with services.sessions() as session:
         for entry in ENTRIES:
             upsert_matter(session, {**entry, "code": FUZZ + entry["code"]})
         users.create_user(session, "deploy_fuzz_analyst", DEMO_PASSWORD, "analyst")

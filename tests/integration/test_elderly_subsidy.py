@@ -61,11 +61,11 @@ def test_each_unmet_condition_rejects_with_its_reason(api, people, applicant_for
         assert rule in [r["rule"] for r in body["decision"]["reasons"]], key
 
 
-def test_nobody_applies_for_an_id_unknown_to_the_registry(api, engine, new_user):
+def test_nobody_applies_for_an_id_unknown_to_the_registry(api, services, new_user):
     """No account is verified as, and no authorisation given by, a person the population
     registry does not know: the submission is refused and nothing is stored."""
     def count() -> int:
-        with engine.sessions() as session:
+        with services.sessions() as session:
             return session.scalar(select(func.count()).select_from(Application))
 
     before = count()
@@ -78,11 +78,11 @@ def test_nobody_applies_for_an_id_unknown_to_the_registry(api, engine, new_user)
     assert count() == before
 
 
-def test_a_registry_that_does_not_answer_sends_the_case_to_the_civil_affairs_queue(api, engine, resident,
+def test_a_registry_that_does_not_answer_sends_the_case_to_the_civil_affairs_queue(api, services, resident,
                                                                                    applicant_for, new_user):
     id_number = resident(84)
     applicant = applicant_for(id_number)
-    reply = submit(with_silent_source(engine, "population_registry"), applicant, id_number)
+    reply = submit(with_silent_source(services, "population_registry"), applicant, id_number)
     assert reply.status_code == 202
     body = reply.get_json()
     assert body["status"] == "waiting" and body["outcome"] is None

@@ -1,4 +1,4 @@
-"""Faults in the services under the API: Redis stopped, PostgreSQL restarted under load.
+"""Faults in the engine under the API: Redis stopped, PostgreSQL restarted under load.
 
 Each test brings its own throwaway server (tests/integration/services.py), so it runs in
 both backends' runs and never disturbs the machine's PostgreSQL or Redis. What must hold:
@@ -27,18 +27,18 @@ from sqlalchemy import func, select, text
 
 from api import create_app
 from engine import users
-from engine.applications import Engine
 from engine.catalogue import deploy_catalogue
 from engine.config import Settings
 from engine.db import make_engine, make_session_factory, upgrade
 from engine.demo import DEMO_PASSWORD, seed
 from engine.models import Application, Event, User
-from engine.sources import EMBEDDED_QUERIES, SqlSource, embedded_sources
+from engine.services import Services
+from engine.sources.embedded import EMBEDDED_QUERIES, SqlSource, embedded_sources
 from tests.integration.helpers import ApiClient
 from tests.integration.services import (PostgresCluster, RedisServer, free_port, postgres_cluster,
                                         redis_server)
 from tests.integration.test_worker import rental_filing
-from worker.setup import build_engine
+from onewindow.wiring import build_services
 
 DEFERRED = {"property_registry": {"deferred": True}}
 PROBLEM = "application/problem+json"
@@ -53,14 +53,14 @@ def _wait_for(condition, seconds: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def _events(engine: Engine, application_id: int, kind: str) -> int:
-    with engine.sessions() as session:
+def _events(services: Services, application_id: int, kind: str) -> int:
+    with services.sessions() as session:
         return session.scalar(select(func.count()).select_from(Event).where(
             Event.application_id == application_id, Event.kind == kind))
 
 
-def _application(engine: Engine, application_id: int) -> Application:
-    with engine.sessions() as session:
+def _application(services: Services, application_id: int) -> Application:
+    with services.sessions() as session:
         return session.get(Application, application_id)
 
 
@@ -73,7 +73,7 @@ def redis() -> RedisServer:
 
 
 @pytest.fixture
-def queued_settings(settings, engine, redis) -> Settings:
+def queued_settings(settings, services, redis) -> Settings:
     """The suite's database, work queued on our own Redis, and the property registry slow
     enough that every rental filing needs a worker."""
     return replace(settings, redis_url=redis.url, source_options=DEFERRED)
@@ -87,7 +87,7 @@ def _file_rental(client: ApiClient, applicant: str, people) -> int:
 
 
 def _burst_worker(settings: Settings) -> None:
-    """``onewindow worker --burst`` in its own process: RQ jobs build their engine from the
+    """``onewindow worker --burst`` in its own process: RQ jobs build their services from the
     environment once per process, so an in-process worker would reuse one bound elsewhere."""
     env = {**os.environ, "ONEWINDOW_DATABASE_URL": settings.database_url,
            "ONEWINDOW_REDIS_URL": settings.redis_url, "ONEWINDOW_SOURCES": "{}"}
@@ -101,21 +101,21 @@ def test_filings_accepted_while_redis_is_down_are_done_once_when_it_is_back(queu
                                                                            people, applicant_for):
     """The application row, not the job, is the record of the work: filings accepted with
     Redis down (or whose job Redis lost) wait for the reconciler, and are decided once."""
-    queued = build_engine(queued_settings)
-    client = ApiClient(create_app(settings=queued_settings, engine=queued))
+    queued = build_services(queued_settings)
+    client = ApiClient(create_app(queued, settings=queued_settings))
     applicant = applicant_for(people["landlord"])
     ids = [_file_rental(client, applicant, people)]  # queued, then lost with Redis's memory
     redis.stop()
     ids += [_file_rental(client, applicant, people) for _ in range(4)]
-    queued.reconcile(timedelta(0))  # a reconciler run during the outage loses nothing either
+    queued.work.reconcile(timedelta(0))  # a reconciler run during the outage loses nothing either
     for application_id in ids:
         stored = _application(queued, application_id)
         assert stored.status == "running" and stored.pending_since is not None
         assert stored.workflow and _events(queued, application_id, "work.deferred") == 1
 
     redis.start()
-    assert set(ids) <= set(queued.reconcile(timedelta(0)))
-    queued.reconcile(timedelta(0))  # every job twice: the second finds nothing pending
+    assert set(ids) <= set(queued.work.reconcile(timedelta(0)))
+    queued.work.reconcile(timedelta(0))  # every job twice: the second finds nothing pending
     _burst_worker(queued_settings)
     for application_id in ids:
         done = _application(queued, application_id)
@@ -128,8 +128,8 @@ def test_a_full_redis_after_the_commit_answers_with_the_application_and_a_retry_
     """Before: Redis refusing the job (full: OOM) after the commit answered 500, and the
     client's retry created a second application. Now the committed application is the
     answer and the reconciler sends its work once Redis has room again."""
-    queued = build_engine(queued_settings)
-    client = ApiClient(create_app(settings=queued_settings, engine=queued))
+    queued = build_services(queued_settings)
+    client = ApiClient(create_app(queued, settings=queued_settings))
     applicant, key = applicant_for(people["landlord"]), {"Idempotency-Key": f"full-redis-{uuid.uuid4()}"}
     filing = {"matter": "rental_filing", "data": rental_filing(people["landlord"], people["tenant"])}
     admin = Redis.from_url(redis.url)
@@ -144,7 +144,7 @@ def test_a_full_redis_after_the_commit_answers_with_the_application_and_a_retry_
         admin.config_set("maxmemory", 0)
     application_id = reply.get_json()["id"]
     assert _application(queued, application_id).pending_since is not None
-    assert application_id in queued.reconcile(timedelta(0))
+    assert application_id in queued.work.reconcile(timedelta(0))
     _burst_worker(queued_settings)
     done = _application(queued, application_id)
     assert (done.status, done.outcome) == ("completed", "approve")
@@ -180,7 +180,7 @@ def _submission(people, case: str) -> dict:
 @dataclass
 class PrivatePostgres:
     cluster: PostgresCluster
-    engine: Engine
+    services: Services
     people: dict[str, str]
 
 
@@ -189,7 +189,7 @@ def private_postgres() -> PrivatePostgres:
     """Our own cluster, migrated, with the catalogue and demo data, that we may restart."""
     with postgres_cluster() as cluster:
         upgrade(cluster.url)
-        built = build_engine(Settings(database_url=cluster.url, redis_url=None, source_options=SLOW_REGISTRY))
+        built = build_services(Settings(database_url=cluster.url, redis_url=None, source_options=SLOW_REGISTRY))
         with built.sessions() as session:
             deploy_catalogue(session, set(built.sources), "tests")
             people = seed(session, date.today())
@@ -206,11 +206,11 @@ class Reply:
     body: dict | None
 
 
-def _outlet_staff(engine: Engine, count: int) -> list[str]:
+def _outlet_staff(services: Services, count: int) -> list[str]:
     """Fresh staff accounts of the outlet the demo residents authorised: each may apply
     for them, and each is a caller of its own (the submission limit is per caller)."""
     names = [f"load_{next(_unique)}" for _ in range(count)]
-    with engine.sessions() as session:
+    with services.sessions() as session:
         for name in names:
             users.create_user(session, name, DEMO_PASSWORD, "agent", OUTLET)
         session.commit()
@@ -267,10 +267,10 @@ def _run_load_across_a_restart(world: PrivatePostgres, app, applicants: list[str
     return replies
 
 
-def _check_stored(engine: Engine, applicants: list[str], replies: list[Reply]) -> None:
+def _check_stored(services: Services, applicants: list[str], replies: list[Reply]) -> None:
     """No half-written application: each has its workflow, one submitted event, and a
     decided event exactly when it is completed; each success the caller saw is stored."""
-    with engine.sessions() as session:
+    with services.sessions() as session:
         stored = session.scalars(select(Application).join(User, Application.applicant_id == User.id)
                                  .where(User.username.in_(applicants))).all()
         for application in stored:
@@ -289,9 +289,9 @@ def _check_stored(engine: Engine, applicants: list[str], replies: list[Reply]) -
 def test_postgres_restart_under_load_gives_success_or_503_never_500(private_postgres):
     """A restart kills open transactions and refuses connections for a while: callers must
     get an honest 503 they can retry, and the pool must reconnect by itself afterwards."""
-    applicants = _outlet_staff(private_postgres.engine, THREADS)
-    app = create_app(settings=Settings(database_url=private_postgres.cluster.url, redis_url=None, demo=True),
-                     engine=private_postgres.engine)
+    applicants = _outlet_staff(private_postgres.services, THREADS)
+    app = create_app(private_postgres.services,
+                     settings=Settings(database_url=private_postgres.cluster.url, redis_url=None, demo=True))
     replies = _run_load_across_a_restart(private_postgres, app, applicants)
 
     unexpected = [reply for reply in replies if reply.status not in (201, 202, 503)]
@@ -299,28 +299,28 @@ def test_postgres_restart_under_load_gives_success_or_503_never_500(private_post
     refused = [reply for reply in replies if reply.status == 503]
     assert refused, "the restart was not felt: no request met the database down"
     assert all(reply.content_type == PROBLEM and reply.body["status"] == 503 for reply in refused), refused[:3]
-    _check_stored(private_postgres.engine, applicants, replies)
+    _check_stored(private_postgres.services, applicants, replies)
 
     # The database is back: each applicant's last refused submission, retried with its key, just works.
     last_refused = {reply.applicant: reply for reply in refused}
     retries = [_submit(ApiClient(app), reply.applicant, _elderly(private_postgres.people, "local_85"), reply.key)
                for reply in last_refused.values()]
     assert all(retry.status in (200, 201, 202) for retry in retries), [r for r in retries if r.status >= 300][:3]
-    _check_stored(private_postgres.engine, applicants, replies + retries)
+    _check_stored(private_postgres.services, applicants, replies + retries)
 
 
 # --- a registry whose database cannot be reached -----------------------------------------
 
-def test_a_registry_database_that_cannot_be_reached_never_fails_the_application(engine, people):
+def test_a_registry_database_that_cannot_be_reached_never_fails_the_application(services, people):
     """The applicant's workflow did nothing wrong: an unreachable database is refused with
     503 and nothing stored (try again), or read as an unavailable fact (manual review) —
     never recorded as a failed application."""
     nowhere = make_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere", immediate=False)
-    cut_off = Engine(engine.sessions, embedded_sources(make_session_factory(nowhere)), engine.queue)
-    applicant, = _outlet_staff(engine, 1)  # a fresh caller: what is stored is only this submission
-    reply = ApiClient(create_app(engine=cut_off)).post("/api/applications", applicant,
+    cut_off = Services(services.sessions, embedded_sources(make_session_factory(nowhere)), services.queue)
+    applicant, = _outlet_staff(services, 1)  # a fresh caller: what is stored is only this submission
+    reply = ApiClient(create_app(cut_off)).post("/api/applications", applicant,
                                                        json=_elderly(people, "local_85"))
-    with engine.sessions() as session:
+    with services.sessions() as session:
         stored = session.scalars(select(Application).join(User, Application.applicant_id == User.id)
                                  .where(User.username == applicant)).all()
     if reply.status_code == 503:

@@ -9,10 +9,10 @@ from tests.integration.helpers import with_silent_source
 
 
 @pytest.fixture
-def review_task(api, engine, new_user, resident, applicant_for):
+def review_task(api, services, new_user, resident, applicant_for):
     """A 高龄补贴 application the rules could not decide (the death register did not
     answer): the civil affairs clerk reviews it. Makes (application id, task id, clerk)."""
-    client = with_silent_source(engine, "death_records")
+    client = with_silent_source(services, "death_records")
 
     def make() -> tuple[int, int, str]:
         id_number, clerk = resident(85), new_user("clerk", "civil_affairs")

@@ -43,118 +43,118 @@ def test_a_matter_without_questions_lists_all_its_materials(api):
     assert [m["name"] for m in body["materials"]] == ["居民身份证", "户口簿"]
 
 
-def _resident_born(engine, born: date, phone: str | None = "13900139000", local: bool = True) -> str:
+def _resident_born(services, born: date, phone: str | None = "13900139000", local: bool = True) -> str:
     n = next(_people)
     id_number = make_resident_id("460107", born, f"{(n * 7) % 999 + 1:03d}")
-    with engine.sessions() as session:
+    with services.sessions() as session:
         session.merge(RegistryPerson(id_number=id_number, name=f"长者{n}", household_local=local,
                                      household_region="460100" if local else "110100", phone=phone))
         session.commit()
     return id_number
 
 
-def _proactive_applications(engine, id_number: str) -> list[Application]:
-    with engine.sessions() as session:
+def _proactive_applications(services, id_number: str) -> list[Application]:
+    with services.sessions() as session:
         return list(session.scalars(select(Application).where(
             Application.proactive.is_(True), Application.idempotency_key == f"proactive:elderly_subsidy:{id_number}")))
 
 
-def test_passing_the_80th_birthday_starts_exactly_one_proactive_application(engine, people):
+def test_passing_the_80th_birthday_starts_exactly_one_proactive_application(services, people):
     clock = MovableClock(datetime(2026, 10, 14, 10, 0, tzinfo=BEIJING))
-    timed = replace(engine, clock=clock)
-    birthday = _resident_born(engine, date(1946, 10, 20))       # 80 on 20 Oct 2026
-    nonlocal_ = _resident_born(engine, date(1946, 10, 5), local=False)
-    no_phone = _resident_born(engine, date(1946, 10, 6), phone=None)
+    timed = replace(services, clock=clock)
+    birthday = _resident_born(services, date(1946, 10, 20))       # 80 on 20 Oct 2026
+    nonlocal_ = _resident_born(services, date(1946, 10, 5), local=False)
+    no_phone = _resident_born(services, date(1946, 10, 6), phone=None)
 
     first = proactive.scan(timed, "elderly_subsidy")             # 14 Oct: still 79
-    assert _proactive_applications(engine, birthday) == []
+    assert _proactive_applications(services, birthday) == []
     assert no_phone in first.incomplete  # no phone in the registry: the form cannot be filled
 
     clock.set(2026, 10, 21, 9, 0)                                # the day after the birthday
     second = proactive.scan(timed, "elderly_subsidy")
-    started = _proactive_applications(engine, birthday)
+    started = _proactive_applications(services, birthday)
     assert len(started) == 1 and started[0].id in second.started
     assert (started[0].status, started[0].outcome) == ("completed", "approve")
     assert started[0].decision["outcome"] == "approve"           # decided by the same rule set
-    assert _proactive_applications(engine, nonlocal_) == []      # the rules say not local: not started
-    with engine.sessions() as session:
+    assert _proactive_applications(services, nonlocal_) == []      # the rules say not local: not started
+    with services.sessions() as session:
         notices = session.scalars(select(Event).where(Event.application_id == started[0].id,
                                                       Event.kind == "notification.queued")).all()
     assert len(notices) == 1 and notices[0].data["phone"] == "13900139000"
 
     third = proactive.scan(timed, "elderly_subsidy")              # the job runs again: nobody twice
     assert started[0].id not in third.started
-    assert len(_proactive_applications(engine, birthday)) == 1
+    assert len(_proactive_applications(services, birthday)) == 1
 
 
-def _registry_update(engine, id_number: str, **columns) -> None:
-    with engine.sessions() as session:
+def _registry_update(services, id_number: str, **columns) -> None:
+    with services.sessions() as session:
         person = session.get(RegistryPerson, id_number)
         for column, value in columns.items():
             setattr(person, column, value)
         session.commit()
 
 
-def _leave_the_subsidy_register(engine, id_number: str) -> None:
+def _leave_the_subsidy_register(services, id_number: str) -> None:
     """The subsidy register (a data-sharing source) no longer lists the person, so the
     rules find them eligible again: only the Idempotency-Key stands between them and a
     second application."""
-    with engine.sessions() as session:
+    with services.sessions() as session:
         session.execute(delete(SubsidyRecipient).where(SubsidyRecipient.id_number == id_number))
         session.commit()
 
 
-def _notifications(engine, application_id: int) -> int:
-    with engine.sessions() as session:
+def _notifications(services, application_id: int) -> int:
+    with services.sessions() as session:
         return len(session.scalars(select(Event).where(Event.application_id == application_id,
                                                        Event.kind == "notification.queued")).all())
 
 
-def test_a_rescan_starts_whoever_became_eligible_and_nobody_twice(engine, people):
+def test_a_rescan_starts_whoever_became_eligible_and_nobody_twice(services, people):
     """The job scans the whole last month every run, so it meets the same people again.
     Of two started at the first scan whom the rules find eligible again, the one whose
     registry phone changed since (the Idempotency-Key no longer fits the form) and the one
     whose data is the same each keep their one application and one notification; the scan
     goes on past them and starts one who was not local at the first scan and is now."""
     clock = MovableClock(datetime(2018, 6, 25, 10, 0, tzinfo=BEIJING))  # a window no other test uses
-    timed = replace(engine, clock=clock)
-    new_phone = _resident_born(engine, date(1938, 6, 10))              # 80 on 10 Jun 2018
-    same_data = _resident_born(engine, date(1938, 6, 12))
-    moved_here = _resident_born(engine, date(1938, 6, 20), local=False)
+    timed = replace(services, clock=clock)
+    new_phone = _resident_born(services, date(1938, 6, 10))              # 80 on 10 Jun 2018
+    same_data = _resident_born(services, date(1938, 6, 12))
+    moved_here = _resident_born(services, date(1938, 6, 20), local=False)
 
     first = proactive.scan(timed, "elderly_subsidy")
-    before = {who: _proactive_applications(engine, who) for who in (new_phone, same_data)}
+    before = {who: _proactive_applications(services, who) for who in (new_phone, same_data)}
     assert all(len(started) == 1 and started[0].id in first.started for started in before.values())
-    assert _proactive_applications(engine, moved_here) == []
+    assert _proactive_applications(services, moved_here) == []
 
-    _registry_update(engine, new_phone, phone="13700137000")
-    _registry_update(engine, moved_here, household_local=True, household_region="460100")
+    _registry_update(services, new_phone, phone="13700137000")
+    _registry_update(services, moved_here, household_local=True, household_region="460100")
     for who in (new_phone, same_data):
-        _leave_the_subsidy_register(engine, who)
+        _leave_the_subsidy_register(services, who)
     clock.set(2018, 7, 5, 9, 0)                                         # all still within the month looked back on
     second = proactive.scan(timed, "elderly_subsidy")
     for who, started in before.items():
-        assert [a.id for a in _proactive_applications(engine, who)] == [started[0].id]
-        assert _notifications(engine, started[0].id) == 1
-    now_local = _proactive_applications(engine, moved_here)
+        assert [a.id for a in _proactive_applications(services, who)] == [started[0].id]
+        assert _notifications(services, started[0].id) == 1
+    now_local = _proactive_applications(services, moved_here)
     assert len(now_local) == 1 and second.started == [now_local[0].id]
     assert (now_local[0].status, now_local[0].outcome) == ("completed", "approve")
 
 
-def test_an_applicant_and_the_proactive_job_at_the_same_moment_make_one_approval(engine, applicant_for):
+def test_an_applicant_and_the_proactive_job_at_the_same_moment_make_one_approval(services, applicant_for):
     """The register of holders decides, not timing: whichever of the two commits first is
     approved, the other refused as already receiving (engine/holdings.py)."""
     for round_ in range(5):
         clock = MovableClock(datetime(2031 + round_, 3, 12, 10, 0, tzinfo=BEIJING))  # a window no other test uses
-        timed = replace(engine, clock=clock)
-        id_number = _resident_born(engine, date(1951 + round_, 3, 10))  # turned 80 two days ago
-        with engine.sessions() as session:  # the person applies for themselves
+        timed = replace(services, clock=clock)
+        id_number = _resident_born(services, date(1951 + round_, 3, 10))  # turned 80 two days ago
+        with services.sessions() as session:  # the person applies for themselves
             applicant = session.scalars(select(User).where(User.username == applicant_for(id_number))).one()
         barrier, outcomes = threading.Barrier(2), {}
 
         def by_hand() -> None:
             barrier.wait(10)
-            application, _ = timed.submit(applicant, "elderly_subsidy", {"id_number": id_number,
+            application, _ = timed.applications.submit(applicant, "elderly_subsidy", {"id_number": id_number,
                                                                           "phone": "13900139000"})
             outcomes["applicant"] = application.outcome
 
@@ -167,7 +167,7 @@ def test_an_applicant_and_the_proactive_job_at_the_same_moment_make_one_approval
             thread.start()
         for thread in threads:
             thread.join(60)
-        with engine.sessions() as session:
+        with services.sessions() as session:
             decided = session.scalars(select(Application.outcome).where(
                 Application.form_data["id_number"].as_string() == id_number)).all()
             holders = session.scalars(select(SubsidyRecipient).where(SubsidyRecipient.id_number == id_number)).all()

@@ -18,25 +18,25 @@ def _card(api, applicant: str, matter: str, id_number: str) -> dict:
     return reply.get_json()
 
 
-def _holding(engine, id_number: str, matter: str) -> tuple[str, str]:
-    with engine.sessions() as session:
+def _holding(services, id_number: str, matter: str) -> tuple[str, str]:
+    with services.sessions() as session:
         row = session.get(SubsidyRecipient, (id_number, matter))
         return row.tracking_no, row.result_no
 
 
-def test_a_repeat_is_refused_naming_the_card_held(api, engine, applicant_for, senior):
+def test_a_repeat_is_refused_naming_the_card_held(api, services, applicant_for, senior):
     id_number = senior(70)
     first = _card(api, applicant_for(id_number), "senior_card", id_number)
     again = _card(api, applicant_for(id_number), "senior_card", id_number)
     assert (first["outcome"], again["outcome"]) == ("approve", "reject")
     assert first["result_no"] in again["decision"]["reasons"][0]["message"]
     assert again["result_no"] is None and "card_no" not in again["result"]
-    assert _holding(engine, id_number, "senior_card") == (first["tracking_no"], first["result_no"])
+    assert _holding(services, id_number, "senior_card") == (first["tracking_no"], first["result_no"])
 
 
-def test_a_matter_that_reissues_replaces_the_holding_with_a_new_number(api, engine, new_user, applicant_for, senior):
+def test_a_matter_that_reissues_replaces_the_holding_with_a_new_number(api, services, new_user, applicant_for, senior):
     code = "senior_card_reissue"
-    with engine.sessions() as session:
+    with services.sessions() as session:
         upsert_matter(session, {**SENIOR, "code": code, "repeat": "reissue"})
         session.commit()
     files = upload_for(SENIOR)
@@ -49,8 +49,8 @@ def test_a_matter_that_reissues_replaces_the_holding_with_a_new_number(api, engi
     second = _card(api, applicant_for(id_number), code, id_number)
     assert (first["outcome"], second["outcome"]) == ("approve", "approve")
     assert second["result_no"] != first["result_no"] and second["result"]["card_no"] == second["result_no"]
-    assert _holding(engine, id_number, code) == (second["tracking_no"], second["result_no"])
-    with engine.sessions() as session:
+    assert _holding(services, id_number, code) == (second["tracking_no"], second["result_no"])
+    with services.sessions() as session:
         decided = session.scalars(select(Event.data).where(Event.application_id == second["id"],
                                                            Event.kind == "application.decided")).one()
     assert decided["replaces"] == first["result_no"]

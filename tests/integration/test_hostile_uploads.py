@@ -29,8 +29,8 @@ def upload(**changes) -> dict:
             **changes}
 
 
-def count_definitions(engine) -> int:
-    with engine.sessions() as session:
+def count_definitions(services) -> int:
+    with services.sessions() as session:
         return session.scalar(select(func.count()).select_from(ServiceDefinition))
 
 
@@ -50,15 +50,15 @@ def count_definitions(engine) -> int:
     ({"form": '{"type": "default"'}, "form.json", "", "invalid JSON"),
 ], ids=["xxe-file", "xxe-http", "billion-laughs", "oversized-bpmn", "no-start", "gateway-dead-end",
         "undeployed-call", "lambda-script", "dmn-xxe", "deep-yaml", "oversized-ruleset", "deep-json", "broken-form"])
-def test_hostile_upload_is_refused_naming_the_problem(api, engine, new_user, changes, file, element, words):
-    before = count_definitions(engine)
+def test_hostile_upload_is_refused_naming_the_problem(api, services, new_user, changes, file, element, words):
+    before = count_definitions(services)
     reply = api.post("/api/definitions", new_user("analyst"), json=upload(**changes))
     assert reply.status_code == 400, reply.get_json()
     assert reply.headers["Content-Type"].startswith("application/problem+json")
     problem = reply.get_json()["problems"][0]
     assert problem["file"] == file and problem["element_id"] == element
     assert words.lower() in problem["reason"].lower(), problem
-    assert count_definitions(engine) == before
+    assert count_definitions(services) == before
 
 
 def test_a_request_over_the_size_limit_is_413(api, new_user):

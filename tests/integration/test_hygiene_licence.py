@@ -81,9 +81,9 @@ def test_notify_and_commit_verification_fires_by_timer_and_a_false_commitment_re
     assert (approved["outcome"], approved["result"]["verification_due"]) == ("approve", "2026-10-16T09:00:00+08:00")
 
     clock.set(2026, 10, 15, 17, 0)
-    assert approved["id"] not in timed.fire_timers()  # not due yet
+    assert approved["id"] not in timed.work.fire_timers()  # not due yet
     clock.set(2026, 10, 16, 9, 30)
-    assert approved["id"] in timed.fire_timers()  # the scheduler job's call
+    assert approved["id"] in timed.work.fire_timers()  # the scheduler job's call
     run_queued_work(timed)  # the worker (RQ on PostgreSQL + Redis) advances it
     verify = health_task(client, clerk, approved["id"])
     assert verify["title"] == "告知承诺核查"
@@ -114,7 +114,7 @@ def test_a_kept_commitment_closes_the_case_approved(clocked, company, applicant_
     code = company("red")
     approved = apply(client, applicant_for(code), code).get_json()
     clock.set(2026, 10, 16, 9, 30)
-    timed.fire_timers()
+    timed.work.fire_timers()
     run_queued_work(timed)
     verify = health_task(client, clerk, approved["id"])
     client.post(f"/api/tasks/{verify['id']}/claim", clerk)

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from api import create_app
+from onewindow.wiring import web_app
 from engine.config import Settings, load_settings
 from engine.demo import demo_people
 from engine.identity import Identity, companies_of, identity_of
@@ -23,13 +23,13 @@ _unique = itertools.count(1)
 
 
 @pytest.fixture
-def person(engine):
+def person(services):
     """A fresh adult of the population registry (``dead``: with a death record): id, name."""
     def make(dead: bool = False) -> tuple[str, str]:
         n = next(_unique)
         id_number = make_resident_id("460108", date(1980, 1, 1) + timedelta(days=n), f"{n % 999:03d}")
         name = f"实名{n}"
-        with engine.sessions() as session:
+        with services.sessions() as session:
             session.add(RegistryPerson(id_number=id_number, name=name, household_region="460100",
                                        household_local=True))
             if dead:
@@ -54,11 +54,11 @@ def registered(api, person):
 
 
 @pytest.fixture
-def company_of(engine):
+def company_of(services):
     """A fresh company of the market-entity registry whose legal representative is ``id_number``."""
     def make(id_number: str, name: str) -> str:
         credit_code = make_credit_code(f"91460100MA6X{next(_unique):05d}")
-        with engine.sessions() as session:
+        with services.sessions() as session:
             session.add(CompanyRecord(credit_code=credit_code, name=f"测试公司{credit_code[-4:]}",
                                       legal_rep_id_number=id_number, legal_rep_name=name, region="460100"))
             session.commit()
@@ -71,8 +71,8 @@ def register(api, username: str, full_name: str, resident_id: str, password: str
                                                      "full_name": full_name, "resident_id": resident_id})
 
 
-def accounts_named(engine, username: str) -> int:
-    with engine.sessions() as session:
+def accounts_named(services, username: str) -> int:
+    with services.sessions() as session:
         return session.scalar(select(func.count()).select_from(User).where(User.username == username))
 
 
@@ -80,7 +80,7 @@ def user(session, username: str) -> User:
     return session.scalars(select(User).where(User.username == username)).one()
 
 
-def test_a_person_of_the_registry_registers_a_verified_applicant_account(api, engine, person):
+def test_a_person_of_the_registry_registers_a_verified_applicant_account(api, services, person):
     id_number, name = person()
     username = f"reg_ok_{next(_unique)}"
     reply = register(api, username, name, f" {id_number.lower()} ")  # as typed: spaces, a small x
@@ -88,7 +88,7 @@ def test_a_person_of_the_registry_registers_a_verified_applicant_account(api, en
     assert reply.get_json() | {"verified_at": None} == {
         "username": username, "verified": True, "resident_id": id_number, "full_name": name,
         "verified_at": None, "companies": []}
-    with engine.sessions() as session:
+    with services.sessions() as session:
         account = user(session, username)
         assert (account.role, account.display_name) == ("applicant", name)
         assert identity_of(session, account) == Identity(resident_id=id_number, full_name=name)
@@ -102,7 +102,7 @@ def test_a_person_of_the_registry_registers_a_verified_applicant_account(api, en
     ("wrong_name", "full_name"), ("dead", "resident_id"), ("not_in_registry", "resident_id"),
     ("bad_check_character", "resident_id")])
 def test_a_registration_the_registry_does_not_bear_out_is_refused_and_nothing_is_stored(
-        api, engine, person, case, field):
+        api, services, person, case, field):
     id_number, name = person(dead=case == "dead")
     given = {"wrong_name": (id_number, name + "某"), "dead": (id_number, name),
              "not_in_registry": (make_resident_id("460108", date(1979, 5, 5), "998"), name),
@@ -113,23 +113,23 @@ def test_a_registration_the_registry_does_not_bear_out_is_refused_and_nothing_is
     problem = reply.get_json()
     assert reply.headers["Content-Type"].startswith("application/problem+json")
     assert list(problem["errors"]) == [field] and "实名认证未通过" in problem["detail"]
-    assert accounts_named(engine, username) == 0
-    with engine.sessions() as session:
+    assert accounts_named(services, username) == 0
+    with services.sessions() as session:
         assert session.scalars(select(Event).where(Event.actor == username)).all() == []
 
 
-def test_one_account_per_person_and_per_username(api, engine, registered, person):
+def test_one_account_per_person_and_per_username(api, services, registered, person):
     username, id_number, name = registered()
     again = register(api, f"second_{next(_unique)}", name, id_number)
     assert again.status_code == 409 and again.get_json()["errors"] == {"resident_id": ["已注册"]}
     other_id, other_name = person()
     taken = register(api, username, other_name, other_id)
     assert taken.status_code == 409 and taken.get_json()["errors"] == {"username": ["已被使用"]}
-    with engine.sessions() as session:
+    with services.sessions() as session:
         assert session.scalar(select(func.count()).select_from(User).where(User.resident_id == other_id)) == 0
 
 
-def test_an_account_opened_without_identity_verifies_it_once(api, engine, person, registered, new_user):
+def test_an_account_opened_without_identity_verifies_it_once(api, services, person, registered, new_user):
     applicant = new_user(verified=False)
     id_number, name = person()
     wrong = api.post("/api/me/identity", applicant, json={"full_name": name + "某", "resident_id": id_number})
@@ -137,26 +137,26 @@ def test_an_account_opened_without_identity_verifies_it_once(api, engine, person
     _, taken_id, taken_name = registered()
     taken = api.post("/api/me/identity", applicant, json={"full_name": taken_name, "resident_id": taken_id})
     assert taken.status_code == 409 and taken.get_json()["errors"] == {"resident_id": ["已注册"]}
-    with engine.sessions() as session:
+    with services.sessions() as session:
         assert identity_of(session, user(session, applicant)) is None
     verified = api.post("/api/me/identity", applicant, json={"full_name": name, "resident_id": id_number})
     assert verified.status_code == 200 and verified.get_json()["resident_id"] == id_number, verified.get_json()
     other_id, other_name = person()
     again = api.post("/api/me/identity", applicant, json={"full_name": other_name, "resident_id": other_id})
     assert again.status_code == 409  # an identity once verified stays
-    with engine.sessions() as session:
+    with services.sessions() as session:
         assert identity_of(session, user(session, applicant)) == Identity(resident_id=id_number, full_name=name)
         kinds = session.scalars(select(Event.kind).where(Event.actor == applicant).order_by(Event.id)).all()
     assert kinds[-1] == "identity.verified"
 
 
-def test_the_password_policy_applies_to_registration(api, engine, person):
+def test_the_password_policy_applies_to_registration(api, services, person):
     id_number, name = person()
     for password in ("short", "demo-password"):
         username = f"weak_{next(_unique)}"
         reply = register(api, username, name, id_number, password=password)
         assert reply.status_code == 422 and "password" in reply.get_json()["errors"], reply.get_json()
-        assert accounts_named(engine, username) == 0
+        assert accounts_named(services, username) == 0
 
 
 def test_registration_is_rate_limited_like_login(api, person):
@@ -167,17 +167,17 @@ def test_registration_is_rate_limited_like_login(api, person):
     assert statuses == [422] * allowed + [429]
 
 
-def test_a_staff_account_has_no_identity_and_no_companies(api, engine, new_user):
+def test_a_staff_account_has_no_identity_and_no_companies(api, services, new_user):
     clerk = new_user("clerk", "civil_affairs")
     mine = api.get("/api/me/identity", clerk).get_json()
     assert (mine["verified"], mine["resident_id"], mine["companies"]) == (False, None, [])
-    with engine.sessions() as session:
+    with services.sessions() as session:
         account = user(session, clerk)
         assert identity_of(session, account) is None and companies_of(session, account) == {}
 
 
 def test_the_registrys_legal_representative_claims_the_role_and_nobody_else_may(
-        api, engine, registered, company_of, new_user):
+        api, services, registered, company_of, new_user):
     representative, id_number, name = registered()
     credit_code = company_of(id_number, name)
     stranger, _, _ = registered()
@@ -190,7 +190,7 @@ def test_the_registrys_legal_representative_claims_the_role_and_nobody_else_may(
     assert (claimed.get_json()["role"], claimed.get_json()["username"]) == ("legal_representative", representative)
     again = api.post(f"/api/companies/{credit_code}/roles/legal-representative", representative)
     assert again.status_code == 409
-    with engine.sessions() as session:
+    with services.sessions() as session:
         assert companies_of(session, user(session, representative)) == {
             credit_code: CompanyRoleKind.LEGAL_REPRESENTATIVE}
         assert companies_of(session, user(session, stranger)) == {}
@@ -215,7 +215,7 @@ def represented(api, registered, company_of) -> tuple[str, str]:
     return credit_code, representative
 
 
-def test_the_legal_representative_authorises_and_revokes_a_handler(api, engine, registered, represented):
+def test_the_legal_representative_authorises_and_revokes_a_handler(api, services, registered, represented):
     credit_code, representative = represented
     handler, _, _ = registered()
     granted = api.post(f"/api/companies/{credit_code}/handlers", representative, json={"username": handler})
@@ -223,11 +223,11 @@ def test_the_legal_representative_authorises_and_revokes_a_handler(api, engine, 
     assert granted.get_json()["granted_by"] == representative and granted.get_json()["role"] == "handler"
     duplicate = api.post(f"/api/companies/{credit_code}/handlers", representative, json={"username": handler})
     assert duplicate.status_code == 409
-    with engine.sessions() as session:
+    with services.sessions() as session:
         assert companies_of(session, user(session, handler)) == {credit_code: CompanyRoleKind.HANDLER}
     revoke = api.http.delete(f"/api/companies/{credit_code}/handlers/{handler}", headers=api.headers(representative))
     assert revoke.status_code == 204
-    with engine.sessions() as session:
+    with services.sessions() as session:
         assert companies_of(session, user(session, handler)) == {}
         kinds = session.scalars(select(Event.kind).where(Event.actor == representative)
                                 .order_by(Event.id)).all()
@@ -272,7 +272,7 @@ def test_an_operator_verifies_a_staff_account_with_onewindow_users(tmp_path):
     assert code == 0, output
     code, output = run(tmp_path, env, "users", "verify", "clerk_civil", "--full-name", "tenant", "--resident-id", tenant)
     assert code == 1 and "已经实名认证" in output, output
-    client = ApiClient(create_app(settings=Settings(database_url=url, redis_url=None)))
+    client = ApiClient(web_app(settings=Settings(database_url=url, redis_url=None)))
     mine = client.get("/api/me/identity", "clerk_civil").get_json()
     assert (mine["verified"], mine["resident_id"], mine["full_name"]) == (True, tenant, "tenant")
     alice = client.get("/api/me/identity", "alice").get_json()

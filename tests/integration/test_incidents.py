@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from engine.catalogue import read_catalogue, upload_for, upsert_matter
 from engine.incidents import APPLICANT_NOTICE, MANUAL_TASK_ELEMENT
-from engine.applications import AUDITED_STEPS
+from engine.running.run import AUDITED_STEPS
 from engine.models import Event, Incident
 
 ELDERLY = next(e for e in read_catalogue() if e["code"] == "elderly_subsidy")
@@ -22,11 +22,11 @@ _unique = itertools.count(1)
 
 
 @pytest.fixture
-def scratch_matter(engine):
+def scratch_matter(services):
     """A fresh matter code with the elderly subsidy's catalogue entry (its own department
     queue is civil_affairs), and a function deploying its files with a step replaced."""
-    code = f"scratch_{next(_unique)}_{id(engine) % 1000}"
-    with engine.sessions() as session:
+    code = f"scratch_{next(_unique)}_{id(services) % 1000}"
+    with services.sessions() as session:
         upsert_matter(session, {**ELDERLY, "code": code, "name": f"测试事项{code}"})
         session.commit()
     files = upload_for(ELDERLY)
@@ -53,7 +53,7 @@ def _apply(api, applicant: str, code: str, id_number: str) -> dict:
 
 
 def test_a_failing_step_opens_an_incident_and_the_applicant_reads_only_the_neutral_notice(
-        api, engine, new_user, resident, applicant_for, scratch_matter):
+        api, services, new_user, resident, applicant_for, scratch_matter):
     code, body = scratch_matter
     analyst, clerk, id_number = new_user("analyst"), new_user("clerk", "civil_affairs"), resident(85)
     applicant = applicant_for(id_number)
@@ -75,7 +75,7 @@ def test_a_failing_step_opens_an_incident_and_the_applicant_reads_only_the_neutr
     assert [t["element_id"] for t in queue] == [MANUAL_TASK_ELEMENT]
 
 
-def test_a_retry_after_the_fix_runs_the_failed_step_on_the_new_version(api, engine, new_user, resident,
+def test_a_retry_after_the_fix_runs_the_failed_step_on_the_new_version(api, services, new_user, resident,
                                                                        applicant_for, scratch_matter):
     code, body = scratch_matter
     analyst, clerk, id_number = new_user("analyst"), new_user("clerk", "civil_affairs"), resident(85)
@@ -98,7 +98,7 @@ def test_a_retry_after_the_fix_runs_the_failed_step_on_the_new_version(api, engi
     assert api.get(f"/api/incidents?application={failed['id']}", analyst).get_json() == []
     assert api.post(f"/api/incidents/{newest[0]['id']}/retry", analyst).status_code == 409
     assert not [t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == failed["id"]]
-    with engine.sessions() as session:
+    with services.sessions() as session:
         statuses = session.scalars(select(Incident.status).where(Incident.application_id == failed["id"])).all()
     assert sorted(statuses) == ["resolved", "resolved"]
 
@@ -128,7 +128,7 @@ def test_a_flow_loop_past_spiffworkflows_depth_limit_ends_at_its_end_event(api, 
     assert done["result"]["turns"] == 2_000
 
 
-def test_a_flow_loop_that_never_exits_stops_at_the_runs_step_budget_into_an_incident(api, engine, new_user, resident,
+def test_a_flow_loop_that_never_exits_stops_at_the_runs_step_budget_into_an_incident(api, services, new_user, resident,
                                                                                     applicant_for, scratch_matter):
     from tests.unit.test_loops import counting_loop
 
@@ -140,7 +140,7 @@ def test_a_flow_loop_that_never_exits_stops_at_the_runs_step_budget_into_an_inci
     assert (failed["status"], failed["notice"]) == ("failed", APPLICANT_NOTICE)
     incident = api.get(f"/api/incidents?application={failed['id']}", analyst).get_json()[0]
     assert incident["kind"] == "budget_exceeded" and incident["element_id"] in ("step", "more", "init")
-    with engine.sessions() as session:
+    with services.sessions() as session:
         audited = session.scalars(select(Event.data).where(Event.application_id == failed["id"],
                                                            Event.kind == "steps")).one()
     assert len(audited["steps"]) == AUDITED_STEPS and audited["more"] > 20_000

@@ -15,16 +15,16 @@ TENANT_ID = "460102196210010030"
 PHONE = "13800138000"
 
 
-def count_applications(engine) -> int:
-    with engine.sessions() as session:
+def count_applications(services) -> int:
+    with services.sessions() as session:
         return session.scalar(select(func.count()).select_from(Application))
 
 
 @pytest.fixture
-def registered(engine) -> None:
+def registered(services) -> None:
     """The population registry knows the people the accepted submissions name, by the names
     they give (a submission is for a registered person, named as the registry names them)."""
-    with engine.sessions() as session:
+    with services.sessions() as session:
         session.merge(RegistryPerson(id_number=CHONGWEN_1950, name="钱七", household_local=False,
                                      household_region="110101"))
         session.merge(RegistryPerson(id_number=TENANT_ID, name="林晓", household_local=True,
@@ -71,14 +71,14 @@ REFUSED = [
 
 
 @pytest.mark.parametrize("body, field, says", REFUSED)
-def test_bad_input_is_refused_naming_the_field(api, engine, new_user, body, field, says):
-    before = count_applications(engine)
+def test_bad_input_is_refused_naming_the_field(api, services, new_user, body, field, says):
+    before = count_applications(services)
     reply = api.post("/api/applications", new_user(), json=body)
     assert reply.status_code == 422, reply.get_json()
     assert reply.headers["Content-Type"] == "application/problem+json"
     errors = reply.get_json()["errors"]
     assert list(errors) == [field] and says in errors[field][0], errors
-    assert count_applications(engine) == before
+    assert count_applications(services) == before
 
 
 def test_an_id_issued_under_an_abolished_region_code_is_accepted(api, registered, applicant_for):
@@ -86,9 +86,9 @@ def test_an_id_issued_under_an_abolished_region_code_is_accepted(api, registered
     assert reply.status_code == 201, reply.get_json()
 
 
-def test_an_amount_is_stored_exactly_as_given(api, engine, registered, applicant_for):
+def test_an_amount_is_stored_exactly_as_given(api, services, registered, applicant_for):
     reply = api.post("/api/applications", applicant_for(CHONGWEN_1950), json=rental(monthly_rent="2500.50"))
     assert reply.status_code == 202, reply.get_json()  # smart approval: decided by a worker
-    with engine.sessions() as session:
+    with services.sessions() as session:
         stored = session.get(Application, reply.get_json()["id"]).form_data
     assert stored["monthly_rent"] == 2500.5 and stored["tenant_id_number"] == TENANT_ID

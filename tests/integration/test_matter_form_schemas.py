@@ -65,12 +65,12 @@ def _validator(schema: dict) -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-def _server_errors(engine, code: str, data: dict) -> dict:
+def _server_errors(services, code: str, data: dict) -> dict:
     from engine.definitions import current_definition
-    from engine.runtime import compiled
+    from engine.running.compiled import compiled
     from forms import FormValidationError
 
-    with engine.sessions() as session:
+    with services.sessions() as session:
         form = compiled(current_definition(session, code)).form
     try:
         form.validate(data)
@@ -80,23 +80,23 @@ def _server_errors(engine, code: str, data: dict) -> dict:
 
 
 @pytest.mark.parametrize("code", SHIPPED)
-def test_the_schema_is_json_schema_and_agrees_with_the_server(published, engine, code):
+def test_the_schema_is_json_schema_and_agrees_with_the_server(published, services, code):
     schema = published[code]
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert list(_validator(schema).iter_errors(VALID[code])) == []
-    assert _server_errors(engine, code, VALID[code]) == {}
+    assert _server_errors(services, code, VALID[code]) == {}
     wrong = {**VALID[code], **WRONG[code]}
     assert [error.path[0] for error in _validator(schema).iter_errors(wrong)] == list(WRONG[code])
-    assert set(_server_errors(engine, code, wrong)) == set(WRONG[code])
+    assert set(_server_errors(services, code, wrong)) == set(WRONG[code])
     missing = dict(VALID[code])
     missing.pop(schema["required"][0])
-    assert not _validator(schema).is_valid(missing) and _server_errors(engine, code, missing)
+    assert not _validator(schema).is_valid(missing) and _server_errors(services, code, missing)
     assert not _validator(schema).is_valid({**VALID[code], "surprise": 1})
-    assert _server_errors(engine, code, {**VALID[code], "surprise": 1})
+    assert _server_errors(services, code, {**VALID[code], "surprise": 1})
 
 
-def _for_registered_subjects(engine, code: str, example: dict, resident, company) -> tuple[dict, str]:
+def _for_registered_subjects(services, code: str, example: dict, resident, company) -> tuple[dict, str]:
     """The example with each party (engine/subjects.py) replaced by a fresh one of the registries
     and its identity fields as the registry has them (an example cannot guess a real person or
     company); returns it and the first party's ID, whom the submission is for."""
@@ -104,7 +104,7 @@ def _for_registered_subjects(engine, code: str, example: dict, resident, company
     assert policy is not None, f"{code} declares no subject"
     subject_ids = [resident(70) if party.kind is SubjectKind.PERSON else company() for party in policy.parties]
     data = dict(example)
-    with engine.sessions() as session:
+    with services.sessions() as session:
         for party, subject_id in zip(policy.parties, subject_ids):
             assert party.id_field in example  # the example names a subject of its own
             record = session.get(REGISTRY[party.kind], subject_id)
@@ -114,11 +114,11 @@ def _for_registered_subjects(engine, code: str, example: dict, resident, company
 
 
 @pytest.mark.parametrize("code", SHIPPED)
-def test_the_example_is_accepted_by_the_submit_endpoint(api, engine, published, applicant_for, resident, company,
+def test_the_example_is_accepted_by_the_submit_endpoint(api, services, published, applicant_for, resident, company,
                                                         code):
     example = published[code]["examples"][0]
     assert list(_validator(published[code]).iter_errors(example)) == []
-    data, subject = _for_registered_subjects(engine, code, example, resident, company)
+    data, subject = _for_registered_subjects(services, code, example, resident, company)
     assert list(_validator(published[code]).iter_errors(data)) == []
     reply = api.post("/api/applications", as_user=applicant_for(subject), json={"matter": code, "data": data})
     assert reply.status_code in (201, 202), reply.get_json()

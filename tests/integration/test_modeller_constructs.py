@@ -35,10 +35,10 @@ def files(*names: str, matter: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def matter(engine) -> str:
+def matter(services) -> str:
     """A fresh matter of 民政 for one test's process."""
     code = f"modeller_{next(_codes)}"
-    with engine.sessions() as session:
+    with services.sessions() as session:
         upsert_matter(session, {"code": code, "name": "建模测试", "department": "civil_affairs",
                                 "promised_days": 5, "legal_days": 20})
         session.commit()
@@ -129,7 +129,7 @@ def test_a_non_interrupting_event_sub_process_runs_beside_the_review_when_its_ti
     applicant, clerk = new_user(), new_user("clerk", "civil_affairs")
     submitted = submit(api, applicant, matter)
     days_pass(clocked, 4)
-    assert "Task_remind" in ran(clocked.engine, submitted["id"])  # the reminder ran...
+    assert "Task_remind" in ran(clocked.services, submitted["id"])  # the reminder ran...
     task = open_tasks(api, clerk, submitted)
     assert [t["title"] for t in task] == ["审核"]  # ...and the review still waits
     done = complete(api, clerk, task[0], "approve")
@@ -143,7 +143,7 @@ def test_a_boundary_timer_with_an_implicit_end_fires_and_the_review_goes_on(cloc
     applicant, clerk = new_user(), new_user("clerk", "civil_affairs")
     submitted = submit(api, applicant, matter)
     days_pass(clocked, 4)
-    assert "B_remind" in ran(clocked.engine, submitted["id"])
+    assert "B_remind" in ran(clocked.services, submitted["id"])
     done = complete(api, clerk, open_tasks(api, clerk, submitted)[0], "approve")
     assert (done["status"], done["outcome"]) == ("completed", "approve"), done
 
@@ -172,13 +172,13 @@ def test_an_interrupting_event_sub_process_is_refused_saying_what_to_use(api, ne
 def days_pass(clocked, days: int) -> None:
     """The clock moves on; the scheduler's timer job and the worker do what is due."""
     clocked.clock.now += timedelta(days=days)
-    clocked.engine.fire_timers()
-    run_queued_work(clocked.engine)
+    clocked.services.work.fire_timers()
+    run_queued_work(clocked.services)
 
 
-def ran(engine, application_id: int) -> list[str]:
+def ran(services, application_id: int) -> list[str]:
     """The elements the application's runs went through (its ``steps`` events)."""
-    with engine.sessions() as session:
+    with services.sessions() as session:
         runs = session.scalars(select(Event.data).where(Event.application_id == application_id, Event.kind == "steps"))
         return [step["element"] for run in runs for step in run["steps"]]
 
@@ -292,7 +292,7 @@ def broken_in_every_phase(matter: str) -> dict[str, str]:
             "form.json": named["form.json"].replace('"type": "textfield"', '"type": "no_such_component"')}
 
 
-def test_every_phase_s_problems_come_in_one_answer_ordered_by_file_and_line(api, engine, new_user, matter):
+def test_every_phase_s_problems_come_in_one_answer_ordered_by_file_and_line(api, services, new_user, matter):
     reply = api.post("/api/definitions", new_user("analyst"), json={"matter": matter, "files": broken_in_every_phase(matter)})
     assert reply.status_code == 400
     problems = reply.get_json()["problems"]
@@ -306,7 +306,7 @@ def test_every_phase_s_problems_come_in_one_answer_ordered_by_file_and_line(api,
     assert lines == sorted(lines)
 
 
-def test_validate_is_a_dry_run_with_the_same_problems(api, engine, new_user, matter):
+def test_validate_is_a_dry_run_with_the_same_problems(api, services, new_user, matter):
     analyst = new_user("analyst")
     broken = {"matter": matter, "files": broken_in_every_phase(matter)}
     refused = api.post("/api/definitions", analyst, json=broken).get_json()["problems"]

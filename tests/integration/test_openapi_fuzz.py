@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, negativ
 from api import create_app
 from engine import users
 from engine.demo import DEMO_PASSWORD
-from engine.sources import EMBEDDED_QUERIES, SqlSource
+from engine.sources.embedded import EMBEDDED_QUERIES, SqlSource
 from tests.integration.helpers import ApiClient
 from tests.integration.test_concurrent_approvals import give_identity
 from tests.integration.test_tasks import task_of
@@ -39,15 +39,15 @@ NOT_FUZZED = {"POST /api/auth/logout"}
 
 
 @pytest.fixture(scope="module")
-def targets(api, engine, people) -> dict:
+def targets(api, services, people) -> dict:
     """A signed-in caller per role, and real objects for the fuzzer to hit now and then:
     random ids and matter codes only ever find nothing, and a 404 exercises little."""
-    with engine.sessions() as session:
+    with services.sessions() as session:
         callers = {name: users.create_user(session, f"fuzz_{name}", DEMO_PASSWORD, role, department)
                    for name, (role, department) in CALLERS.items()}
         elder = give_identity(session, callers["applicant"], age=85)  # a verified person (实名认证) of 85
         session.commit()
-    applications = [_waiting_application(engine, "fuzz_applicant", elder) for _ in range(2)]
+    applications = [_waiting_application(services, "fuzz_applicant", elder) for _ in range(2)]
     return {"headers": {name: api.headers(f"fuzz_{name}") for name in CALLERS},
             "application_id": applications,
             "task_id": [task_of(api, "fuzz_clerk", a)["id"] for a in applications],
@@ -55,11 +55,11 @@ def targets(api, engine, people) -> dict:
             "credit_code": [people["bookshop_red"], people["bookshop_blue"]]}  # demo companies
 
 
-def _waiting_application(engine, applicant: str, id_number: str) -> int:
+def _waiting_application(services, applicant: str, id_number: str) -> int:
     """The applicant's own elderly-subsidy application, waiting for a civil-affairs clerk:
     with the death register not answering, the rules cannot verify it (转人工)."""
-    silent = SqlSource("death_records", engine.sessions, EMBEDDED_QUERIES["death_records"], timeout=0.01, delay=1)
-    unverifiable = ApiClient(create_app(engine=replace(engine, sources={**engine.sources, "death_records": silent})))
+    silent = SqlSource("death_records", services.sessions, EMBEDDED_QUERIES["death_records"], timeout=0.01, delay=1)
+    unverifiable = ApiClient(create_app(replace(services, sources={**services.sources, "death_records": silent})))
     body = unverifiable.post("/api/applications", applicant, json={
         "matter": "elderly_subsidy", "data": {"id_number": id_number, "phone": "13700137000"}}).get_json()
     assert body["status"] == "waiting", body

@@ -13,12 +13,12 @@ ELDERLY = next(entry for entry in read_catalogue() if entry["code"] == "elderly_
 _codes = itertools.count(1)
 
 
-def scratch(engine, shipped: str, drop: tuple[str, ...] = (), **policy) -> tuple[str, dict]:
+def scratch(services, shipped: str, drop: tuple[str, ...] = (), **policy) -> tuple[str, dict]:
     """A fresh matter with the catalogue entry of the ``shipped`` one (without the keys in
     ``drop``, with ``policy`` over it) and the upload of its files for the new code."""
     entry = next(e for e in read_catalogue() if e["code"] == shipped)
     code = f"policy_{next(_codes)}"
-    with engine.sessions() as session:
+    with services.sessions() as session:
         upsert_matter(session, {**{k: v for k, v in entry.items() if k not in drop}, "code": code,
                                 "name": f"政策测试{code}", **policy})
         session.commit()
@@ -27,7 +27,7 @@ def scratch(engine, shipped: str, drop: tuple[str, ...] = (), **policy) -> tuple
                   "ruleset": files.ruleset.replace(f"matter: {shipped}", f"matter: {code}")}
 
 
-def test_a_policy_change_reaches_new_applications_and_not_running_ones(api, engine, new_user, resident,
+def test_a_policy_change_reaches_new_applications_and_not_running_ones(api, services, new_user, resident,
                                                                        applicant_for):
     code, analyst, clerk = f"policy_{next(_codes)}", new_user("analyst"), new_user("clerk", "civil_affairs")
     files = upload_for(ELDERLY)
@@ -35,7 +35,7 @@ def test_a_policy_change_reaches_new_applications_and_not_running_ones(api, engi
             "ruleset": files.ruleset.replace("matter: elderly_subsidy", f"matter: {code}")}
 
     def deploy(second_approver_above: int) -> dict:
-        with engine.sessions() as session:
+        with services.sessions() as session:
             upsert_matter(session, {**ELDERLY, "code": code, "name": f"政策版本测试{code}",
                                     "grant": {"second_approver_above": second_approver_above}})
             session.commit()
@@ -43,7 +43,7 @@ def test_a_policy_change_reaches_new_applications_and_not_running_ones(api, engi
         assert reply.status_code in (200, 201), reply.get_json()
         return reply.get_json()
 
-    undecided = with_silent_source(engine, "death_records")  # 在世 unknown: a clerk grants the amount
+    undecided = with_silent_source(services, "death_records")  # 在世 unknown: a clerk grants the amount
 
     def review_task() -> int:
         person = resident(85)
@@ -64,10 +64,10 @@ def test_a_policy_change_reaches_new_applications_and_not_running_ones(api, engi
     assert (changed["status"], changed["outcome"]) == ("waiting", None), changed  # the new one: a second clerk
 
 
-def test_an_operation_needing_a_policy_the_matter_lacks_is_refused_at_deploy(api, engine, new_user):
+def test_an_operation_needing_a_policy_the_matter_lacks_is_refused_at_deploy(api, services, new_user):
     """credit.check on a matter with no `credit:` deployed, then failed in every application."""
     analyst = new_user("analyst")
-    code, body = scratch(engine, "publication_retail_check", drop=("credit", "certificate_free"))
+    code, body = scratch(services, "publication_retail_check", drop=("credit", "certificate_free"))
     for path, status in (("/api/definitions/validate", 200), ("/api/definitions", 400)):
         reply = api.post(path, analyst, json=body)
         assert reply.status_code == status, reply.get_json()
@@ -76,7 +76,7 @@ def test_an_operation_needing_a_policy_the_matter_lacks_is_refused_at_deploy(api
         assert any("'materials.fetch' needs the matter's 'certificate_free' policy" in r for r in reasons), reasons
 
 
-def test_the_commitment_verification_reads_its_days_from_the_versions_policy(clocked, engine, new_user, company,
+def test_the_commitment_verification_reads_its_days_from_the_versions_policy(clocked, services, new_user, company,
                                                                              applicant_for):
     """告知承诺's verification was a literal `working_days_later(10)` in the BPMN while the
     catalogue's commitment.verify_within_working_days was read by nothing; the BPMN now
@@ -84,7 +84,7 @@ def test_the_commitment_verification_reads_its_days_from_the_versions_policy(clo
     client = clocked.client
     hygiene = next(entry for entry in read_catalogue() if entry["code"] == "hygiene_licence")
     three_days = {**hygiene["commitment"], "verify_within_working_days": 3}
-    code, body = scratch(engine, "hygiene_licence", commitment=three_days)
+    code, body = scratch(services, "hygiene_licence", commitment=three_days)
     reply = client.post("/api/definitions", new_user("analyst"), json=body)
     assert reply.status_code == 201, reply.get_json()
     credit_code = company("orange")  # orange: 告知承诺 approves at once
@@ -96,8 +96,8 @@ def test_the_commitment_verification_reads_its_days_from_the_versions_policy(clo
     assert (approved["outcome"], approved["result"]["verification_due"]) == ("approve", "2026-10-08T09:00:00+08:00")
 
 
-def test_a_bpmn_reading_a_policy_the_matter_lacks_is_refused_at_deploy(api, engine, new_user):
-    code, body = scratch(engine, "hygiene_licence", drop=("commitment",))
+def test_a_bpmn_reading_a_policy_the_matter_lacks_is_refused_at_deploy(api, services, new_user):
+    code, body = scratch(services, "hygiene_licence", drop=("commitment",))
     reply = api.post("/api/definitions", new_user("analyst"), json=body)
     assert reply.status_code == 400, reply.get_json()
     assert [(p["element_id"], "commitment.verify_within_working_days" in p["reason"])

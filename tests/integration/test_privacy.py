@@ -51,12 +51,12 @@ def unmasked(document, *values: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def case(api, engine) -> dict:
+def case(api, services) -> dict:
     """A waiting elderly-subsidy application with a bank account (在世 unknown: the death
     register does not answer), its civil-affairs clerk's comment quoting the phone, and a
     finished one of the same person rated badly with the phone in the comment."""
     id_number = make_resident_id("460106", date(date.today().year - 85, 2, 1), "777")
-    with engine.sessions() as session:
+    with services.sessions() as session:
         for role, department in [("clerk", "civil_affairs"), ("clerk", "housing"), *((role, None) for role in STAFF)]:
             users.create_user(session, f"privacy_{role}_{department or 'x'}", DEMO_PASSWORD, role, department)
         session.merge(RegistryPerson(id_number=id_number, name="赵六", household_local=True, household_region="460100"))
@@ -64,7 +64,7 @@ def case(api, engine) -> dict:
         identity.verify_account(session, person, "赵六", id_number, actor="tests")
         session.commit()
     applicant, clerk = "privacy_applicant_x", "privacy_clerk_civil_affairs"
-    reply = with_silent_source(engine, "death_records").post("/api/applications", applicant, json={
+    reply = with_silent_source(services, "death_records").post("/api/applications", applicant, json={
         "matter": "elderly_subsidy", "data": {"id_number": id_number, "phone": PHONE, "bank_account": BANK_ACCOUNT}})
     waiting = reply.get_json()
     assert waiting["status"] == "waiting", waiting
@@ -82,7 +82,7 @@ def case(api, engine) -> dict:
 
 
 @pytest.mark.parametrize("role", STAFF)
-def test_staff_see_no_personal_answer_in_full_in_any_listing_or_detail(api, engine, case, role):
+def test_staff_see_no_personal_answer_in_full_in_any_listing_or_detail(api, services, case, role):
     user, seen = f"privacy_{role}_x", 0
     for application in (case["waiting"], case["finished"]):
         for path in LISTINGS:
@@ -92,7 +92,7 @@ def test_staff_see_no_personal_answer_in_full_in_any_listing_or_detail(api, engi
                 seen += 1
                 body = reply.get_json()
                 assert unmasked(body, BANK_ACCOUNT, case["id_number"]) == [], (path, body)
-    with engine.sessions() as session:
+    with services.sessions() as session:
         ruleset = current_definition(session, "elderly_subsidy").ruleset
     replay = api.post("/api/definitions/elderly_subsidy/replay", user, json={"ruleset": ruleset})
     assert replay.status_code == (403 if role == "supervisor" else 200)

@@ -38,11 +38,11 @@ def test_security_headers(api):
     assert api.get("/api/matters").headers["Cache-Control"] == "no-store"
 
 
-def test_the_audit_trail_records_who_did_what_and_cannot_be_edited(api, engine, resident, applicant_for, new_user):
+def test_the_audit_trail_records_who_did_what_and_cannot_be_edited(api, services, resident, applicant_for, new_user):
     subject = resident(84)
     applicant, clerk, supervisor = applicant_for(subject), new_user("clerk", "civil_affairs"), new_user("supervisor")
     # the population registry does not answer: the rules send the case to a clerk
-    body = with_silent_source(engine, "population_registry").post("/api/applications", applicant, json={
+    body = with_silent_source(services, "population_registry").post("/api/applications", applicant, json={
         "matter": "elderly_subsidy", "data": {"id_number": subject, "phone": "13800138000"}}).get_json()
     task = next(t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == body["id"])
     api.post(f"/api/tasks/{task['id']}/claim", clerk)

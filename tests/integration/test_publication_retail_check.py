@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from api import create_app
-from engine.sources import EMBEDDED_QUERIES, SqlSource
+from engine.sources.embedded import EMBEDDED_QUERIES, SqlSource
 from tests.integration.helpers import ApiClient
 
 MATTER = "publication_retail_check"
@@ -196,15 +196,15 @@ def test_penalties_in_the_year_go_to_the_culture_department(clocked, company, ap
 
 # --- sources that do not answer never refuse ------------------------------------------------
 
-def _with_slow(engine, clock, source: str) -> ApiClient:
-    slow = SqlSource(source, engine.sessions, EMBEDDED_QUERIES[source], timeout=0.05, delay=0.5)
-    return ApiClient(create_app(engine=replace(engine, clock=clock, sources={**engine.sources, source: slow})))
+def _with_slow(services, clock, source: str) -> ApiClient:
+    slow = SqlSource(source, services.sessions, EMBEDDED_QUERIES[source], timeout=0.05, delay=0.5)
+    return ApiClient(create_app(replace(services, clock=clock, sources={**services.sources, source: slow})))
 
 
-def test_an_unreadable_credit_registry_grants_nothing_and_handles_the_case_normally(engine, clocked, company,
+def test_an_unreadable_credit_registry_grants_nothing_and_handles_the_case_normally(services, clocked, company,
                                                                                       applicant_for):
     _, clock, _ = clocked
-    client = _with_slow(engine, clock, "credit_registry")
+    client = _with_slow(services, clock, "credit_registry")
     credit_code = company("red", licences=("publication_permit",))
     applicant = applicant_for(credit_code)
     body = submit(client, applicant, credit_code).get_json()
@@ -219,10 +219,10 @@ def test_an_unreadable_credit_registry_grants_nothing_and_handles_the_case_norma
     assert "credit.fast_lane" not in kinds(client, applicant, body["reference"])
 
 
-def test_an_unreadable_debtor_list_sends_the_case_to_a_clerk_not_to_refusal(engine, clocked, company, applicant_for,
+def test_an_unreadable_debtor_list_sends_the_case_to_a_clerk_not_to_refusal(services, clocked, company, applicant_for,
                                                                            new_user):
     _, clock, _ = clocked
-    client = _with_slow(engine, clock, "debtor_list")
+    client = _with_slow(services, clock, "debtor_list")
     credit_code = company("blue")
     applicant = applicant_for(credit_code)
     reply = submit(client, applicant, credit_code)
@@ -240,9 +240,9 @@ def test_an_unreadable_debtor_list_sends_the_case_to_a_clerk_not_to_refusal(engi
     assert final["decision"]["credit"]["sources"]["debtor_list"]["status"] == "unavailable"
 
 
-def test_an_unreadable_licence_library_asks_for_the_licences(engine, clocked, company, applicant_for):
+def test_an_unreadable_licence_library_asks_for_the_licences(services, clocked, company, applicant_for):
     _, clock, _ = clocked
-    client = _with_slow(engine, clock, "licence_library")
+    client = _with_slow(services, clock, "licence_library")
     credit_code = company()
     applicant = applicant_for(credit_code)
     reply = submit(client, applicant, credit_code)

@@ -8,10 +8,10 @@ from tests.integration.test_rental_filing import rental
 
 
 @pytest.fixture
-def waiting_elderly(engine):
+def waiting_elderly(services):
     """Submit a 高龄补贴 application for ``id_number`` that waits for a civil-affairs clerk
     (the death register does not answer: 在世 is unknown)."""
-    client = with_silent_source(engine, "death_records")
+    client = with_silent_source(services, "death_records")
 
     def submit(applicant: str, id_number: str) -> int:
         body = client.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": {

@@ -20,11 +20,11 @@ _unique = itertools.count(1)
 
 
 @pytest.fixture
-def staff(engine):
+def staff(services):
     """A fresh staff account of ``role`` in ``region``."""
     def make(role: str, region: str, department: str | None = None) -> str:
         username = f"regions_{role}_{region}_{next(_unique)}"
-        with engine.sessions() as session:
+        with services.sessions() as session:
             users.create_user(session, username, DEMO_PASSWORD, role, department, region=region)
             session.commit()
         return username
@@ -32,12 +32,12 @@ def staff(engine):
 
 
 @pytest.fixture
-def sanya_resident(engine):
+def sanya_resident(services):
     """A fresh 85-year-old whose household is in Sanya (a Hainan household: local)."""
     def make() -> str:
         n = next(_unique)
         id_number = make_resident_id("460203", date(date.today().year - 85, 3, 1), f"{800 + n % 199:03d}")
-        with engine.sessions() as session:
+        with services.sessions() as session:
             session.merge(RegistryPerson(id_number=id_number, name=f"三亚居民{n}", household_local=True,
                                          household_region=SANYA))
             session.commit()
@@ -49,8 +49,8 @@ def elderly(id_number: str, **extra) -> dict:
     return {"matter": "elderly_subsidy", "data": {"id_number": id_number, "phone": "13800138000"}, **extra}
 
 
-def test_a_sanya_case_is_worked_and_supervised_in_sanya_only(api, engine, staff, sanya_resident, applicant_for):
-    client = with_silent_source(engine, "death_records")  # 在世 unknown: the case waits for a clerk
+def test_a_sanya_case_is_worked_and_supervised_in_sanya_only(api, services, staff, sanya_resident, applicant_for):
+    client = with_silent_source(services, "death_records")  # 在世 unknown: the case waits for a clerk
     resident = sanya_resident()
     sanya_supervisor, haikou_supervisor = staff("supervisor", SANYA), staff("supervisor", HAIKOU)
     haikou_counts = api.get("/api/supervision/counts", haikou_supervisor).get_json()
@@ -116,9 +116,9 @@ def test_an_admin_gives_staff_a_region_and_changing_it_ends_their_tokens(api):
     assert api.http.get("/api/tasks", headers=api.headers("regions_clerk_by_admin")).status_code == 401
 
 
-def test_a_person_who_registers_is_placed_in_the_region_of_their_household(api, engine, sanya_resident):
+def test_a_person_who_registers_is_placed_in_the_region_of_their_household(api, services, sanya_resident):
     resident_id = sanya_resident()
-    with engine.sessions() as session:
+    with services.sessions() as session:
         name = session.get(RegistryPerson, resident_id).name
     reply = api.http.post("/api/auth/register", json={"username": f"regions_person_{resident_id[-6:]}",
                                                       "password": "a-long-secret-2", "full_name": name,
@@ -146,11 +146,11 @@ def test_a_local_variant_of_a_matter_is_handled_by_its_own_regions_window(api, s
     assert body["id"] not in [t["application_id"] for t in api.get("/api/tasks", haikou_window).get_json()]
 
 
-def test_staff_verifying_their_identity_stay_in_the_region_they_were_placed(api, engine, staff, sanya_resident):
+def test_staff_verifying_their_identity_stay_in_the_region_they_were_placed(api, services, staff, sanya_resident):
     """A Sanya clerk verified as a Haikou resident saw Haikou's tasks: staff regions are the admin's."""
     clerk = staff("clerk", SANYA, "civil_affairs")
     resident_id = sanya_resident()
-    with engine.sessions() as session:
+    with services.sessions() as session:
         person = session.get(RegistryPerson, resident_id)
         person.household_region, name = HAIKOU, person.name
         session.commit()

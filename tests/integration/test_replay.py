@@ -15,7 +15,7 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from api.cli import main as cli
+from onewindow.cli import main as cli
 from engine import users
 from engine.catalogue import deploy_catalogue, read_catalogue
 from engine.config import REPO_ROOT, Settings
@@ -24,7 +24,7 @@ from engine.definitions import current_definition
 from engine.demo import DEMO_PASSWORD
 from engine.models import Application
 from engine.replay import CandidateRefused, replay
-from engine.runtime import forget_compiled
+from engine import caches
 from forms.identifiers import make_resident_id
 from rules import Fact, evaluate, load_ruleset
 from tests.integration.helpers import with_silent_source
@@ -61,21 +61,21 @@ def form_of(i: int) -> dict:
 def cold_caches():
     """Replay as a fresh process runs it (the command line): nothing compiled yet, so the
     definitions' texts must be read while their session is open."""
-    forget_compiled()
+    caches.reset()
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     """A database of its own with elderly_subsidy deployed and 1,000 applications whose
-    decisions were made by the shipped rule set; returns (engine, ids by index)."""
-    from worker.setup import build_engine
+    decisions were made by the shipped rule set; returns (services, ids by index)."""
+    from onewindow.wiring import build_services
 
     url = f"sqlite:///{tmp_path_factory.mktemp('replay') / 'replay.db'}"
     upgrade(url)
-    engine = build_engine(Settings(database_url=url, redis_url=None))
+    services = build_services(Settings(database_url=url, redis_url=None))
     ruleset = load_ruleset(ELDERLY_RULES)
-    with engine.sessions() as session:
-        deploy_catalogue(session, set(engine.sources), "tests", only="elderly_subsidy")
+    with services.sessions() as session:
+        deploy_catalogue(session, set(services.sources), "tests", only="elderly_subsidy")
         applicant = users.create_user(session, "replay_applicant", DEMO_PASSWORD, "applicant", None)
         definition = current_definition(session, "elderly_subsidy")
         rows = [Application(tracking_no=f"R{i:06d}", matter_code="elderly_subsidy", definition_id=definition.id,
@@ -85,23 +85,23 @@ def recorded(tmp_path_factory):
         session.add_all(rows)
         session.commit()
         ids = [row.id for row in rows]
-    return engine, ids
+    return services, ids
 
 
-def decisions_digest(engine) -> str:
-    with engine.sessions() as session:
+def decisions_digest(services) -> str:
+    with services.sessions() as session:
         rows = session.execute(select(Application.id, Application.decision, Application.version)
                                .order_by(Application.id)).all()
     return hashlib.sha256(json.dumps([list(r) for r in rows], sort_keys=True).encode()).hexdigest()
 
 
 def test_one_changed_threshold_changes_exactly_the_decisions_it_reaches(recorded):
-    engine, ids = recorded
-    before = decisions_digest(engine)
+    services, ids = recorded
+    before = decisions_digest(services)
     candidate = ELDERLY_RULES.replace("{age: {lt: 80}}", "{age: {lt: 85}}")
     assert candidate != ELDERLY_RULES
 
-    report = replay(engine.sessions, "elderly_subsidy", "ruleset", candidate)
+    report = replay(services.sessions, "elderly_subsidy", "ruleset", candidate)
 
     expected = {ids[i] for i in range(RECORDED) if 80 <= age_of(i) <= 84}
     assert report.replayed == RECORDED
@@ -113,17 +113,17 @@ def test_one_changed_threshold_changes_exactly_the_decisions_it_reaches(recorded
     assert [r["rule"] for r in change.new["reasons"]] == ["under_80", "band_80_89"]
     assert change.new["values"] == {} and change.old["values"] == {"amount": 100}
     assert any(w["element_id"] == "band_80_89" and "under_80" in w["reason"] for w in report.warnings)
-    assert decisions_digest(engine) == before
+    assert decisions_digest(services) == before
 
 
 def test_a_changed_amount_alone_changes_the_decisions_it_reaches(recorded):
     """Same outcome, same rules: an 80-89 band paying 120 instead of 100 yuan still changes
     every decision that band approved (local, alive, not yet receiving, registry answered)."""
-    engine, ids = recorded
+    services, ids = recorded
     candidate = ELDERLY_RULES.replace("set: {amount: 100}", "set: {amount: 120}")
     assert candidate != ELDERLY_RULES
 
-    report = replay(engine.sessions, "elderly_subsidy", "ruleset", candidate)
+    report = replay(services.sessions, "elderly_subsidy", "ruleset", candidate)
 
     expected = {ids[i] for i in range(RECORDED) if 80 <= age_of(i) <= 89
                 and i % 11 != 0 and i % 7 != 0 and i % 13 != 0 and i % 17 != 0}
@@ -135,16 +135,16 @@ def test_a_changed_amount_alone_changes_the_decisions_it_reaches(recorded):
 
 
 def test_the_shipped_rule_set_changes_nothing(recorded):
-    engine, _ = recorded
-    report = replay(engine.sessions, "elderly_subsidy", "ruleset", ELDERLY_RULES)
+    services, _ = recorded
+    report = replay(services.sessions, "elderly_subsidy", "ruleset", ELDERLY_RULES)
     assert (report.replayed, report.changes) == (RECORDED, [])
 
 
 def test_a_form_fact_that_was_not_recorded_is_derived_from_the_form(recorded):
-    engine, ids = recorded
+    services, ids = recorded
     candidate = ELDERLY_RULES.replace("facts:\n", "facts:\n  phone: {type: string, label: 电话, source: form}\n") + (
         "  - id: odd_phone\n    when: {phone: {eq: '" + ODD_PHONE + "'}}\n    outcome: reject\n    message: 号码停用\n")
-    report = replay(engine.sessions, "elderly_subsidy", "ruleset", candidate)
+    report = replay(services.sessions, "elderly_subsidy", "ruleset", candidate)
     changed = {c.application_id for c in report.changes}
     assert changed == {ids[i] for i in range(0, RECORDED, 50)}
     assert all(c.new["outcome"] == "reject" and "odd_phone" in [r["rule"] for r in c.new["reasons"]]
@@ -154,17 +154,17 @@ def test_a_form_fact_that_was_not_recorded_is_derived_from_the_form(recorded):
 def test_a_form_fact_read_differently_is_derived_as_of_the_day_of_submission(recorded):
     """``age`` with another expression is not the recorded age; re-derived on the day the
     application was submitted (2025), not today, so nobody ages during a replay."""
-    engine, _ = recorded
+    services, _ = recorded
     candidate = ELDERLY_RULES.replace('expr: "age_from_id(id_number)"', 'expr: "age_from_id(id_number) + 0"')
-    assert replay(engine.sessions, "elderly_subsidy", "ruleset", candidate).changes == []
+    assert replay(services.sessions, "elderly_subsidy", "ruleset", candidate).changes == []
 
 
 def test_a_source_fact_that_was_not_recorded_is_unavailable_so_manual(recorded):
-    engine, ids = recorded
+    services, ids = recorded
     candidate = ELDERLY_RULES.replace("facts:\n", "facts:\n  seized: {type: boolean, label: 查封, source: "
                                                   "property_registry, key: id_number, field: seized}\n") + (
         "  - id: seized\n    when: {seized: {eq: true}}\n    outcome: reject\n    message: 查封\n")
-    report = replay(engine.sessions, "elderly_subsidy", "ruleset", candidate)
+    report = replay(services.sessions, "elderly_subsidy", "ruleset", candidate)
     assert len(report.changes) == RECORDED  # every decision gains the reason
     approved = next(c for c in report.changes if c.application_id == ids[12])
     assert (approved.old["outcome"], approved.new["outcome"]) == ("approve", "manual")
@@ -173,17 +173,17 @@ def test_a_source_fact_that_was_not_recorded_is_unavailable_so_manual(recorded):
 
 
 def test_a_candidate_with_a_typo_is_refused_naming_the_rule(recorded):
-    engine, _ = recorded
+    services, _ = recorded
     with pytest.raises(CandidateRefused) as refused:
-        replay(engine.sessions, "elderly_subsidy", "ruleset", ELDERLY_RULES.replace("{age: {lt: 80}}", "{agee: {lt: 80}}"))
+        replay(services.sessions, "elderly_subsidy", "ruleset", ELDERLY_RULES.replace("{age: {lt: 80}}", "{agee: {lt: 80}}"))
     assert [(p["element_id"], p["reason"]) for p in refused.value.problems] == [("under_80", "unknown fact 'agee'")]
 
 
 def test_the_command_line_replays_a_file_with_a_progress_bar(recorded, tmp_path, monkeypatch):
-    engine, ids = recorded
-    import worker.jobs
+    services, ids = recorded
+    import onewindow.wiring
 
-    monkeypatch.setattr(worker.jobs, "engine", lambda: engine)
+    monkeypatch.setattr(onewindow.wiring, "process_services", lambda: services)
     candidate = tmp_path / "elderly_subsidy.yaml"
     candidate.write_text(ELDERLY_RULES.replace("{age: {lt: 80}}", "{age: {lt: 81}}"), encoding="utf-8")
     result = CliRunner().invoke(cli, ["rules", "replay", "elderly_subsidy", str(candidate)])
@@ -201,13 +201,13 @@ def pension(api, user: str, id_number: str, years: int) -> dict:
         "id_number": id_number, "phone": "13800138000", "contribution_years": years}}).get_json()
 
 
-def test_a_dmn_candidate_is_replayed_through_the_api(api, engine, resident, applicant_for, new_user):
+def test_a_dmn_candidate_is_replayed_through_the_api(api, services, resident, applicant_for, new_user):
     analyst = new_user("analyst")
     people = [resident(66), resident(67), resident(66)]
     applicant = applicant_for(people[0])
     twelve_years = pension(api, applicant, people[0], 12)
     twenty_years = pension(api, applicant_for(people[1]), people[1], 20)
-    no_registry = with_silent_source(engine, "population_registry")  # 户籍 cannot be verified
+    no_registry = with_silent_source(services, "population_registry")  # 户籍 cannot be verified
     unverifiable = pension(no_registry, applicant_for(people[2]), people[2], 12)
     assert [a["decision"]["outcome"] for a in (twelve_years, twenty_years, unverifiable)] == ["reject", "approve", "reject"]
     before = api.get(f"/api/applications/{twelve_years['reference']}", applicant).get_json()["decision"]
@@ -250,8 +250,8 @@ def test_a_bad_candidate_is_a_400_naming_the_rule_and_the_body_needs_one_candida
     assert unknown.status_code == 404
 
 
-def test_deploy_returns_overlap_warnings_with_the_rule_id(api, engine, new_user):
-    with engine.sessions() as session:
+def test_deploy_returns_overlap_warnings_with_the_rule_id(api, services, new_user):
+    with services.sessions() as session:
         latest = current_definition(session, "elderly_subsidy")
         body = {"matter": "elderly_subsidy", "bpmn": latest.bpmn, "form": latest.form,
                 "ruleset": latest.ruleset.replace("{age: {lt: 80}}", "{age: {lt: 85}}")}
@@ -266,10 +266,10 @@ def test_deploy_returns_overlap_warnings_with_the_rule_id(api, engine, new_user)
 
 def test_the_deploy_command_prints_lint_warnings(recorded, tmp_path, monkeypatch):
     """`onewindow deploy` shows what lint accepts but an analyst should look at, as the API does."""
-    engine, _ = recorded
-    import worker.jobs
+    services, _ = recorded
+    import onewindow.wiring
 
-    monkeypatch.setattr(worker.jobs, "engine", lambda: engine)
+    monkeypatch.setattr(onewindow.wiring, "process_services", lambda: services)
     for folder in ("processes", "rules", "forms"):
         (tmp_path / folder).mkdir()
     entry = next(e for e in read_catalogue() if e["code"] == "elderly_subsidy")

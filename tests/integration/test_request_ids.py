@@ -14,8 +14,8 @@ INSIDE = logging.getLogger("tests.inside_a_request")
 
 
 @pytest.fixture(scope="module")
-def app(settings, engine):
-    app = create_app(settings, engine)
+def app(settings, services):
+    app = create_app(services, settings)
 
     @app.get("/test/logs-inside")
     def logs_inside():

@@ -51,11 +51,11 @@ def test_each_unmet_condition_rejects_with_the_tables_message(api, resident, app
         assert words in body["decision"]["reasons"][0]["message"]
 
 
-def test_a_registry_that_does_not_answer_sends_the_case_to_a_social_security_clerk(api, engine, resident,
+def test_a_registry_that_does_not_answer_sends_the_case_to_a_social_security_clerk(api, services, resident,
                                                                                    applicant_for, new_user):
     id_number = resident(70)
     applicant = applicant_for(id_number)
-    reply = submit(with_silent_source(engine, "population_registry"), applicant, id_number, years=30)
+    reply = submit(with_silent_source(services, "population_registry"), applicant, id_number, years=30)
     assert reply.status_code == 202, reply.get_json()
     body = reply.get_json()
     assert body["status"] == "waiting" and body["decision"]["outcome"] == "manual"
@@ -70,10 +70,10 @@ def test_a_registry_that_does_not_answer_sends_the_case_to_a_social_security_cle
     assert (final["status"], final["outcome"]) == ("completed", "approve")
 
 
-def test_an_under_60_applicant_is_rejected_even_when_the_registry_cannot_answer(engine, resident, applicant_for):
+def test_an_under_60_applicant_is_rejected_even_when_the_registry_cannot_answer(services, resident, applicant_for):
     """A reject row on a verified fact still decides; the unverifiable fact only adds a reason."""
     id_number = resident(40)
-    silent = with_silent_source(engine, "population_registry")
+    silent = with_silent_source(services, "population_registry")
     body = submit(silent, applicant_for(id_number), id_number).get_json()
     assert body["outcome"] == "reject"
     assert rules_of(body) == ["under_60", "missing:household_local"]

@@ -34,28 +34,28 @@ GENEROUS = 10  # seconds; before the budgets the other applicant waited 37 s
 
 
 @pytest.fixture(scope="module")
-def server(settings, engine, people, tmp_path_factory):
+def server(settings, services, people, tmp_path_factory):
     if BACKEND == "postgres":
         with gunicorn(settings, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log") as running:
             yield running.api
     else:
-        yield InProcessApi(create_app(engine=engine))
+        yield InProcessApi(create_app(services))
 
 
 @pytest.fixture(scope="module")
-def analyst(server, engine) -> str:
+def analyst(server, services) -> str:
     name = f"runaway_analyst_{id(server)}"
-    with engine.sessions() as session:
+    with services.sessions() as session:
         users.create_user(session, name, DEMO_PASSWORD, "analyst", None)
         session.commit()
     return server.login(name)
 
 
 @pytest.mark.parametrize("bomb", list(BOMBS))
-def test_a_runaway_script_stops_into_an_incident_while_another_matter_is_answered(server, analyst, engine,
+def test_a_runaway_script_stops_into_an_incident_while_another_matter_is_answered(server, analyst, services,
                                                                                   resident, applicant_for, bomb):
     code = f"runaway_{bomb}"
-    with engine.sessions() as session:
+    with services.sessions() as session:
         upsert_matter(session, {**ELDERLY, "code": code, "name": f"失控脚本{bomb}"})
         session.commit()
     files = upload_for(ELDERLY)
@@ -90,7 +90,7 @@ def test_a_runaway_script_stops_into_an_incident_while_another_matter_is_answere
     status, body, seconds = replies["applicant"]
     assert status == 202 and body["status"] == "failed", body
     assert seconds < GENEROUS, f"the runaway request ran {seconds:.1f} s"
-    with engine.sessions() as session:
+    with services.sessions() as session:
         incident = session.scalars(select(Incident).where(Incident.application_id == body["id"])).one()
     assert (incident.kind, incident.element_id) == ("budget_exceeded", "Task_grant"), incident.error
     assert "budget" in incident.error

@@ -78,11 +78,11 @@ def test_non_local_resident_is_refused(api, senior, applicant_for):
     assert [r["rule"] for r in body["decision"]["reasons"]] == ["not_local"]
 
 
-def test_a_resident_the_registry_cannot_verify_goes_to_a_civil_affairs_clerk(api, engine, senior, applicant_for,
+def test_a_resident_the_registry_cannot_verify_goes_to_a_civil_affairs_clerk(api, services, senior, applicant_for,
                                                                              new_user):
     id_number = senior(84)
     applicant = applicant_for(id_number)
-    reply = submit(with_silent_source(engine, "population_registry"), applicant, id_number)
+    reply = submit(with_silent_source(services, "population_registry"), applicant, id_number)
     assert reply.status_code == 202
     body = reply.get_json()
     assert body["decision"]["outcome"] == "manual"
@@ -98,8 +98,8 @@ def test_a_resident_the_registry_cannot_verify_goes_to_a_civil_affairs_clerk(api
     assert re.fullmatch(r"YDZ\d{4}\d{7}", final["result"]["card_no"])
 
 
-def test_a_library_that_does_not_answer_asks_for_the_materials_and_refuses_nobody(engine, senior, applicant_for):
-    client = with_silent_source(engine, "licence_library")
+def test_a_library_that_does_not_answer_asks_for_the_materials_and_refuses_nobody(services, senior, applicant_for):
+    client = with_silent_source(services, "licence_library")
     id_number = senior(66)
     applicant = applicant_for(id_number)
     reply = submit(client, applicant, id_number)

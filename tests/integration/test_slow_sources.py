@@ -46,9 +46,9 @@ def _elderly(id_number: str) -> dict:
     return {"matter": "elderly_subsidy", "data": {"id_number": id_number, "phone": "13800138000"}}
 
 
-def test_other_submissions_commit_while_one_waits_for_a_registry(engine, settings, api, applicant_for, resident):
-    held = HeldSource(engine.sources["population_registry"], threading.Event(), threading.Event())
-    slow = ApiClient(create_app(engine=replace(engine, sources={**engine.sources, "population_registry": held})))
+def test_other_submissions_commit_while_one_waits_for_a_registry(services, settings, api, applicant_for, resident):
+    held = HeldSource(services.sources["population_registry"], threading.Event(), threading.Event())
+    slow = ApiClient(create_app(replace(services, sources={**services.sources, "population_registry": held})))
     waiting_reply, quick_reply = {}, {}
     elders = {"waiting": resident(85), "quick": resident(90)}
     accounts = {id_number: applicant_for(id_number) for id_number in elders.values()}
@@ -61,7 +61,7 @@ def test_other_submissions_commit_while_one_waits_for_a_registry(engine, setting
     try:
         assert held.entered.wait(WAIT), "the registry lookup never started"
         if settings.database_url.startswith("postgresql"):  # the waiting request has written nothing yet
-            with engine.sessions() as session:
+            with services.sessions() as session:
                 locks = session.scalar(text(
                     "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                     "WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() "

@@ -35,28 +35,28 @@ def submit(api, user: str, body: dict):
     return api.post("/api/applications", user, json=body)
 
 
-def registry_name(engine, id_number: str) -> str:
-    with engine.sessions() as session:
+def registry_name(services, id_number: str) -> str:
+    with services.sessions() as session:
         return session.get(RegistryPerson, id_number).name
 
 
-def until(engine, days: int = 365) -> str:
-    return (engine.clock() + timedelta(days=days)).isoformat()
+def until(services, days: int = 365) -> str:
+    return (services.clock() + timedelta(days=days)).isoformat()
 
 
 @pytest.fixture
-def outlet_staff(engine):
+def outlet_staff(services):
     """A fresh staff member of the post office's service station (role agent)."""
     def make() -> str:
         username = f"subjects_outlet_{next(_staff)}"
-        with engine.sessions() as session:
+        with services.sessions() as session:
             users.create_user(session, username, DEMO_PASSWORD, "agent", "post_haikou")
             session.commit()
         return username
     return make
 
 
-def test_a_strangers_id_is_refused_before_anything_is_started_or_revealed(api, engine, new_user, resident):
+def test_a_strangers_id_is_refused_before_anything_is_started_or_revealed(api, services, new_user, resident):
     """The reported defect: a fresh applicant applied with a stranger's ID and a made-up
     name and got 201 approve, the stranger entering the benefit register."""
     stranger = resident(85)
@@ -64,7 +64,7 @@ def test_a_strangers_id_is_refused_before_anything_is_started_or_revealed(api, e
     body = reply.get_json()
     assert (reply.status_code, body["rule"]) == (403, "no_authorisation"), body
     assert "applicant_name" not in str(body)  # refused before the name is compared: no probing names
-    with engine.sessions() as session:
+    with services.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Application)
                               .where(Application.subject_id == stranger)) == 0
         assert session.get(SubsidyRecipient, (stranger, "elderly_subsidy")) is None
@@ -75,14 +75,14 @@ def test_an_account_without_identity_cannot_apply(api, new_user, resident):
     assert (reply.status_code, reply.get_json()["rule"]) == (403, "identity_not_verified")
 
 
-def test_the_name_comes_from_the_registry_and_a_wrong_one_is_refused(api, engine, resident, applicant_for):
+def test_the_name_comes_from_the_registry_and_a_wrong_one_is_refused(api, services, resident, applicant_for):
     mine = resident(85)
     wrong = submit(api, applicant_for(mine), elderly(mine, applicant_name="张三"))
     assert wrong.status_code == 422 and list(wrong.get_json()["errors"]) == ["applicant_name"], wrong.get_json()
     reply = submit(api, applicant_for(mine), elderly(mine))
     body = reply.get_json()
     assert reply.status_code == 201 and body["outcome"] == "approve", body
-    assert body["form_data"]["applicant_name"] == registry_name(engine, mine)
+    assert body["form_data"]["applicant_name"] == registry_name(services, mine)
     assert (body["applied_as"], body["authorisation_id"]) == ("self", None)
 
 
@@ -94,12 +94,12 @@ def test_bob_cannot_apply_for_someone_else_twenty_times(api, people, senior):
     assert {(r.status_code, r.get_json()["rule"]) for r in refused} == {(403, "no_authorisation")}
 
 
-def test_an_agent_applies_for_the_principal_who_sees_rates_and_revokes(api, engine, resident, applicant_for,
+def test_an_agent_applies_for_the_principal_who_sees_rates_and_revokes(api, services, resident, applicant_for,
                                                                        new_user):
     principal_id = resident(85)
     principal, agent, stranger = applicant_for(principal_id), new_user(), new_user()
     given = api.post("/api/authorisations", principal, json={
-        "agent": agent, "matters": ["elderly_subsidy"], "valid_to": until(engine)}).get_json()
+        "agent": agent, "matters": ["elderly_subsidy"], "valid_to": until(services)}).get_json()
     reply = submit(api, agent, elderly(principal_id))
     body = reply.get_json()
     assert reply.status_code == 201 and body["outcome"] == "approve", body
@@ -120,14 +120,14 @@ def test_an_agent_applies_for_the_principal_who_sees_rates_and_revokes(api, engi
     assert reference in [a["reference"] for a in api.get("/api/applications", principal).get_json()]
 
 
-def test_outlet_staff_apply_for_an_elder_who_authorised_the_outlet_on_paper(api, engine, resident, outlet_staff):
+def test_outlet_staff_apply_for_an_elder_who_authorised_the_outlet_on_paper(api, services, resident, outlet_staff):
     principal_id = resident(90)  # no account, no smartphone: the seeds' named user of 授权代办
     staff, colleague = outlet_staff(), outlet_staff()
     refused = submit(api, staff, elderly(principal_id))
     assert (refused.status_code, refused.get_json()["rule"]) == (403, "no_authorisation")
     paper = api.post("/api/authorisations/paper", staff, json={
-        "principal_id_number": principal_id, "principal_name": registry_name(engine, principal_id),
-        "valid_to": until(engine), "document_ref": "海口邮政代办-2026-0107"})
+        "principal_id_number": principal_id, "principal_name": registry_name(services, principal_id),
+        "valid_to": until(services), "document_ref": "海口邮政代办-2026-0107"})
     assert paper.status_code == 201, paper.get_json()
     reply = submit(api, colleague, elderly(principal_id))  # the outlet's staff, not only who recorded it
     body = reply.get_json()
@@ -137,7 +137,7 @@ def test_outlet_staff_apply_for_an_elder_who_authorised_the_outlet_on_paper(api,
     assert api.get(f"/api/applications/{body['reference']}", staff).status_code == 404  # not theirs to see
 
 
-def test_a_company_applies_through_its_legal_representative_or_a_handler(api, engine, company, applicant_for,
+def test_a_company_applies_through_its_legal_representative_or_a_handler(api, services, company, applicant_for,
                                                                          new_user):
     credit_code = company()
     body = publication(credit_code)
@@ -154,7 +154,7 @@ def test_a_company_applies_through_its_legal_representative_or_a_handler(api, en
     assert reply.status_code in (201, 202) and made["applied_as"] == "company_role", made
     assert made["form_data"]["company_name"].startswith("测试企业")
     assert made["form_data"]["legal_representative"] == registry_name(
-        engine, _legal_representative(engine, credit_code))
+        services, _legal_representative(services, credit_code))
     assert made["reference"] in [a["reference"] for a in api.get("/api/applications", representative).get_json()]
     other_company = company()
     elsewhere = new_user()
@@ -164,12 +164,12 @@ def test_a_company_applies_through_its_legal_representative_or_a_handler(api, en
     assert (wrong_company.status_code, wrong_company.get_json()["rule"]) == (403, "not_company_role")
 
 
-def test_a_former_legal_representative_no_longer_acts_for_the_company(api, engine, company, applicant_for,
+def test_a_former_legal_representative_no_longer_acts_for_the_company(api, services, company, applicant_for,
                                                                      resident):
     """法定代表人 is the registry's word: after a change there, the old role is over."""
     credit_code, successor = company(), resident(50)
     former = applicant_for(credit_code)
-    with engine.sessions() as session:
+    with services.sessions() as session:
         record = session.get(CompanyRecord, credit_code)
         record.legal_rep_id_number = successor
         record.legal_rep_name = session.get(RegistryPerson, successor).name
@@ -180,8 +180,8 @@ def test_a_former_legal_representative_no_longer_acts_for_the_company(api, engin
     assert handler.status_code == 403
 
 
-def _legal_representative(engine, credit_code: str) -> str:
-    with engine.sessions() as session:
+def _legal_representative(services, credit_code: str) -> str:
+    with services.sessions() as session:
         return session.get(CompanyRecord, credit_code).legal_rep_id_number
 
 
@@ -216,10 +216,10 @@ def test_a_party_learns_nothing_of_the_other_partys_registry_record(api, people,
     assert answers["wrong name"] == answers["unknown id"] == {"landlord_name": ["与身份证号码的登记信息不一致，请核对"]}
 
 
-def test_who_looked_at_my_data_follows_the_principal_not_the_agent(api, engine, resident, applicant_for, new_user):
+def test_who_looked_at_my_data_follows_the_principal_not_the_agent(api, services, resident, applicant_for, new_user):
     principal_id = resident(85)
     principal, agent = applicant_for(principal_id), new_user()
-    api.post("/api/authorisations", principal, json={"agent": agent, "valid_to": until(engine)})
+    api.post("/api/authorisations", principal, json={"agent": agent, "valid_to": until(services)})
     application = submit(api, agent, elderly(principal_id)).get_json()
     looked = api.post(f"/api/applications/{application['id']}/personal-data", "supervisor",
                       json={"reason": STAFF_REASON})

@@ -11,8 +11,8 @@ from forms.identifiers import make_resident_id, resident_id_check_char
 from tests.integration.helpers import authorise
 
 
-def count_applications(engine) -> int:
-    with engine.sessions() as session:
+def count_applications(services) -> int:
+    with services.sessions() as session:
         return session.scalar(select(func.count()).select_from(Application))
 
 
@@ -22,23 +22,23 @@ def elderly(id_number: str, phone: str = "13800138000", **extra) -> dict:
     return {"matter": "elderly_subsidy", "data": {"id_number": id_number, "phone": phone, **extra}}
 
 
-def test_same_idempotency_key_returns_the_first_application(api, engine, resident, applicant_for, new_user):
+def test_same_idempotency_key_returns_the_first_application(api, services, resident, applicant_for, new_user):
     subject = resident(85)
     applicant, agent = applicant_for(subject), new_user()
     authorise(api, applicant, agent)  # another caller who may send the very same request
     key = {"Idempotency-Key": "form-submit-7f3a"}
     first = api.post("/api/applications", applicant, headers=key, json=elderly(subject))
-    before = count_applications(engine)
+    before = count_applications(services)
     again = api.post("/api/applications", applicant, headers=key, json=elderly(subject))
     assert first.status_code == 201 and again.status_code == 200
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.get_json()["id"] == first.get_json()["id"]
-    assert count_applications(engine) == before
+    assert count_applications(services) == before
     other = api.post("/api/applications", agent, headers=key, json=elderly(subject))
     assert other.status_code == 201 and other.get_json()["id"] != first.get_json()["id"]
 
 
-def test_the_same_idempotency_key_with_another_body_is_refused_naming_the_header(api, engine, resident,
+def test_the_same_idempotency_key_with_another_body_is_refused_naming_the_header(api, services, resident,
                                                                                  applicant_for):
     """Before: the second request was answered 200 "replayed" with the first application —
     even for another matter — and the second application was silently never created."""
@@ -47,7 +47,7 @@ def test_the_same_idempotency_key_with_another_body_is_refused_naming_the_header
     key = {"Idempotency-Key": "reused-key-1"}
     first = api.post("/api/applications", applicant, headers=key, json=elderly(subject))
     assert first.status_code == 201
-    before = count_applications(engine)
+    before = count_applications(services)
     for other in (elderly(subject, phone="13900139000"),
                   {"matter": "senior_card", "data": {"id_number": subject}}):
         reply = api.post("/api/applications", applicant, headers=key, json=other)
@@ -55,19 +55,19 @@ def test_the_same_idempotency_key_with_another_body_is_refused_naming_the_header
         assert reply.headers["Content-Type"] == "application/problem+json"
         assert list(reply.get_json()["errors"]) == ["Idempotency-Key"]
         assert first.get_json()["tracking_no"] in reply.get_json()["errors"]["Idempotency-Key"][0]
-    assert count_applications(engine) == before
+    assert count_applications(services) == before
     again = api.post("/api/applications", applicant, headers=key, json=elderly(subject))
     assert again.status_code == 200 and again.get_json()["id"] == first.get_json()["id"]
 
 
-def test_bad_resident_ids_get_422_naming_the_field_and_store_nothing(api, engine, people, new_user):
+def test_bad_resident_ids_get_422_naming_the_field_and_store_nothing(api, services, people, new_user):
     applicant = new_user()
     valid = people["local_85"]
     wrong_check = valid[:17] + next(c for c in "0123456789X" if c != valid[17])
     future = make_resident_id("460105", date(date.today().year + 1, 1, 1), "001")
     bad_date = "46010519990230001"
     bad_date += resident_id_check_char(bad_date)
-    before = count_applications(engine)
+    before = count_applications(services)
     for id_number in ("12345", wrong_check, future, bad_date, "4601051940011510X1"):
         # named, as the registry cannot fill in the name of a malformed ID: only the ID is wrong
         reply = api.post("/api/applications", applicant, json=elderly(id_number, applicant_name="钱七"))
@@ -75,7 +75,7 @@ def test_bad_resident_ids_get_422_naming_the_field_and_store_nothing(api, engine
         problem = reply.get_json()
         assert reply.headers["Content-Type"].startswith("application/problem+json")
         assert list(problem["errors"]) == ["id_number"], (id_number, problem)
-    assert count_applications(engine) == before
+    assert count_applications(services) == before
 
 
 def test_every_field_error_comes_at_once(api, new_user):
@@ -120,7 +120,7 @@ def test_catalogue_guide_and_openapi_are_public(api):
     assert api.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200
 
 
-def test_the_same_idempotency_key_sent_twice_at_once_makes_one_application(api, engine, resident, applicant_for):
+def test_the_same_idempotency_key_sent_twice_at_once_makes_one_application(api, services, resident, applicant_for):
     subject = resident(92)
     applicant = applicant_for(subject)
     api.headers(applicant)

@@ -11,7 +11,7 @@ def manual_case(clocked, new_user, resident, applicant_for):
     """A 高龄补贴 application waiting for a civil-affairs clerk (the death register does not
     answer, so 在世 is unknown), submitted at the test clock's time by a fresh 85-year-old.
     Makes (application id, task id, clerk)."""
-    silent = with_silent_source(clocked.engine, "death_records")
+    silent = with_silent_source(clocked.services, "death_records")
 
     def make() -> tuple[int, int, str]:
         id_number, clerk = resident(85), new_user("clerk", "civil_affairs")
@@ -38,15 +38,15 @@ def test_a_case_turns_yellow_then_red_across_national_day(clocked, new_user, man
     assert application["colour"] == "green"
 
     clock.set(2026, 10, 8, 12, 0)
-    client.app.extensions["onewindow.supervision"].sweep()
+    clocked.services.supervision.sweep()
     assert alerts(client, supervisor, application_id) == []
     clock.set(2026, 10, 9, 9, 0)  # 4 of 5 working days used: 80%
-    client.app.extensions["onewindow.supervision"].sweep()
+    clocked.services.supervision.sweep()
     assert alerts(client, supervisor, application_id) == [("green", "yellow")]
     assert application_id in [c["application_id"] for c in client.get("/api/supervision/near-due", supervisor).get_json()]
     clock.set(2026, 10, 11, 0, 30)
-    client.app.extensions["onewindow.supervision"].sweep()
-    client.app.extensions["onewindow.supervision"].sweep()  # a second sweep changes nothing
+    clocked.services.supervision.sweep()
+    clocked.services.supervision.sweep()  # a second sweep changes nothing
     assert alerts(client, supervisor, application_id) == [("green", "yellow"), ("yellow", "red")]
     overdue = client.get("/api/supervision/overdue?department=civil_affairs", supervisor).get_json()
     assert application_id in [c["application_id"] for c in overdue]
@@ -63,7 +63,7 @@ def test_a_special_procedure_pauses_the_clock_and_adds_its_working_days(clocked,
     assert paused.get_json()["due_at"] is None
     assert client.post(f"/api/tasks/{task_id}/pause", clerk, json={"reason": "hearing"}).status_code == 409
     clock.set(2026, 10, 12, 9, 0)  # far past the original deadline, but the clock was stopped
-    client.app.extensions["onewindow.supervision"].sweep()
+    clocked.services.supervision.sweep()
     assert alerts(client, supervisor, application_id) == []
     resumed = client.post(f"/api/tasks/{task_id}/resume", clerk).get_json()
     # paused from Tue 29 Sep to Mon 12 Oct: 30 Sep, 8, 9, 10 (Sat make-up) and 12 Oct = 5 working days

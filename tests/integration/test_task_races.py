@@ -102,7 +102,7 @@ class Desk:
     window that accepts intakes, and an applicant (a verified resident applying for themselves)."""
 
     api: object
-    engine: object
+    services: object
     a: str
     b: str
     c: str
@@ -114,23 +114,23 @@ class Desk:
     def review_tasks(self, count: int) -> list[tuple[int, int]]:
         """``count`` road occupation applications the window has accepted: (application,
         review task). Made through the engine: the API's submission limit is not raced here."""
-        engine = self.engine
-        with engine.sessions() as session:
+        services = self.services
+        with services.sessions() as session:
             applicant, window = (session.scalars(select(User).where(User.username == name)).one()
                                  for name in (self.applicant, self.window))
         made = []
         for _ in range(count):
-            application, _ = engine.submit(applicant, "road_occupation", {
+            application, _ = services.applications.submit(applicant, "road_occupation", {
                 "id_number": self.applicant_id, "phone": "13800138000",
                 "location": "龙华区滨海大道100号北侧人行道", "purpose": "施工材料临时堆放", "start_date": "2026-10-12",
                 "end_date": "2026-11-10", "area_m2": 40, "materials_provided": MATERIALS[:3],
                 "delivery_method": "pickup"})
-            engine.complete(window, self._active_task(application.id, INTAKE), {"outcome": "accept"})
+            services.tasks.complete(window, self._active_task(application.id, INTAKE), {"outcome": "accept"})
             made.append((application.id, self._active_task(application.id, REVIEW)))
         return made
 
     def _active_task(self, application_id: int, element: str) -> int:
-        with self.engine.sessions() as session:
+        with self.services.sessions() as session:
             return session.scalars(select(Task.id).where(Task.application_id == application_id,
                                                          Task.element_id == element,
                                                          Task.status.in_(("open", "claimed")))).one()
@@ -166,7 +166,7 @@ class Desk:
         return Outcome(statuses, problems, tuple(errors), *self._after(application_id, task_id))
 
     def _after(self, application_id: int, task_id: int) -> tuple[State, list[tuple], list[str], str | None]:
-        with self.engine.sessions() as session:
+        with self.services.sessions() as session:
             task = session.get(Task, task_id)
             names = dict(session.execute(select(User.id, User.username).where(
                 User.id.in_([i for i in (task.assignee_id, task.completed_by) if i is not None]))).all())
@@ -182,14 +182,14 @@ class Desk:
 
 
 @pytest.fixture(scope="module")
-def desk(api, engine) -> Desk:
+def desk(api, services) -> Desk:
     """One desk for the module: every round races for a task of its own, and signing in
     (a password hash each) is the slow part of making a user."""
     tag = secrets.token_hex(3)
 
     def make(name: str, role: str, department: str | None = None) -> str:
         username = f"race_{name}_{tag}"
-        with engine.sessions() as session:
+        with services.sessions() as session:
             users.create_user(session, username, DEMO_PASSWORD, role, department)
             session.commit()
         api.headers(username)  # sign in before any race
@@ -198,7 +198,7 @@ def desk(api, engine) -> Desk:
     def verified(username: str) -> str:
         """Give the account a fresh resident of the population registry as its verified identity."""
         id_number = make_resident_id("460108", date(1980, 1, 1), f"{int(tag, 16) % 999 + 1:03d}")
-        with engine.sessions() as session:
+        with services.sessions() as session:
             session.add(RegistryPerson(id_number=id_number, name=f"抢办{tag}", household_local=True,
                                        household_region="460100"))
             user = session.scalars(select(User).where(User.username == username)).one()
@@ -207,7 +207,7 @@ def desk(api, engine) -> Desk:
         return id_number
 
     applicant = make("applicant", "applicant")
-    return Desk(api, engine, *(make(name, "clerk", "housing") for name in "abcd"),
+    return Desk(api, services, *(make(name, "clerk", "housing") for name in "abcd"),
                 window=make("window", "clerk", "front_desk"), applicant=applicant, applicant_id=verified(applicant))
 
 
@@ -325,7 +325,7 @@ class BothHaveRead:
     """Holds each of two completions of the task where its reads end and its writes have
     not begun until the other is there too, so neither sees the other's completion and
     only the version column can refuse the second. Where reads end is per backend: on
-    SQLite the commit that ends them (engine.applications._end_reads; without holding
+    SQLite the commit that ends them (services.applications._end_reads; without holding
     there, writers queue and the later one mostly finds the task done), on PostgreSQL the
     first flush."""
 
@@ -345,13 +345,13 @@ class BothHaveRead:
 @pytest.mark.parametrize("second_by", ["a", "b"])
 def test_two_completions_that_both_read_the_open_task_give_one_200_and_one_409(desk, second_by):
     (application_id, task_id), = desk.review_tasks(1)
-    both_have_read = BothHaveRead(task_id, desk.engine.sessions.kw["bind"].dialect.name)
-    event.listen(desk.engine.sessions, both_have_read.event, both_have_read)
+    both_have_read = BothHaveRead(task_id, desk.services.sessions.kw["bind"].dialect.name)
+    event.listen(desk.services.sessions, both_have_read.event, both_have_read)
     try:
         actions = actions_of(desk, "complete", "complete", "a", second_by)
         outcome = desk.race(application_id, task_id, *actions)
     finally:
-        event.remove(desk.engine.sessions, both_have_read.event, both_have_read)
+        event.remove(desk.services.sessions, both_have_read.event, both_have_read)
     assert len(both_have_read.held) == 2, "the two completions did not both reach the end of their reads"
     assert sorted(outcome.statuses) == [200, 409], report("complete/complete", 1, actions, outcome, "statuses")
     assert check(outcome, State("open"), [], actions) is None, report(

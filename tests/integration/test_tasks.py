@@ -11,11 +11,11 @@ from tests.integration.helpers import with_silent_source
 
 
 @pytest.fixture
-def manual_case(engine, resident, applicant_for):
+def manual_case(services, resident, applicant_for):
     """An elderly-subsidy application the rules cannot verify (the death register does not
     answer: 在世 is unknown): it waits for a clerk. Makes (id, applicant): a fresh
     85-year-old applying for themselves."""
-    client = with_silent_source(engine, "death_records")
+    client = with_silent_source(services, "death_records")
 
     def make() -> tuple[int, str]:
         id_number = resident(85)
@@ -31,7 +31,7 @@ def task_of(api, clerk: str, application_id: int) -> dict:
     return next(t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == application_id)
 
 
-def test_two_clerks_completing_the_same_task_at_once_one_wins(api, engine, new_user, manual_case):
+def test_two_clerks_completing_the_same_task_at_once_one_wins(api, services, new_user, manual_case):
     application_id, applicant = manual_case()
     clerks = [new_user("clerk", "civil_affairs") for _ in range(2)]
     task_id = task_of(api, clerks[0], application_id)["id"]
@@ -50,7 +50,7 @@ def test_two_clerks_completing_the_same_task_at_once_one_wins(api, engine, new_u
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [200, 409]
-    with engine.sessions() as session:
+    with services.sessions() as session:
         decided = session.scalar(select(func.count()).select_from(Event).where(
             Event.application_id == application_id, Event.kind == "application.decided"))
         completed = session.scalar(select(func.count()).select_from(Event).where(

@@ -22,8 +22,8 @@ FORM = """{"type": "default", "id": "waiting_period", "components": [
   {"type": "textfield", "key": "name", "label": "姓名", "validate": {"required": true}}]}"""
 
 
-def test_a_timer_fires_through_the_scheduler_job(api, engine, new_user):
-    with engine.sessions() as session:
+def test_a_timer_fires_through_the_scheduler_job(api, services, new_user):
+    with services.sessions() as session:
         upsert_matter(session, {"code": "waiting_period", "name": "公示期测试", "department": "civil_affairs",
                                 "promised_days": 1, "legal_days": 1})
         session.commit()
@@ -34,14 +34,14 @@ def test_a_timer_fires_through_the_scheduler_job(api, engine, new_user):
 
     body = api.post("/api/applications", new_user(), json={"matter": "waiting_period", "data": {"name": "周九"}}).get_json()
     assert body["status"] == "waiting"
-    with engine.sessions() as session:
+    with services.sessions() as session:
         due = session.get(Application, body["id"]).timer_due_at
     assert due is not None
-    assert body["id"] not in engine.fire_timers()  # not due yet
+    assert body["id"] not in services.work.fire_timers()  # not due yet
     time.sleep(1.2)
-    assert body["id"] in engine.fire_timers()
-    run_queued_work(engine)
-    with engine.sessions() as session:
+    assert body["id"] in services.work.fire_timers()
+    run_queued_work(services)
+    with services.sessions() as session:
         done = session.get(Application, body["id"])
         assert (done.status, done.outcome, done.timer_due_at) == ("completed", "approve", None)
-    assert body["id"] not in engine.fire_timers()
+    assert body["id"] not in services.work.fire_timers()

@@ -11,11 +11,11 @@ from engine.models import ApiToken
 from engine.users import _digest
 
 
-def test_a_token_stops_working_when_it_expires_even_if_it_was_just_used(api, engine, new_user):
+def test_a_token_stops_working_when_it_expires_even_if_it_was_just_used(api, services, new_user):
     user = new_user()
     headers = api.headers(user)
     token = headers["Authorization"].removeprefix("Bearer ")
-    with engine.sessions() as session:
+    with services.sessions() as session:
         session.execute(update(ApiToken).where(ApiToken.token_hash == _digest(token))
                         .values(expires_at=datetime.now(timezone.utc) + timedelta(seconds=1)))
         session.commit()
@@ -29,7 +29,7 @@ def test_an_unknown_token_is_refused(api):
     assert api.http.get("/api/auth/me", headers={"Authorization": "Bearer nonsense"}).status_code == 401
 
 
-def test_a_failed_login_costs_the_same_whether_or_not_the_account_exists(engine, new_user):
+def test_a_failed_login_costs_the_same_whether_or_not_the_account_exists(services, new_user):
     """Before: ~107 ms for a real user, ~7 ms for an unknown one — the time told who has an
     account. Now an unknown name is checked against a hash too. Medians of 50 alternating tries."""
     from statistics import median
@@ -41,7 +41,7 @@ def test_a_failed_login_costs_the_same_whether_or_not_the_account_exists(engine,
 
     def seconds(username: str) -> float:
         started = time.perf_counter()
-        with engine.sessions() as session:
+        with services.sessions() as session:
             try:
                 login(session, username, "not-the-password")
             except Unauthenticated:

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from api import create_app
 from engine.models import Application, Event
 from tests.integration.helpers import ApiClient, demo_name, run_queued_work
-from worker.setup import build_engine
+from onewindow.wiring import build_services
 
 DEFERRED = {"property_registry": {"deferred": True}}
 OWN_FLAT = "琼(2024)海口市不动产权第0000001号"  # the demo landlord's flat (engine/demo.py)
@@ -38,19 +38,19 @@ class LostJobs:
 
 
 @pytest.fixture
-def deferred_engine(settings, engine):
+def deferred_services(settings, services):
     """The same database, with the property registry slow enough to be read by workers only."""
-    return build_engine(replace(settings, source_options=DEFERRED))
+    return build_services(replace(settings, source_options=DEFERRED))
 
 
-def events(engine, application_id: int, kind: str) -> int:
-    with engine.sessions() as session:
+def events(services, application_id: int, kind: str) -> int:
+    with services.sessions() as session:
         return session.scalar(select(func.count()).select_from(Event).where(
             Event.application_id == application_id, Event.kind == kind))
 
 
-def application(engine, application_id: int) -> Application:
-    with engine.sessions() as session:
+def application(services, application_id: int) -> Application:
+    with services.sessions() as session:
         return session.get(Application, application_id)
 
 
@@ -64,34 +64,34 @@ def rental_filing(landlord: str, tenant: str) -> dict:
             "monthly_rent": 3000, "phone": "13900139000"}
 
 
-def submit_rental(engine, people, applicant: str) -> dict:
+def submit_rental(services, people, applicant: str) -> dict:
     """The demo landlord's filing of their flat, by ``applicant`` (a party, or someone they authorised)."""
-    client = ApiClient(create_app(engine=engine))
+    client = ApiClient(create_app(services))
     reply = client.post("/api/applications", applicant, json={
         "matter": "rental_filing", "data": rental_filing(people["landlord"], people["tenant"])})
     assert reply.status_code == 202, reply.get_json()
     return reply.get_json()
 
 
-def test_a_slow_source_is_read_by_a_worker(deferred_engine, people, applicant_for):
-    body = submit_rental(deferred_engine, people, applicant_for(people["landlord"]))
+def test_a_slow_source_is_read_by_a_worker(deferred_services, people, applicant_for):
+    body = submit_rental(deferred_services, people, applicant_for(people["landlord"]))
     assert body["status"] == "running" and body["decision"] is None
-    run_queued_work(deferred_engine)
-    done = application(deferred_engine, body["id"])
+    run_queued_work(deferred_services)
+    done = application(deferred_services, body["id"])
     assert (done.status, done.outcome, done.pending_since) == ("completed", "approve", None)
-    assert events(deferred_engine, body["id"], "work.deferred") == 1
+    assert events(deferred_services, body["id"], "work.deferred") == 1
 
 
-def test_a_lost_job_is_recovered_by_the_reconciler(settings, engine, deferred_engine, people, applicant_for):
+def test_a_lost_job_is_recovered_by_the_reconciler(settings, services, deferred_services, people, applicant_for):
     lost = LostJobs()
-    deferred_engine.queue = lost
-    body = submit_rental(deferred_engine, people, applicant_for(people["landlord"]))
+    deferred_services = replace(deferred_services, queue=lost)
+    body = submit_rental(deferred_services, people, applicant_for(people["landlord"]))
     assert lost.dropped == [body["id"]]
-    assert application(engine, body["id"]).status == "running"
-    assert body["id"] in engine.reconcile(timedelta(0))
-    run_queued_work(engine)
-    assert application(engine, body["id"]).outcome == "approve"
-    assert events(engine, body["id"], "application.decided") == 1
+    assert application(services, body["id"]).status == "running"
+    assert body["id"] in services.work.reconcile(timedelta(0))
+    run_queued_work(services)
+    assert application(services, body["id"]).outcome == "approve"
+    assert events(services, body["id"], "application.decided") == 1
 
 
 def _worker(settings, delay: float) -> subprocess.Popen:
@@ -113,14 +113,14 @@ def _wait_for(condition, seconds: float, what: str) -> None:
 
 @pytest.mark.skipif(os.environ.get("ONEWINDOW_TEST_BACKEND", "sqlite") != "postgres",
                     reason="needs a worker process on real Redis; the embedded default has none")
-def test_a_worker_killed_mid_job_loses_nothing_and_does_nothing_twice(settings, engine, deferred_engine,
+def test_a_worker_killed_mid_job_loses_nothing_and_does_nothing_twice(settings, services, deferred_services,
                                                                       people, applicant_for):
     from rq.registry import StartedJobRegistry
 
     from worker.queues import QUEUE_NAME
 
-    body = submit_rental(deferred_engine, people, applicant_for(people["landlord"]))
-    redis = deferred_engine.queue.queue.connection
+    body = submit_rental(deferred_services, people, applicant_for(people["landlord"]))
+    redis = deferred_services.queue.queue.connection
     started = StartedJobRegistry(QUEUE_NAME, connection=redis)
     doomed = _worker(settings, delay=30)
     try:
@@ -129,28 +129,28 @@ def test_a_worker_killed_mid_job_loses_nothing_and_does_nothing_twice(settings, 
     finally:
         os.killpg(doomed.pid, signal.SIGKILL)
         doomed.wait(10)
-    stuck = application(engine, body["id"])
+    stuck = application(services, body["id"])
     assert stuck.status == "running" and stuck.pending_since is not None
-    assert events(engine, body["id"], "application.decided") == 0
+    assert events(services, body["id"], "application.decided") == 0
 
-    assert body["id"] in engine.reconcile(timedelta(0))
+    assert body["id"] in services.work.reconcile(timedelta(0))
     survivor = _worker(settings, delay=0)
     try:
-        _wait_for(lambda: application(engine, body["id"]).status == "completed", 60, "the application to finish")
+        _wait_for(lambda: application(services, body["id"]).status == "completed", 60, "the application to finish")
     finally:
         os.killpg(survivor.pid, signal.SIGTERM)
         survivor.wait(20)
-    assert application(engine, body["id"]).outcome == "approve"
-    assert events(engine, body["id"], "application.decided") == 1
-    with engine.sessions() as session:
+    assert application(services, body["id"]).outcome == "approve"
+    assert events(services, body["id"], "application.decided") == 1
+    with services.sessions() as session:
         runs = session.scalars(select(Event.data).where(Event.application_id == body["id"], Event.kind == "steps"))
         decide_steps = [s for run in runs for s in run["steps"] if s["element"] == "Task_decide"]
     assert len(decide_steps) == 1
 
 
-def test_a_source_that_does_not_answer_in_time_gives_manual_not_reject(settings, engine, resident, applicant_for):
-    slow = build_engine(replace(settings, source_options={"population_registry": {"delay": 1.0, "timeout": 0.2}}))
-    client = ApiClient(create_app(engine=slow))
+def test_a_source_that_does_not_answer_in_time_gives_manual_not_reject(settings, services, resident, applicant_for):
+    slow = build_services(replace(settings, source_options={"population_registry": {"delay": 1.0, "timeout": 0.2}}))
+    client = ApiClient(create_app(slow))
     id_number = resident(85)
     body = client.post("/api/applications", applicant_for(id_number), json={"matter": "elderly_subsidy", "data": {
         "id_number": id_number, "phone": "13500135000"}}).get_json()

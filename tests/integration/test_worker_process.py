@@ -32,7 +32,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
 from api import create_app
-from api.cli import main as cli
+from onewindow.cli import main as cli
 from engine import users
 from engine.catalogue import upsert_matter
 from engine.db import make_engine, make_session_factory, upgrade
@@ -44,7 +44,7 @@ from tests.integration.services import free_port
 from tests.integration.test_concurrent_approvals import give_identity
 from tests.integration.test_timers import FIXTURES, FORM, RULESET
 from tests.integration.test_worker import DEFERRED, application, events, rental_filing, submit_rental
-from worker.setup import build_engine
+from onewindow.wiring import build_services
 
 BACKEND = os.environ.get("ONEWINDOW_TEST_BACKEND", "sqlite")
 ONEWINDOW = str(Path(sys.executable).parent / "onewindow")
@@ -137,10 +137,10 @@ def _running(pid: int) -> bool:
         return False
 
 
-def _make_user(engine, role: str = "applicant", department: str | None = None) -> str:
+def _make_user(services, role: str = "applicant", department: str | None = None) -> str:
     """A fresh account; an applicant is a verified person (实名认证) of the population registry."""
     name = f"process_{role}_{next(_unique)}_{os.getpid()}"
-    with engine.sessions() as session:
+    with services.sessions() as session:
         user = users.create_user(session, name, DEMO_PASSWORD, role, department)
         if role == "applicant":
             give_identity(session, user)
@@ -181,7 +181,7 @@ def _make_near_due(sessions, application_id: int) -> None:
 # --- PostgreSQL + Redis: onewindow worker -----------------------------------------------
 
 @pytest.fixture(scope="module")
-def worked(settings, engine, people, tmp_path_factory):
+def worked(settings, services, people, tmp_path_factory):
     """A job lost with a SIGKILLed worker, a waiting timer and a near-due case; then two
     fresh workers that only their own crons drive."""
     from rq.registry import StartedJobRegistry
@@ -192,7 +192,7 @@ def worked(settings, engine, people, tmp_path_factory):
         pytest.skip("needs PostgreSQL + Redis")
     logs = tmp_path_factory.mktemp("workers")
     env = {"ONEWINDOW_DATABASE_URL": settings.database_url, "ONEWINDOW_REDIS_URL": settings.redis_url, **SCALE}
-    deferred = build_engine(replace(settings, source_options=DEFERRED))
+    deferred = build_services(replace(settings, source_options=DEFERRED))
     started = StartedJobRegistry(QUEUE_NAME, connection=deferred.queue.queue.connection)
     earlier = set(started.get_job_ids())  # a worker killed by an earlier test leaves its job listed
     lost = submit_rental(deferred, people, AGENT)
@@ -211,23 +211,23 @@ def worked(settings, engine, people, tmp_path_factory):
         for pid, command in children.items():
             if "onewindow" in command:  # RQ's own scheduler process does not notice (not ours to test)
                 os.kill(pid, signal.SIGKILL)
-        assert application(engine, lost["id"]).pending_since is not None
+        assert application(services, lost["id"]).pending_since is not None
         # The orphan enqueues until it notices; the later tests must be driven by fresh crons only.
         orphan_stopped = wait_for_quietly(lambda: not any(map(_running, orphaned_cron)), 30)
 
-        api = ApiClient(create_app(engine=engine))
-        with engine.sessions() as session:
+        api = ApiClient(create_app(services))
+        with services.sessions() as session:
             upsert_matter(session, {"code": "waiting_period", "name": "公示期测试", "department": "civil_affairs",
                                     "promised_days": 1, "legal_days": 1})
             session.commit()
-        deployed = api.post("/api/definitions", _make_user(engine, "analyst"), json=WAITING_PERIOD)
+        deployed = api.post("/api/definitions", _make_user(services, "analyst"), json=WAITING_PERIOD)
         assert deployed.status_code in (200, 201), deployed.get_json()
-        timer = api.post("/api/applications", _make_user(engine), json={"matter": "waiting_period",
+        timer = api.post("/api/applications", _make_user(services), json={"matter": "waiting_period",
                                                                         "data": {"name": "周九"}}).get_json()
         assert timer["status"] == "waiting", timer
         near_due = api.post("/api/applications", AGENT, json=_near_due_case(people)).get_json()
         assert near_due["status"] == "waiting" and near_due.get("colour", "green") == "green", near_due
-        _make_near_due(engine.sessions, near_due["id"])
+        _make_near_due(services.sessions, near_due["id"])
 
         survivor = start(logs, "survivor", ["worker"], env)
         workers.append(survivor)
@@ -243,34 +243,34 @@ def worked(settings, engine, people, tmp_path_factory):
 
 
 @needs_workers
-def test_the_workers_cron_fires_a_bpmn_timer(engine, worked):
-    wait_for(lambda: application(engine, worked.timer).status == "completed", 60,
+def test_the_workers_cron_fires_a_bpmn_timer(services, worked):
+    wait_for(lambda: application(services, worked.timer).status == "completed", 60,
              "the timer's application to complete", worked.worker)
-    done = application(engine, worked.timer)
+    done = application(services, worked.timer)
     assert (done.outcome, done.timer_due_at, done.pending_since) == ("approve", None, None)
 
 
 @needs_workers
-def test_the_reconciler_resends_the_job_a_killed_worker_lost_and_it_is_done_once(engine, worked):
-    wait_for(lambda: application(engine, worked.lost).status == "completed", 60,
+def test_the_reconciler_resends_the_job_a_killed_worker_lost_and_it_is_done_once(services, worked):
+    wait_for(lambda: application(services, worked.lost).status == "completed", 60,
              "the lost application to complete", worked.worker)
-    assert application(engine, worked.lost).outcome == "approve"
-    assert events(engine, worked.lost, "application.decided") == 1
-    with engine.sessions() as session:
+    assert application(services, worked.lost).outcome == "approve"
+    assert events(services, worked.lost, "application.decided") == 1
+    with services.sessions() as session:
         runs = session.scalars(select(Event.data).where(Event.application_id == worked.lost, Event.kind == "steps"))
         assert len([s for run in runs for s in run["steps"] if s["element"] == "Task_decide"]) == 1
-    assert _runs(engine.sessions).get("reconcile", 0) >= 1
+    assert _runs(services.sessions).get("reconcile", 0) >= 1
 
 
 @needs_workers
-def test_the_deadline_sweep_turns_a_case_yellow(engine, worked):
-    wait_for(lambda: _colour(engine.sessions, worked.near_due) == "yellow", 60, "the case to turn yellow",
+def test_the_deadline_sweep_turns_a_case_yellow(services, worked):
+    wait_for(lambda: _colour(services.sessions, worked.near_due) == "yellow", 60, "the case to turn yellow",
              worked.worker)
-    assert _alerts(engine.sessions, worked.near_due) == 1
+    assert _alerts(services.sessions, worked.near_due) == 1
 
 
 @needs_workers
-def test_healthz_and_worker_check_report_each_jobs_last_run(engine, worked, monkeypatch):
+def test_healthz_and_worker_check_report_each_jobs_last_run(services, worked, monkeypatch):
     from redis import Redis
 
     from engine.periodic import periodic_jobs
@@ -278,9 +278,9 @@ def test_healthz_and_worker_check_report_each_jobs_last_run(engine, worked, monk
 
     redis = Redis.from_url(worked.env["ONEWINDOW_REDIS_URL"])
     wait_for(lambda: live_crons(redis, periodic_jobs()), 60, "a live cron", worked.worker)
-    wait_for(lambda: all(_runs(engine.sessions).get(name, 0) >= 1 for name in JOB_NAMES), 60,
+    wait_for(lambda: all(_runs(services.sessions).get(name, 0) >= 1 for name in JOB_NAMES), 60,
              "every periodic job to have run", worked.worker)
-    app = create_app(engine=engine)
+    app = create_app(services)
     app.extensions["onewindow.started_at"] = utcnow() - timedelta(hours=4)  # no grace: fresh runs only
     reply = app.test_client().get("/healthz")
     assert reply.status_code == 200, reply.get_json()
@@ -290,9 +290,9 @@ def test_healthz_and_worker_check_report_each_jobs_last_run(engine, worked, monk
         assert job["runs"] >= 1 and job["last_run_at"] and job["duration_ms"] is not None, job
         assert job["outcome"] == "ok" and not job["stale"], job
 
-    import worker.jobs
+    import onewindow.wiring
 
-    monkeypatch.setattr(worker.jobs, "engine", lambda: engine)
+    monkeypatch.setattr(onewindow.wiring, "process_services", lambda: services)
     # Judged on production's intervals (a cron is live if it beat within 15 s): the workers' 1 s
     # intervals gave a 3 s window that a heartbeat missed now and then under the whole suite (any
     # scale below 0.2 gives the same, since an interval is at least 1 s). A dead cron still shows.

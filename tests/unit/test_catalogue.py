@@ -5,7 +5,8 @@ from __future__ import annotations
 from engine.bpmn import parse_process
 from engine.catalogue import read_catalogue
 from engine.config import REPO_ROOT
-from engine.runtime import check_task_specs
+from engine.operations import check_service_tasks
+from engine.task_forms import check_task_forms
 from engine.sandbox import check_specs
 from forms import load_form_file
 from rules import load_ruleset_file
@@ -31,7 +32,7 @@ def test_every_catalogue_entry_loads_and_passes_the_sandbox():
         assert parsed.process_id in (entry["code"], entry["bpmn"].removesuffix(".bpmn"))
         specs = [parsed.spec, *parsed.subprocess_specs.values()]
         assert check_specs(specs, entry["bpmn"]) == []
-        assert check_task_specs(specs, entry["bpmn"]) == []
+        assert check_task_forms(specs, entry["bpmn"]) + check_service_tasks(specs, entry["bpmn"], None) == []
         # a local variant (四级四同: the same national code) shares its matter's rule set
         owner = load_ruleset_file(REPO_ROOT / "rules" / entry["rules"]).matter
         assert owner == entry["code"] or national_codes[owner] == entry["national_code"], entry["code"]

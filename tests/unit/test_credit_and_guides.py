@@ -6,7 +6,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from engine import credit, guides, materials
+from engine import guides
+from engine.operations import credit, materials
 from engine.errors import InvalidInput, SourceUnavailable
 from engine.sources import SourceRecord
 

@@ -9,7 +9,8 @@ from engine import task_forms
 from engine.assignment import TaskAssignment, assignment_of
 from engine.bpmn import parse_process
 from engine.errors import InvalidInput
-from engine.runtime import check_task_specs
+from engine.operations import check_service_tasks
+from engine.task_forms import check_task_forms
 
 
 def errors(name: str, answer: dict) -> dict:
@@ -87,7 +88,7 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_unknown_task_forms_and_service_operations_are_refused_at_deploy_naming_the_element():
     parsed = parse_process(BPMN, "odd.bpmn")
-    problems = check_task_specs([parsed.spec], "odd.bpmn")
+    problems = check_task_forms([parsed.spec], "odd.bpmn") + check_service_tasks([parsed.spec], "odd.bpmn", None)
     assert [(p["element_id"], p["reason"].split(";")[0]) for p in problems] == [
         ("Task_odd", "unknown taskForm 'interview'"), ("Task_mail", "unknown service operation 'smtp.send'")]
 

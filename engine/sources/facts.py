@@ -7,30 +7,27 @@ that does not answer, yields a fact with that status — the rules turn it into
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-from engine.errors import SourceUnavailable
-from engine.sources import Source, SourceRecord
+from engine.sources import Reading, ReadStatus, Source, read_all
 from rules import Fact, RuleSet
 
 FORM = "form"
-_LOOKUPS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="facts")
 Evaluate = Callable[[str, Mapping[str, Any]], Any]
 
 
-def deferred_sources(ruleset: RuleSet, sources: Mapping[str, Source]) -> list[str]:
-    """The sources this rule set reads that only a worker may call."""
-    names = {spec.source for spec in ruleset.facts.values()}
-    return sorted(name for name in names if name in sources and sources[name].deferred)
+def sources_read(ruleset: RuleSet) -> Iterable[str]:
+    """The sources a rule set's facts come from (whether a step must wait for a worker)."""
+    return {spec.source for spec in ruleset.facts.values() if spec.source != FORM}
 
 
 def gather_facts(ruleset: RuleSet, data: Mapping[str, Any], sources: Mapping[str, Source],
                  evaluate: Evaluate) -> dict[str, Fact]:
     """Read every declared fact; one lookup per (source, key) however many facts use it,
     and the lookups run at the same time (each source keeps its own timeout)."""
-    records = _look_up(ruleset, data, sources)
+    records = read_all(sources, [(spec.source, _key(spec, data)) for spec in ruleset.facts.values()
+                                 if spec.source != FORM])
     facts = {}
     for name, spec in ruleset.facts.items():
         if spec.source == FORM:
@@ -42,19 +39,6 @@ def gather_facts(ruleset: RuleSet, data: Mapping[str, Any], sources: Mapping[str
 
 def _key(spec, data: Mapping[str, Any]) -> str:
     return str(data.get(spec.key, "")) if spec.key else ""
-
-
-def _look_up(ruleset: RuleSet, data: Mapping[str, Any],
-             sources: Mapping[str, Source]) -> dict[tuple[str, str], SourceRecord | SourceUnavailable]:
-    wanted = {(spec.source, _key(spec, data)) for spec in ruleset.facts.values() if spec.source != FORM}
-    pending = {pair: _LOOKUPS.submit(sources[pair[0]].lookup, pair[1]) for pair in wanted}
-    records: dict[tuple[str, str], SourceRecord | SourceUnavailable] = {}
-    for pair, future in pending.items():
-        try:
-            records[pair] = future.result()  # bounded: every source lookup has its own timeout
-        except SourceUnavailable as exc:
-            records[pair] = exc
-    return records
 
 
 def _now() -> str:
@@ -69,13 +53,10 @@ def _form_fact(name: str, spec, data: Mapping[str, Any], evaluate: Evaluate) -> 
     return Fact(name, value, FORM, _now())
 
 
-def _source_fact(name: str, spec, data: Mapping[str, Any], record: SourceRecord | SourceUnavailable,
-                 evaluate: Evaluate) -> Fact:
-    if isinstance(record, SourceUnavailable):
-        return Fact(name, None, spec.source, _now(), status="unavailable")
-    read_at = record.read_at.isoformat()
-    if record.data is None:
-        return Fact(name, None, spec.source, read_at, status="no_record")
+def _source_fact(name: str, spec, data: Mapping[str, Any], record: Reading, evaluate: Evaluate) -> Fact:
+    if record.status != ReadStatus.OK:
+        return Fact(name, None, spec.source, record.read_at or _now(), status=str(record.status))
+    read_at = record.read_at
     try:
         value = evaluate(spec.expr, {**data, "record": record.data}) if spec.expr else record.data.get(spec.field or name)
     except (ValueError, TypeError, KeyError) as exc:  # a record without the expected field: cannot verify

@@ -12,7 +12,7 @@ import click
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import OperationalError
 
-from api.users_cli import users_group
+from onewindow.users_cli import users_group
 from engine.accounts import refuse_published_passwords
 from engine.catalogue import deploy_catalogue
 from engine.config import CATALOGUE_FILE, SettingsError, load_settings
@@ -65,11 +65,11 @@ def db_upgrade() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=CATALOGUE_FILE)
 def deploy(path: Path) -> None:
     """Deploy matters: PATH is the catalogue (all matters) or one matter's BPMN file in processes/."""
-    from worker.jobs import engine
+    from onewindow.wiring import process_services
 
     catalogue, only = (path, None) if path.suffix in (".yaml", ".yml") else (path.parent / "catalogue.yaml", path.name)
-    with engine().sessions() as session:
-        results = deploy_catalogue(session, set(engine().sources), "cli", catalogue, only=only)
+    with process_services().sessions() as session:
+        results = deploy_catalogue(session, set(process_services().sources), "cli", catalogue, only=only)
         session.commit()
         if not results:
             raise click.ClickException(f"{path} is not named in {catalogue}")
@@ -93,9 +93,9 @@ def _lint_warnings(definition) -> list[dict[str, str]]:
 def demo() -> None:
     """Load the demo users and registry records (password: demo-password)."""
     from engine.demo import seed
-    from worker.jobs import engine
+    from onewindow.wiring import process_services
 
-    with engine().sessions() as session:
+    with process_services().sessions() as session:
         people = seed(session, date.today())
         session.commit()
     for key, id_number in people.items():
@@ -112,12 +112,12 @@ def serve(host: str, port: int, threads: int) -> None:
     import waitress
 
     from api import create_app
-    from worker.jobs import engine
+    from onewindow.wiring import process_services
 
     settings = load_settings()
     upgrade(settings.database_url)
-    with engine().sessions() as session:
-        deploy_catalogue(session, set(engine().sources), "system")
+    with process_services().sessions() as session:
+        deploy_catalogue(session, set(process_services().sources), "system")
         if settings.demo_data:  # the embedded SQLite, or ONEWINDOW_DEMO=1
             from engine.demo import seed
             seed(session, date.today())
@@ -126,7 +126,7 @@ def serve(host: str, port: int, threads: int) -> None:
     if settings.embedded:
         _start_embedded_sweeps()
     log.info("OneWindow on http://%s:%s/api/docs (%s)", host, port, _safe(settings.database_url))
-    waitress.serve(create_app(settings, engine()), host=host, port=port, threads=threads)
+    waitress.serve(create_app(process_services(), settings), host=host, port=port, threads=threads)
 
 
 def _start_embedded_sweeps() -> threading.Thread:
@@ -134,7 +134,7 @@ def _start_embedded_sweeps() -> threading.Thread:
     table of periodic jobs (engine/periodic.py), each run recorded by the same wrapper.
     Every job runs once at start (as RQ's cron does), then every interval."""
     from engine.periodic import periodic_jobs, run_recorded
-    from worker.jobs import engine
+    from onewindow.wiring import process_services
 
     jobs = periodic_jobs()
 
@@ -145,7 +145,7 @@ def _start_embedded_sweeps() -> threading.Thread:
                 if time.monotonic() >= due[job.name]:
                     due[job.name] = time.monotonic() + job.interval
                     try:
-                        run_recorded(job, engine())
+                        run_recorded(job, process_services())
                     except Exception:  # noqa: BLE001 — recorded and logged; the next round retries
                         pass
             time.sleep(max(0.1, min(due.values()) - time.monotonic()))
@@ -179,7 +179,7 @@ def _check_periodic(settings) -> int:
     """``worker --check``: what is registered, who runs it, each job's last run; 0 if healthy.
     Embedded (no Redis), ``serve`` runs the jobs and only the table is read."""
     from engine.periodic import health, periodic_jobs
-    from worker.jobs import engine
+    from onewindow.wiring import process_services
     from worker.queues import QUEUE_NAME
 
     jobs, since, crons_ok = periodic_jobs(), None, True
@@ -198,7 +198,7 @@ def _check_periodic(settings) -> int:
             click.echo("cron: none running on this Redis — no periodic job will run")
         crons_ok = bool(crons)
         since = min((created_at for _, created_at, _ in crons), default=None)
-    report = health(engine().sessions, jobs, since)
+    report = health(process_services().sessions, jobs, since)
     for job in report.jobs:
         if job.runs:
             last = (f"last run {job.last_run_at:%Y-%m-%d %H:%M:%S}Z, {job.duration_ms} ms, {job.outcome}"
@@ -231,13 +231,13 @@ def rules_replay(matter: str, file: Path) -> None:
     which decisions would change. Reads only; nothing is deployed or written."""
     from engine.errors import OneWindowError
     from engine.replay import count_recorded, replay
-    from worker.jobs import engine
+    from onewindow.wiring import process_services
 
     kind = "dmn" if file.suffix.lower() in (".dmn", ".xml") else "ruleset"
     try:
-        with click.progressbar(length=count_recorded(engine().sessions, matter), label="replaying",
+        with click.progressbar(length=count_recorded(process_services().sessions, matter), label="replaying",
                                file=sys.stderr) as bar:
-            report = replay(engine().sessions, matter, kind, file.read_text(encoding="utf-8"),
+            report = replay(process_services().sessions, matter, kind, file.read_text(encoding="utf-8"),
                             on_each=lambda: bar.update(1))
     except OneWindowError as exc:
         problems = [f"  {p['file']} {p['element_id']}: {p['reason']}" for p in exc.extra.get("problems", [])]

@@ -27,10 +27,10 @@ def _password(from_stdin: bool) -> str:
 def _in_session(work: Callable) -> object:
     """Run ``work(session)`` and commit; a refusal (unknown user, taken name, a password
     the policy refuses) is one line and exit 1."""
-    from worker.jobs import engine
+    from onewindow.wiring import process_services
 
     try:
-        with engine().sessions() as session:
+        with process_services().sessions() as session:
             result = work(session)
             session.commit()
             return result

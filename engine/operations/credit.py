@@ -12,17 +12,24 @@ list blocks it (with the legal basis quoted in the refusal), and what each tier 
 
 A tier that cannot be read grants nothing (normal handling); a debtor list that cannot be
 read sends the case to manual review — "cannot verify" never refuses anyone.
+
+Operations: ``credit.check`` (needs the ``credit`` policy; reads the credit registry and
+the debtor list; effects: the check in the history, the red tier's fast lane) and
+``credit.false_commitment`` (a failed 告知承诺 verification lowers the tier).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
 from sqlalchemy.orm import Session
 
-from engine.errors import SourceUnavailable
-from engine.models import CreditRecord, Event
-from engine.sources import Source
+from engine.deadlines import refresh_deadline
+from engine.events import EventKind, record
+from engine.models import CreditRecord
+from engine.operations.base import EffectTarget, Operation, OperationContext, Result
+from engine.sources import Reading, ReadStatus, Source, read_all
 
 CREDIT_SOURCE = "credit_registry"
 DEBTOR_SOURCE = "debtor_list"
@@ -42,14 +49,14 @@ def check(policy: Mapping[str, Any], data: Mapping[str, Any], sources: Mapping[s
     """The credit part of a Decision: tier and debtor status with their sources, what the
     tier allows for this matter, and the path to take (refuse / manual / normal)."""
     subject = str(data.get(policy["subject_field"], ""))
-    tier = _read(sources, CREDIT_SOURCE, subject)
-    debtor = _read(sources, DEBTOR_SOURCE, subject)
-    tier_name = tier["record"]["tier"] if tier["status"] == "ok" else "unknown"
+    readings = read_all(sources, [(CREDIT_SOURCE, subject), (DEBTOR_SOURCE, subject)])
+    tier, debtor = readings[(CREDIT_SOURCE, subject)], readings[(DEBTOR_SOURCE, subject)]
+    tier_name = tier.data["tier"] if tier.status == ReadStatus.OK else "unknown"
     allows = {name: bool(tiers_of(policy).get(tier_name, {}).get(name)) for name in PRIVILEGES}
     path, message = _path(policy, tier_name, debtor)
     return {"subject": subject, "tier": tier_name, "path": path, "message": message, "allows": allows,
-            "sources": {CREDIT_SOURCE: _provenance(tier), DEBTOR_SOURCE: _provenance(debtor)},
-            "debtor": debtor["record"] if debtor["status"] == "ok" else None}
+            "sources": {CREDIT_SOURCE: tier.provenance, DEBTOR_SOURCE: debtor.provenance},
+            "debtor": debtor.data if debtor.status == ReadStatus.OK else None}
 
 
 def tiers_of(policy: Mapping[str, Any]) -> dict:
@@ -66,12 +73,12 @@ def report_false_commitment(session: Session, subject: str, application_id: int,
     """A failed verification of a 告知承诺: the credit registry lowers the tier so the same
     applicant cannot commit again. Embedded, the registry is a local table; a production
     adapter reports to the provincial credit platform instead."""
-    record = session.get(CreditRecord, subject)
-    before = record.tier if record else "blue"
+    registered = session.get(CreditRecord, subject)
+    before = registered.tier if registered else "blue"
     reason = f"虚假承诺（办件 {application_id}）false commitment"
     session.merge(CreditRecord(subject=subject, tier=_lowered(before), reason=reason, updated_at=now))
     data = {"subject": subject, "from": before, "to": _lowered(before), "reason": reason}
-    session.add(Event(application_id=application_id, kind="credit.lowered", actor="engine", at=now, data=data))
+    record(session, EventKind.CREDIT_LOWERED, "engine", now, data, application_id=application_id)
     return data
 
 
@@ -79,25 +86,63 @@ def _lowered(tier: str) -> str:
     return "black" if tier == "black" else TIER_AFTER_FALSE_COMMITMENT
 
 
-def _path(policy: Mapping[str, Any], tier: str, debtor: dict) -> tuple[str, str]:
-    listed = debtor["status"] == "ok" and debtor["record"].get("listed")
+def _path(policy: Mapping[str, Any], tier: str, debtor: Reading) -> tuple[str, str]:
+    listed = debtor.status == ReadStatus.OK and debtor.data.get("listed")
     if tier == "black" or listed:
         who = "失信被执行人" if listed else "信用等级为黑色"
         if policy.get("blocks"):
             return "refuse", f"申请人为{who}，依据{policy.get('legal_basis', '有关规定')}不予办理 (blocked: {who})"
         return "manual", f"申请人为{who}，转人工审核 ({who}: manual review)"
-    if debtor["status"] != "ok":
+    if debtor.status != ReadStatus.OK:
         return "manual", "失信被执行人名单暂时无法核验，转人工审核 (debtor list cannot be verified)"
     return "normal", ""
 
 
-def _read(sources: Mapping[str, Source], name: str, key: str) -> dict:
-    try:
-        record = sources[name].lookup(key)
-    except SourceUnavailable as exc:
-        return {"status": "unavailable", "error": str(exc), "read_at": None, "record": None}
-    return {"status": "ok", "record": record.data, "read_at": record.read_at.isoformat()}
+# --- the operations -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CreditChecked:
+    """The history shows the tier, the debtor status and their sources."""
+
+    result: dict
+
+    def apply(self, target: EffectTarget) -> None:
+        record(target.session, EventKind.CREDIT_CHECKED, target.actor, target.now, self.result,
+               application=target.application)
 
 
-def _provenance(read: dict) -> dict:
-    return {"status": read["status"], "read_at": read["read_at"]}
+@dataclass(frozen=True)
+class FastLane:
+    """A red tier's fast lane: the application's promised limit cut by 30%."""
+
+    def apply(self, target: EffectTarget) -> None:
+        application = target.application
+        promised = application.definition.matter.promised_days
+        application.promised_days = fast_lane_days(promised)
+        refresh_deadline(target.session, target.calendar, application, target.now)
+        record(target.session, EventKind.CREDIT_FAST_LANE, target.actor, target.now,
+               {"promised_days": application.promised_days, "instead_of": promised}, application=application)
+
+
+@dataclass(frozen=True)
+class FalseCommitment:
+    subject: str
+
+    def apply(self, target: EffectTarget) -> None:
+        report_false_commitment(target.session, self.subject, target.application.id, target.now)
+
+
+def _check(context: OperationContext, params: dict, data: dict) -> Result:
+    result = check(context.policy["credit"], data, context.sources)
+    fast = result["allows"]["fast_lane"] and result["path"] == "normal"
+    return Result(result, (CreditChecked(result), *((FastLane(),) if fast else ())))
+
+
+def _false_commitment(context: OperationContext, params: dict, data: dict) -> Result:
+    return Result(None, (FalseCommitment((data.get("credit") or {}).get("subject", "")),))
+
+
+CHECK = Operation("credit.check", _check, "read the credit tier and the debtor list under the matter's credit policy",
+                  policy="credit", reads=lambda context: (CREDIT_SOURCE, DEBTOR_SOURCE))
+FALSE_COMMITMENT = Operation("credit.false_commitment", _false_commitment,
+                             "a failed 告知承诺 verification: the credit registry lowers the tier")

@@ -1,18 +1,13 @@
-"""Data-sharing sources (数据共享): population registry, death records, property registry,
-credit registry, dishonest-debtor list, e-licence library (电子证照库)…
-
-Every source is an adapter with one call, ``lookup(key)``, run under a timeout. The
-embedded default reads demo SQL tables; a production deployment replaces an adapter with
-one that calls the provincial data-sharing platform over HTTP, keeping the same shape.
-A source marked ``deferred`` is slow enough that it is only read by a worker, never
-inside an HTTP request.
-"""
+"""The embedded data-sharing adapters: demo SQL tables standing in for the population
+registry, death records, property registry, credit registry, dishonest-debtor list and the
+e-licence library (电子证照库). A production deployment replaces an adapter with one that
+calls the provincial data-sharing platform over HTTP, keeping the ``Source`` shape
+(engine/sources/__init__.py)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Protocol
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -20,26 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.db import SOURCE_TIMEOUT_SECONDS
 from engine.errors import SourceUnavailable
+from engine.sources import Source, SourceRecord
 from engine.models import (CreditRecord, DeathRecord, DebtorRecord, LicenceRecord, PropertyRecord, RegistryPerson,
                            SubsidyRecipient)
-
-
-@dataclass(frozen=True)
-class SourceRecord:
-    """What one lookup returned, with when it was read (every fact keeps its source and time)."""
-
-    source: str
-    key: str
-    data: dict | None  # None: the source answered that it has no record
-    read_at: datetime
-
-
-class Source(Protocol):
-    name: str
-    deferred: bool
-
-    def lookup(self, key: str) -> SourceRecord:
-        """Return the record for ``key``; raise SourceUnavailable if the source cannot answer."""
 
 
 Query = Callable[[Session, str], dict | None]
@@ -50,8 +28,8 @@ class SqlSource:
 
     ``delay`` simulates a slow remote registry (demo and fault tests): a registry slower
     than ``timeout`` is given up on after ``timeout`` seconds, as an HTTP adapter's client
-    timeout would. The lookup runs on the caller's thread — ``facts.gather_facts`` already
-    runs a rule set's lookups side by side, and a second thread per lookup only cost time.
+    timeout would. The lookup runs on the caller's thread — ``engine.sources.read_all`` already
+    runs an operation's lookups side by side, and a second thread per lookup only cost time.
     On PostgreSQL the demo tables' own queries are bounded by the read-only database's
     statement timeout (``engine.db.make_engine``); SQLite reads under WAL never wait.
     """

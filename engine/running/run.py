@@ -1,0 +1,158 @@
+"""The one place workflows run (办件的运行): load, run, apply effects, record state, project
+tasks, hand over.
+
+Every use case that moves an application (engine/applications.py, engine/tasks.py,
+engine/work.py, engine/incidents.py) calls ``Runner.run`` inside its one transaction:
+the workflow runs every step that needs no waiting, a failure becomes an incident, the
+operations' effects are applied, SpiffWorkflow's state is stored, the queue index and the
+next timer are projected, and the answer is recorded when the process reaches it. After
+commit the use case calls ``hand_over`` so work left pending reaches the queue at once
+(the reconciler re-sends anything a lost hand-over left behind).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Mapping, Protocol
+
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine import bpmn
+from engine.calendar import WorkingCalendar
+from engine.deadlines import due_for_new_task
+from engine.events import EventKind, record
+from engine.incidents import MANUAL_TASK_ELEMENT, MANUAL_TASK_TITLE, Failure, IncidentKind, open_incident
+from engine.models import Application, ApplicationStatus, ServiceDefinition, Task
+from engine.operations.base import EffectTarget
+from engine.running.compiled import spec_of
+from engine.running.decision import decide, final_result
+from engine.running.dispatch import ServiceTasks, WorkDeferred
+from engine.running.projection import next_timer, project_tasks
+from engine.sandbox import BudgetExceeded, run_budget
+from engine.sources import Source
+
+# Each completed BPMN step costs this much of the run's sandbox step budget (1,000,000):
+# 25,000 steps a run — room for a 10,000-turn loop of two steps, an end to one that never exits.
+STEPS_PER_TASK = 40
+AUDITED_STEPS = 200  # a run's "steps" audit row lists the first ones and counts the rest
+
+
+class WorkQueue(Protocol):
+    """Where pending work goes after commit: RQ in production, a thread when embedded."""
+
+    def enqueue_advance(self, application_id: int) -> None: ...
+
+
+@dataclass
+class Runner:
+    sources: Mapping[str, Source]
+    queue: WorkQueue
+    clock: Callable[[], datetime]
+    calendar: WorkingCalendar
+
+    def services_for(self, definition: ServiceDefinition) -> ServiceTasks:
+        return ServiceTasks(definition, self.sources, self.clock)
+
+    def start(self, definition: ServiceDefinition, data: dict) -> tuple[BpmnWorkflow, ServiceTasks]:
+        """A new workflow of the version, its first task holding the form data."""
+        services = self.services_for(definition)
+        workflow = bpmn.new_workflow(spec_of(definition), services.script_engine())
+        workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
+        return workflow, services
+
+    def load(self, application: Application,
+             definition: ServiceDefinition | None = None) -> tuple[BpmnWorkflow, ServiceTasks]:
+        """The stored workflow, on the version it started with (or ``definition``: a retry
+        on the newest version; SpiffWorkflow raises when the state does not fit it)."""
+        definition = definition or application.definition
+        services = self.services_for(definition)
+        return bpmn.load_state(application.workflow, spec_of(definition), services.script_engine()), services
+
+    def run(self, session: Session, application: Application, workflow: BpmnWorkflow, services: ServiceTasks,
+            allow_deferred: bool, actor: str) -> None:
+        now = self.clock()
+        steps: list[dict] = []
+        application.pending_since = None
+        failure = self._steps(session, application, workflow, services, allow_deferred, actor, steps, now)
+        if steps:  # one audit row per run, not one per step: the hot path writes less
+            record(session, EventKind.STEPS, actor, now, application=application, data={
+                "steps": steps[:AUDITED_STEPS],
+                **({"more": len(steps) - AUDITED_STEPS} if len(steps) > AUDITED_STEPS else {})})
+        # SpiffWorkflow calls a workflow completed when its task iterator finds nothing left —
+        # also when the iterator gave up at its depth limit. Completed means an end event ran.
+        ended = bpmn.reached_end(workflow)
+        if failure is None and not ended and workflow.is_completed():
+            failure = Failure(IncidentKind.NO_END_EVENT, workflow.last_task.task_spec.bpmn_id or "",
+                              "the workflow stopped with nothing waiting and no end event reached")
+        with session.no_autoflush:  # one flush at commit, not one per query in between
+            if failure is not None:
+                self._fail(session, application, failure, now, actor)
+            target = EffectTarget(session, application, self.calendar, now, actor)
+            for effect in services.effects:
+                effect.apply(target)
+            self._record_state(session, application, workflow, ended, now, actor)
+
+    def hand_over(self, application: Application) -> None:
+        """After commit: work the run left pending goes to the queue now."""
+        if application.pending_since is not None:
+            self.queue.enqueue_advance(application.id)
+
+    def _steps(self, session: Session, application: Application, workflow: BpmnWorkflow, services: ServiceTasks,
+               allow_deferred: bool, actor: str, steps: list[dict], now: datetime) -> Failure | None:
+        def before(task) -> None:
+            services.must_defer(task, allow_deferred)
+
+        def after(task) -> None:
+            try:
+                budget.charge(STEPS_PER_TASK)
+            except BudgetExceeded as exc:  # a flow that loops for ever: name where it was
+                raise WorkflowTaskException(str(exc), task=task) from exc
+            if task.task_spec.bpmn_id:
+                steps.append({"element": task.task_spec.bpmn_id, "type": type(task.task_spec).__name__})
+
+        try:
+            with bpmn.workflow_clock(self.clock), run_budget() as budget:  # the run's scripts and steps share it
+                bpmn.run_engine_steps(workflow, will_complete_task=before, did_complete_task=after)
+        except WorkDeferred as deferred:
+            application.pending_since = now
+            record(session, EventKind.WORK_DEFERRED, actor, now, application=application,
+                   data={"element": deferred.element_id, "sources": deferred.sources})
+        except (WorkflowException, BudgetExceeded, RecursionError) as exc:  # never a 500: an incident
+            return Failure.of(exc)
+        return None
+
+    def _fail(self, session: Session, application: Application, failure: Failure, now: datetime,
+              actor: str) -> None:
+        """A failed run: an incident for staff, a task "转人工处理" in the department's queue,
+        and for the applicant only the neutral notice (no exception text ever reaches them)."""
+        application.status = ApplicationStatus.FAILED
+        open_incident(session, application, failure.kind, failure.element_id, failure.error, now, actor)
+        session.add(Task(application=application, spiff_task_id="", element_id=MANUAL_TASK_ELEMENT,
+                         title=MANUAL_TASK_TITLE, candidate_role="clerk",
+                         department=application.definition.matter.department, region=application.region,
+                         due_at=due_for_new_task(session, self.calendar, application, now), created_at=now))
+
+    def _record_state(self, session: Session, application: Application, workflow: BpmnWorkflow,
+                      ended: bool, now: datetime, actor: str) -> None:
+        application.workflow = bpmn.dump_state(workflow)
+        application.updated_at = now
+        data = workflow.last_task.data if workflow.last_task else {}
+        if bpmn.DECISION_VARIABLE in data:
+            application.decision = data[bpmn.DECISION_VARIABLE]
+        project_tasks(session, self.calendar, application, workflow.get_tasks(state=TaskState.READY, manual=True), now)
+        application.timer_due_at = next_timer(workflow, now)
+        if application.status == ApplicationStatus.FAILED:
+            return
+        answer = workflow.data if ended else data  # a finished process's data, or the last step's
+        outcome = answer.get(bpmn.OUTCOME_VARIABLE)
+        if outcome and outcome != application.outcome:
+            decide(session, application, outcome, answer.get(bpmn.RESULT_VARIABLE), now, actor)
+        if ended:
+            application.status, application.completed_at = ApplicationStatus.COMPLETED, now
+            application.result = final_result(application, workflow.data.get(bpmn.RESULT_VARIABLE) or {})
+        else:
+            application.status = ApplicationStatus.RUNNING if application.pending_since else ApplicationStatus.WAITING
