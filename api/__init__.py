@@ -6,11 +6,11 @@ from flask import Flask, send_from_directory
 
 from api import (accounts, analysts, applicants, audit, auth, authorisations, clerks, context, identity, incidents,
                  openapi, privacy, problems, protection, ratings, request_log, supervisors)
-from engine.accounts import refuse_published_passwords
+from engine.people.accounts import refuse_published_passwords
 from engine.config import Settings, load_settings
 from engine.logs import configure_logging
-from engine.periodic import health as periodic_health, periodic_jobs
-from engine.models import utcnow
+from engine.oversight.periodic import health as periodic_health, periodic_jobs
+from engine.store.models import utcnow
 from engine.services import Services
 
 SWAGGER_ASSETS = "/api/docs/assets/"
@@ -49,7 +49,7 @@ def create_app(services: Services, settings: Settings | None = None) -> Flask:
         """Swagger UI served from the installed bundle: no CDN (no internet here)."""
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
 
-    # /healthz: each periodic job's last run (engine/periodic.py), 503 when one is stale;
+    # /healthz: each periodic job's last run (engine/oversight/periodic.py), 503 when one is stale;
     # this process's start is when it began watching (the grace a job gets after a start).
     app.extensions[STARTED_AT] = utcnow()
 

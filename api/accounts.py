@@ -1,5 +1,5 @@
 """Account administration for admins: open accounts, change role, department or status,
-reset passwords (engine/accounts.py does the work and audits it)."""
+reset passwords (engine/people/accounts.py does the work and audits it)."""
 from __future__ import annotations
 
 from http import HTTPStatus
@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from api.context import services
 from api.auth import password_field, roles
 from api.schemas import UserSchema
-from engine import accounts, users
-from engine.models import DEFAULT_REGION, User
+from engine.people import accounts, users
+from engine.store.models import DEFAULT_REGION, User
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/users", description="Accounts (admins)")
 

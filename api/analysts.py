@@ -13,11 +13,11 @@ from api.context import services
 from api.auth import roles
 from api.schemas import (DefinitionSchema, DefinitionUploadSchema, DeployedDefinitionSchema, ReplayReportSchema,
                          ReplayRequestSchema, ValidationReportSchema)
-from engine.definitions import DefinitionUpload, deploy, definition_summary, upload_warnings, validate_upload
-from engine.assignment import Staffing
+from engine.definitions.versions import DefinitionUpload, deploy, definition_summary, upload_warnings, validate_upload
+from engine.people.assignment import Staffing
 from engine.errors import DeploymentRefused, NotFound
-from engine.models import Matter, ServiceDefinition
-from engine.replay import replay, report_dict
+from engine.store.models import Matter, ServiceDefinition
+from engine.definitions.replay import replay, report_dict
 
 blp = Blueprint("analysts", __name__, url_prefix="/api/definitions", description="Service definitions (analysts)")
 

@@ -11,13 +11,13 @@ from api.auth import roles
 from api.schemas import (APPLICATION_REF, ApplicationDetailSchema, ApplicationSchema, FormJsonSchema, IdempotencyHeaderSchema,
                          MaterialsListSchema, MatterSchema, SituationSchema, SubmissionSchema)
 from engine.access import SUBMITTERS
-from engine.definitions import current_definition
+from engine.definitions.versions import current_definition
 from engine.errors import NotFound
-from engine.guides import materials_for
-from engine.models import Matter
-from engine.references import application_id_for
+from engine.definitions.guides import materials_for
+from engine.store.models import Matter
+from engine.store.references import application_id_for
 from engine.running.compiled import compiled
-from engine.task_forms import SupplementForm
+from engine.definitions.task_forms import SupplementForm
 from forms.json_schema import form_json_schema
 
 blp = Blueprint("applicants", __name__, url_prefix="/api", description="Matters and applications (办件)")

@@ -10,8 +10,8 @@ from sqlalchemy import or_, select
 from api.context import services
 from api.auth import roles
 from api.schemas import EventSchema
-from engine import regions
-from engine.models import Application, Event, User
+from engine.people import regions
+from engine.store.models import Application, Event, User
 
 blp = Blueprint("audit", __name__, url_prefix="/api/events", description="Audit trail (supervisors, admins)")
 
@@ -36,7 +36,7 @@ class Events(MethodView):
     @roles("supervisor", "admin")
     def get(self, query: dict):
         """Who did what and when: decisions, claims, completions, deployments, logins. A
-        supervisor sees their region's (engine/regions.py): its applications' events, and of
+        supervisor sees their region's (engine/people/regions.py): its applications' events, and of
         the others those of its people and of the system (deployments, scheduled jobs)."""
         statement = select(Event).order_by(Event.id.desc()).limit(query["limit"])
         if not regions.sees_every_region(g.user):

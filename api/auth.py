@@ -16,15 +16,15 @@ from marshmallow import Schema, fields, validate
 
 from api.context import services
 from api.schemas import LoginSchema, TokenSchema
-from engine import accounts, users
+from engine.people import accounts, users
 from engine.errors import Forbidden, Unauthenticated
-from engine.models import User
+from engine.store.models import User
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sign in (token login)")
 
 
 def password_field(**metadata: str) -> fields.String:
-    """A new password as the policy allows it (engine/accounts.py), documented in the schema."""
+    """A new password as the policy allows it (engine/people/accounts.py), documented in the schema."""
     return fields.String(required=True, load_only=True, metadata=metadata, validate=validate.Length(
         min=accounts.MIN_PASSWORD_LENGTH, max=accounts.MAX_PASSWORD_LENGTH))
 

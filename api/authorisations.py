@@ -1,6 +1,6 @@
 """授权代办: principals authorise agents online, outlet staff record paper authorisations,
 either revokes; an agent checks whether they may apply for a principal in a matter
-(engine/authorisations.py does the work and audits it)."""
+(engine/people/authorisations.py does the work and audits it)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,10 +14,10 @@ from api.context import services
 from api.accounts import committed
 from api.auth import roles
 from api.schemas import ROW_ID
-from engine import authorisations
-from engine.authorisations import AGENT_ROLE
+from engine.people import authorisations
+from engine.people.authorisations import AGENT_ROLE
 from engine.errors import NotFound
-from engine.models import Authorisation, Matter, as_utc
+from engine.store.models import Authorisation, Matter, as_utc
 
 blp = Blueprint("authorisations", __name__, url_prefix="/api/authorisations",
                 description="授权代办: who may apply in whose name")

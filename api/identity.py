@@ -1,6 +1,6 @@
 """实名认证 and company roles over HTTP: registering a verified account, the caller's
 identity, and the company roles a legal representative claims and hands out
-(engine/identity.py and engine/company_roles.py do the work and audit it)."""
+(engine/people/identity.py and engine/people/company_roles.py do the work and audit it)."""
 from __future__ import annotations
 
 from http import HTTPStatus
@@ -16,8 +16,8 @@ from api.context import services
 from api.accounts import committed
 from api.auth import password_field, roles
 from api.schemas import UtcDateTime
-from engine import accounts, company_roles, identity
-from engine.models import CompanyRoleKind, User
+from engine.people import accounts, company_roles, identity
+from engine.store.models import CompanyRoleKind, User
 
 blp = Blueprint("identity", __name__, url_prefix="/api",
                 description="Real-name identity 实名认证 and company roles (法定代表人 / 经办人)")

@@ -1,5 +1,5 @@
 """Masking what the API answers with, for callers who see personal data masked
-(engine/privacy.py): one post_dump on every schema that carries an application's data."""
+(engine/oversight/privacy.py): one post_dump on every schema that carries an application's data."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +8,7 @@ from flask import g
 from marshmallow import Schema, post_dump
 
 from api.context import services
-from engine.privacy import Masking, masking_of, sees_masked
+from engine.oversight.privacy import Masking, masking_of, sees_masked
 
 
 def masked_for_caller(data: Any, application_id: int | None) -> Any:

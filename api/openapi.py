@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from api.applicants import Applications, form_schema
 from api.problems import ProblemApi
-from engine.models import Matter
+from engine.store.models import Matter
 
 SECURITY = {"components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearer": []}]}

@@ -1,5 +1,5 @@
 """Privacy by need: personal data in full with a stated reason (staff who see it masked),
-and who looked at mine (applicants). engine/privacy.py."""
+and who looked at mine (applicants). engine/oversight/privacy.py."""
 from __future__ import annotations
 
 from flask import g
@@ -11,7 +11,7 @@ from api.context import services
 from api.applicants import application_id
 from api.auth import roles
 from api.schemas import APPLICATION_REF, UtcDateTime
-from engine.privacy import MASKED_ROLES, MIN_REASON, data_access, personal_data
+from engine.oversight.privacy import MASKED_ROLES, MIN_REASON, data_access, personal_data
 
 blp = Blueprint("privacy", __name__, url_prefix="/api", description="Personal data: full views and who looked")
 

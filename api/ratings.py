@@ -11,8 +11,8 @@ from api.auth import roles
 from api.masking import MaskedSchema
 from api.applicants import application_id
 from api.schemas import APPLICATION_REF, ROW_ID, UtcDateTime
-from engine.models import RectificationStatus
-from engine.ratings import LEVELS
+from engine.store.models import RectificationStatus
+from engine.oversight.ratings import LEVELS
 
 blp = Blueprint("ratings", __name__, url_prefix="/api", description="Service ratings 好差评 and rectification")
 

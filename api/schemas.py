@@ -6,13 +6,13 @@ from datetime import timezone
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from api.masking import MaskedSchema
-from engine import subjects
-from engine.deadlines import PAUSE_REASONS
-from engine.incidents import APPLICANT_NOTICE
-from engine.models import ApplicationStatus, TaskStatus, as_utc
+from engine.people import subjects
+from engine.oversight.deadlines import PAUSE_REASONS
+from engine.oversight.incidents import APPLICANT_NOTICE
+from engine.store.models import ApplicationStatus, TaskStatus, as_utc
 
 ROW_ID = "int(min=1, max=2147483647)"  # URL ids fit PostgreSQL's integer keys (else 404)
-APPLICATION_REF = "string(maxlength=64)"  # a public reference, or (staff) an id: engine/references.py
+APPLICATION_REF = "string(maxlength=64)"  # a public reference, or (staff) an id: engine/store/references.py
 
 
 class UtcDateTime(fields.DateTime):
@@ -137,14 +137,14 @@ class TaskSchema(MaskedSchema):
 
 
 class ApplicationSchema(MaskedSchema):
-    """An application; personal answers masked for those without the need (engine/privacy.py)."""
+    """An application; personal answers masked for those without the need (engine/oversight/privacy.py)."""
     application_attribute = "id"
     id = fields.Integer(metadata={"description": "internal id: staff paths take it; applicants use reference"})
     reference = fields.String(attribute="public_ref", metadata={
         "description": "the application's reference (查询号): what applicants' paths take", "example": "q3Zk9uH2sV0bX1eN7wA5Pg"})
     tracking_no = fields.String()
     matter = fields.String(attribute="matter_code")
-    region = fields.String(metadata={"description": "the region handling it (engine/regions.py): the subject's "
+    region = fields.String(metadata={"description": "the region handling it (engine/people/regions.py): the subject's "
                                                     "household or registration, or the one chosen (就近办)",
                                      "example": "460100"})
     definition_version = fields.Integer(attribute="definition.version")
@@ -163,7 +163,7 @@ class ApplicationSchema(MaskedSchema):
         "description": "免证办: materials fetched from the e-licence library, still requested, avoided"})
     proactive = fields.Boolean(metadata={"description": "免申即享: started by the system on the person's behalf"})
     applied_as = fields.Function(subjects.basis_of, allow_none=True, metadata={
-        "description": "whom for (engine/subjects.py): self | company_role | authorisation (授权代办, see "
+        "description": "whom for (engine/people/subjects.py): self | company_role | authorisation (授权代办, see "
                        "authorisation_id) | proactive; none for applications made before subject binding",
         "example": "authorisation"})
     authorisation_id = fields.Integer(allow_none=True, metadata={

@@ -125,8 +125,8 @@ def persisted_floor(ids: list[str], database_url: str, warm_up: int = 20) -> dic
     decision by one INSERT and a durable COMMIT, through the raw driver — no ORM, no audit
     rows, no source lookups, no form validation. Ours over bare cannot be below this over
     bare, so it says how much of the "2× bare" budget storage alone takes."""
-    from engine.bpmn import SERIALIZER  # SpiffWorkflow's serializer, configured for these specs
-    from engine.db import make_engine
+    from engine.running.workflow import SERIALIZER  # SpiffWorkflow's serializer, configured for these specs
+    from engine.store.db import make_engine
 
     baseline, database = Baseline(ids), make_engine(database_url, immediate=False)
     raw = database.raw_connection()

@@ -1,7 +1,7 @@
 """What every benchmark shares: where it runs (machine, commit, date), fresh residents,
 scratch databases, percentiles, and one place results are written.
 
-Who applies (subject binding, engine/subjects.py): every bench resident authorised the demo
+Who applies (subject binding, engine/people/subjects.py): every bench resident authorised the demo
 service outlet on paper (授权代办), so its staff member ``SUBMITTER`` applies for all of them
 from one signed-in account, as a load needs; the registry fills in their names (秒填).
 
@@ -32,7 +32,8 @@ from sqlalchemy import insert, text  # noqa: E402
 
 from engine.config import Settings  # noqa: E402
 from engine.errors import SourceUnavailable  # noqa: E402
-from engine.models import Authorisation, RegistryPerson  # noqa: E402
+from engine.store.models import Authorisation  # noqa: E402
+from engine.store.registries import RegistryPerson  # noqa: E402
 from engine.sources import Source, SourceRecord  # noqa: E402
 from forms.identifiers import birth_date_from_id, make_resident_id  # noqa: E402
 from forms.regions import division_codes  # noqa: E402
@@ -179,7 +180,7 @@ def pg_url(schema: str) -> str:
 
 def reset_schema(schema: str) -> str:
     """Drop and recreate a scratch schema; returns its URL."""
-    from engine.db import make_engine
+    from engine.store.db import make_engine
     admin = make_engine(BENCH_PG)
     with admin.begin() as connection:
         connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
@@ -189,7 +190,7 @@ def reset_schema(schema: str) -> str:
 
 
 def drop_schema(schema: str) -> None:
-    from engine.db import make_engine
+    from engine.store.db import make_engine
     admin = make_engine(BENCH_PG)
     with admin.begin() as connection:
         connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
@@ -229,8 +230,8 @@ def prepare_database(database_url: str) -> None:
 
     Only ``elderly_subsidy`` is deployed: it is the one matter measured, and the rest of
     the catalogue may be mid-edit in the work tree without affecting the figures."""
-    from engine.catalogue import deploy_catalogue
-    from engine.db import make_engine, make_session_factory, upgrade
+    from engine.definitions.catalogue import deploy_catalogue
+    from engine.store.db import make_engine, make_session_factory, upgrade
     from engine.demo import seed
     from engine.sources.embedded import EMBEDDED_QUERIES
 

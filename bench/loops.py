@@ -1,4 +1,4 @@
-"""Loops and timer cycles on SpiffWorkflow with the engine's tree pruning (engine/bpmn.py).
+"""Loops and timer cycles on SpiffWorkflow with the engine's tree pruning (engine/definitions/bpmn.py).
 
 A flow loop of N passes (script ``i = i + 1`` → exclusive gateway → back, out at ``i >= N``)
 runs in one ``run_engine_steps`` call; a timer is fired K times as the worker does it
@@ -19,8 +19,8 @@ import argparse
 import time
 from datetime import datetime, timedelta, timezone
 
-from engine.bpmn import (dump_state, load_state, new_workflow, parse_process, reached_end, run_engine_steps,
-                         spec_to_json, workflow_clock)
+from engine.definitions.bpmn import parse_process
+from engine.running.workflow import dump_state, load_state, new_workflow, reached_end, run_engine_steps, spec_to_json, workflow_clock
 from engine.sandbox import SandboxScriptEngine
 
 NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"

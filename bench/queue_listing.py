@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import text
 
 import common
-from engine import users
+from engine.people import users
 from engine.tasks import QueueQuery
 from onewindow.wiring import build_services
 

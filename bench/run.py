@@ -24,8 +24,8 @@ import baseline
 import http_load
 import servers
 import straight_through
-from engine import users
-from engine.db import make_engine, make_session_factory
+from engine.people import users
+from engine.store.db import make_engine, make_session_factory
 
 BACKENDS = ("sqlite", "postgres")
 PORT = 5078

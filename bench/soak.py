@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 
 import common
 import servers
-from engine.models import Application, User
+from engine.store.models import Application, User
 from onewindow.wiring import build_services
 
 SCHEMA = "bench_soak"

@@ -15,7 +15,7 @@ from collections import Counter
 from sqlalchemy import event
 
 import common
-from engine.models import User
+from engine.store.models import User
 from onewindow.wiring import build_services
 
 SCHEMA = "bench_statements"

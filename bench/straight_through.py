@@ -15,7 +15,7 @@ import time
 
 import common  # noqa: F401 - puts the repo root on sys.path
 from engine.config import Settings
-from engine.models import Task, User
+from engine.store.models import Task, User
 from onewindow.wiring import build_services
 
 WARM_UP = 20

@@ -1,10 +1,10 @@
 """Who may see or do what with applications and tasks, in one place.
 
-- Applicants see their own applications and those made in their name (engine/subjects.py);
+- Applicants see their own applications and those made in their name (engine/people/subjects.py);
   agents (代办点) what they submitted.
 - Clerks see the applications their department has a task in, in their region, and work
   the tasks of their own department and region.
-- Supervisors see their region's applications (engine/regions.py); analysts and admins
+- Supervisors see their region's applications (engine/people/regions.py); analysts and admins
   every one, and they alone handle incidents.
 
 "Not yours" is always answered as "not found": nothing is learnt by asking.
@@ -14,11 +14,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import regions, subjects
-from engine.assignment import may_take
-from engine.authorisations import AGENT_ROLE
+from engine.people import regions, subjects
+from engine.people.assignment import may_take
+from engine.people.authorisations import AGENT_ROLE
 from engine.errors import Conflict, Forbidden, NotFound
-from engine.models import ACTIVE_TASK, Application, Task, TaskStatus, User
+from engine.store.models import ACTIVE_TASK, Application, Task, TaskStatus, User
 
 SUBMITTERS = ("applicant", AGENT_ROLE)  # people for themselves, outlet staff for those who authorised them
 OVERSEERS = ("supervisor", "admin", "analyst")

@@ -15,17 +15,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import regions, subjects
+from engine.people import regions, subjects
 from engine.access import may_read, require_submitter
-from engine.deadlines import colour_at, deadline_for
-from engine.definitions import current_definition
+from engine.oversight.deadlines import colour_at, deadline_for
+from engine.definitions.versions import current_definition
 from engine.errors import Conflict, InvalidInput, NotFound, SubjectRefused
 from engine.events import EventKind, record
-from engine.models import Application, ApplicationStatus, Event, Matter, Task, TaskStatus, User
+from engine.store.models import Application, ApplicationStatus, Event, Matter, Task, TaskStatus, User
 from engine.running.compiled import compiled
 from engine.running.run import Runner
 from engine.running.transaction import end_reads, stale_is_conflict
-from engine.subjects import Binding, SubjectPolicy, SubjectRule
+from engine.people.subjects import Binding, SubjectPolicy, SubjectRule
 from engine.tasks import answer_task
 from forms import FormValidationError
 
@@ -51,7 +51,7 @@ class Applications:
         The same ``Idempotency-Key`` from the same applicant returns the first
         application instead of starting a second one. ``proactive``: started by 免申即享
         on the person's behalf. ``region``: where the applicant chooses to apply (就近办),
-        where the matter allows it (engine/regions.py).
+        where the matter allows it (engine/people/regions.py).
         """
         require_submitter(user)
         digest = request_digest(matter_code, data)
@@ -112,9 +112,9 @@ class Applications:
 
     def _admit(self, session: Session, user: User, definition, data: dict, proactive: bool,
                region: str | None) -> Admission:
-        """The form as submitted first, then who may apply for whom (engine/subjects.py), and
+        """The form as submitted first, then who may apply for whom (engine/people/subjects.py), and
         only then does the registry fill and check the names (秒填): a stranger learns nothing
-        of what the registry holds. Then where it is handled (engine/regions.py)."""
+        of what the registry holds. Then where it is handled (engine/people/regions.py)."""
         matter = session.get(Matter, definition.matter_code)
         policy = SubjectPolicy.of(definition.policy)
         form = compiled(definition).form

@@ -3,9 +3,9 @@ this way; tests use it to run code paths as a fresh process would).
 
 Emptied by ``reset``:
 - compiled rule sets, forms and serialized specs by definition checksum (engine/running/compiled.py)
-- restored BPMN specs by their JSON (engine/bpmn.py ``_restored_specs``)
-- compiled sandbox programs by (source, mode) (engine/sandbox.py ``_compile``)
-- the shipped working-day calendars (engine/calendar.py ``default_calendar``)
+- restored BPMN specs by their JSON (engine/running/workflow.py ``restored_specs``)
+- compiled sandbox programs by (source, mode) (engine/sandbox/check.py ``compiled_program``)
+- the shipped working-day calendars (engine/oversight/calendar.py ``default_calendar``)
 
 Kept for the life of the process, on purpose: durable-rules refuses to register a ruleset
 twice, so the durable-rules host's rulesets (rules/evaluate.py) and the compile behind
@@ -15,12 +15,13 @@ no data that can change.
 """
 from __future__ import annotations
 
-from engine import bpmn, calendar, sandbox
-from engine.running import compiled
+from engine.oversight import calendar
+from engine.running import compiled, workflow
+from engine.sandbox import check
 
 
 def reset() -> None:
     compiled.forget()
-    bpmn._restored_specs.cache_clear()
-    sandbox._compile.cache_clear()
+    workflow.restored_specs.cache_clear()
+    check.compiled_program.cache_clear()
     calendar.default_calendar.cache_clear()

@@ -34,7 +34,7 @@ class Settings:
     reconcile_after_seconds: int = 60
     login_limit: str = "10 per minute"  # per address and account (api/protection.py)
     submit_limit: str = "30 per minute"  # per caller
-    personal_data_limit: str = "30 per hour"  # full views of personal data, per caller (engine/privacy.py)
+    personal_data_limit: str = "30 per hour"  # full views of personal data, per caller (engine/oversight/privacy.py)
     log_level: str = "INFO"  # ONEWINDOW_LOG_LEVEL, one of LOG_LEVELS; logs are JSON lines (engine/logs.py)
     demo: bool | None = None  # ONEWINDOW_DEMO; None: the default, demo data on SQLite only
 

@@ -3,7 +3,7 @@
 Only ``onewindow demo`` (and ``onewindow serve`` where demo data is allowed: the embedded
 SQLite, or ONEWINDOW_DEMO=1) calls this; no code path relies on these people or companies
 existing. The users' password is published, so elsewhere the server refuses to start while
-one of them is active (engine/accounts.py).
+one of them is active (engine/people/accounts.py).
 """
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import authorisations, company_roles, users
-from engine.identity import companies_of
-from engine.users import DEMO_PASSWORD
-from engine.models import (Authorisation, CompanyRecord, CreditRecord, DeathRecord, DebtorRecord, LicenceRecord,
-                           PropertyRecord, RegistryPerson, SubsidyRecipient, User)
-from engine.proactive import years_before
+from engine.people import authorisations, company_roles, users
+from engine.people.identity import companies_of
+from engine.people.users import DEMO_PASSWORD
+from engine.store.models import Authorisation, User
+from engine.store.registries import CompanyRecord, CreditRecord, DeathRecord, DebtorRecord, LicenceRecord, PropertyRecord, RegistryPerson, SubsidyRecipient
+from engine.policy.proactive import years_before
 from forms.identifiers import make_credit_code, make_resident_id
 
 HAIKOU = "460100"

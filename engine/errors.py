@@ -26,7 +26,7 @@ class Forbidden(OneWindowError):
 
 
 class SubjectRefused(Forbidden):
-    """The caller may not apply for that person or company (engine/subjects.py); ``rule``
+    """The caller may not apply for that person or company (engine/people/subjects.py); ``rule``
     names the rule that failed."""
 
     title = "Not allowed to apply for this subject"

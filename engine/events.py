@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from engine.models import Application, Event
+from engine.store.models import Application, Event
 
 
 class EventKind(StrEnum):

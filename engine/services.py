@@ -4,8 +4,8 @@ built by the composition root (onewindow/wiring.py) from the settings.
 - ``applications``: the applicant's use cases (engine/applications.py)
 - ``tasks``: the clerk's (engine/tasks.py)
 - ``work``: the worker's (engine/work.py)
-- ``incidents``: analysts' and admins' (engine/incidents.py)
-- ``supervision``, ``ratings``: supervisors' (engine/supervision.py, engine/ratings.py)
+- ``incidents``: analysts' and admins' (engine/oversight/incidents.py)
+- ``supervision``, ``ratings``: supervisors' (engine/oversight/supervision.py, engine/oversight/ratings.py)
 - ``runner``: the one place workflows run (engine/running/run.py), shared by all of them
 """
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Callable, Mapping
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.applications import Applications
-from engine.calendar import WorkingCalendar, default_calendar
-from engine.incidents import Incidents
-from engine.models import utcnow
-from engine.ratings import Ratings
+from engine.oversight.calendar import WorkingCalendar, default_calendar
+from engine.oversight.incidents import Incidents
+from engine.store.models import utcnow
+from engine.oversight.ratings import Ratings
 from engine.running.run import Runner, WorkQueue
 from engine.sources import Source
-from engine.supervision import Supervision
+from engine.oversight.supervision import Supervision
 from engine.tasks import Tasks
 from engine.work import Work
 

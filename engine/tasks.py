@@ -18,13 +18,13 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import task_forms
+from engine.definitions import task_forms
 from engine.access import may_work_on, require_clerk, taken, task_of_clerk
-from engine.assignment import APPLICANT_LANE, offered_to
+from engine.people.assignment import APPLICANT_LANE, offered_to
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.events import EventKind, record
-from engine.grants import FIRST_APPROVAL, GrantPolicy, second_approval
-from engine.models import ACTIVE_TASK, Application, Task, TaskStatus, User
+from engine.policy.grants import FIRST_APPROVAL, GrantPolicy, second_approval
+from engine.store.models import ACTIVE_TASK, Application, Task, TaskStatus, User
 from engine.running.compiled import compiled
 from engine.running.run import Runner
 from engine.running.transaction import end_reads, stale_is_conflict

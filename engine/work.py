@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import bpmn
-from engine.models import Application
+from engine.running.workflow import workflow_clock
+from engine.store.models import Application
 from engine.running.run import Runner
 from engine.running.transaction import end_reads
 
@@ -32,7 +32,7 @@ class Work:
                 return False
             workflow, services = self.runner.load(application)
             end_reads(session)
-            with bpmn.workflow_clock(self.runner.clock):
+            with workflow_clock(self.runner.clock):
                 workflow.refresh_timers()  # a due timer becomes READY and runs below
             try:
                 self.runner.run(session, application, workflow, services, allow_deferred=True, actor="worker")

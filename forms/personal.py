@@ -2,7 +2,7 @@
 
 A component says what it holds with form-js ``properties: {"personal": "<kind>"}``; a
 ``resident_id`` or ``phone`` format is personal without saying so. Who sees these masked,
-and how each kind is masked, is engine/privacy.py's.
+and how each kind is masked, is engine/oversight/privacy.py's.
 """
 from __future__ import annotations
 

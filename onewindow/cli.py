@@ -13,10 +13,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import OperationalError
 
 from onewindow.users_cli import users_group
-from engine.accounts import refuse_published_passwords
-from engine.catalogue import deploy_catalogue
+from engine.people.accounts import refuse_published_passwords
+from engine.definitions.catalogue import deploy_catalogue
 from engine.config import CATALOGUE_FILE, SettingsError, load_settings
-from engine.db import upgrade
+from engine.store.db import upgrade
 from engine.logs import configure_logging
 
 log = logging.getLogger("onewindow")
@@ -82,7 +82,7 @@ def deploy(path: Path) -> None:
 
 def _lint_warnings(definition) -> list[dict[str, str]]:
     """What lint accepts but an analyst should look at (the API returns the same list)."""
-    from engine.definitions import DefinitionUpload, upload_warnings
+    from engine.definitions.versions import DefinitionUpload, upload_warnings
 
     return upload_warnings(DefinitionUpload(matter_code=definition.matter_code, bpmn=definition.bpmn,
                                             ruleset=definition.ruleset, form=definition.form,
@@ -131,9 +131,9 @@ def serve(host: str, port: int, threads: int) -> None:
 
 def _start_embedded_sweeps() -> threading.Thread:
     """What the workers' cron does in production, in a thread of this process: the same
-    table of periodic jobs (engine/periodic.py), each run recorded by the same wrapper.
+    table of periodic jobs (engine/oversight/periodic.py), each run recorded by the same wrapper.
     Every job runs once at start (as RQ's cron does), then every interval."""
-    from engine.periodic import periodic_jobs, run_recorded
+    from engine.oversight.periodic import periodic_jobs, run_recorded
     from onewindow.wiring import process_services
 
     jobs = periodic_jobs()
@@ -178,7 +178,7 @@ def worker(burst: bool, check: bool) -> None:
 def _check_periodic(settings) -> int:
     """``worker --check``: what is registered, who runs it, each job's last run; 0 if healthy.
     Embedded (no Redis), ``serve`` runs the jobs and only the table is read."""
-    from engine.periodic import health, periodic_jobs
+    from engine.oversight.periodic import health, periodic_jobs
     from onewindow.wiring import process_services
     from worker.queues import QUEUE_NAME
 
@@ -230,7 +230,7 @@ def rules_replay(matter: str, file: Path) -> None:
     """Replay FILE (a rule set .yaml or a DMN .dmn) against MATTER's recorded applications:
     which decisions would change. Reads only; nothing is deployed or written."""
     from engine.errors import OneWindowError
-    from engine.replay import count_recorded, replay
+    from engine.definitions.replay import count_recorded, replay
     from onewindow.wiring import process_services
 
     kind = "dmn" if file.suffix.lower() in (".dmn", ".xml") else "ruleset"

@@ -11,9 +11,9 @@ from typing import Callable
 
 import click
 
-from engine import accounts, identity, users
+from engine.people import accounts, identity, users
 from engine.errors import OneWindowError
-from engine.models import DEFAULT_REGION
+from engine.store.models import DEFAULT_REGION
 
 ACTOR = "cli"
 

@@ -14,7 +14,7 @@ from redis import Redis
 
 from api import create_app
 from engine.config import Settings, load_settings
-from engine.db import make_engine, make_session_factory
+from engine.store.db import make_engine, make_session_factory
 from engine.services import Services
 from engine.sources.embedded import embedded_sources
 from worker.queues import InProcessWorkQueue, RQWorkQueue

@@ -9,9 +9,9 @@ import pytest
 from redis import Redis
 from sqlalchemy import text
 
-from engine.catalogue import deploy_catalogue
+from engine.definitions.catalogue import deploy_catalogue
 from engine.config import Settings
-from engine.db import make_engine, upgrade
+from engine.store.db import make_engine, upgrade
 from engine.demo import seed
 
 BACKEND = os.environ.get("ONEWINDOW_TEST_BACKEND", "sqlite")
@@ -38,7 +38,7 @@ def settings(tmp_path_factory) -> Settings:
     # Jobs run by RQ workers (in this process or spawned) build their services from these.
     os.environ["ONEWINDOW_DATABASE_URL"] = result.database_url
     # The suite loads the demo data and makes users with its published password: on
-    # PostgreSQL too, which the server refuses unless told (engine/accounts.py).
+    # PostgreSQL too, which the server refuses unless told (engine/people/accounts.py).
     os.environ["ONEWINDOW_DEMO"] = "1"
     if result.redis_url:
         os.environ["ONEWINDOW_REDIS_URL"] = result.redis_url

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engine import periodic
+from engine.oversight import periodic
 
 if TYPE_CHECKING:
     from engine.services import Services
@@ -22,7 +22,7 @@ def advance_application(application_id: int) -> bool:
 
 
 def run_periodic(name: str) -> Any:
-    """One periodic job of engine/periodic.py's table (what the cron process enqueues),
+    """One periodic job of engine/oversight/periodic.py's table (what the cron process enqueues),
     its run recorded in ``periodic_job_run``."""
     return periodic.run_recorded(periodic.job_named(name), services())
 

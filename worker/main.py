@@ -1,5 +1,5 @@
 """``onewindow worker``: a real RQ worker with RQ's scheduler, plus a cron process that
-enqueues the periodic jobs of engine/periodic.py (BPMN timers, 电子监察 deadlines, the
+enqueues the periodic jobs of engine/oversight/periodic.py (BPMN timers, 电子监察 deadlines, the
 reconciler, 免申即享).
 
 The worker never runs without its cron: if the cron process cannot start or stops, the
@@ -26,7 +26,7 @@ from rq.cron import CronScheduler
 
 from engine.config import load_settings
 from engine.logs import configure_logging
-from engine.periodic import STALE_AFTER_INTERVALS, PeriodicJob, periodic_jobs
+from engine.oversight.periodic import STALE_AFTER_INTERVALS, PeriodicJob, periodic_jobs
 from worker.jobs import run_periodic
 from worker.queues import QUEUE_NAME
 

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from engine.sources import Source
 
 if TYPE_CHECKING:
-    from engine.calendar import WorkingCalendar
-    from engine.models import Application
+    from engine.oversight.calendar import WorkingCalendar
+    from engine.store.models import Application
     from engine.running.compiled import Compiled
 
 

@@ -1,6 +1,6 @@
 """``clock.pause`` and ``clock.resume``: a process stops and restarts the legal deadline's
 clock itself (补正: waiting for the applicant's materials does not count against the
-department). Parameters of ``clock.pause``: ``reason`` (engine/deadlines.py
+department). Parameters of ``clock.pause``: ``reason`` (engine/oversight/deadlines.py
 ``PAUSE_REASONS``, default ``supplement``) and ``note``. Asking for the state the clock is
 already in (a clerk paused it by hand) changes nothing.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.deadlines import PAUSE_REASONS, is_paused, pause_clock, resume_clock
+from engine.oversight.deadlines import PAUSE_REASONS, is_paused, pause_clock, resume_clock
 from engine.operations.base import EffectTarget, Operation, OperationContext, Result
 
 DEFAULT_REASON = "supplement"

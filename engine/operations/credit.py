@@ -25,9 +25,9 @@ from typing import Any, Mapping
 
 from sqlalchemy.orm import Session
 
-from engine.deadlines import refresh_deadline
+from engine.oversight.deadlines import refresh_deadline
 from engine.events import EventKind, record
-from engine.models import CreditRecord
+from engine.store.registries import CreditRecord
 from engine.operations.base import EffectTarget, Operation, OperationContext, Result
 from engine.sources import Reading, ReadStatus, Source, read_all
 

@@ -1,6 +1,6 @@
 """``rules.decide`` and ``rules.decide_table``: gather the facts the rule set declares (each
 with its source and read time) and judge them into a Decision — by the rule set's rules, or
-by the DMN table a business-rule task calls (engine/bpmn.py ``DecisionTableTask``).
+by the DMN table a business-rule task calls (engine/definitions/bpmn.py ``DecisionTableTask``).
 
 Deploy-time: ``check_decisions`` makes the process and the rule set agree on what decides.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from engine.bpmn import DECIDE_TABLE, DecisionTableTask
+from engine.definitions.bpmn import DECIDE_TABLE, DecisionTableTask
 from engine.operations.base import Operation, OperationContext, Result
 from engine.running.compiled import decision_table
 from engine.sources.facts import gather_facts, sources_read

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Mapping
 
-from engine.deadlines import local_day
+from engine.oversight.deadlines import local_day
 from engine.events import EventKind, record
 from engine.operations.base import EffectTarget, Operation, OperationContext, Result
 from engine.sources import ReadStatus, Source, read

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from engine.models import ServiceDefinition
+from engine.store.models import ServiceDefinition
 from engine.sandbox import FUNCTION_NAMES
 from forms import Form, load_form
 from rules import RuleSet, load_ruleset

@@ -2,8 +2,8 @@
 
 For 告知承诺 that is in the submitting request, while the verification still lies ahead; a
 later failed verification turns it into ``revoked``. An approval enters the register of
-holders (one per subject, engine/holdings.py) and gets its result number
-(engine/numbers.py) in the same transaction.
+holders (one per subject, engine/policy/holdings.py) and gets its result number
+(engine/policy/numbers.py) in the same transaction.
 """
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from engine.deadlines import local_day
+from engine.oversight.deadlines import local_day
 from engine.events import EventKind, record
-from engine.holdings import ALREADY_HELD_RULE, HoldingPolicy, Repeat, enrol, record_number, refusal
-from engine.models import Application, Outcome
-from engine.numbers import NumberPolicy, issue
+from engine.policy.holdings import ALREADY_HELD_RULE, HoldingPolicy, Repeat, enrol, record_number, refusal
+from engine.store.models import Application, Outcome
+from engine.policy.numbers import NumberPolicy, issue
 
 
 def decide(session: Session, application: Application, outcome: str, result: dict | None, now: datetime,

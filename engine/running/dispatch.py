@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
-from engine.bpmn import DECIDE_TABLE, DecisionTableTask
-from engine.models import ServiceDefinition
+from engine.definitions.bpmn import DECIDE_TABLE, DecisionTableTask
+from engine.store.models import ServiceDefinition
 from engine.operations import REGISTRY
 from engine.operations.base import Effect, OperationContext
 from engine.running.compiled import compiled

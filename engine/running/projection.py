@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
-from engine.assignment import assign_named_clerk, assignment_of, encode_users
-from engine.calendar import WorkingCalendar
-from engine.deadlines import due_for_new_task
+from engine.people.assignment import assign_named_clerk, assignment_of, encode_users
+from engine.oversight.calendar import WorkingCalendar
+from engine.oversight.deadlines import due_for_new_task
 from engine.events import EventKind, record
-from engine.models import ACTIVE_TASK, Application, Task, TaskStatus, as_utc
+from engine.store.models import ACTIVE_TASK, Application, Task, TaskStatus, as_utc
 
 TIMER_EVENTS = ("TimerEventDefinition", "TimeDateEventDefinition", "DurationTimerEventDefinition",
                 "CycleTimerEventDefinition")

@@ -2,7 +2,7 @@
 tasks, hand over.
 
 Every use case that moves an application (engine/applications.py, engine/tasks.py,
-engine/work.py, engine/incidents.py) calls ``Runner.run`` inside its one transaction:
+engine/work.py, engine/oversight/incidents.py) calls ``Runner.run`` inside its one transaction:
 the workflow runs every step that needs no waiting, a failure becomes an incident, the
 operations' effects are applied, SpiffWorkflow's state is stored, the queue index and the
 next timer are projected, and the answer is recorded when the process reaches it. After
@@ -21,12 +21,13 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import bpmn
-from engine.calendar import WorkingCalendar
-from engine.deadlines import due_for_new_task
+from engine.definitions import bpmn
+from engine.running.workflow import dump_state, load_state, new_workflow, reached_end, run_engine_steps, workflow_clock
+from engine.oversight.calendar import WorkingCalendar
+from engine.oversight.deadlines import due_for_new_task
 from engine.events import EventKind, record
-from engine.incidents import MANUAL_TASK_ELEMENT, MANUAL_TASK_TITLE, Failure, IncidentKind, open_incident
-from engine.models import Application, ApplicationStatus, ServiceDefinition, Task
+from engine.oversight.incidents import MANUAL_TASK_ELEMENT, MANUAL_TASK_TITLE, Failure, IncidentKind, open_incident
+from engine.store.models import Application, ApplicationStatus, ServiceDefinition, Task
 from engine.operations.base import EffectTarget
 from engine.running.compiled import spec_of
 from engine.running.decision import decide, final_result
@@ -60,7 +61,7 @@ class Runner:
     def start(self, definition: ServiceDefinition, data: dict) -> tuple[BpmnWorkflow, ServiceTasks]:
         """A new workflow of the version, its first task holding the form data."""
         services = self.services_for(definition)
-        workflow = bpmn.new_workflow(spec_of(definition), services.script_engine())
+        workflow = new_workflow(spec_of(definition), services.script_engine())
         workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
         return workflow, services
 
@@ -70,7 +71,7 @@ class Runner:
         on the newest version; SpiffWorkflow raises when the state does not fit it)."""
         definition = definition or application.definition
         services = self.services_for(definition)
-        return bpmn.load_state(application.workflow, spec_of(definition), services.script_engine()), services
+        return load_state(application.workflow, spec_of(definition), services.script_engine()), services
 
     def run(self, session: Session, application: Application, workflow: BpmnWorkflow, services: ServiceTasks,
             allow_deferred: bool, actor: str) -> None:
@@ -84,7 +85,7 @@ class Runner:
                 **({"more": len(steps) - AUDITED_STEPS} if len(steps) > AUDITED_STEPS else {})})
         # SpiffWorkflow calls a workflow completed when its task iterator finds nothing left —
         # also when the iterator gave up at its depth limit. Completed means an end event ran.
-        ended = bpmn.reached_end(workflow)
+        ended = reached_end(workflow)
         if failure is None and not ended and workflow.is_completed():
             failure = Failure(IncidentKind.NO_END_EVENT, workflow.last_task.task_spec.bpmn_id or "",
                               "the workflow stopped with nothing waiting and no end event reached")
@@ -115,8 +116,8 @@ class Runner:
                 steps.append({"element": task.task_spec.bpmn_id, "type": type(task.task_spec).__name__})
 
         try:
-            with bpmn.workflow_clock(self.clock), run_budget() as budget:  # the run's scripts and steps share it
-                bpmn.run_engine_steps(workflow, will_complete_task=before, did_complete_task=after)
+            with workflow_clock(self.clock), run_budget() as budget:  # the run's scripts and steps share it
+                run_engine_steps(workflow, will_complete_task=before, did_complete_task=after)
         except WorkDeferred as deferred:
             application.pending_since = now
             record(session, EventKind.WORK_DEFERRED, actor, now, application=application,
@@ -138,7 +139,7 @@ class Runner:
 
     def _record_state(self, session: Session, application: Application, workflow: BpmnWorkflow,
                       ended: bool, now: datetime, actor: str) -> None:
-        application.workflow = bpmn.dump_state(workflow)
+        application.workflow = dump_state(workflow)
         application.updated_at = now
         data = workflow.last_task.data if workflow.last_task else {}
         if bpmn.DECISION_VARIABLE in data:

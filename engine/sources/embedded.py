@@ -13,11 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.db import SOURCE_TIMEOUT_SECONDS
+from engine.store.db import SOURCE_TIMEOUT_SECONDS
 from engine.errors import SourceUnavailable
 from engine.sources import Source, SourceRecord
-from engine.models import (CreditRecord, DeathRecord, DebtorRecord, LicenceRecord, PropertyRecord, RegistryPerson,
-                           SubsidyRecipient)
+from engine.store.registries import CreditRecord, DeathRecord, DebtorRecord, LicenceRecord, PropertyRecord, RegistryPerson, SubsidyRecipient
 
 
 Query = Callable[[Session, str], dict | None]
@@ -31,7 +30,7 @@ class SqlSource:
     timeout would. The lookup runs on the caller's thread — ``engine.sources.read_all`` already
     runs an operation's lookups side by side, and a second thread per lookup only cost time.
     On PostgreSQL the demo tables' own queries are bounded by the read-only database's
-    statement timeout (``engine.db.make_engine``); SQLite reads under WAL never wait.
+    statement timeout (``engine.store.db.make_engine``); SQLite reads under WAL never wait.
     """
 
     def __init__(self, name: str, sessions: sessionmaker[Session], query: Query,

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from api import create_app
-from engine import company_roles, identity, users
-from engine.authorisations import GivenBy
+from engine.people import company_roles, identity, users
+from engine.people.authorisations import GivenBy
 from engine.demo import DEMO_PASSWORD
 from engine.services import Services
-from engine.models import (Authorisation, CompanyRecord, CreditRecord, DeathRecord, DebtorRecord, LicenceRecord,
-                           RegistryPerson, User)
+from engine.store.models import Authorisation, User
+from engine.store.registries import CompanyRecord, CreditRecord, DeathRecord, DebtorRecord, LicenceRecord, RegistryPerson
 from forms.identifiers import is_valid_resident_id, make_credit_code, make_resident_id
 from tests.integration.helpers import BEIJING, ApiClient, MovableClock, add_licences
 
@@ -46,7 +46,7 @@ def new_user(services):
 
 @pytest.fixture
 def applicant_for(services):
-    """The username of an account that may apply for ``subject`` (engine/subjects.py): a
+    """The username of an account that may apply for ``subject`` (engine/people/subjects.py): a
     resident's own verified account (opened on first use); for a resident who cannot open
     one (deceased), a fresh person they authorised (授权代办); for a company, its legal
     representative's account, holding the role."""

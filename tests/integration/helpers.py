@@ -10,7 +10,7 @@ from rq import Queue, SimpleWorker
 
 from api import create_app
 from engine.demo import DEMO_PASSWORD, demo_people, registry_name
-from engine.models import LicenceRecord
+from engine.store.registries import LicenceRecord
 from engine.sources.embedded import EMBEDDED_QUERIES, SqlSource
 from forms.identifiers import make_resident_id
 from worker.queues import QUEUE_NAME, InProcessWorkQueue, RQWorkQueue

@@ -20,11 +20,11 @@ from sqlalchemy import create_engine, make_url, select, text
 
 from api import create_app
 from onewindow.wiring import web_app
-from engine.accounts import MIN_PASSWORD_LENGTH
+from engine.people.accounts import MIN_PASSWORD_LENGTH
 from engine.config import Settings, SettingsError
 from engine.demo import DEMO_USERS
-from engine.models import Event
-from engine.users import DEMO_PASSWORD
+from engine.store.models import Event
+from engine.people.users import DEMO_PASSWORD
 from tests.integration.helpers import ApiClient
 from tests.integration.services import free_port
 from tests.integration.test_worker_process import _http, answering, start, wait_for
@@ -38,7 +38,7 @@ _unique = itertools.count(1)
 @pytest.fixture(scope="module")
 def admin(services, people) -> str:
     """An admin (made with the demo password: the suite runs with ONEWINDOW_DEMO=1)."""
-    from engine import users
+    from engine.people import users
 
     name = f"accounts_admin_{os.getpid()}"
     with services.sessions() as session:

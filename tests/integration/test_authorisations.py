@@ -10,9 +10,10 @@ from datetime import date, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from engine import users
+from engine.people import users
 from engine.demo import DEMO_PASSWORD
-from engine.models import Authorisation, Event, RegistryPerson
+from engine.store.models import Authorisation, Event
+from engine.store.registries import RegistryPerson
 from forms.identifiers import make_resident_id
 
 _outlet_staff = itertools.count(1)

@@ -13,10 +13,11 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from engine import identity, users
-from engine.definitions import current_definition
+from engine.people import identity, users
+from engine.definitions.versions import current_definition
 from engine.demo import DEMO_PASSWORD
-from engine.models import RegistryPerson, User
+from engine.store.models import User
+from engine.store.registries import RegistryPerson
 from forms.identifiers import make_resident_id
 from tests.integration.helpers import with_silent_source
 from tests.integration.test_privacy import unmasked
@@ -191,7 +192,7 @@ MASKED_VIEWS = [(method, path, role) for method, path, role, status in TABLE
 
 @pytest.mark.parametrize(("method", "path", "role"), MASKED_VIEWS, ids=[f"{m} {p} as {r}" for m, p, r in MASKED_VIEWS])
 def test_staff_answers_hold_no_resident_id_or_phone_in_full(api, world, method, path, role):
-    """Analysts, supervisors and admins read personal answers masked (engine/privacy.py)."""
+    """Analysts, supervisors and admins read personal answers masked (engine/oversight/privacy.py)."""
     assert unmasked(call(api, world, method, path, role).get_json()) == []
 
 

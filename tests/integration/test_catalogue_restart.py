@@ -11,10 +11,10 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from engine.catalogue import CatalogueState, deploy_catalogue, read_catalogue, upload_for
+from engine.definitions.catalogue import CatalogueState, deploy_catalogue, read_catalogue, upload_for
 from engine.config import Settings
-from engine.db import upgrade
-from engine.definitions import current_definition, deploy
+from engine.store.db import upgrade
+from engine.definitions.versions import current_definition, deploy
 
 RENTAL = next(e for e in read_catalogue() if e["code"] == "rental_filing")
 

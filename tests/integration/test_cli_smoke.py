@@ -21,10 +21,10 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text, update
 
-from engine.catalogue import read_catalogue
+from engine.definitions.catalogue import read_catalogue
 from engine.config import REPO_ROOT
-from engine.db import alembic_config, make_engine, make_session_factory
-from engine.models import Application, ServiceDefinition, User, utcnow
+from engine.store.db import alembic_config, make_engine, make_session_factory
+from engine.store.models import Application, ServiceDefinition, User, utcnow
 from tests.integration.services import free_port
 from tests.integration.test_worker_process import (ONEWINDOW, _http, _login, answering, embedded_only, start,
                                                    wait_for)

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from engine.catalogue import read_catalogue, upload_for, upsert_matter
-from engine.definitions import deploy
-from engine.models import Application
+from engine.definitions.catalogue import read_catalogue, upload_for, upsert_matter
+from engine.definitions.versions import deploy
+from engine.store.models import Application
 
 MATERIALS = ["临时占用城市道路申请书", "申请人身份证明", "占道位置平面示意图", "交通安全保障方案"]
 

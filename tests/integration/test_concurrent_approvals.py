@@ -2,9 +2,9 @@
 arrive at the same moment (issue 11, items 2 and 3).
 
 The guarantees come from the database, not from timing: the register's primary key
-(engine/holdings.py) lets exactly one approval of a person through, the others are refused
+(engine/policy/holdings.py) lets exactly one approval of a person through, the others are refused
 naming what is held (``already_held``) or by the rules (``already_receiving``); numbers come
-from one counter row bumped in the deciding transaction (engine/numbers.py). Shown as
+from one counter row bumped in the deciding transaction (engine/policy/numbers.py). Shown as
 production runs it — real gunicorn worker processes on PostgreSQL and Redis, over HTTP —
 and in one process with threads on the embedded SQLite backend. On both, the rules read the
 register before the deciding transaction takes its locks, so requests of the same moment can
@@ -27,12 +27,13 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from api import create_app
-from engine import identity
-from engine.authorisations import GivenBy
-from engine.deadlines import local_day
+from engine.people import identity
+from engine.people.authorisations import GivenBy
+from engine.oversight.deadlines import local_day
 from engine.demo import DEMO_PASSWORD
-from engine.holdings import ALREADY_HELD_RULE
-from engine.models import Application, Authorisation, RegistryPerson, ResultCounter, SubsidyRecipient, User, utcnow
+from engine.policy.holdings import ALREADY_HELD_RULE
+from engine.store.models import Application, Authorisation, ResultCounter, User, utcnow
+from engine.store.registries import RegistryPerson, SubsidyRecipient
 from forms.identifiers import make_resident_id
 from tests.conftest import BACKEND
 from tests.integration.gunicorn_server import InProcessApi, gunicorn
@@ -161,7 +162,7 @@ def refusal_rules(body: dict, number_held: str) -> set[str]:
 
 
 def the_year() -> int:
-    """The year numbers are issued in: Beijing's (engine/numbers.py)."""
+    """The year numbers are issued in: Beijing's (engine/policy/numbers.py)."""
     return local_day(utcnow()).year
 
 

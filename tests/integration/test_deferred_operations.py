@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from api import create_app
-from engine.catalogue import upsert_matter
+from engine.definitions.catalogue import upsert_matter
 from engine.sources import Source, SourceRecord
 from tests.integration.helpers import ApiClient, run_queued_work
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine.catalogue import read_catalogue, upload_for
-from engine.models import ServiceDefinition
+from engine.definitions.catalogue import read_catalogue, upload_for
+from engine.store.models import ServiceDefinition
 from tests.integration.helpers import with_silent_source
 
 ELDERLY = next(e for e in read_catalogue() if e["code"] == "elderly_subsidy")

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from lxml import etree
 
-from engine import users
-from engine.catalogue import read_catalogue, upload_for, upsert_matter
+from engine.people import users
+from engine.definitions.catalogue import read_catalogue, upload_for, upsert_matter
 from engine.config import REPO_ROOT
 from engine.demo import DEMO_PASSWORD
 

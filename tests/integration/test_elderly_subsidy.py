@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from engine.models import Application
+from engine.store.models import Application
 from tests.integration.helpers import authorise, unknown_resident, with_silent_source
 
 MATTER = "elderly_subsidy"

@@ -26,12 +26,12 @@ from redis import Redis
 from sqlalchemy import func, select, text
 
 from api import create_app
-from engine import users
-from engine.catalogue import deploy_catalogue
+from engine.people import users
+from engine.definitions.catalogue import deploy_catalogue
 from engine.config import Settings
-from engine.db import make_engine, make_session_factory, upgrade
+from engine.store.db import make_engine, make_session_factory, upgrade
 from engine.demo import DEMO_PASSWORD, seed
-from engine.models import Application, Event, User
+from engine.store.models import Application, Event, User
 from engine.services import Services
 from engine.sources.embedded import EMBEDDED_QUERIES, SqlSource, embedded_sources
 from tests.integration.helpers import ApiClient

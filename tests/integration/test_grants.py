@@ -1,5 +1,5 @@
 """What a clerk may grant at review: the rule set's bands, exact amounts, and 四眼 above the
-matter's threshold (engine/grants.py). Before: 100,000 CNY/month was accepted on a matter
+matter's threshold (engine/policy/grants.py). Before: 100,000 CNY/month was accepted on a matter
 whose bands are 100/200/500, and 1.5 was silently stored as 1."""
 from __future__ import annotations
 

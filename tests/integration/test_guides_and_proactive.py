@@ -8,8 +8,9 @@ from datetime import date, datetime
 
 from sqlalchemy import delete, select
 
-from engine import proactive
-from engine.models import Application, Event, RegistryPerson, SubsidyRecipient, User
+from engine.policy import proactive
+from engine.store.models import Application, Event, User
+from engine.store.registries import RegistryPerson, SubsidyRecipient
 from forms.identifiers import make_resident_id
 from tests.integration.helpers import BEIJING, MovableClock
 
@@ -143,7 +144,7 @@ def test_a_rescan_starts_whoever_became_eligible_and_nobody_twice(services, peop
 
 def test_an_applicant_and_the_proactive_job_at_the_same_moment_make_one_approval(services, applicant_for):
     """The register of holders decides, not timing: whichever of the two commits first is
-    approved, the other refused as already receiving (engine/holdings.py)."""
+    approved, the other refused as already receiving (engine/policy/holdings.py)."""
     for round_ in range(5):
         clock = MovableClock(datetime(2031 + round_, 3, 12, 10, 0, tzinfo=BEIJING))  # a window no other test uses
         timed = replace(services, clock=clock)

@@ -1,11 +1,12 @@
-"""What a repeat application gets (engine/holdings.py): refused naming what is held
+"""What a repeat application gets (engine/policy/holdings.py): refused naming what is held
 (``repeat: reject``, the shipped senior_card), or a re-issue that replaces it."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.catalogue import read_catalogue, upload_for, upsert_matter
-from engine.models import Event, SubsidyRecipient
+from engine.definitions.catalogue import read_catalogue, upload_for, upsert_matter
+from engine.store.models import Event
+from engine.store.registries import SubsidyRecipient
 
 SENIOR = next(e for e in read_catalogue() if e["code"] == "senior_card")
 

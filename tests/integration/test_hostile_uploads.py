@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine.catalogue import read_catalogue, upload_for
-from engine.models import ServiceDefinition
+from engine.definitions.catalogue import read_catalogue, upload_for
+from engine.store.models import ServiceDefinition
 
 ELDERLY = upload_for(next(e for e in read_catalogue() if e["code"] == "elderly_subsidy"))
 BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'

@@ -12,8 +12,9 @@ from sqlalchemy import create_engine, func, select
 from onewindow.wiring import web_app
 from engine.config import Settings, load_settings
 from engine.demo import demo_people
-from engine.identity import Identity, companies_of, identity_of
-from engine.models import CompanyRecord, CompanyRole, CompanyRoleKind, DeathRecord, Event, RegistryPerson, User
+from engine.people.identity import Identity, companies_of, identity_of
+from engine.store.models import CompanyRole, CompanyRoleKind, Event, User
+from engine.store.registries import CompanyRecord, DeathRecord, RegistryPerson
 from forms.identifiers import make_credit_code, make_resident_id
 from tests.integration.helpers import ApiClient
 from tests.integration.test_accounts import run

@@ -11,10 +11,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from engine.catalogue import read_catalogue, upload_for, upsert_matter
-from engine.incidents import APPLICANT_NOTICE, MANUAL_TASK_ELEMENT
+from engine.definitions.catalogue import read_catalogue, upload_for, upsert_matter
+from engine.oversight.incidents import APPLICANT_NOTICE, MANUAL_TASK_ELEMENT
 from engine.running.run import AUDITED_STEPS
-from engine.models import Event, Incident
+from engine.store.models import Event, Incident
 
 ELDERLY = next(e for e in read_catalogue() if e["code"] == "elderly_subsidy")
 GOOD_STEP = "amount = decision['values'].get('amount', 0)"

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import Application, RegistryPerson
+from engine.store.models import Application
+from engine.store.registries import RegistryPerson
 
 # Check characters computed with python-stdnum's cn.ric.calc_check_digit, not the product's table.
 REGION_999999 = "999999198001010011"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from jsonschema import Draft202012Validator
 
-from engine.catalogue import read_catalogue
+from engine.definitions.catalogue import read_catalogue
 from engine.config import CATALOGUE_FILE
-from engine.subjects import REGISTRY, SubjectKind, SubjectPolicy
+from engine.people.subjects import REGISTRY, SubjectKind, SubjectPolicy
 
 FIRST_ID, SECOND_ID, OLD_ID = "110105195803140214", "46010519900709135X", "310104194011020261"
 CREDIT_CODE, PHONE = "91110105MA01ABCDXR", "13912345678"
@@ -66,7 +66,7 @@ def _validator(schema: dict) -> Draft202012Validator:
 
 
 def _server_errors(services, code: str, data: dict) -> dict:
-    from engine.definitions import current_definition
+    from engine.definitions.versions import current_definition
     from engine.running.compiled import compiled
     from forms import FormValidationError
 
@@ -97,7 +97,7 @@ def test_the_schema_is_json_schema_and_agrees_with_the_server(published, service
 
 
 def _for_registered_subjects(services, code: str, example: dict, resident, company) -> tuple[dict, str]:
-    """The example with each party (engine/subjects.py) replaced by a fresh one of the registries
+    """The example with each party (engine/people/subjects.py) replaced by a fresh one of the registries
     and its identity fields as the registry has them (an example cannot guess a real person or
     company); returns it and the first party's ID, whom the submission is for."""
     policy = SubjectPolicy.of(CATALOGUE[code])

@@ -1,5 +1,5 @@
 """Migrations: one head; upgrade -> downgrade to base -> upgrade on a fresh database; and
-the schema the migrations build is the one engine/models.py declares.
+the schema the migrations build is the one engine/store/models.py declares.
 
 Runs on a fresh SQLite file on every backend and, on the PostgreSQL backend, on a fresh
 database of its own next to the suite's (created and dropped here), so whatever head
@@ -20,8 +20,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from engine.db import alembic_config
-from engine.models import Base
+from engine.store.db import alembic_config
+from engine.store.models import Base
 from tests.conftest import BACKEND, PG_URL
 
 

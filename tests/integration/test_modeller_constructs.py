@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine.catalogue import upsert_matter
-from engine.models import Event
+from engine.definitions.catalogue import upsert_matter
+from engine.store.models import Event
 from tests.integration.helpers import run_queued_work
 
 MODELLERS = Path(__file__).parent / "fixtures" / "modellers"

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, negativ
                                                status_code_conformance)
 
 from api import create_app
-from engine import users
+from engine.people import users
 from engine.demo import DEMO_PASSWORD
 from engine.sources.embedded import EMBEDDED_QUERIES, SqlSource
 from tests.integration.helpers import ApiClient

@@ -1,4 +1,4 @@
-"""The periodic jobs' run records and health (engine/periodic.py): every run recorded, ok or
+"""The periodic jobs' run records and health (engine/oversight/periodic.py): every run recorded, ok or
 failed; a job is stale when neither its last finished run nor the observer's start lies
 within three of its intervals; /healthz answers 503 naming the stale job.
 
@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from api import create_app
 from onewindow.cli import main as cli
-from engine.models import PeriodicJobRun, utcnow
-from engine.periodic import JOBS, PeriodicJob, health, periodic_jobs, run_recorded
+from engine.store.models import PeriodicJobRun, utcnow
+from engine.oversight.periodic import JOBS, PeriodicJob, health, periodic_jobs, run_recorded
 
 _unique = itertools.count(1)
 
@@ -58,7 +58,7 @@ def test_a_failed_run_is_recorded_logged_and_raised(services, caplog):
         raise RuntimeError("the registry is down\nsecond line of detail")
 
     job = _job(broken)
-    with caplog.at_level(logging.ERROR, logger="engine.periodic"), pytest.raises(RuntimeError):
+    with caplog.at_level(logging.ERROR, logger="engine.oversight.periodic"), pytest.raises(RuntimeError):
         run_recorded(job, services)
     row = _row(services, job.name)
     assert (row.outcome, row.detail, row.runs) == ("failed", "RuntimeError: the registry is down", 1)

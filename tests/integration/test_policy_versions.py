@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 
-from engine.catalogue import read_catalogue, upload_for, upsert_matter
+from engine.definitions.catalogue import read_catalogue, upload_for, upsert_matter
 from tests.integration.helpers import with_silent_source
 
 ELDERLY = next(entry for entry in read_catalogue() if entry["code"] == "elderly_subsidy")

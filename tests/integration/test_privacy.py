@@ -9,10 +9,10 @@ from datetime import date
 
 import pytest
 
-from engine import identity, users
-from engine.definitions import current_definition
+from engine.people import identity, users
+from engine.definitions.versions import current_definition
 from engine.demo import DEMO_PASSWORD, photo_licence_no
-from engine.models import RegistryPerson
+from engine.store.registries import RegistryPerson
 from forms.identifiers import is_valid_resident_id, make_resident_id
 from tests.integration.helpers import with_silent_source
 from tests.integration import test_incidents

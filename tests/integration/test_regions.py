@@ -1,4 +1,4 @@
-"""Regions (engine/regions.py): an application is handled in the region of its subject's
+"""Regions (engine/people/regions.py): an application is handled in the region of its subject's
 household or registration (or the one chosen, 就近办, where the matter allows it); clerks
 and supervisors see and work only their own region's cases — another region's are "not
 found" — while analysts and admins work for the whole platform."""
@@ -9,9 +9,9 @@ from datetime import date
 
 import pytest
 
-from engine import users
+from engine.people import users
 from engine.demo import DEMO_PASSWORD
-from engine.models import RegistryPerson
+from engine.store.registries import RegistryPerson
 from forms.identifiers import make_resident_id
 from tests.integration.helpers import with_silent_source
 

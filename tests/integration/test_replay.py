@@ -16,14 +16,14 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from onewindow.cli import main as cli
-from engine import users
-from engine.catalogue import deploy_catalogue, read_catalogue
+from engine.people import users
+from engine.definitions.catalogue import deploy_catalogue, read_catalogue
 from engine.config import REPO_ROOT, Settings
-from engine.db import upgrade
-from engine.definitions import current_definition
+from engine.store.db import upgrade
+from engine.definitions.versions import current_definition
 from engine.demo import DEMO_PASSWORD
-from engine.models import Application
-from engine.replay import CandidateRefused, replay
+from engine.store.models import Application
+from engine.definitions.replay import CandidateRefused, replay
 from engine import caches
 from forms.identifiers import make_resident_id
 from rules import Fact, evaluate, load_ruleset

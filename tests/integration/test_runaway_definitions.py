@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from api import create_app
-from engine import users
-from engine.catalogue import read_catalogue, upload_for, upsert_matter
+from engine.people import users
+from engine.definitions.catalogue import read_catalogue, upload_for, upsert_matter
 from engine.demo import DEMO_PASSWORD
-from engine.models import Incident
+from engine.store.models import Incident
 from tests.conftest import BACKEND
 from tests.integration.gunicorn_server import InProcessApi, gunicorn
 from tests.integration.test_incidents import GOOD_STEP

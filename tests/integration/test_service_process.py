@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from importlib.metadata import version
 
-from engine.db import upgrade
+from engine.store.db import upgrade
 from tests.integration.services import free_port, redis_server
 from tests.integration.test_worker_process import ONEWINDOW, SCALE, embedded_only, start, wait_for
 

@@ -1,4 +1,4 @@
-"""Subject binding (engine/subjects.py): an application is accepted only for the caller, a
+"""Subject binding (engine/people/subjects.py): an application is accepted only for the caller, a
 company the caller acts for, or a person who authorised the caller for the matter (授权代办);
 names come from the registry (秒填) and are checked, not trusted. The principal sees, rates
 and is told of everything done in their name; the agent sees only what they submitted."""
@@ -10,9 +10,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from engine import users
+from engine.people import users
 from engine.demo import DEMO_PASSWORD
-from engine.models import Application, CompanyRecord, RegistryPerson, SubsidyRecipient
+from engine.store.models import Application
+from engine.store.registries import CompanyRecord, RegistryPerson, SubsidyRecipient
 from tests.integration.helpers import unknown_resident
 
 _staff = itertools.count(1)

@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from engine.models import Application
+from engine.store.models import Application
 from forms.identifiers import make_resident_id, resident_id_check_char
 from tests.integration.helpers import authorise
 

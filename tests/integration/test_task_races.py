@@ -25,9 +25,10 @@ from typing import NamedTuple
 import pytest
 from sqlalchemy import event, select
 
-from engine import identity, users
+from engine.people import identity, users
 from engine.demo import DEMO_PASSWORD
-from engine.models import Event, RegistryPerson, Task, User
+from engine.store.models import Event, Task, User
+from engine.store.registries import RegistryPerson
 from forms.identifiers import make_resident_id
 from tests.integration.test_comprehensive_window import MATERIALS
 

@@ -6,7 +6,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import Event
+from engine.store.models import Event
 from tests.integration.helpers import with_silent_source
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from engine.catalogue import upsert_matter
-from engine.models import Application
+from engine.definitions.catalogue import upsert_matter
+from engine.store.models import Application
 from tests.integration.helpers import run_queued_work
 
 FIXTURES = Path(__file__).parent / "fixtures"

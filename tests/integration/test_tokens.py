@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import update
 
-from engine.models import ApiToken
-from engine.users import _digest
+from engine.store.models import ApiToken
+from engine.people.users import _digest
 
 
 def test_a_token_stops_working_when_it_expires_even_if_it_was_just_used(api, services, new_user):
@@ -35,7 +35,7 @@ def test_a_failed_login_costs_the_same_whether_or_not_the_account_exists(service
     from statistics import median
 
     from engine.errors import Unauthenticated
-    from engine.users import login
+    from engine.people.users import login
 
     known = new_user()
 

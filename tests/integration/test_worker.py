@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api import create_app
-from engine.models import Application, Event
+from engine.store.models import Application, Event
 from tests.integration.helpers import ApiClient, demo_name, run_queued_work
 from onewindow.wiring import build_services
 

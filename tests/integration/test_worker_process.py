@@ -33,12 +33,12 @@ from sqlalchemy import func, select, update
 
 from api import create_app
 from onewindow.cli import main as cli
-from engine import users
-from engine.catalogue import upsert_matter
-from engine.db import make_engine, make_session_factory, upgrade
+from engine.people import users
+from engine.definitions.catalogue import upsert_matter
+from engine.store.db import make_engine, make_session_factory, upgrade
 from engine.demo import DEMO_PASSWORD, demo_people
-from engine.models import Application, Event, PeriodicJobRun, utcnow
-from engine.periodic import JOBS
+from engine.store.models import Application, Event, PeriodicJobRun, utcnow
+from engine.oversight.periodic import JOBS
 from tests.integration.helpers import ApiClient
 from tests.integration.services import free_port
 from tests.integration.test_concurrent_approvals import give_identity
@@ -273,7 +273,7 @@ def test_the_deadline_sweep_turns_a_case_yellow(services, worked):
 def test_healthz_and_worker_check_report_each_jobs_last_run(services, worked, monkeypatch):
     from redis import Redis
 
-    from engine.periodic import periodic_jobs
+    from engine.oversight.periodic import periodic_jobs
     from worker.main import live_crons
 
     redis = Redis.from_url(worked.env["ONEWINDOW_REDIS_URL"])

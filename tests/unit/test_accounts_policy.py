@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from engine.accounts import MIN_PASSWORD_LENGTH, check_password, check_role
-from engine.catalogue import read_catalogue
-from engine.organisation import read_departments
+from engine.people.accounts import MIN_PASSWORD_LENGTH, check_password, check_role
+from engine.definitions.catalogue import read_catalogue
+from engine.people.organisation import read_departments
 from engine.config import Settings, load_settings
 from engine.demo import DEMO_USERS
 from engine.errors import InvalidInput
-from engine.users import DEMO_PASSWORD
+from engine.people.users import DEMO_PASSWORD
 
 PG = "postgresql://postgres@127.0.0.1:5432/x"
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from engine.calendar import (CalendarError, ClockPaused, Pause, WorkingCalendar,
+from engine.oversight.calendar import (CalendarError, ClockPaused, Pause, WorkingCalendar,
                              default_calendar)
 
 D = date.fromisoformat
@@ -203,7 +203,7 @@ def test_year_without_file_counts_weekends_only_and_is_reported(caplog):
     assert cal.known_years == frozenset({2026})
     assert cal.covers(D("2026-03-01"), D("2026-12-31"))
     assert not cal.covers(D("2026-12-01"), D("2027-01-31"))
-    with caplog.at_level(logging.WARNING, logger="engine.calendar"):
+    with caplog.at_level(logging.WARNING, logger="engine.oversight.calendar"):
         assert cal.is_working_day(D("2027-01-01"))        # a Friday: worked, 元旦 unknown
         assert not cal.is_working_day(D("2027-01-02"))    # Saturday
         assert cal.add_working_days(D("2026-12-30"), 3) == D("2027-01-04")
@@ -316,7 +316,7 @@ def test_missing_directory(tmp_path):
 def test_the_provisional_2027_file_counts_statutory_holidays_but_is_not_a_known_year(caplog):
     cal = WorkingCalendar.load()  # a fresh one: each instance warns once per year
     assert 2027 not in cal.known_years and not cal.covers(D("2027-01-01"), D("2027-12-31"))
-    with caplog.at_level(logging.WARNING, logger="engine.calendar"):
+    with caplog.at_level(logging.WARNING, logger="engine.oversight.calendar"):
         assert not cal.is_working_day(D("2027-02-08"))   # 初三, a Monday: a statutory holiday
         assert not cal.is_working_day(D("2027-06-09"))   # 端午, a Wednesday
         assert cal.is_working_day(D("2027-02-09"))       # make-up and extra days are not known yet

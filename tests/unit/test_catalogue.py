@@ -2,11 +2,11 @@
 deployed by the test fixtures and run by the integration tests), and each one loads."""
 from __future__ import annotations
 
-from engine.bpmn import parse_process
-from engine.catalogue import read_catalogue
+from engine.definitions.bpmn import parse_process
+from engine.definitions.catalogue import read_catalogue
 from engine.config import REPO_ROOT
 from engine.operations import check_service_tasks
-from engine.task_forms import check_task_forms
+from engine.definitions.task_forms import check_task_forms
 from engine.sandbox import check_specs
 from forms import load_form_file
 from rules import load_ruleset_file

@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from engine import guides
+from engine.definitions import guides
 from engine.operations import credit, materials
 from engine.errors import InvalidInput, SourceUnavailable
 from engine.sources import SourceRecord

@@ -1,5 +1,5 @@
 """DMN decision tables judged into the same Decision as a rule set (rules/dmn.py), their
-lint, and their place in a deployment (a business-rule task, engine/bpmn.py, runtime.py)."""
+lint, and their place in a deployment (a business-rule task, engine/definitions/bpmn.py, runtime.py)."""
 from __future__ import annotations
 
 import json
@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.bpmn import DecisionTableTask, ProcessProblem, new_workflow, parse_decision, parse_process, spec_to_json
-from engine.catalogue import read_catalogue, upload_for
-from engine.assignment import Staffing
-from engine.bpmn import DMN_NAMESPACES
-from engine.organisation import read_departments
-from engine.definitions import check_upload
+from engine.definitions.bpmn import DecisionTableTask, ProcessProblem, parse_decision, parse_process
+from engine.running.workflow import new_workflow, spec_to_json
+from engine.definitions.catalogue import read_catalogue, upload_for
+from engine.people.assignment import Staffing
+from engine.definitions.bpmn import DMN_NAMESPACES
+from engine.people.organisation import read_departments
+from engine.definitions.versions import check_upload
 from engine.errors import DeploymentRefused
 from engine.sandbox import FUNCTION_NAMES, evaluate_expression
 from rules import Fact, RuleEvaluationError, RuleSetError, load_ruleset
@@ -228,7 +229,7 @@ def test_a_dmn_in_any_version_and_namespace_spelling_reads_like_the_shipped_one(
     """Trisotech and others write <semantic:definitions xmlns:semantic=…>: a 500 before."""
     import re
 
-    from engine.bpmn import parse_decision
+    from engine.definitions.bpmn import parse_decision
     from engine.config import PROCESSES_DIR
 
     shipped = (PROCESSES_DIR / "resident_pension.dmn").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Loops and timer cycles on SpiffWorkflow (engine/bpmn.py): the task tree stays bounded
+"""Loops and timer cycles on SpiffWorkflow (engine/running/workflow.py): the task tree stays bounded
 (``run_engine_steps`` / ``prune_completed``), completion means an end event ran
 (``reached_end``), and loops SpiffWorkflow cannot run are refused at deploy."""
 from __future__ import annotations
@@ -8,9 +8,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from SpiffWorkflow.util.task import TaskState
 
-from engine import bpmn
-from engine.bpmn import (ProcessProblem, dump_state, load_state, new_workflow, parse_process, reached_end,
-                         run_engine_steps, spec_to_json, workflow_clock)
+from engine.running import workflow as workflow_module
+from engine.running.workflow import PRUNE_AT, PRUNE_STEP
+from engine.definitions.bpmn import ProcessProblem, parse_process
+from engine.running.workflow import dump_state, load_state, new_workflow, reached_end, run_engine_steps, spec_to_json, workflow_clock
 from engine.sandbox import SandboxScriptEngine
 
 MAX_STATE = 50_000
@@ -74,7 +75,7 @@ def reload(workflow, spec: str):
 @pytest.fixture
 def no_pruning(monkeypatch):
     """What SpiffWorkflow does on its own (to show each test can fail)."""
-    monkeypatch.setattr(bpmn, "prune_completed", lambda workflow, keep=0: 0)
+    monkeypatch.setattr(workflow_module, "prune_completed", lambda workflow, keep=0: 0)
 
 
 # --- flow loops ----------------------------------------------------------------------------
@@ -120,7 +121,7 @@ def test_a_loop_waiting_for_a_person_each_pass_survives_save_and_load_every_time
         run_engine_steps(workflow)
         sizes.append(len(dump_state(workflow)))
     assert reached_end(workflow) and workflow.data["i"] == 150
-    assert max(sizes) <= MAX_STATE and len(workflow.tasks) <= bpmn.PRUNE_AT + bpmn.PRUNE_STEP
+    assert max(sizes) <= MAX_STATE and len(workflow.tasks) <= PRUNE_AT + PRUNE_STEP
 
 
 def parallel_loop(n: int) -> str:

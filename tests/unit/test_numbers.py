@@ -1,9 +1,9 @@
-"""Result-number policies (engine/numbers.py): a format string may name only year, date and seq."""
+"""Result-number policies (engine/policy/numbers.py): a format string may name only year, date and seq."""
 from __future__ import annotations
 
 import pytest
 
-from engine.numbers import NumberFormatError, NumberPolicy, check_format
+from engine.policy.numbers import NumberFormatError, NumberPolicy, check_format
 
 
 def test_a_format_names_only_year_date_and_seq_and_needs_seq():

@@ -1,9 +1,9 @@
-"""Masking personal answers (engine/privacy.py) as the form declares them (forms/personal.py)."""
+"""Masking personal answers (engine/oversight/privacy.py) as the form declares them (forms/personal.py)."""
 from __future__ import annotations
 
 import pytest
 
-from engine.privacy import Masking, mask
+from engine.oversight.privacy import Masking, mask
 from forms import FormDefinitionError, load_form, load_form_file
 from forms.personal import PersonalKind
 

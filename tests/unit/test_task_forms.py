@@ -5,12 +5,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from engine import task_forms
-from engine.assignment import TaskAssignment, assignment_of
-from engine.bpmn import parse_process
+from engine.definitions import task_forms
+from engine.people.assignment import TaskAssignment, assignment_of
+from engine.definitions.bpmn import parse_process
 from engine.errors import InvalidInput
 from engine.operations import check_service_tasks
-from engine.task_forms import check_task_forms
+from engine.definitions.task_forms import check_task_forms
 
 
 def errors(name: str, answer: dict) -> dict:

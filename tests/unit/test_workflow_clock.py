@@ -1,11 +1,11 @@
-"""SpiffWorkflow's timers judged by the engine's clock (engine/bpmn.py workflow_clock)."""
+"""SpiffWorkflow's timers judged by the engine's clock (engine/definitions/bpmn.py workflow_clock)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
-from engine.bpmn import workflow_clock
+from engine.running.workflow import workflow_clock
 
 
 def test_spiffworkflow_timers_read_the_engine_clock_inside_a_run_and_the_real_clock_outside():

@@ -1,0 +1,271 @@
+"""Deploying service definitions: a matter's BPMN + rule set + form as one immutable version.
+
+Everything an analyst uploads is checked before anything is stored: the XML is parsed
+safely, every script and condition must pass the sandbox, the rule set and form must
+load, and the rule set may only name sources the engine has. A refusal lists every
+problem with its file and element (or rule id); nothing is half-deployed. What is legal
+but suspicious (rules with contradicting outcomes that can both hold) is accepted and
+returned as warnings with the deploy result, and recorded with the deploy event.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.definitions.bpmn import OUTCOME_VARIABLE, ParsedProcess, ProcessProblem, ProcessReading, assigns, dmn_file_name, main_document, read_process
+from engine.running.workflow import spec_to_json
+from engine.people.assignment import Staffing, check_assignments
+from engine.errors import DeploymentRefused, NotFound
+from engine.store.models import Matter, ServiceDefinition
+from engine.operations import check_service_tasks
+from engine.operations.decide import check_decisions
+from engine.definitions.task_forms import check_task_forms
+from engine.sandbox import SandboxViolation, check_policy_reads, check_script, check_specs
+from engine.events import EventKind, record
+from forms import FormDefinitionError, load_form
+from rules import RuleSet, RuleSetError, load_ruleset
+from rules.ruleset import lint_warnings
+
+FORM_SOURCE = "form"
+MAX_TEXT_BYTES = 200_000  # a rule set or form; BPMN/DMN have their own limit in engine/definitions/bpmn.py
+
+
+@dataclass(frozen=True)
+class DefinitionUpload:
+    """The files of one deployment, as text, with the names the analyst gave them (every
+    problem names its file). ``called``: further BPMN documents (file name -> text) holding
+    the processes the main one's call activities call."""
+
+    matter_code: str
+    bpmn: str
+    ruleset: str
+    form: str
+    dmn: list[str] = field(default_factory=list)
+    bpmn_name: str = "process.bpmn"
+    ruleset_name: str = "ruleset.yaml"
+    form_name: str = "form.json"
+    dmn_names: list[str] = field(default_factory=list)
+    called: dict[str, str] = field(default_factory=dict)
+    # The matter's policy (catalogue keys: credit, grant, materials, numbers…) this version
+    # runs with; deploy takes the matter's when none is given.
+    policy: dict | None = None
+
+    def checksum(self) -> str:
+        parts = [self.matter_code, self.bpmn, self.ruleset, self.form, *self.dmn]
+        parts += [f"{name}\x00{text}" for name, text in sorted(self.called.items())]
+        if self.policy is not None:
+            parts.append(json.dumps(self.policy, sort_keys=True, ensure_ascii=False))
+        return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
+
+    @property
+    def bpmn_documents(self) -> dict[str, str]:
+        return {self.bpmn_name: self.bpmn, **self.called}
+
+    @property
+    def dmn_documents(self) -> dict[str, str]:
+        names = self.dmn_names or [dmn_file_name(i) for i in range(len(self.dmn))]
+        return dict(zip(names, self.dmn))
+
+    @property
+    def file_names(self) -> dict:
+        return {"bpmn": self.bpmn_name, "ruleset": self.ruleset_name, "form": self.form_name,
+                "dmn": list(self.dmn_documents), "called": sorted(self.called)}
+
+    @classmethod
+    def from_files(cls, matter_code: str, files: dict[str, str]) -> DefinitionUpload:
+        """An upload given as named files, each known by its ending: ``.bpmn`` (the one that
+        holds the process ``matter_code``, or the only one no other calls), ``.dmn``, one
+        rule set (``.yaml``/``.yml``) and one form (``.json``). DeploymentRefused naming the
+        files when they do not make one definition."""
+        kinds: dict[FileKind, dict[str, str]] = {kind: {} for kind in FileKind}
+        problems = []
+        for name, text in files.items():
+            kind = FileKind.of(name)
+            if kind is None:
+                problems.append({"file": name, "element_id": "", "reason": (
+                    "unknown kind of file: name it *.bpmn, *.dmn, *.yaml (rule set) or *.json (form)")})
+            else:
+                kinds[kind][name] = text
+        for kind in (FileKind.RULESET, FileKind.FORM):
+            if len(kinds[kind]) != 1:
+                problems.append({"file": ", ".join(kinds[kind]) or "-", "element_id": "",
+                                 "reason": f"an upload has exactly one {kind.value}; found {len(kinds[kind])}"})
+        main = main_document(kinds[FileKind.BPMN], matter_code)
+        if main is None:
+            problems.append({"file": ", ".join(kinds[FileKind.BPMN]) or "-", "element_id": "", "reason": (
+                f"no BPMN file holds the process {matter_code!r} (or several could be the main one)")})
+        if problems:
+            raise DeploymentRefused(f"{len(problems)} problem(s) in the files for {matter_code}", problems)
+        (ruleset_name, ruleset), = kinds[FileKind.RULESET].items()
+        (form_name, form), = kinds[FileKind.FORM].items()
+        return cls(matter_code=matter_code, bpmn=kinds[FileKind.BPMN][main], bpmn_name=main,
+                   ruleset=ruleset, ruleset_name=ruleset_name, form=form, form_name=form_name,
+                   dmn=list(kinds[FileKind.DMN].values()), dmn_names=list(kinds[FileKind.DMN]),
+                   called={n: t for n, t in kinds[FileKind.BPMN].items() if n != main})
+
+
+class FileKind(Enum):
+    BPMN = "BPMN process"
+    DMN = "DMN decision"
+    RULESET = "rule set (.yaml)"
+    FORM = "form (.json)"
+
+    @classmethod
+    def of(cls, name: str) -> FileKind | None:
+        ending = name.lower().rsplit(".", 1)[-1] if "." in name else ""
+        return {"bpmn": cls.BPMN, "xml": cls.BPMN, "dmn": cls.DMN, "yaml": cls.RULESET, "yml": cls.RULESET,
+                "json": cls.FORM}.get(ending)
+
+
+def deploy(session: Session, upload: DefinitionUpload, deployed_by: str,
+           source_names: set[str], shipped: bool = False) -> tuple[ServiceDefinition, bool]:
+    """Check and store a new version; returns (definition, created).
+
+    Deploying the same files again returns the current version instead of a copy, so
+    ``onewindow deploy`` can run at every start. ``shipped``: the files come from the
+    repository's catalogue, not from an analyst.
+    """
+    matter = session.get(Matter, upload.matter_code)
+    if matter is None:
+        raise NotFound(f"no matter with code {upload.matter_code!r} in the catalogue")
+    if upload.policy is None:  # versioned with the files: a policy change is a new version
+        upload = replace(upload, policy=dict(matter.elements))
+    parsed = check_upload(upload, source_names, Staffing.of(session), matter.department)
+    latest = current_definition(session, upload.matter_code, required=False)
+    checksum = upload.checksum()
+    if latest is not None and latest.checksum == checksum:
+        return latest, False
+    definition = ServiceDefinition(
+        matter_code=matter.code, version=(latest.version + 1 if latest else 1), region=matter.region,
+        process_id=parsed.process_id, bpmn=upload.bpmn, dmn=list(upload.dmn), ruleset=upload.ruleset,
+        form=upload.form, spec=spec_to_json(parsed), checksum=checksum, deployed_by=deployed_by, shipped=shipped,
+        file_names=upload.file_names, called_bpmn=dict(upload.called), policy=upload.policy)
+    session.add(definition)
+    session.flush()
+    record(session, EventKind.DEFINITION_DEPLOYED, deployed_by, data={
+        "matter": matter.code, "version": definition.version, "checksum": checksum,
+        "warnings": upload_warnings(upload)})
+    return definition, True
+
+
+def check_upload(upload: DefinitionUpload, source_names: set[str], staffing: Staffing,
+                 department: str) -> ParsedProcess:
+    """The parsed process, or DeploymentRefused with every problem of every phase at once
+    (XML, structure, sandbox, service operations and task forms, rule set, DMN, form),
+    ordered by file and line."""
+    reading, problems = _check(upload, source_names, staffing, department)
+    if problems:
+        raise DeploymentRefused(f"{len(problems)} problem(s) in the upload for {upload.matter_code}", problems)
+    return reading.parsed
+
+
+def validate_upload(upload: DefinitionUpload, source_names: set[str], staffing: Staffing,
+                    department: str) -> list[dict[str, str]]:
+    """Every problem of the upload (empty: it deploys); ``POST …/validate`` answers with it.
+    ``department``: the matter's (a task in the lane ``department`` goes to its queue)."""
+    return _check(upload, source_names, staffing, department)[1]
+
+
+def _check(upload: DefinitionUpload, source_names: set[str], staffing: Staffing,
+           department: str) -> tuple[ProcessReading, list[dict[str, str]]]:
+    reading = read_process(upload.bpmn_documents, upload.dmn_documents, upload.matter_code)
+    problems = list(reading.problems)
+    specs = [reading.parsed.spec, *reading.parsed.subprocess_specs.values()] if reading.parsed else []
+    problems += [_problem_dict(p) for p in check_specs(specs, upload.bpmn_name)]
+    problems += check_service_tasks(specs, upload.bpmn_name, upload.policy)
+    problems += check_task_forms(specs, upload.bpmn_name)
+    if upload.policy is not None:
+        problems += [_problem_dict(p) for p in check_policy_reads(specs, upload.bpmn_name, upload.policy)]
+    problems += check_assignments(staffing, specs, upload.bpmn_name, department)
+    oversized = _oversized(upload)
+    problems += oversized
+    if not oversized:
+        ruleset, ruleset_problems = _ruleset_problems(upload, source_names)
+        problems += ruleset_problems
+        if ruleset is not None and specs:
+            problems += check_decisions(specs, ruleset, upload.bpmn_name, upload.ruleset_name)
+        problems += _form_problems(upload)
+    order = {name: i for i, name in enumerate([*upload.bpmn_documents, *upload.dmn_documents,
+                                               upload.ruleset_name, upload.form_name])}
+    return reading, sorted(reading.located(problems),
+                           key=lambda p: (order.get(p["file"], len(order)), int(p.get("line") or 0)))
+
+
+def _oversized(upload: DefinitionUpload) -> list[dict[str, str]]:
+    return [{"file": name, "element_id": "", "reason": f"larger than {MAX_TEXT_BYTES} bytes"}
+            for name, text in ((upload.ruleset_name, upload.ruleset), (upload.form_name, upload.form))
+            if len(text.encode("utf-8")) > MAX_TEXT_BYTES]
+
+
+def _problem_dict(problem) -> dict[str, str]:
+    return {"file": problem.file, "element_id": problem.element_id, "reason": problem.reason}
+
+
+def upload_warnings(upload: DefinitionUpload) -> list[dict[str, str]]:
+    """What lint accepts but an analyst should look at, as file / element (rule id) / reason."""
+    try:
+        ruleset = load_ruleset(upload.ruleset, upload.ruleset_name)
+        sets_outcome = any(assigns(text, name, OUTCOME_VARIABLE) for name, text in upload.bpmn_documents.items())
+    except (RuleSetError, ProcessProblem):
+        return []  # refused, with its problems, by check_upload
+    never_decides = [] if sets_outcome else [{
+        "file": upload.bpmn_name, "element_id": "",
+        "reason": f"no script sets {OUTCOME_VARIABLE!r}: an application would end with no decision "
+                  "(approve / reject)"}]
+    return never_decides + _problem_dicts(upload.ruleset_name, lint_warnings(ruleset))
+
+
+def _problem_dicts(filename: str, problems) -> list[dict[str, str]]:
+    return [{"file": filename, "element_id": p.rule_id or "", "reason": p.message} for p in problems]
+
+
+def _ruleset_problems(upload: DefinitionUpload,
+                      source_names: set[str]) -> tuple[RuleSet | None, list[dict[str, str]]]:
+    try:
+        ruleset = load_ruleset(upload.ruleset, upload.ruleset_name)
+    except RuleSetError as exc:
+        return None, _problem_dicts(upload.ruleset_name, exc.problems)
+    known = source_names | {FORM_SOURCE}
+    problems = []
+    for name, spec in ruleset.facts.items():
+        where = {"file": upload.ruleset_name, "element_id": f"facts.{name}"}
+        if spec.source not in known:
+            problems.append({**where, "reason": f"unknown data source {spec.source!r} (known: {', '.join(sorted(known))})"})
+        if spec.expr:
+            try:
+                check_script(spec.expr, "eval")
+            except SandboxViolation as exc:
+                problems.append({**where, "reason": str(exc)})
+    return ruleset, problems
+
+
+def _form_problems(upload: DefinitionUpload) -> list[dict[str, str]]:
+    try:
+        load_form(upload.form, upload.form_name)
+    except FormDefinitionError as exc:
+        return [{"file": upload.form_name, "element_id": "", "reason": p} for p in exc.problems]
+    return []
+
+
+def current_definition(session: Session, matter_code: str, required: bool = True) -> ServiceDefinition | None:
+    """The newest version: new applications start on it, running ones keep theirs."""
+    definition = session.scalars(
+        select(ServiceDefinition).where(ServiceDefinition.matter_code == matter_code)
+        .order_by(ServiceDefinition.version.desc()).limit(1)).first()
+    if definition is None and required:
+        raise NotFound(f"matter {matter_code!r} has no deployed service definition")
+    return definition
+
+
+def definition_summary(definition: ServiceDefinition) -> dict:
+    return {"matter": definition.matter_code, "version": definition.version,
+            "process_id": definition.process_id, "checksum": definition.checksum,
+            "deployed_at": definition.deployed_at.isoformat(), "deployed_by": definition.deployed_by,
+            "files": {"bpmn": len(definition.bpmn), "ruleset": len(definition.ruleset),
+                      "form": len(definition.form), "dmn": len(definition.dmn),
+                      "names": definition.file_names or {}}}

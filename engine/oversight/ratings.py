@@ -1,0 +1,126 @@
+"""好差评 service ratings: the applicant rates a finished application on five levels.
+
+The bottom two levels are bad reviews (差评): each opens a rectification (整改) for the
+department that handled the matter, due in a set number of working days, which the
+supervisor follows. Ratings are counted per matter and per department.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.people import subjects
+from engine.oversight.calendar import WorkingCalendar, default_calendar
+from engine.oversight.deadlines import deadline_for
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.store.models import Application, Matter, Rating, Rectification, RectificationStatus, User, utcnow
+from engine.people.regions import in_region
+from engine.oversight.supervision import require_supervisor
+from engine.events import EventKind, record
+
+LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+BAD_LEVELS = (1, 2)
+RECTIFICATION_DAYS = 5  # working days a department has to answer a bad review
+
+
+@dataclass
+class Ratings:
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime] = utcnow
+    calendar: WorkingCalendar = field(default_factory=default_calendar)
+    rectification_days: int = RECTIFICATION_DAYS
+
+    def rate(self, user: User, application_id: int, level: int, comment: str = "") -> Rating:
+        """Once per finished application, by its applicant."""
+        if level not in LEVELS:
+            raise InvalidInput("unknown rating level", {"level": ["1 (非常不满意) … 5 (非常满意)"]})
+        with self.sessions() as session:
+            application = session.get(Application, application_id)
+            if application is None or user.role != "applicant" or not subjects.is_about(session, user, application):
+                raise NotFound("no such application of yours")
+            if application.status != "completed":
+                raise Conflict("only a finished application can be rated")
+            now = self.clock()
+            department = session.get(Matter, application.matter_code).department
+            rating = Rating(application_id=application.id, matter_code=application.matter_code,
+                            department=department, level=level, comment=comment, created_at=now)
+            session.add(rating)
+            try:
+                session.flush()
+            except IntegrityError as exc:
+                raise Conflict("this application has been rated already") from exc
+            record(session, EventKind.RATING, user.username, now, {"level": level, "label": LEVELS[level]},
+                   application_id=application.id)
+            if level in BAD_LEVELS:
+                self._open_rectification(session, rating, now)
+            session.commit()
+            return rating
+
+    def _open_rectification(self, session: Session, rating: Rating, now: datetime) -> None:
+        deadline = deadline_for(self.calendar, now, self.rectification_days, [])
+        rectification = Rectification(rating_id=rating.id, department=rating.department,
+                                      due_at=deadline.due_at, created_at=now)
+        session.add(rectification)
+        session.flush()
+        record(session, EventKind.RECTIFICATION_OPENED, "supervision", now, application_id=rating.application_id,
+               data={"rectification": rectification.id, "department": rating.department,
+                     "due_at": deadline.due_at.isoformat()})
+
+    def rectifications(self, user: User, status: str = RectificationStatus.OPEN) -> list[Rectification]:
+        """Supervisors see every department's of their region (admins: every region's);
+        clerks their own department's in their region."""
+        if user.role not in ("clerk", "supervisor", "admin"):
+            raise Forbidden("only clerks and supervisors see rectifications")
+        query = (select(Rectification).join(Rating, Rating.id == Rectification.rating_id)
+                 .join(Application, Application.id == Rating.application_id)
+                 .where(Rectification.status == status, in_region(user, Application.region))
+                 .order_by(Rectification.due_at))
+        if user.role == "clerk":
+            query = query.where(Rectification.department == user.department)
+        with self.sessions() as session:
+            return list(session.scalars(query))
+
+    def resolve(self, user: User, rectification_id: int, answer: str) -> Rectification:
+        """The department's answer to a bad review closes the rectification."""
+        if not answer.strip():
+            raise InvalidInput("an answer is required", {"answer": ["整改说明不能为空 required"]})
+        with self.sessions() as session:
+            rectification = session.get(Rectification, rectification_id)
+            if (rectification is None or user.role != "clerk" or rectification.department != user.department
+                    or session.get(Application, rectification.rating.application_id).region != user.region):
+                raise NotFound(f"no rectification {rectification_id} for your department")
+            if rectification.status != RectificationStatus.OPEN:
+                raise Conflict("this rectification is closed already")
+            now = self.clock()
+            rectification.status, rectification.answer = RectificationStatus.RESOLVED, answer
+            rectification.resolved_at, rectification.resolved_by = now, user.username
+            record(session, EventKind.RECTIFICATION_RESOLVED, user.username, now,
+                   {"rectification": rectification.id}, application_id=rectification.rating.application_id)
+            session.commit()
+            return rectification
+
+    def statistics(self, user: User) -> dict:
+        """Counts per level and the share of good reviews, per matter and per department."""
+        require_supervisor(user)
+        with self.sessions() as session:
+            rows = session.execute(select(Rating.matter_code, Rating.department, Rating.level)
+                                   .join(Application, Application.id == Rating.application_id)
+                                   .where(in_region(user, Application.region))).all()
+        return {"matters": _summarise((m, level) for m, _, level in rows),
+                "departments": _summarise((d, level) for _, d, level in rows)}
+
+
+def _summarise(pairs) -> dict:
+    levels: dict = defaultdict(Counter)
+    for key, level in pairs:
+        levels[key][level] += 1
+    return {key: {"count": sum(c.values()), "levels": {LEVELS[n]: c[n] for n in sorted(LEVELS, reverse=True)},
+                  "bad": sum(c[n] for n in BAD_LEVELS),
+                  "satisfaction": round(sum(c[n] for n in (3, 4, 5)) / sum(c.values()), 3)}
+            for key, c in sorted(levels.items())}
