@@ -15,7 +15,7 @@ from api.schemas import (DefinitionSchema, DefinitionUploadSchema, DeployedDefin
                          ReplayRequestSchema, ValidationReportSchema)
 from engine.definitions.versions import DefinitionUpload, deploy, definition_summary, upload_warnings, validate_upload
 from engine.people.assignment import Staffing
-from engine.errors import DeploymentRefused, NotFound
+from engine.errors import DeploymentRefused, NotFound, as_dicts
 from engine.store.models import Matter, ServiceDefinition
 from engine.definitions.replay import replay, report_dict
 
@@ -47,7 +47,7 @@ class Definitions(MethodView):
         with wired.sessions() as session:
             definition, created = deploy(session, files, g.user.username, set(wired.sources))
             session.commit()
-            return ({**definition_summary(definition), "created": created, "warnings": upload_warnings(files)},
+            return ({**definition_summary(definition), "created": created, "warnings": as_dicts(upload_warnings(files))},
                     201 if created else 200)
 
 
@@ -65,15 +65,15 @@ class Validate(MethodView):
         try:
             files = _upload(upload)
         except DeploymentRefused as refused:  # the files make no definition: that is the report
-            return {"deployable": False, "problems": refused.problems, "warnings": []}
+            return {"deployable": False, "problems": as_dicts(refused.problems), "warnings": []}
         with wired.sessions() as session:
             matter = session.get(Matter, files.matter_code)
             if matter is None:
                 raise NotFound(f"no matter with code {files.matter_code!r} in the catalogue")
             files = replace(files, policy=dict(matter.elements))  # what a deploy would version with it
             problems = validate_upload(files, set(wired.sources), Staffing.of(session), matter.department)
-        return {"deployable": not problems, "problems": problems,
-                "warnings": upload_warnings(files) if not problems else []}
+        return {"deployable": not problems, "problems": as_dicts(problems),
+                "warnings": as_dicts(upload_warnings(files)) if not problems else []}
 
 
 def _upload(body: dict) -> DefinitionUpload:

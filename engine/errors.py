@@ -5,6 +5,29 @@ to RFC 9457 problem responses in one place, so nothing below the API knows HTTP.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason an upload is refused (or a lint warning): where — file, element (a BPMN/DMN
+    element id, a rule id, a form field, a policy key) and line — and why. Every deploy-time
+    check returns these; the API shows each as ``{"file", "element_id", "line"?, "reason"}``."""
+
+    file: str
+    element: str = ""
+    line: int | None = None
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        shown = {"file": self.file, "element_id": self.element, "reason": self.reason}
+        return {**shown, "line": str(self.line)} if self.line else shown
+
+
+def as_dicts(problems: Iterable[Problem]) -> list[dict[str, str]]:
+    return [problem.as_dict() for problem in problems]
+
 
 class OneWindowError(Exception):
     """Base of every error a caller may see."""
@@ -67,8 +90,8 @@ class DeploymentRefused(OneWindowError):
 
     title = "Deployment refused"
 
-    def __init__(self, detail: str, problems: list[dict[str, str]]) -> None:
-        super().__init__(detail, problems=problems)
+    def __init__(self, detail: str, problems: list[Problem]) -> None:
+        super().__init__(detail, problems=as_dicts(problems))
         self.problems = problems
 
 

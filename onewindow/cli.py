@@ -77,10 +77,10 @@ def deploy(path: Path) -> None:
             click.echo(f"{definition.matter_code} v{definition.version} {state} ({definition.checksum[:12]}, "
                        f"by {definition.deployed_by})")
             for warning in _lint_warnings(definition):  # reads the rule set: inside the session
-                click.echo(f"  warning: rule {warning['element_id']}: {warning['reason']}", err=True)
+                click.echo(f"  warning: rule {warning.element}: {warning.reason}", err=True)
 
 
-def _lint_warnings(definition) -> list[dict[str, str]]:
+def _lint_warnings(definition) -> list:
     """What lint accepts but an analyst should look at (the API returns the same list)."""
     from engine.definitions.versions import DefinitionUpload, upload_warnings
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -33,6 +33,7 @@ from engine.definitions.structure import (
     xml_code_problems,
 )
 from engine.people.assignment import camunda_attributes
+from engine.errors import Problem
 
 MAX_DOCUMENT_BYTES = 1_000_000
 log = logging.getLogger(__name__)
@@ -117,12 +118,9 @@ class ProcessProblem(Exception):
     """A BPMN/DMN document that cannot be deployed; each problem names file, element and line."""
 
     def __init__(self, filename: str, reason: str, element_id: str = "", line: int | None = None,
-                 more: list[dict] | None = None) -> None:
+                 more: list[Problem] | None = None) -> None:
         super().__init__(reason)
-        first = {"file": filename, "element_id": element_id or "", "reason": reason}
-        if line:
-            first["line"] = str(line)
-        self.problems = [first, *(more or [])]
+        self.problems = [Problem(filename, element_id or "", line, reason), *(more or [])]
 
 
 @dataclass(frozen=True)
@@ -168,17 +166,14 @@ class ProcessReading:
     be parsed), every problem, and where each element id is (file, line)."""
 
     parsed: ParsedProcess | None
-    problems: list[dict]
+    problems: list[Problem]
     where: dict[str, tuple[str, int]]
 
-    def located(self, problems: list[dict]) -> list[dict]:
+    def located(self, problems: list[Problem]) -> list[Problem]:
         """Problems whose element is known get its file and line (checks of parsed specs know
         the element only)."""
-        placed = []
-        for problem in problems:
-            file, line = self.where.get(problem.get("element_id") or "", (problem["file"], problem.get("line")))
-            placed.append({**problem, "file": file, **({"line": str(line)} if line else {})})
-        return placed
+        return [replace(p, file=file, line=line) for p in problems
+                for file, line in [self.where.get(p.element, (p.file, p.line))]]
 
 
 def read_process(bpmn: dict[str, str], dmn: dict[str, str] | None = None,
@@ -297,11 +292,11 @@ def _dmn_xml(text: str, filename: str) -> etree._Element:
     problems = []
     for element in root.iter(etree.Element):
         name = etree.QName(element).localname
-        where = {"file": filename, "element_id": element.get("id", ""), "line": str(element.sourceline)}
+        where = Problem(filename, element.get("id", ""), element.sourceline)
         if name in _DMN_IDENTIFIED and not element.get("id"):
-            problems.append({**where, "reason": f"{name} has no id"})
+            problems.append(replace(where, reason=f"{name} has no id"))
         if name == "inputEntry" and _child(element, "text") is None:
-            problems.append({**where, "reason": "inputEntry has no text ('-' matches anything)"})
+            problems.append(replace(where, reason="inputEntry has no text ('-' matches anything)"))
         if name == "rule":
             problems += _entry_counts(element, where)
     _refuse(problems)
@@ -337,11 +332,29 @@ def assigns(bpmn: str, filename: str, name: str) -> bool:
     return False
 
 
+def assigned_literals(bpmn: str, filename: str, name: str) -> list[tuple[str, int, str]]:
+    """(element id, line, value) of every text constant a script assigns to ``name``:
+    ``name = 'x'``, or either branch of ``name = 'x' if … else 'y'``."""
+    found = []
+    for script in _xml(bpmn, filename).iter(f"{{{BPMN_NS}}}script"):
+        try:
+            tree = ast.parse(script.text or "")
+        except SyntaxError:  # refused with its line by the sandbox's check
+            continue
+        element = script.getparent().get("id", "")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+                values = [node.value.body, node.value.orelse] if isinstance(node.value, ast.IfExp) else [node.value]
+                found += [(element, script.sourceline + node.lineno - 1, value.value) for value in values
+                          if isinstance(value, ast.Constant) and isinstance(value.value, str)]
+    return found
+
+
 def _child(element: etree._Element, name: str) -> etree._Element | None:
     return next((c for c in element if isinstance(c.tag, str) and etree.QName(c).localname == name), None)
 
 
-def _entry_counts(rule: etree._Element, where: dict) -> list[dict]:
+def _entry_counts(rule: etree._Element, where: Problem) -> list[Problem]:
     table = rule.getparent()
     if table is None:
         return []
@@ -350,14 +363,14 @@ def _entry_counts(rule: etree._Element, where: dict) -> list[dict]:
         entries = sum(1 for c in rule if isinstance(c.tag, str) and etree.QName(c).localname == entry)
         columns = sum(1 for c in table if isinstance(c.tag, str) and etree.QName(c).localname == column)
         if entries > columns:
-            problems.append({**where, "reason": f"rule has {entries} {entry}(s) for {columns} {column}(s)"})
+            problems.append(replace(where, reason=f"rule has {entries} {entry}(s) for {columns} {column}(s)"))
     return problems
 
 
-def _refuse(problems: list[dict]) -> None:
+def _refuse(problems: list[Problem]) -> None:
     if problems:
         first = problems[0]
-        raise ProcessProblem(first["file"], first["reason"], first["element_id"], first.get("line"), problems[1:])
+        raise ProcessProblem(first.file, first.reason, first.element, first.line, problems[1:])
 
 
 def _choose_process(ids: list[str], wanted: str | None, filename: str, called: set[str]) -> str:

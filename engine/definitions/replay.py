@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from SpiffWorkflow.dmn.specs.model import DecisionTable
 
 from engine.definitions.bpmn import ProcessProblem, dmn_file_name, parse_decision
-from engine.definitions.versions import MAX_TEXT_BYTES, current_definition
-from engine.errors import DeploymentRefused, SourceUnavailable
+from engine.definitions.versions import MAX_TEXT_BYTES, current_definition, rule_problems
+from engine.errors import DeploymentRefused, Problem, SourceUnavailable, as_dicts
 from engine.sources.facts import gather_facts
 from engine.store.models import Application, ServiceDefinition, as_utc
 from engine.running.compiled import compiled, decision_table
@@ -90,7 +90,7 @@ def load_candidate(definition: ServiceDefinition, kind: str, text: str) -> Candi
     filename = candidate_filename(matter, kind)
     if kind == "ruleset" and len(text.encode("utf-8")) > MAX_TEXT_BYTES:  # DMN: engine/definitions/bpmn.py's limit
         raise CandidateRefused(f"the candidate for {matter} is too large",
-                               [{"file": filename, "element_id": "", "reason": f"larger than {MAX_TEXT_BYTES} bytes"}])
+                               [Problem(filename, reason=f"larger than {MAX_TEXT_BYTES} bytes")])
     try:
         if kind == "ruleset":
             ruleset = load_ruleset(text, filename)
@@ -102,8 +102,7 @@ def load_candidate(definition: ServiceDefinition, kind: str, text: str) -> Candi
             table = decision_table(parsed, ruleset)
     except RuleSetError as exc:
         raise CandidateRefused(f"the candidate for {matter} has {len(exc.problems)} problem(s)",
-                               [{"file": filename, "element_id": p.rule_id or "", "reason": p.message}
-                                for p in exc.problems]) from exc
+                               rule_problems(filename, exc.problems)) from exc
     except ProcessProblem as exc:
         raise CandidateRefused(f"the candidate for {matter} is not a usable DMN document", exc.problems) from exc
     return Candidate(kind=kind, ruleset=ruleset, table=table)
@@ -114,8 +113,7 @@ def _refuse_unsafe(decision_id: str, table: DecisionTable, filename: str) -> Non
     task = SimpleNamespace(bpmn_id=decision_id, name=decision_id, dmnEngine=SimpleNamespace(decision_table=table))
     problems = check_specs([SimpleNamespace(task_specs={decision_id: task})], filename)
     if problems:
-        raise CandidateRefused(f"the candidate {filename} runs code outside the sandbox",
-                               [{"file": p.file, "element_id": p.element_id, "reason": p.reason} for p in problems])
+        raise CandidateRefused(f"the candidate {filename} runs code outside the sandbox", problems)
 
 
 def candidate_filename(matter: str, kind: str) -> str:
@@ -148,8 +146,7 @@ def replay(sessions: sessionmaker[Session], matter: str, kind: str, text: str,
         replayed += 1
         if on_each is not None:
             on_each()
-    warnings = [{"file": candidate_filename(matter, kind), "element_id": w.rule_id or "", "reason": w.message}
-                for w in lint_warnings(candidate.ruleset)]
+    warnings = as_dicts(rule_problems(candidate_filename(matter, kind), lint_warnings(candidate.ruleset)))
     return ReplayReport(matter=matter, kind=kind, checksum=candidate.checksum, replayed=replayed,
                         changes=changes, warnings=warnings)
 
@@ -160,8 +157,7 @@ def _change(candidate: Candidate, row: Any, definition: ServiceDefinition) -> Ch
         new = rejudge(candidate, compiled(definition).ruleset, row.decision, row.form_data, row.created_at)
     except RuleEvaluationError as exc:
         raise CandidateRefused(f"the candidate cannot judge application {row.tracking_no}", [
-            {"file": candidate_filename(definition.matter_code, candidate.kind), "element_id": "",
-             "reason": str(exc)}]) from exc
+            Problem(candidate_filename(definition.matter_code, candidate.kind), reason=str(exc))]) from exc
     old, now = _summary(row.decision), _summary(new.to_dict())
     return None if _same(old, now) else Change(row.id, row.tracking_no, definition.version, old, now)
 

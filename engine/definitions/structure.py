@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import (
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 
 from engine.people.assignment import CAMUNDA_NS
+from engine.errors import Problem
 
 if TYPE_CHECKING:
     from engine.definitions.bpmn import ParsedProcess
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 
-def xml_code_problems(roots: dict[str, etree._Element]) -> list[dict]:
+def xml_code_problems(roots: dict[str, etree._Element]) -> list[Problem]:
     """The sandbox's verdict on a document's scripts and conditions read from the XML,
     for documents not parsed further (so one upload shows every phase's problems)."""
     from engine.sandbox import SandboxViolation, check_script
@@ -43,15 +44,15 @@ def xml_code_problems(roots: dict[str, etree._Element]) -> list[dict]:
             try:
                 check_script(element.text.strip() if mode == "eval" else element.text, mode)
             except SandboxViolation as exc:
-                problems.append({"file": name, "element_id": owner.get("id", ""), "line": str(element.sourceline),
-                                 "reason": f"{'script' if mode == 'exec' else 'condition'}: {exc.reason}"})
+                problems.append(Problem(name, owner.get("id", ""), element.sourceline,
+                                        f"{'script' if mode == 'exec' else 'condition'}: {exc.reason}"))
     return problems
 
 
-def unresolved_calls(root: etree._Element, filename: str, processes: set[str]) -> list[dict]:
+def unresolved_calls(root: etree._Element, filename: str, processes: set[str]) -> list[Problem]:
     """Call activities must call a process deployed with them (in the same upload)."""
-    return [{"file": filename, "element_id": call.get("id", ""), "line": str(call.sourceline),
-             "reason": f"calls process {call.get('calledElement')!r}, which is not in this upload"}
+    return [Problem(filename, call.get("id", ""), call.sourceline,
+                    f"calls process {call.get('calledElement')!r}, which is not in this upload")
             for call in root.iter(f"{{{BPMN_NS}}}callActivity") if call.get("calledElement") not in processes]
 
 
@@ -60,14 +61,13 @@ PYTHON_SCRIPT_FORMATS = frozenset({"", "python", "python3", "text/x-python"})
 CAMUNDA_IMPLEMENTATIONS = ("class", "delegateExpression", "expression", "type")
 
 
-def unsupported(root: etree._Element, filename: str) -> list[dict]:
+def unsupported(root: etree._Element, filename: str) -> list[Problem]:
     """What this engine cannot run, found in the document before it is parsed, each with
     what to use instead: it would otherwise be accepted and fail (or 500) at run time."""
     problems = []
 
     def refuse(element: etree._Element, reason: str) -> None:
-        problems.append({"file": filename, "element_id": element.get("id", ""), "line": str(element.sourceline),
-                         "reason": reason})
+        problems.append(Problem(filename, element.get("id", ""), element.sourceline, reason))
 
     flow_sources = {flow.get("sourceRef") for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow")}
     for element in root.iter():
@@ -127,7 +127,7 @@ def _owner(element: etree._Element) -> etree._Element:
     return element if parent is None else parent
 
 
-def dead_ends(parsed: ParsedProcess, filename: str) -> list[dict]:
+def dead_ends(parsed: ParsedProcess, filename: str) -> list[Problem]:
     """Every flow node but an end event needs an outgoing sequence flow, or the
     application would stop there for good. Not flow nodes: the inner task SpiffWorkflow
     makes for a multi-instance or standard loop activity (same ``bpmn_id``, no outputs)
@@ -141,8 +141,7 @@ def dead_ends(parsed: ParsedProcess, filename: str) -> list[dict]:
             if name in inner or name in triggered or task_spec.name in triggered:
                 continue
             if bpmn_id and not task_spec.outputs and not isinstance(task_spec, EndEventMixin):
-                problems.append({"file": filename, "element_id": bpmn_id,
-                                 "reason": f"{type(task_spec).__name__} has no outgoing sequence flow"})
+                problems.append(Problem(filename, bpmn_id, None, f"{type(task_spec).__name__} has no outgoing sequence flow"))
     return problems
 
 
@@ -152,7 +151,7 @@ def _waits_or_decides(task_spec) -> bool:
     return (task_spec.manual or isinstance(task_spec, (ExclusiveGatewayMixin, InclusiveGatewayMixin, CatchingEvent)))
 
 
-def loops(parsed: ParsedProcess, filename: str) -> list[dict]:
+def loops(parsed: ParsedProcess, filename: str) -> list[Problem]:
     """Loops SpiffWorkflow cannot run: a cycle of sequence flows with no deciding gateway
     and no wait state never ends (every submission would fail, RecursionError); a cycle
     timer on an intermediate event the flow comes back to adds a waiting timer per tick,
@@ -168,19 +167,19 @@ def loops(parsed: ParsedProcess, filename: str) -> list[dict]:
                 cycle = _cycle_through(task_spec, lambda t: not _waits_or_decides(t))
                 if cycle:
                     reported |= cycle
-                    problems.append({"file": filename, "element_id": bpmn_id, "reason": (
+                    problems.append(Problem(filename, bpmn_id, None, (
                         f"{bpmn_id} is on a loop of sequence flows with no exclusive/inclusive gateway and no "
-                        f"wait state (human task or catching event): it would run for ever")})
+                        f"wait state (human task or catching event): it would run for ever")))
                     continue
             definition = getattr(task_spec, "event_definition", None)
             if (isinstance(task_spec, IntermediateCatchEvent) and not isinstance(task_spec, BoundaryEvent)
                     and isinstance(definition, spiff_timers.CycleTimerEventDefinition)
                     and _cycle_through(task_spec, lambda t: True)):
                 reported.add(task_spec.name)
-                problems.append({"file": filename, "element_id": bpmn_id, "reason": (
+                problems.append(Problem(filename, bpmn_id, None, (
                     f"{bpmn_id} is a cycle timer (timeCycle) on a loop: every tick adds another waiting timer. "
                     f"Loop through a duration timer (timeDuration) instead, or put the cycle on a "
-                    f"non-interrupting boundary event")})
+                    f"non-interrupting boundary event")))
     return problems
 
 

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, Problem
 from engine.policy.grants import AMOUNT, as_json_number, exact
 
 DEFAULT_FORM = "review"
@@ -138,10 +138,10 @@ def form_name(task_spec) -> str:
     return properties.get("taskForm") or (extensions.get("camunda") or {}).get("formKey") or DEFAULT_FORM
 
 
-def check_task_forms(specs: list, filename: str) -> list[dict[str, str]]:
+def check_task_forms(specs: list, filename: str) -> list[Problem]:
     """Deploy-time: every user task names a form this engine has."""
-    return [{"file": filename, "element_id": task_spec.bpmn_id or "",
-             "reason": f"unknown taskForm {form_name(task_spec)!r}; known: {', '.join(TASK_FORMS)}"}
+    return [Problem(filename, task_spec.bpmn_id or "", None,
+                    f"unknown taskForm {form_name(task_spec)!r}; known: {', '.join(TASK_FORMS)}")
             for spec in specs for task_spec in spec.task_specs.values()
             if getattr(task_spec, "manual", False) and form_name(task_spec) not in TASK_FORMS]
 

@@ -17,16 +17,18 @@ from enum import Enum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.definitions.bpmn import OUTCOME_VARIABLE, ParsedProcess, ProcessProblem, ProcessReading, assigns, dmn_file_name, main_document, read_process
-from engine.running.workflow import spec_to_json
-from engine.people.assignment import Staffing, check_assignments
-from engine.errors import DeploymentRefused, NotFound
-from engine.store.models import Matter, ServiceDefinition
+from engine.definitions.bpmn import (OUTCOME_VARIABLE, ParsedProcess, ProcessProblem, ProcessReading, assigned_literals,
+                                     assigns, dmn_file_name, main_document, read_process)
+from engine.definitions.policy import check_policy
+from engine.definitions.task_forms import check_task_forms
+from engine.errors import DeploymentRefused, NotFound, Problem, as_dicts
+from engine.events import EventKind, record
 from engine.operations import check_service_tasks
 from engine.operations.decide import check_decisions
-from engine.definitions.task_forms import check_task_forms
+from engine.people.assignment import Staffing, check_assignments
+from engine.running.workflow import spec_to_json
 from engine.sandbox import SandboxViolation, check_policy_reads, check_script, check_specs
-from engine.events import EventKind, record
+from engine.store.models import Matter, Outcome, ServiceDefinition
 from forms import FormDefinitionError, load_form
 from rules import RuleSet, RuleSetError, load_ruleset
 from rules.ruleset import lint_warnings
@@ -87,18 +89,18 @@ class DefinitionUpload:
         for name, text in files.items():
             kind = FileKind.of(name)
             if kind is None:
-                problems.append({"file": name, "element_id": "", "reason": (
-                    "unknown kind of file: name it *.bpmn, *.dmn, *.yaml (rule set) or *.json (form)")})
+                problems.append(Problem(name, reason=(
+                    "unknown kind of file: name it *.bpmn, *.dmn, *.yaml (rule set) or *.json (form)")))
             else:
                 kinds[kind][name] = text
         for kind in (FileKind.RULESET, FileKind.FORM):
             if len(kinds[kind]) != 1:
-                problems.append({"file": ", ".join(kinds[kind]) or "-", "element_id": "",
-                                 "reason": f"an upload has exactly one {kind.value}; found {len(kinds[kind])}"})
+                problems.append(Problem(", ".join(kinds[kind]) or "-",
+                                        reason=f"an upload has exactly one {kind.value}; found {len(kinds[kind])}"))
         main = main_document(kinds[FileKind.BPMN], matter_code)
         if main is None:
-            problems.append({"file": ", ".join(kinds[FileKind.BPMN]) or "-", "element_id": "", "reason": (
-                f"no BPMN file holds the process {matter_code!r} (or several could be the main one)")})
+            problems.append(Problem(", ".join(kinds[FileKind.BPMN]) or "-", reason=(
+                f"no BPMN file holds the process {matter_code!r} (or several could be the main one)")))
         if problems:
             raise DeploymentRefused(f"{len(problems)} problem(s) in the files for {matter_code}", problems)
         (ruleset_name, ruleset), = kinds[FileKind.RULESET].items()
@@ -149,7 +151,7 @@ def deploy(session: Session, upload: DefinitionUpload, deployed_by: str,
     session.flush()
     record(session, EventKind.DEFINITION_DEPLOYED, deployed_by, data={
         "matter": matter.code, "version": definition.version, "checksum": checksum,
-        "warnings": upload_warnings(upload)})
+        "warnings": as_dicts(upload_warnings(upload))})
     return definition, True
 
 
@@ -172,16 +174,18 @@ def validate_upload(upload: DefinitionUpload, source_names: set[str], staffing: 
 
 
 def _check(upload: DefinitionUpload, source_names: set[str], staffing: Staffing,
-           department: str) -> tuple[ProcessReading, list[dict[str, str]]]:
+           department: str) -> tuple[ProcessReading, list[Problem]]:
     reading = read_process(upload.bpmn_documents, upload.dmn_documents, upload.matter_code)
     problems = list(reading.problems)
     specs = [reading.parsed.spec, *reading.parsed.subprocess_specs.values()] if reading.parsed else []
-    problems += [_problem_dict(p) for p in check_specs(specs, upload.bpmn_name)]
+    problems += check_specs(specs, upload.bpmn_name)
     problems += check_service_tasks(specs, upload.bpmn_name, upload.policy)
     problems += check_task_forms(specs, upload.bpmn_name)
     if upload.policy is not None:
-        problems += [_problem_dict(p) for p in check_policy_reads(specs, upload.bpmn_name, upload.policy)]
+        problems += check_policy(upload.policy) + check_policy_reads(specs, upload.bpmn_name, upload.policy)
     problems += check_assignments(staffing, specs, upload.bpmn_name, department)
+    if reading.parsed is not None:
+        problems += _outcome_contract(upload)
     oversized = _oversized(upload)
     problems += oversized
     if not oversized:
@@ -193,62 +197,69 @@ def _check(upload: DefinitionUpload, source_names: set[str], staffing: Staffing,
     order = {name: i for i, name in enumerate([*upload.bpmn_documents, *upload.dmn_documents,
                                                upload.ruleset_name, upload.form_name])}
     return reading, sorted(reading.located(problems),
-                           key=lambda p: (order.get(p["file"], len(order)), int(p.get("line") or 0)))
+                           key=lambda p: (order.get(p.file, len(order)), p.line or 0))
 
 
-def _oversized(upload: DefinitionUpload) -> list[dict[str, str]]:
-    return [{"file": name, "element_id": "", "reason": f"larger than {MAX_TEXT_BYTES} bytes"}
+def _outcome_contract(upload: DefinitionUpload) -> list[Problem]:
+    """The outcome contract: what a process leaves in ``outcome`` is one of ``Outcome``
+    (approve, reject, revoked) — the engine records an answer only from those; a literal
+    anything else (``'approved'``, ``'ok'``) is refused here, not met by an applicant."""
+    allowed = [outcome.value for outcome in Outcome]
+    return [Problem(name, element, line, f"{OUTCOME_VARIABLE} = {value!r}: the outcome a process sets is one of "
+                                         f"{', '.join(allowed)}")
+            for name, text in upload.bpmn_documents.items()
+            for element, line, value in assigned_literals(text, name, OUTCOME_VARIABLE) if value not in allowed]
+
+
+def _oversized(upload: DefinitionUpload) -> list[Problem]:
+    return [Problem(name, reason=f"larger than {MAX_TEXT_BYTES} bytes")
             for name, text in ((upload.ruleset_name, upload.ruleset), (upload.form_name, upload.form))
             if len(text.encode("utf-8")) > MAX_TEXT_BYTES]
 
 
-def _problem_dict(problem) -> dict[str, str]:
-    return {"file": problem.file, "element_id": problem.element_id, "reason": problem.reason}
-
-
-def upload_warnings(upload: DefinitionUpload) -> list[dict[str, str]]:
+def upload_warnings(upload: DefinitionUpload) -> list[Problem]:
     """What lint accepts but an analyst should look at, as file / element (rule id) / reason."""
     try:
         ruleset = load_ruleset(upload.ruleset, upload.ruleset_name)
         sets_outcome = any(assigns(text, name, OUTCOME_VARIABLE) for name, text in upload.bpmn_documents.items())
     except (RuleSetError, ProcessProblem):
         return []  # refused, with its problems, by check_upload
-    never_decides = [] if sets_outcome else [{
-        "file": upload.bpmn_name, "element_id": "",
-        "reason": f"no script sets {OUTCOME_VARIABLE!r}: an application would end with no decision "
-                  "(approve / reject)"}]
-    return never_decides + _problem_dicts(upload.ruleset_name, lint_warnings(ruleset))
+    never_decides = [] if sets_outcome else [Problem(upload.bpmn_name, reason=(
+        f"no script sets {OUTCOME_VARIABLE!r}: an application would end with no decision (approve / reject)"))]
+    return never_decides + rule_problems(upload.ruleset_name, lint_warnings(ruleset))
 
 
-def _problem_dicts(filename: str, problems) -> list[dict[str, str]]:
-    return [{"file": filename, "element_id": p.rule_id or "", "reason": p.message} for p in problems]
+def rule_problems(filename: str, problems) -> list[Problem]:
+    """A rule set's problems (rules/ruleset.py ``RuleProblem``), each at its rule id."""
+    return [Problem(filename, p.rule_id or "", None, p.message) for p in problems]
 
 
 def _ruleset_problems(upload: DefinitionUpload,
-                      source_names: set[str]) -> tuple[RuleSet | None, list[dict[str, str]]]:
+                      source_names: set[str]) -> tuple[RuleSet | None, list[Problem]]:
     try:
         ruleset = load_ruleset(upload.ruleset, upload.ruleset_name)
     except RuleSetError as exc:
-        return None, _problem_dicts(upload.ruleset_name, exc.problems)
+        return None, rule_problems(upload.ruleset_name, exc.problems)
     known = source_names | {FORM_SOURCE}
     problems = []
     for name, spec in ruleset.facts.items():
-        where = {"file": upload.ruleset_name, "element_id": f"facts.{name}"}
+        where = Problem(upload.ruleset_name, f"facts.{name}")
         if spec.source not in known:
-            problems.append({**where, "reason": f"unknown data source {spec.source!r} (known: {', '.join(sorted(known))})"})
+            problems.append(replace(where, reason=f"unknown data source {spec.source!r} "
+                                                  f"(known: {', '.join(sorted(known))})"))
         if spec.expr:
             try:
                 check_script(spec.expr, "eval")
             except SandboxViolation as exc:
-                problems.append({**where, "reason": str(exc)})
+                problems.append(replace(where, reason=str(exc)))
     return ruleset, problems
 
 
-def _form_problems(upload: DefinitionUpload) -> list[dict[str, str]]:
+def _form_problems(upload: DefinitionUpload) -> list[Problem]:
     try:
         load_form(upload.form, upload.form_name)
     except FormDefinitionError as exc:
-        return [{"file": upload.form_name, "element_id": "", "reason": p} for p in exc.problems]
+        return [Problem(upload.form_name, reason=p) for p in exc.problems]
     return []
 
 

@@ -7,8 +7,10 @@ one whose matter policy lacks what the operation needs (``check_service_tasks``)
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping
 
+from engine.errors import Problem
 from engine.operations import clock, credit, decide, materials
 from engine.operations.base import Operation
 
@@ -24,7 +26,7 @@ REGISTRY: dict[str, Operation] = {operation.name: operation for operation in (
 SERVICE_TASK_OPERATIONS = tuple(name for name, operation in REGISTRY.items() if operation.service_task)
 
 
-def check_service_tasks(specs: list, filename: str, policy: Mapping[str, Any] | None) -> list[dict[str, str]]:
+def check_service_tasks(specs: list, filename: str, policy: Mapping[str, Any] | None) -> list[Problem]:
     """Deploy-time: every service task names an operation a service task may call, and the
     version's policy holds what that operation needs — refused here rather than when an
     application meets it."""
@@ -34,13 +36,13 @@ def check_service_tasks(specs: list, filename: str, policy: Mapping[str, Any] | 
             name = getattr(task_spec, "operation_name", None)
             if name is None:
                 continue
-            where = {"file": filename, "element_id": getattr(task_spec, "bpmn_id", None) or ""}
+            where = Problem(filename, getattr(task_spec, "bpmn_id", None) or "")
             if name not in SERVICE_TASK_OPERATIONS:
-                problems.append({**where, "reason": f"unknown service operation {name!r}; "
-                                                    f"known: {', '.join(SERVICE_TASK_OPERATIONS)}"})
+                problems.append(replace(where, reason=f"unknown service operation {name!r}; "
+                                                      f"known: {', '.join(SERVICE_TASK_OPERATIONS)}"))
                 continue
             needed = REGISTRY[name].policy
             if policy is not None and needed and needed not in policy:
-                problems.append({**where, "reason": f"service operation {name!r} needs the matter's {needed!r} "
-                                                    "policy in the catalogue, which this matter has not"})
+                problems.append(replace(where, reason=f"service operation {name!r} needs the matter's {needed!r} "
+                                                      "policy in the catalogue, which this matter has not"))
     return problems

@@ -6,9 +6,11 @@ Deploy-time: ``check_decisions`` makes the process and the rule set agree on wha
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterable
 
 from engine.definitions.bpmn import DECIDE_TABLE, DecisionTableTask
+from engine.errors import Problem
 from engine.operations.base import Operation, OperationContext, Result
 from engine.running.compiled import decision_table
 from engine.sources.facts import gather_facts, sources_read
@@ -46,33 +48,32 @@ def decides(task_spec) -> bool:
     return isinstance(task_spec, DecisionTableTask) or getattr(task_spec, "operation_name", None) == DECIDE
 
 
-def check_decisions(specs: list, ruleset: RuleSet, bpmn_name: str, ruleset_name: str) -> list[dict[str, str]]:
+def check_decisions(specs: list, ruleset: RuleSet, bpmn_name: str, ruleset_name: str) -> list[Problem]:
     """Deploy-time check that the process and the rule set agree on what decides: a rule
     set with ``table: X`` is used by business-rule tasks calling X (whose table must read
     only declared facts), one with rules by the rules.decide service."""
     tasks = [t for spec in specs for t in spec.task_specs.values() if decides(t)]
     problems = []
     for task in tasks:
-        where = {"file": bpmn_name, "element_id": task.bpmn_id}
+        where = Problem(bpmn_name, task.bpmn_id)
         if not isinstance(task, DecisionTableTask):
             if ruleset.table is not None:
-                problems.append({**where, "reason": f"rules.decide needs rules, but {ruleset_name} names DMN "
-                                                    f"decision {ruleset.table!r}: use a business-rule task"})
+                problems.append(replace(where, reason=f"rules.decide needs rules, but {ruleset_name} names DMN "
+                                                      f"decision {ruleset.table!r}: use a business-rule task"))
         elif task.decision_id != ruleset.table:
-            problems.append({**where, "reason": f"calls DMN decision {task.decision_id!r}, but {ruleset_name} "
-                                                f"declares facts for {ruleset.table!r} (its 'table')"})
+            problems.append(replace(where, reason=f"calls DMN decision {task.decision_id!r}, but {ruleset_name} "
+                                                  f"declares facts for {ruleset.table!r} (its 'table')"))
         else:
             problems += _table_problems(task, ruleset)
     if ruleset.table is not None and not any(getattr(t, "decision_id", None) == ruleset.table for t in tasks):
-        problems.append({"file": ruleset_name, "element_id": "table",
-                         "reason": f"no business-rule task calls DMN decision {ruleset.table!r}"})
+        problems.append(Problem(ruleset_name, "table", None,
+                                f"no business-rule task calls DMN decision {ruleset.table!r}"))
     return problems
 
 
-def _table_problems(task: DecisionTableTask, ruleset: RuleSet) -> list[dict[str, str]]:
+def _table_problems(task: DecisionTableTask, ruleset: RuleSet) -> list[Problem]:
     try:
         decision_table(task.dmnEngine.decision_table, ruleset)
     except RuleSetError as exc:
-        return [{"file": f"DMN {task.decision_id}", "element_id": p.rule_id or "", "reason": p.message}
-                for p in exc.problems]
+        return [Problem(f"DMN {task.decision_id}", p.rule_id or "", None, p.message) for p in exc.problems]
     return []

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine.errors import Problem
 from engine.store.models import Matter, Task, TaskStatus, User
 from engine.people.organisation import read_departments
 
@@ -80,14 +81,14 @@ class Staffing:
         return cls(departments, clerks)
 
 
-def check_assignments(staffing: Staffing, specs: list, filename: str, matter_department: str) -> list[dict[str, str]]:
+def check_assignments(staffing: Staffing, specs: list, filename: str, matter_department: str) -> list[Problem]:
     """Deploy-time: every human task's lane, candidate group and users name a department
     and clerks that exist (a task for nobody would wait for ever)."""
     problems = []
     for spec in specs:
         for task_spec in spec.task_specs.values():
             if getattr(task_spec, "manual", False) and getattr(task_spec, "bpmn_id", None):
-                problems += [{"file": filename, "element_id": task_spec.bpmn_id, "reason": reason}
+                problems += [Problem(filename, task_spec.bpmn_id, None, reason)
                              for reason in _assignment_problems(task_spec, matter_department, staffing)]
     return problems
 

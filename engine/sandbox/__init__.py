@@ -95,7 +95,6 @@ from engine.sandbox.limits import (
     STEP_BUDGET,
     BudgetExceeded,
     SandboxViolation,
-    ScriptProblem,
 )
 from engine.sandbox.script_engine import (
     SandboxEnvironment,
@@ -119,7 +118,6 @@ __all__ = [
     "SandboxEnvironment",
     "SandboxScriptEngine",
     "SandboxViolation",
-    "ScriptProblem",
     "StepBudget",
     "add_days",
     "age_on",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 BEIJING = ZoneInfo("Asia/Shanghai")  # working days are mainland China's days
@@ -67,12 +66,3 @@ class BudgetExceeded(SandboxViolation):
     Raised out of the code that exceeded it and never caught inside the sandbox, so the
     engine can fail that one application (``isinstance(exc.__cause__, BudgetExceeded)``).
     """
-
-
-@dataclass(frozen=True)
-class ScriptProblem:
-    """One refused piece of code in an upload, located for the analyst who must fix it."""
-
-    file: str
-    element_id: str
-    reason: str

@@ -6,14 +6,15 @@ import ast
 from typing import Any, Iterable, Mapping
 
 from engine.sandbox.check import check_script
-from engine.sandbox.limits import SandboxViolation, ScriptProblem
+from engine.errors import Problem
+from engine.sandbox.limits import SandboxViolation
 from rules.dmn import match_expression
 
 # --- deploy-time check of parsed specs --------------------------------------------------
 
 
 
-def check_specs(specs: Iterable[Any], filename: str) -> list[ScriptProblem]:
+def check_specs(specs: Iterable[Any], filename: str) -> list[Problem]:
     """Every refused piece of code in the process specs (top level and subprocesses).
 
     An empty list means the upload may be deployed. ``element_id`` is the BPMN id of the
@@ -25,11 +26,11 @@ def check_specs(specs: Iterable[Any], filename: str) -> list[ScriptProblem]:
             try:
                 check_script(source, mode)
             except SandboxViolation as exc:
-                problems.append(ScriptProblem(filename, element_id, f"{where}: {exc.reason}"))
+                problems.append(Problem(filename, element_id, None, f"{where}: {exc.reason}"))
     return problems
 
 
-def check_policy_reads(specs: Iterable[Any], filename: str, policy: Mapping[str, Any]) -> list[ScriptProblem]:
+def check_policy_reads(specs: Iterable[Any], filename: str, policy: Mapping[str, Any]) -> list[Problem]:
     """Every ``policy('key', …)`` with literal keys that the version's policy does not hold:
     refused at deploy instead of failing in every application that reaches it."""
     problems = []
@@ -41,7 +42,7 @@ def check_policy_reads(specs: Iterable[Any], filename: str, policy: Mapping[str,
                     value = value.get(key) if isinstance(value, Mapping) else None
                 if value is None:
                     reason = f"{where}: the matter's policy has no {'.'.join(path)}, which policy() reads"
-                    problems.append(ScriptProblem(filename, element_id, reason))
+                    problems.append(Problem(filename, element_id, None, reason))
     return problems
 
 

@@ -102,3 +102,30 @@ def test_a_bpmn_reading_a_policy_the_matter_lacks_is_refused_at_deploy(api, serv
     assert reply.status_code == 400, reply.get_json()
     assert [(p["element_id"], "commitment.verify_within_working_days" in p["reason"])
             for p in reply.get_json()["problems"]] == [("Task_grant_on_commitment", True)]
+
+
+def test_a_policy_is_checked_against_its_schema_at_deploy_naming_each_key(api, services, new_user):
+    """A misspelt key was ignored and a wrong type failed at the first application: both are
+    refused at deploy (engine/definitions/policy.py), each problem naming its key path."""
+    analyst = new_user("analyst")
+    code, body = scratch(services, "hygiene_licence", credit={"subject_field": "credit_code", "blocks": "maybe"},
+                         comitment={"verify_within_working_days": 10})
+    reply = api.post("/api/definitions", analyst, json=body)
+    assert reply.status_code == 400, reply.get_json()
+    problems = {(p["file"], p["element_id"]): p["reason"] for p in reply.get_json()["problems"]}
+    assert problems == {("policy", "credit.blocks"): "Not a valid boolean.",
+                        ("policy", "comitment"): "Unknown field."}, problems
+
+
+def test_an_outcome_outside_the_contract_is_refused_at_deploy_with_its_line(api, services, new_user):
+    """The engine records an answer only for approve / reject / revoked: a process setting
+    'approved' would have ended every application without one."""
+    analyst = new_user("analyst")
+    code, body = scratch(services, "elderly_subsidy")
+    assert "outcome = 'approve'" in body["bpmn"]
+    body["bpmn"] = body["bpmn"].replace("outcome = 'approve'", "outcome = 'approved'", 1)
+    reply = api.post("/api/definitions/validate", analyst, json=body)
+    problems = reply.get_json()["problems"]
+    assert [(p["file"], p["reason"]) for p in problems] == [
+        ("process.bpmn", "outcome = 'approved': the outcome a process sets is one of approve, reject, revoked")]
+    assert (problems[0]["element_id"], problems[0]["line"]) == ("Task_grant", "41")  # the script task

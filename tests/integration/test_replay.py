@@ -176,7 +176,7 @@ def test_a_candidate_with_a_typo_is_refused_naming_the_rule(recorded):
     services, _ = recorded
     with pytest.raises(CandidateRefused) as refused:
         replay(services.sessions, "elderly_subsidy", "ruleset", ELDERLY_RULES.replace("{age: {lt: 80}}", "{agee: {lt: 80}}"))
-    assert [(p["element_id"], p["reason"]) for p in refused.value.problems] == [("under_80", "unknown fact 'agee'")]
+    assert [(p.element, p.reason) for p in refused.value.problems] == [("under_80", "unknown fact 'agee'")]
 
 
 def test_the_command_line_replays_a_file_with_a_progress_bar(recorded, tmp_path, monkeypatch):

@@ -171,7 +171,7 @@ def test_entries_may_call_sandbox_functions_and_read_other_facts():
 def test_a_malformed_dmn_document_is_refused_not_crashed_on(document, words):
     with pytest.raises(ProcessProblem) as refused:
         parse_decision(document, "bad.dmn")
-    assert words in refused.value.problems[0]["reason"]
+    assert words in refused.value.problems[0].reason
 
 
 # --- deployment ---------------------------------------------------------------------------
@@ -200,19 +200,19 @@ def test_a_typo_in_the_deployed_table_is_refused_naming_the_rule():
     upload = upload_for(PENSION)
     typo = upload.dmn[0].replace("<text>&gt;= 15</text>", "<text>&gt;= min_years</text>")
     problems = refused(upload.__class__(**{**upload.__dict__, "dmn": [typo]}))
-    assert [(p["file"], p["element_id"]) for p in problems] == [("DMN pension_eligibility", "eligible")]
-    assert "min_years" in problems[0]["reason"]
+    assert [(p.file, p.element) for p in problems] == [("DMN pension_eligibility", "eligible")]
+    assert "min_years" in problems[0].reason
 
 
 def test_process_and_rule_set_must_agree_on_what_decides():
     upload = upload_for(PENSION)
     other_decision = upload.ruleset.replace("table: pension_eligibility", "table: something_else")
     problems = refused(upload.__class__(**{**upload.__dict__, "ruleset": other_decision}))
-    assert {p["element_id"] for p in problems} == {"Task_decide", "table"}
+    assert {p.element for p in problems} == {"Task_decide", "table"}
     elderly = upload_for(next(e for e in read_catalogue() if e["code"] == "elderly_subsidy"))
     with_table_rules = elderly.__class__(**{**elderly.__dict__, "ruleset": upload.ruleset,
                                             "matter_code": "elderly_subsidy"})
-    reasons = [p["reason"] for p in refused(with_table_rules) if p["element_id"] == "Task_decide"]
+    reasons = [p.reason for p in refused(with_table_rules) if p.element == "Task_decide"]
     assert reasons and "rules.decide needs rules" in reasons[0]
 
 
@@ -220,7 +220,7 @@ def test_a_business_rule_task_calling_a_missing_decision_is_refused():
     upload = upload_for(PENSION)
     with pytest.raises(ProcessProblem) as caught:
         parse_process(upload.bpmn, "p.bpmn", [], process_id="resident_pension")
-    assert "pension_eligibility" in caught.value.problems[0]["reason"]
+    assert "pension_eligibility" in caught.value.problems[0].reason
 
 
 @pytest.mark.parametrize("namespace", DMN_NAMESPACES)  # DMN 1.1 to 1.5

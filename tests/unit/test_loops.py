@@ -272,15 +272,15 @@ def test_a_cycle_with_no_gateway_and_no_wait_state_is_refused_naming_an_element(
     with pytest.raises(ProcessProblem) as refused:
         parse_process(text, "spin.bpmn")
     problem = refused.value.problems[0]
-    assert problem["file"] == "spin.bpmn" and problem["element_id"] in ("a", "b")
-    assert "run for ever" in problem["reason"]
+    assert problem.file == "spin.bpmn" and problem.element in ("a", "b")
+    assert "run for ever" in problem.reason
 
 
 def test_a_cycle_timer_on_an_intermediate_event_in_a_loop_is_refused():
     text = TIMER_LOOP.replace("timeDuration", "timeCycle").replace('"P1D"', '"R/P1D"')
     with pytest.raises(ProcessProblem) as refused:
         parse_process(text, "cycle.bpmn")
-    assert refused.value.problems[0]["element_id"] == "tick"
+    assert refused.value.problems[0].element == "tick"
 
 
 def test_loops_through_a_gateway_or_a_wait_state_deploy():

@@ -10,11 +10,11 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from engine.errors import Problem
 from engine.sandbox import (
     MAX_RANGE,
     SandboxScriptEngine,
     SandboxViolation,
-    ScriptProblem,
     check_script,
     check_specs,
     evaluate_expression,
@@ -305,21 +305,21 @@ def test_the_uploaded_process_passes_check_specs():
 def test_a_malicious_script_task_is_named_at_deploy_time():
     spec, subprocess_specs = _parse(_bpmn(script="x = ().__class__.__base__.__subclasses__()"))
     problems = check_specs([spec, *subprocess_specs.values()], "sample.bpmn")
-    assert [(p.file, p.element_id) for p in problems] == [("sample.bpmn", "Task_compute")]
-    assert isinstance(problems[0], ScriptProblem) and "'.__subclasses__' is not allowed" in problems[0].reason
+    assert [(p.file, p.element) for p in problems] == [("sample.bpmn", "Task_compute")]
+    assert isinstance(problems[0], Problem) and "'.__subclasses__' is not allowed" in problems[0].reason
 
 
 def test_a_malicious_gateway_condition_is_named_at_deploy_time():
     spec, subprocess_specs = _parse(_bpmn(condition="__import__('os').system('id') == 0"))
     problems = check_specs([spec, *subprocess_specs.values()], "sample.bpmn")
-    assert [(p.file, p.element_id) for p in problems] == [("sample.bpmn", "Gateway_outcome")]
+    assert [(p.file, p.element) for p in problems] == [("sample.bpmn", "Gateway_outcome")]
     assert problems[0].reason.startswith("condition of the flow to Task_rejected: line 1:")
 
 
 def test_a_malicious_service_parameter_is_named_at_deploy_time():
     spec, subprocess_specs = _parse(_bpmn().replace("value=\"'x'\"", "value=\"open('/etc/passwd')\""))
     problems = check_specs([spec, *subprocess_specs.values()], "sample.bpmn")
-    assert [p.element_id for p in problems] == ["Task_decide"]
+    assert [p.element for p in problems] == ["Task_decide"]
     assert "ruleset" in problems[0].reason
 
 
@@ -389,7 +389,7 @@ def _parse_files(bpmn: str, process_id: str, dmn: str | None = None):
 def test_check_specs_finds_code_everywhere_including_subprocesses():
     spec, subprocess_specs = _parse_files("every_code_place.bpmn", "Everything")
     problems = check_specs([spec, *subprocess_specs.values()], "every_code_place.bpmn")
-    found = {(p.element_id, p.reason.split(":")[0]) for p in problems}
+    found = {(p.element, p.reason.split(":")[0]) for p in problems}
     assert found == {
         ("Task_pre", "prescript"), ("Task_pre", "postscript"),
         ("Timer_wait", "DurationTimerEventDefinition expression"),
@@ -412,7 +412,7 @@ def test_decision_tables_run_and_are_checked():
         bad = clean.replace("<text>&lt; 80</text>", entry)
         spec, subprocess_specs = _parse_files("business_rule.bpmn", "P", bad)
         problems = check_specs([spec, *subprocess_specs.values()], "business_rule.bpmn")
-        assert [(p.element_id, p.reason.split(":")[0]) for p in problems] == [
+        assert [(p.element, p.reason.split(":")[0]) for p in problems] == [
             ("Task_rules", "decision table T rule R2")]
 
 
@@ -437,4 +437,4 @@ def test_a_decision_entry_is_checked_as_the_dmn_engine_will_evaluate_it():
     spec, subprocess_specs = _parse_files("business_rule.bpmn", "P", clean.replace("<text>&lt; 80</text>",
                                                                                   "<text>x = 1</text>"))
     problems = check_specs([spec, *subprocess_specs.values()], "business_rule.bpmn")
-    assert [(p.element_id, p.reason.split(":")[0]) for p in problems] == [("Task_rules", "decision table T rule R2")]
+    assert [(p.element, p.reason.split(":")[0]) for p in problems] == [("Task_rules", "decision table T rule R2")]

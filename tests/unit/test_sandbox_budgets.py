@@ -275,7 +275,7 @@ def test_a_flow_loop_is_bounded_by_the_run_budget_not_per_script():
 def test_a_constant_bomb_in_a_process_is_named_at_deploy_time():
     spec, subprocess_specs = _specs("a = 1&#10;b = 'a' * 10**10", "count < 3")
     problems = check_specs([spec, *subprocess_specs.values()], "loop.bpmn")
-    assert [(p.file, p.element_id) for p in problems] == [("loop.bpmn", "Step")]
+    assert [(p.file, p.element) for p in problems] == [("loop.bpmn", "Step")]
     assert problems[0].reason.startswith("script: line 2: value of 10000000000 characters exceeds")
 
 

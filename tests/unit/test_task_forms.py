@@ -89,7 +89,7 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 def test_unknown_task_forms_and_service_operations_are_refused_at_deploy_naming_the_element():
     parsed = parse_process(BPMN, "odd.bpmn")
     problems = check_task_forms([parsed.spec], "odd.bpmn") + check_service_tasks([parsed.spec], "odd.bpmn", None)
-    assert [(p["element_id"], p["reason"].split(";")[0]) for p in problems] == [
+    assert [(p.element, p.reason.split(";")[0]) for p in problems] == [
         ("Task_odd", "unknown taskForm 'interview'"), ("Task_mail", "unknown service operation 'smtp.send'")]
 
 
