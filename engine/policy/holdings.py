@@ -19,11 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from engine.store.db import insert_or_on_conflict
+from engine.store.db import dialect_of, insert_for
 from engine.oversight.deadlines import local_day
 from engine.store.models import Application
 from engine.store.registries import SubsidyRecipient
@@ -54,10 +55,9 @@ def enrol(session: Session, policy: HoldingPolicy, application: Application,
     subject = application.form_data.get(policy.subject_field)
     if not subject:
         return None
-    inserted = session.execute(insert_or_on_conflict(session, SubsidyRecipient).values(
-        id_number=subject, matter_code=application.matter_code, since=local_day(now),
-        tracking_no=application.tracking_no,
-    ).on_conflict_do_nothing().returning(SubsidyRecipient.id_number)).first()
+    inserted = session.execute(_enrol_statement(dialect_of(session)), {
+        "id_number": subject, "matter_code": application.matter_code, "since": local_day(now),
+        "tracking_no": application.tracking_no}).first()
     if inserted is not None:
         return None
     return session.scalars(select(SubsidyRecipient).where(
@@ -67,10 +67,22 @@ def enrol(session: Session, policy: HoldingPolicy, application: Application,
 
 def record_number(session: Session, policy: HoldingPolicy, application: Application, result_no: str | None) -> None:
     """The holding names the approval and the number it was granted under (one UPDATE, no read)."""
-    session.execute(update(SubsidyRecipient).where(
-        SubsidyRecipient.id_number == application.form_data[policy.subject_field],
-        SubsidyRecipient.matter_code == application.matter_code,
-    ).values(tracking_no=application.tracking_no, result_no=result_no))
+    session.execute(_RECORD_NUMBER, {"subject": application.form_data[policy.subject_field],
+                                     "matter": application.matter_code, "tracking": application.tracking_no,
+                                     "number": result_no})
+
+
+# Built once (per dialect) on the table: building the statement on every approval, through the
+# ORM's bulk path, cost about as much as the run of the rules (bench/RESULTS.md, issue 14).
+_REGISTER = SubsidyRecipient.__table__
+_RECORD_NUMBER = update(_REGISTER).where(
+    _REGISTER.c.id_number == bindparam("subject"), _REGISTER.c.matter_code == bindparam("matter"),
+).values(tracking_no=bindparam("tracking"), result_no=bindparam("number"))
+
+
+@lru_cache(maxsize=None)
+def _enrol_statement(dialect: str):
+    return insert_for(dialect, _REGISTER).on_conflict_do_nothing().returning(_REGISTER.c.id_number)
 
 
 def refusal(held: SubsidyRecipient, matter_name: str) -> str:

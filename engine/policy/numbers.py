@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from string import Formatter
 
 from sqlalchemy.orm import Session
 
-from engine.store.db import insert_or_on_conflict
+from engine.store.db import dialect_of, insert_for
 from engine.store.models import ResultCounter
 
 FIELDS = frozenset({"year", "date", "seq"})
@@ -66,9 +67,15 @@ def check_format(text: str) -> None:
 
 def issue(session: Session, matter_code: str, policy: NumberPolicy, day: date) -> str:
     """The next number of the matter in ``day``'s year, counted in the current transaction."""
-    statement = insert_or_on_conflict(session, ResultCounter).values(matter_code=matter_code, year=day.year, last=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=[ResultCounter.matter_code, ResultCounter.year],
-        set_={"last": ResultCounter.last + 1}).returning(ResultCounter.last)
-    seq = session.execute(statement).scalar_one()
+    seq = session.execute(_count_statement(dialect_of(session)),
+                          {"matter_code": matter_code, "year": day.year, "last": 1}).scalar_one()
     return policy.format.format(year=day.year, date=f"{day:%Y%m%d}", seq=seq)
+
+
+@lru_cache(maxsize=None)
+def _count_statement(dialect: str):
+    """The counter's upsert, built once per dialect on the table (not per approval)."""
+    counter = ResultCounter.__table__
+    return insert_for(dialect, counter).on_conflict_do_update(
+        index_elements=[counter.c.matter_code, counter.c.year],
+        set_={"last": counter.c.last + 1}).returning(counter.c.last)

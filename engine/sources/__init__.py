@@ -35,6 +35,7 @@ class SourceRecord:
 class Source(Protocol):
     name: str
     deferred: bool
+    in_process: bool  # answered by this process's own database (an adapter that does not say is remote)
 
     def lookup(self, key: str) -> SourceRecord:
         """Return the record for ``key``; raise SourceUnavailable if the source cannot answer."""
@@ -67,14 +68,15 @@ _LOOKUPS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sources")
 
 
 def read_all(sources: Mapping[str, Source], wanted: Iterable[Wanted]) -> dict[Wanted, Reading]:
-    """Read every (source, key) once; several at the same time (each source keeps its own
-    timeout, so the wait is bounded by the slowest). A single lookup runs on the caller's
-    thread: handing it to the pool only cost time."""
+    """Read every (source, key) once. Remote sources are read side by side (each keeps its own
+    timeout, so the wait is bounded by the slowest); sources answered in process, and a single
+    lookup, run on the caller's thread — a thread of their own only cost time (measured:
+    about 1 ms of an approval's ~10 for three embedded lookups, bench/RESULTS.md)."""
     wanted = list(dict.fromkeys(wanted))
-    if len(wanted) == 1:
-        return {wanted[0]: _read(sources, *wanted[0])}
-    pending = {pair: _LOOKUPS.submit(_read, sources, *pair) for pair in wanted}
-    return {pair: future.result() for pair, future in pending.items()}
+    remote = [pair for pair in wanted if not getattr(sources[pair[0]], "in_process", False)] if len(wanted) > 1 else []
+    pending = {pair: _LOOKUPS.submit(_read, sources, *pair) for pair in remote}
+    readings = {pair: _read(sources, *pair) for pair in wanted if pair not in pending}
+    return {pair: readings[pair] if pair in readings else pending[pair].result() for pair in wanted}
 
 
 def read(sources: Mapping[str, Source], name: str, key: str) -> Reading:

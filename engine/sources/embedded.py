@@ -37,6 +37,7 @@ class SqlSource:
                  timeout: float = SOURCE_TIMEOUT_SECONDS, delay: float = 0.0, deferred: bool = False) -> None:
         self.name = name
         self.deferred = deferred
+        self.in_process = not delay  # a simulated slow registry is read as a remote one would be
         self._sessions = sessions
         self._query = query
         self._timeout = timeout

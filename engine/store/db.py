@@ -61,7 +61,16 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def insert_or_on_conflict(session: Session, table) -> PostgresInsert | SqliteInsert:
     """An INSERT that can say ``on_conflict_do_nothing()`` / ``on_conflict_do_update()``:
     both backends have it, each in its own dialect."""
-    return postgres_insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(table)
+    return insert_for(session.get_bind().dialect.name, table)
+
+
+def insert_for(dialect: str, table) -> PostgresInsert | SqliteInsert:
+    return postgres_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+
+
+def dialect_of(session: Session) -> str:
+    """The session's database dialect: a hot path's statements are built once per dialect."""
+    return session.get_bind().dialect.name
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
