@@ -25,7 +25,7 @@ def build_services(settings: Settings) -> Services:
     # Sources read on their own connections so a slow lookup never holds the
     # application's write transaction (and SQLite's write lock) in its thread.
     source_database = make_engine(settings.database_url, immediate=False, read_only=True)
-    sources = embedded_sources(make_session_factory(source_database), settings.source_options)
+    sources = embedded_sources(source_database, settings.source_options)
     if settings.embedded:
         queue = InProcessWorkQueue()
         services = Services(make_session_factory(database), sources, queue)

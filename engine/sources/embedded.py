@@ -9,17 +9,17 @@ import time
 from datetime import datetime, timezone
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from engine.store.db import SOURCE_TIMEOUT_SECONDS
 from engine.errors import SourceUnavailable
 from engine.sources import Source, SourceRecord
-from engine.store.registries import CreditRecord, DeathRecord, DebtorRecord, LicenceRecord, PropertyRecord, RegistryPerson, SubsidyRecipient
+from engine.store.registries import (CreditRecord, DeathRecord, DebtorRecord, LicenceRecord, PropertyRecord,
+                                     RegistryPerson, SubsidyRecipient)
 
 
-Query = Callable[[Session, str], dict | None]
+Query = Callable[[Connection, str], dict | None]
 
 
 class SqlSource:
@@ -33,12 +33,12 @@ class SqlSource:
     statement timeout (``engine.store.db.make_engine``); SQLite reads under WAL never wait.
     """
 
-    def __init__(self, name: str, sessions: sessionmaker[Session], query: Query,
+    def __init__(self, name: str, database: Engine, query: Query,
                  timeout: float = SOURCE_TIMEOUT_SECONDS, delay: float = 0.0, deferred: bool = False) -> None:
         self.name = name
         self.deferred = deferred
         self.in_process = not delay  # a simulated slow registry is read as a remote one would be
-        self._sessions = sessions
+        self._database = database  # the sources' own read-only engine (onewindow/wiring.py)
         self._query = query
         self._timeout = timeout
         self._delay = delay
@@ -54,67 +54,85 @@ class SqlSource:
             raise SourceUnavailable(f"{self.name} cannot be reached: {exc.orig}") from exc
         return SourceRecord(self.name, key, data, datetime.now(timezone.utc))
 
+    def slowed(self, delay: float, timeout: float | None = None) -> SqlSource:
+        """This adapter as a slow (or, with ``delay`` over ``timeout``, silent) registry would
+        answer: demo and fault tests."""
+        return SqlSource(self.name, self._database, self._query, self._timeout if timeout is None else timeout,
+                         delay, self.deferred)
+
     def _read(self, key: str) -> dict | None:
         """A read is safe to repeat: once, when the pooled connection turns out to have been
         dropped (the database restarted) — cheaper than pinging before every lookup."""
         try:
-            with self._sessions() as session:
-                return self._query(session, key)
+            with self._database.connect() as connection:
+                return self._query(connection, key)
         except OperationalError as exc:
             if not exc.connection_invalidated:
                 raise
-        with self._sessions() as session:
-            return self._query(session, key)
+        with self._database.connect() as connection:
+            return self._query(connection, key)
 
 
-def _person(session: Session, id_number: str) -> dict | None:
-    person = session.get(RegistryPerson, id_number)
-    if person is None:
-        return None
-    return {"name": person.name, "household_region": person.household_region,
-            "household_local": person.household_local}
+# Each query is one Core statement on a connection (no ORM objects: a lookup is on the path of
+# every approval), prebuilt with the key as its one parameter.
+_PERSON = select(RegistryPerson.name, RegistryPerson.household_region, RegistryPerson.household_local).where(
+    RegistryPerson.id_number == bindparam("key"))
+_DEATH = select(DeathRecord.died_on).where(DeathRecord.id_number == bindparam("key"))
+_PROPERTY = select(PropertyRecord.owner_id_number, PropertyRecord.owner_name, PropertyRecord.address,
+                   PropertyRecord.seized).where(PropertyRecord.cert_no == bindparam("key"))
+_SUBSIDIES = select(SubsidyRecipient.matter_code).where(SubsidyRecipient.id_number == bindparam("key"))
+_CREDIT = select(CreditRecord.tier, CreditRecord.reason).where(CreditRecord.subject == bindparam("key"))
+_DEBTOR = select(DebtorRecord.case_no, DebtorRecord.court, DebtorRecord.listed_on).where(
+    DebtorRecord.subject == bindparam("key"))
+_LICENCES = select(LicenceRecord.licence_type, LicenceRecord.licence_no, LicenceRecord.valid_until).where(
+    LicenceRecord.holder == bindparam("key"))
 
 
-def _death(session: Session, id_number: str) -> dict | None:
+def _row(connection: Connection, statement, key: str):
+    return connection.execute(statement, {"key": key}).first()
+
+
+def _person(connection: Connection, id_number: str) -> dict | None:
+    person = _row(connection, _PERSON, id_number)
+    return None if person is None else person._asdict()
+
+
+def _death(connection: Connection, id_number: str) -> dict | None:
     """Death records answer for everybody: no record means alive."""
-    record = session.get(DeathRecord, id_number)
+    record = _row(connection, _DEATH, id_number)
     return {"alive": record is None, "died_on": record.died_on.isoformat() if record else None}
 
 
-def _property(session: Session, cert_no: str) -> dict | None:
-    record = session.get(PropertyRecord, cert_no)
-    if record is None:
-        return None
-    return {"owner_id_number": record.owner_id_number, "owner_name": record.owner_name,
-            "address": record.address, "seized": record.seized}
+def _property(connection: Connection, cert_no: str) -> dict | None:
+    record = _row(connection, _PROPERTY, cert_no)
+    return None if record is None else record._asdict()
 
 
-def _subsidy(session: Session, id_number: str) -> dict | None:
+def _subsidy(connection: Connection, id_number: str) -> dict | None:
     """The benefit register answers for everybody: the matters a person already receives."""
-    rows = session.scalars(select(SubsidyRecipient.matter_code).where(SubsidyRecipient.id_number == id_number))
-    return {"matters": sorted(rows)}
+    return {"matters": sorted(connection.scalars(_SUBSIDIES, {"key": id_number}))}
 
 
-def _credit(session: Session, subject: str) -> dict | None:
+def _credit(connection: Connection, subject: str) -> dict | None:
     """The credit registry answers for everybody: no record is no adverse information (blue)."""
-    record = session.get(CreditRecord, subject)
+    record = _row(connection, _CREDIT, subject)
     if record is None:
         return {"tier": "blue", "reason": "无不良信用记录"}
-    return {"tier": record.tier, "reason": record.reason}
+    return record._asdict()
 
 
-def _debtor(session: Session, subject: str) -> dict | None:
+def _debtor(connection: Connection, subject: str) -> dict | None:
     """The dishonest-debtor list answers for everybody: listed or not."""
-    record = session.get(DebtorRecord, subject)
+    record = _row(connection, _DEBTOR, subject)
     if record is None:
         return {"listed": False}
     return {"listed": True, "case_no": record.case_no, "court": record.court,
             "listed_on": record.listed_on.isoformat()}
 
 
-def _licences(session: Session, holder: str) -> dict | None:
+def _licences(connection: Connection, holder: str) -> dict | None:
     """A holder's e-licences by type (an empty mapping when the library holds none)."""
-    rows = session.scalars(select(LicenceRecord).where(LicenceRecord.holder == holder))
+    rows = connection.execute(_LICENCES, {"key": holder})
     return {"licences": {r.licence_type: {"licence_no": r.licence_no,
                                           "valid_until": r.valid_until.isoformat() if r.valid_until else None}
                          for r in rows}}
@@ -131,9 +149,9 @@ EMBEDDED_QUERIES: dict[str, Query] = {
 }
 
 
-def embedded_sources(sessions: sessionmaker[Session], options: dict | None = None) -> dict[str, Source]:
+def embedded_sources(database: Engine, options: dict | None = None) -> dict[str, Source]:
     """The embedded adapters, each configurable by ``ONEWINDOW_SOURCES`` options
     (``timeout``, ``delay``, ``deferred``)."""
     options = options or {}
-    return {name: SqlSource(name, sessions, query, **options.get(name, {}))
+    return {name: SqlSource(name, database, query, **options.get(name, {}))
             for name, query in EMBEDDED_QUERIES.items()}

@@ -11,7 +11,6 @@ from rq import Queue, SimpleWorker
 from api import create_app
 from engine.demo import DEMO_PASSWORD, demo_people, registry_name
 from engine.store.registries import LicenceRecord
-from engine.sources.embedded import EMBEDDED_QUERIES, SqlSource
 from forms.identifiers import make_resident_id
 from worker.queues import QUEUE_NAME, InProcessWorkQueue, RQWorkQueue
 
@@ -96,7 +95,7 @@ def with_silent_source(services, source: str) -> ApiClient:
     """The API (on ``services``'s clock) with the data-sharing ``source`` not answering: its
     lookups time out, so the facts it gives are unavailable (which sends a case to a clerk,
     never refuses it). Who may apply for whom is read from the registries directly."""
-    silent = SqlSource(source, services.sessions, EMBEDDED_QUERIES[source], timeout=0.01, delay=1)
+    silent = services.sources[source].slowed(delay=1, timeout=0.01)
     return ApiClient(create_app(replace(services, sources={**services.sources, source: silent})))
 
 

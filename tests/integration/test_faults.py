@@ -29,7 +29,7 @@ from api import create_app
 from engine.people import users
 from engine.definitions.catalogue import deploy_catalogue
 from engine.config import Settings
-from engine.store.db import make_engine, make_session_factory, upgrade
+from engine.store.db import make_engine, upgrade
 from engine.demo import DEMO_PASSWORD, seed
 from engine.store.models import Application, Event, User
 from engine.services import Services
@@ -316,7 +316,7 @@ def test_a_registry_database_that_cannot_be_reached_never_fails_the_application(
     503 and nothing stored (try again), or read as an unavailable fact (manual review) —
     never recorded as a failed application."""
     nowhere = make_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere", immediate=False)
-    cut_off = Services(services.sessions, embedded_sources(make_session_factory(nowhere)), services.queue)
+    cut_off = Services(services.sessions, embedded_sources(nowhere), services.queue)
     applicant, = _outlet_staff(services, 1)  # a fresh caller: what is stored is only this submission
     reply = ApiClient(create_app(cut_off)).post("/api/applications", applicant,
                                                        json=_elderly(people, "local_85"))
@@ -336,7 +336,7 @@ def test_a_registry_read_that_meets_a_dropped_connection_is_repeated_once(settin
     """Source lookups do not ping before each use; a pooled connection the server closed
     (as after a restart) costs one repeated read, not an unavailable fact (manual review)."""
     database = make_engine(settings.database_url, immediate=False, read_only=True)
-    registry = SqlSource("population_registry", make_session_factory(database), EMBEDDED_QUERIES["population_registry"])
+    registry = SqlSource("population_registry", database, EMBEDDED_QUERIES["population_registry"])
     assert registry.lookup(people["local_85"]).data is not None  # the pool now holds one connection
     with database.connect() as connection:
         pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()

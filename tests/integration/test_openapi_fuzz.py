@@ -21,7 +21,6 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, negativ
 from api import create_app
 from engine.people import users
 from engine.demo import DEMO_PASSWORD
-from engine.sources.embedded import EMBEDDED_QUERIES, SqlSource
 from tests.integration.helpers import ApiClient
 from tests.integration.test_concurrent_approvals import give_identity
 from tests.integration.test_tasks import task_of
@@ -58,7 +57,7 @@ def targets(api, services, people) -> dict:
 def _waiting_application(services, applicant: str, id_number: str) -> int:
     """The applicant's own elderly-subsidy application, waiting for a civil-affairs clerk:
     with the death register not answering, the rules cannot verify it (转人工)."""
-    silent = SqlSource("death_records", services.sessions, EMBEDDED_QUERIES["death_records"], timeout=0.01, delay=1)
+    silent = services.sources["death_records"].slowed(delay=1, timeout=0.01)
     unverifiable = ApiClient(create_app(replace(services, sources={**services.sources, "death_records": silent})))
     body = unverifiable.post("/api/applications", applicant, json={
         "matter": "elderly_subsidy", "data": {"id_number": id_number, "phone": "13700137000"}}).get_json()

@@ -9,7 +9,6 @@ from datetime import date
 import pytest
 
 from api import create_app
-from engine.sources.embedded import EMBEDDED_QUERIES, SqlSource
 from tests.integration.helpers import ApiClient
 
 MATTER = "publication_retail_check"
@@ -197,7 +196,7 @@ def test_penalties_in_the_year_go_to_the_culture_department(clocked, company, ap
 # --- sources that do not answer never refuse ------------------------------------------------
 
 def _with_slow(services, clock, source: str) -> ApiClient:
-    slow = SqlSource(source, services.sessions, EMBEDDED_QUERIES[source], timeout=0.05, delay=0.5)
+    slow = services.sources[source].slowed(delay=0.5, timeout=0.05)
     return ApiClient(create_app(replace(services, clock=clock, sources={**services.sources, source: slow})))
 
 
