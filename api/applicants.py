@@ -14,7 +14,7 @@ from engine.access import SUBMITTERS
 from engine.definitions.versions import current_definition
 from engine.errors import NotFound
 from engine.definitions.guides import materials_for
-from engine.store.models import Matter
+from engine.store.models import ApplicationStatus, Matter
 from engine.store.references import application_id_for
 from engine.running.compiled import compiled
 from engine.definitions.task_forms import SupplementForm
@@ -124,7 +124,7 @@ class Applications(MethodView):
                                                 headers.get("idempotency_key"), region=submission["region"])
         if not created:
             return application, 200, {"Idempotent-Replayed": "true"}
-        status = 201 if application.status == "completed" or application.outcome else 202
+        status = 201 if application.status == ApplicationStatus.COMPLETED or application.outcome else 202
         return application, status, {"Location": f"/api/applications/{application.public_ref}"}
 
 

@@ -19,6 +19,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from engine.errors import InvalidInput, Problem
 from engine.policy.grants import AMOUNT, as_json_number, exact
+from engine.store.models import Outcome
 
 DEFAULT_FORM = "review"
 ANSWERS = "answers"  # workflow data: user task id -> its answer
@@ -43,14 +44,14 @@ class Amount(fields.Field):
 class ReviewForm(_TaskForm):
     """审核 / 审批: approve or reject; a rejection states its reason."""
 
-    outcome = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
+    outcome = fields.String(required=True, validate=validate.OneOf([Outcome.APPROVE, Outcome.REJECT]))
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
     amount = Amount(metadata={"description": "核定金额 in yuan, exact (at most two decimals); "
                                             "within what the matter allows (engine/policy/grants.py)"})
 
     @validates_schema
     def _reason(self, data: dict, **_kwargs: Any) -> None:
-        if data.get("outcome") == "reject" and not data.get("comment", "").strip():
+        if data.get("outcome") == Outcome.REJECT and not data.get("comment", "").strip():
             raise ValidationError("不予批准须说明理由 a rejection states its reason", "comment")
 
 

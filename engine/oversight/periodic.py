@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import SettingsError, load_settings
-from engine.store.models import PeriodicJobRun, as_utc, utcnow
+from engine.store.models import JobOutcome, PeriodicJobRun, as_utc, utcnow
 
 if TYPE_CHECKING:
     from engine.services import Services
@@ -127,9 +127,10 @@ def run_recorded(job: PeriodicJob, services: Services) -> Any:
         duration_ms = round((time.monotonic() - clock) * 1000)
         detail = _first_line(exc)
         log.error("periodic job %s failed after %d ms: %s", job.name, duration_ms, detail, exc_info=True)
-        _finish(services.sessions, job.name, started, duration_ms, "failed", detail)
+        _finish(services.sessions, job.name, started, duration_ms, JobOutcome.FAILED, detail)
         raise
-    _finish(services.sessions, job.name, started, round((time.monotonic() - clock) * 1000), "ok", _summary(result))
+    _finish(services.sessions, job.name, started, round((time.monotonic() - clock) * 1000), JobOutcome.OK,
+            _summary(result))
     return result
 
 
@@ -144,7 +145,7 @@ def _claim(sessions: sessionmaker[Session], job: PeriodicJob, now: datetime) -> 
             if session.get(PeriodicJobRun, job.name) is not None:
                 return False
             session.add(PeriodicJobRun(name=job.name, started_at=now, finished_at=None, duration_ms=None,
-                                       outcome="running", detail="", runs=0))
+                                       outcome=JobOutcome.RUNNING, detail="", runs=0))
         try:
             session.commit()
         except IntegrityError:  # another process recorded the job's first run at the same moment
@@ -206,7 +207,7 @@ class Health:
     def as_dict(self) -> dict:
         return {"status": "ok" if self.healthy else "stale",
                 "stale": [j.job.name for j in self.jobs if j.stale],
-                "failed": [j.job.name for j in self.jobs if j.outcome == "failed"],
+                "failed": [j.job.name for j in self.jobs if j.outcome == JobOutcome.FAILED],
                 "jobs": [j.as_dict() for j in self.jobs]}
 
 

@@ -19,7 +19,7 @@ from engine.people import subjects
 from engine.oversight.calendar import WorkingCalendar, default_calendar
 from engine.oversight.deadlines import deadline_for
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.store.models import Application, Matter, Rating, Rectification, RectificationStatus, User, utcnow
+from engine.store.models import Application, ApplicationStatus, Matter, Rating, Rectification, RectificationStatus, User, utcnow
 from engine.people.regions import in_region
 from engine.oversight.supervision import require_supervisor
 from engine.events import EventKind, record
@@ -44,7 +44,7 @@ class Ratings:
             application = session.get(Application, application_id)
             if application is None or user.role != "applicant" or not subjects.is_about(session, user, application):
                 raise NotFound("no such application of yours")
-            if application.status != "completed":
+            if application.status != ApplicationStatus.COMPLETED:
                 raise Conflict("only a finished application can be rated")
             now = self.clock()
             department = session.get(Matter, application.matter_code).department

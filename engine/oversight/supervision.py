@@ -21,11 +21,11 @@ from engine.access import task_of_clerk
 from engine.oversight.calendar import WorkingCalendar, default_calendar
 from engine.oversight.deadlines import PAUSE_REASONS, is_paused, local_day, pause_clock, resume_clock
 from engine.errors import Conflict, Forbidden, InvalidInput
-from engine.store.models import ACTIVE_TASK, Application, Matter, Task, TaskStatus, User, as_utc, utcnow
+from engine.store.models import ACTIVE_TASK, Application, ApplicationStatus, Matter, Task, TaskStatus, User, as_utc, utcnow
 from engine.people.regions import in_region
 from engine.events import EventKind, record
 
-OPEN = ("running", "waiting")
+OPEN = (ApplicationStatus.RUNNING, ApplicationStatus.WAITING)
 
 
 @dataclass
@@ -124,7 +124,8 @@ class Supervision:
         with self.sessions() as session:
             matters = {m.code: m for m in session.scalars(select(Matter))}
             done = session.execute(select(Application.matter_code, Application.created_at, Application.completed_at)
-                                   .where(Application.status == "completed", in_region(user, Application.region))).all()
+                                   .where(Application.status == ApplicationStatus.COMPLETED,
+                                          in_region(user, Application.region))).all()
         spans: dict = defaultdict(list)
         for code, created, completed in done:
             spans[code].append(self.calendar.working_days_between(local_day(as_utc(created)),

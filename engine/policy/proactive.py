@@ -24,7 +24,7 @@ from engine.people import users
 from engine.oversight.deadlines import local_day
 from engine.definitions.versions import current_definition
 from engine.errors import InvalidInput
-from engine.store.models import Matter, User
+from engine.store.models import Matter, Outcome, User
 from engine.store.registries import RegistryPerson
 from engine.events import EventKind, record
 from engine.operations.decide import DECIDE
@@ -73,7 +73,7 @@ def scan(services: Services, matter_code: str) -> ScanResult:
         if any(value in (None, "") for value in data.values()):
             incomplete.append(person.id_number)
             continue
-        if judge(DECIDE, {}, data)["outcome"] != "approve":  # the rules.decide an application runs
+        if judge(DECIDE, {}, data)["outcome"] != Outcome.APPROVE:  # the rules.decide an application runs
             not_eligible += 1
             continue
         try:

@@ -64,6 +64,14 @@ class TaskStatus(StrEnum):
 ACTIVE_TASK = (TaskStatus.OPEN, TaskStatus.CLAIMED)  # still to be done
 
 
+class JobOutcome(StrEnum):
+    """How a periodic job's last run went (``periodic_job_run.outcome``)."""
+
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+
+
 class RectificationStatus(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"
@@ -339,7 +347,7 @@ class PeriodicJobRun(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     duration_ms: Mapped[int | None] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(16))  # ok | failed
+    outcome: Mapped[str] = mapped_column(String(16))  # JobOutcome
     detail: Mapped[str] = mapped_column(Text, default="")
     runs: Mapped[int] = mapped_column(Integer, default=0)
 
