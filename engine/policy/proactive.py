@@ -59,9 +59,9 @@ def scan(services: Services, matter_code: str) -> ScanResult:
     now = services.clock()
     with services.sessions() as session:
         matter = session.get(Matter, matter_code)
-        definition = current_definition(session, matter_code)
-        policy = definition.policy.get("proactive")
-        if policy is None:  # the live version (an analyst's) does not opt in
+        definition = current_definition(session, matter_code, required=False)
+        policy = definition.policy.get("proactive") if definition is not None else None
+        if policy is None:  # not deployed (yet), or the live version (an analyst's) does not opt in
             return ScanResult(matter_code, 0, [], 0, [])
         judge = services.runner.services_for(definition)
         people = _turning(session, policy["turning_age"], now)

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from sqlalchemy import delete, select
 
+from engine.definitions.catalogue import upsert_matter
 from engine.policy import proactive
 from engine.store.models import Application, Event, User
 from engine.store.registries import RegistryPerson, SubsidyRecipient
@@ -175,3 +176,16 @@ def test_an_applicant_and_the_proactive_job_at_the_same_moment_make_one_approval
         assert set(outcomes) == {"applicant", "job"}, (round_, outcomes)  # both ran to the end
         assert [o for o in decided if o].count("approve") == 1, (round_, decided, outcomes)
         assert len(holders) == 1
+
+
+def test_a_matter_opting_in_before_its_first_deploy_does_not_stop_the_scan_of_the_others(services):
+    """The job scans every matter whose catalogue entry opts in; one upserted but not (yet)
+    deployed failed the whole run with NotFound (seen when a test's refused deploy left one)."""
+    with services.sessions() as session:
+        upsert_matter(session, {"code": "proactive_undeployed", "name": "未部署的免申事项", "department": "civil_affairs",
+                                "promised_days": 5, "legal_days": 20,
+                                "proactive": {"turning_age": 80, "form": {"id_number": "id_number"}}})
+        session.commit()
+    results = {result.matter: result for result in proactive.scan_all(services)}
+    assert results["proactive_undeployed"].started == [] and results["proactive_undeployed"].candidates == 0
+    assert "elderly_subsidy" in results
