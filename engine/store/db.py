@@ -58,13 +58,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def insert_or_on_conflict(session: Session, table) -> PostgresInsert | SqliteInsert:
+def insert_for(dialect: str, table) -> PostgresInsert | SqliteInsert:
     """An INSERT that can say ``on_conflict_do_nothing()`` / ``on_conflict_do_update()``:
     both backends have it, each in its own dialect."""
-    return insert_for(session.get_bind().dialect.name, table)
-
-
-def insert_for(dialect: str, table) -> PostgresInsert | SqliteInsert:
     return postgres_insert(table) if dialect == "postgresql" else sqlite_insert(table)
 
 
