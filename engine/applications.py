@@ -135,7 +135,7 @@ class Applications:
         data, binding = admission.data, admission.binding
         now = self.runner.clock()
         matter = session.get(Matter, definition.matter_code)
-        workflow, services = self.runner.start(definition, data)
+        workflow, service_tasks = self.runner.start(definition, data)
         end_reads(session)
         application = Application(
             tracking_no=f"{now:%Y%m%d}{secrets.token_hex(5).upper()}", matter_code=definition.matter_code,
@@ -153,7 +153,7 @@ class Applications:
         record(session, EventKind.SUBMITTED, user.username, now, application=application, data={
             "matter": definition.matter_code, "version": definition.version,
             "basis": binding.basis if binding else None})
-        self.runner.run(session, application, workflow, services, allow_deferred=False, actor=user.username)
+        self.runner.run(session, application, workflow, service_tasks, allow_deferred=False, actor=user.username)
         return application
 
 

@@ -139,7 +139,7 @@ class Tasks:
             task = task_of_clerk(session, user, task_id)
             may_work_on(task, user)
             application = task.application
-            workflow, services = self.runner.load(application)
+            workflow, service_tasks = self.runner.load(application)
             spiff_task = waiting_spiff_task(workflow, task)
             targets = {t.task_spec.bpmn_id: t for t in earlier_steps(spiff_task)}
             if to_element not in targets:
@@ -148,7 +148,7 @@ class Tasks:
             workflow.reset_from_task_id(targets[to_element].id)
             self._record(session, EventKind.TASK_SENT_BACK, user, task,
                          **{"from": task.element_id, "to": to_element, "reason": reason})
-            self.runner.run(session, application, workflow, services, allow_deferred=False, actor=user.username)
+            self.runner.run(session, application, workflow, service_tasks, allow_deferred=False, actor=user.username)
             session.commit()
         self.runner.hand_over(application)
         return application
@@ -175,7 +175,7 @@ def answer_task(runner: Runner, session: Session, task: Task, user: User, answer
     """Validate the answer by the task's form and the matter's policy (materials, grant,
     四眼), store it under the task's element id, and run the workflow on."""
     application = task.application
-    workflow, services = runner.load(application)
+    workflow, service_tasks = runner.load(application)
     spiff_task = waiting_spiff_task(workflow, task)
     name = task_forms.form_name(spiff_task.task_spec)
     answer = task_forms.validate_answer(name, answer)
@@ -197,7 +197,7 @@ def answer_task(runner: Runner, session: Session, task: Task, user: User, answer
     task.assignee_id = task.assignee_id or user.id
     record(session, EventKind.TASK_COMPLETED, user.username, now, application=application,
            data={"task": task.id, "element": task.element_id, name: answer})
-    runner.run(session, application, workflow, services, allow_deferred=False, actor=user.username)
+    runner.run(session, application, workflow, service_tasks, allow_deferred=False, actor=user.username)
     return application
 
 

@@ -30,12 +30,12 @@ class Work:
             application = session.get(Application, application_id)
             if application is None or application.pending_since is None:
                 return False
-            workflow, services = self.runner.load(application)
+            workflow, service_tasks = self.runner.load(application)
             end_reads(session)
             with workflow_clock(self.runner.clock):
                 workflow.refresh_timers()  # a due timer becomes READY and runs below
             try:
-                self.runner.run(session, application, workflow, services, allow_deferred=True, actor="worker")
+                self.runner.run(session, application, workflow, service_tasks, allow_deferred=True, actor="worker")
                 session.commit()
             except StaleDataError:  # another worker advanced it first: its result stands
                 session.rollback()

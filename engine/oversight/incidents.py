@@ -116,7 +116,7 @@ class Incidents:
             if incident.status != IncidentStatus.OPEN:
                 raise Conflict(f"incident {incident_id} is {incident.status}")
             application, now = incident.application, self.runner.clock()
-            workflow, services = self._load_for_retry(session, application)  # ends the reads
+            workflow, service_tasks = self._load_for_retry(session, application)  # ends the reads
             for failed in workflow.get_tasks(state=TaskState.ERROR):
                 workflow.reset_from_task_id(failed.id)
             resolve([incident], now, user.username)
@@ -127,7 +127,7 @@ class Incidents:
             application.status = ApplicationStatus.RUNNING
             record(session, EventKind.INCIDENT_RETRIED, user.username, now, application=application,
                    data={"incident": incident.id, "version": application.definition.version})
-            self.runner.run(session, application, workflow, services, allow_deferred=True, actor=user.username)
+            self.runner.run(session, application, workflow, service_tasks, allow_deferred=True, actor=user.username)
             session.commit()
         self.runner.hand_over(application)
         return application

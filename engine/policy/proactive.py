@@ -63,7 +63,7 @@ def scan(services: Services, matter_code: str) -> ScanResult:
         policy = definition.policy.get("proactive") if definition is not None else None
         if policy is None:  # not deployed (yet), or the live version (an analyst's) does not opt in
             return ScanResult(matter_code, 0, [], 0, [])
-        judge = services.runner.services_for(definition)
+        judge = services.runner.service_tasks_for(definition)
         people = _turning(session, policy["turning_age"], now)
         applicant = _proactive_applicant(session)
         session.commit()

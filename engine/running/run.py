@@ -55,30 +55,30 @@ class Runner:
     clock: Callable[[], datetime]
     calendar: WorkingCalendar
 
-    def services_for(self, definition: ServiceDefinition) -> ServiceTasks:
+    def service_tasks_for(self, definition: ServiceDefinition) -> ServiceTasks:
         return ServiceTasks(definition, self.sources, self.clock)
 
     def start(self, definition: ServiceDefinition, data: dict) -> tuple[BpmnWorkflow, ServiceTasks]:
         """A new workflow of the version, its first task holding the form data."""
-        services = self.services_for(definition)
-        workflow = new_workflow(spec_of(definition), services.script_engine())
+        service_tasks = self.service_tasks_for(definition)
+        workflow = new_workflow(spec_of(definition), service_tasks.script_engine())
         workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
-        return workflow, services
+        return workflow, service_tasks
 
     def load(self, application: Application,
              definition: ServiceDefinition | None = None) -> tuple[BpmnWorkflow, ServiceTasks]:
         """The stored workflow, on the version it started with (or ``definition``: a retry
         on the newest version; SpiffWorkflow raises when the state does not fit it)."""
         definition = definition or application.definition
-        services = self.services_for(definition)
-        return load_state(application.workflow, spec_of(definition), services.script_engine()), services
+        service_tasks = self.service_tasks_for(definition)
+        return load_state(application.workflow, spec_of(definition), service_tasks.script_engine()), service_tasks
 
-    def run(self, session: Session, application: Application, workflow: BpmnWorkflow, services: ServiceTasks,
+    def run(self, session: Session, application: Application, workflow: BpmnWorkflow, service_tasks: ServiceTasks,
             allow_deferred: bool, actor: str) -> None:
         now = self.clock()
         steps: list[dict] = []
         application.pending_since = None
-        failure = self._steps(session, application, workflow, services, allow_deferred, actor, steps, now)
+        failure = self._steps(session, application, workflow, service_tasks, allow_deferred, actor, steps, now)
         if steps:  # one audit row per run, not one per step: the hot path writes less
             record(session, EventKind.STEPS, actor, now, application=application, data={
                 "steps": steps[:AUDITED_STEPS],
@@ -93,7 +93,7 @@ class Runner:
             if failure is not None:
                 self._fail(session, application, failure, now, actor)
             target = EffectTarget(session, application, self.calendar, now, actor)
-            for effect in services.effects:
+            for effect in service_tasks.effects:
                 effect.apply(target)
             self._record_state(session, application, workflow, ended, now, actor)
 
@@ -102,10 +102,10 @@ class Runner:
         if application.pending_since is not None:
             self.queue.enqueue_advance(application.id)
 
-    def _steps(self, session: Session, application: Application, workflow: BpmnWorkflow, services: ServiceTasks,
+    def _steps(self, session: Session, application: Application, workflow: BpmnWorkflow, service_tasks: ServiceTasks,
                allow_deferred: bool, actor: str, steps: list[dict], now: datetime) -> Failure | None:
         def before(task) -> None:
-            services.must_defer(task, allow_deferred)
+            service_tasks.must_defer(task, allow_deferred)
 
         def after(task) -> None:
             try:
