@@ -29,6 +29,11 @@ def as_dicts(problems: Iterable[Problem]) -> list[dict[str, str]]:
     return [problem.as_dict() for problem in problems]
 
 
+def rule_problems(filename: str, problems: Iterable) -> list[Problem]:
+    """A rule set's or DMN table's problems (rules/ruleset.py ``RuleProblem``), each at its rule id."""
+    return [Problem(filename, p.rule_id or "", None, p.message) for p in problems]
+
+
 class OneWindowError(Exception):
     """Base of every error a caller may see."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from lxml import etree
@@ -321,26 +322,15 @@ def _dmn_as_default_namespace(root: etree._Element) -> etree._Element:
 def assigns(bpmn: str, filename: str, name: str) -> bool:
     """Whether any script of the document assigns ``name`` (a deploy warning when none sets
     ``outcome``: such a process ends with no decision)."""
-    for script in _xml(bpmn, filename).iter(f"{{{BPMN_NS}}}script"):
-        try:
-            tree = ast.parse(script.text or "")
-        except SyntaxError:  # refused with its line by the sandbox's check
-            continue
-        if any(isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store)
-               for node in ast.walk(tree)):
-            return True
-    return False
+    return any(isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store)
+               for _, tree in _script_trees(bpmn, filename) for node in ast.walk(tree))
 
 
 def assigned_literals(bpmn: str, filename: str, name: str) -> list[tuple[str, int, str]]:
     """(element id, line, value) of every text constant a script assigns to ``name``:
     ``name = 'x'``, or either branch of ``name = 'x' if … else 'y'``."""
     found = []
-    for script in _xml(bpmn, filename).iter(f"{{{BPMN_NS}}}script"):
-        try:
-            tree = ast.parse(script.text or "")
-        except SyntaxError:  # refused with its line by the sandbox's check
-            continue
+    for script, tree in _script_trees(bpmn, filename):
         element = script.getparent().get("id", "")
         for node in ast.walk(tree):
             if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
@@ -348,6 +338,16 @@ def assigned_literals(bpmn: str, filename: str, name: str) -> list[tuple[str, in
                 found += [(element, script.sourceline + node.lineno - 1, value.value) for value in values
                           if isinstance(value, ast.Constant) and isinstance(value.value, str)]
     return found
+
+
+def _script_trees(bpmn: str, filename: str) -> Iterator[tuple[etree._Element, ast.AST]]:
+    """Every script of the document with its syntax tree; one that does not parse is left out
+    (the sandbox's check refuses it with its line)."""
+    for script in _xml(bpmn, filename).iter(f"{{{BPMN_NS}}}script"):
+        try:
+            yield script, ast.parse(script.text or "")
+        except SyntaxError:
+            continue
 
 
 def _child(element: etree._Element, name: str) -> etree._Element | None:

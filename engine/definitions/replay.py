@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from SpiffWorkflow.dmn.specs.model import DecisionTable
 
 from engine.definitions.bpmn import ProcessProblem, dmn_file_name, parse_decision
-from engine.definitions.versions import MAX_TEXT_BYTES, current_definition, rule_problems
-from engine.errors import DeploymentRefused, Problem, SourceUnavailable, as_dicts
+from engine.definitions.versions import MAX_TEXT_BYTES, current_definition
+from engine.errors import DeploymentRefused, Problem, SourceUnavailable, as_dicts, rule_problems
 from engine.sources.facts import gather_facts
 from engine.store.models import Application, ServiceDefinition, as_utc
 from engine.running.compiled import compiled, decision_table

@@ -21,7 +21,7 @@ from engine.definitions.bpmn import (OUTCOME_VARIABLE, ParsedProcess, ProcessPro
                                      assigns, dmn_file_name, main_document, read_process)
 from engine.definitions.policy import check_policy
 from engine.definitions.task_forms import check_task_forms
-from engine.errors import DeploymentRefused, NotFound, Problem, as_dicts
+from engine.errors import DeploymentRefused, NotFound, Problem, as_dicts, rule_problems
 from engine.events import EventKind, record
 from engine.operations import check_service_tasks
 from engine.operations.decide import check_decisions
@@ -228,10 +228,6 @@ def upload_warnings(upload: DefinitionUpload) -> list[Problem]:
         f"no script sets {OUTCOME_VARIABLE!r}: an application would end with no decision (approve / reject)"))]
     return never_decides + rule_problems(upload.ruleset_name, lint_warnings(ruleset))
 
-
-def rule_problems(filename: str, problems) -> list[Problem]:
-    """A rule set's problems (rules/ruleset.py ``RuleProblem``), each at its rule id."""
-    return [Problem(filename, p.rule_id or "", None, p.message) for p in problems]
 
 
 def _ruleset_problems(upload: DefinitionUpload,

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Iterable
 
 from engine.definitions.bpmn import DECIDE_TABLE, DecisionTableTask
-from engine.errors import Problem
+from engine.errors import Problem, rule_problems
 from engine.operations.base import Operation, OperationContext, Result
 from engine.running.compiled import decision_table
 from engine.sources.facts import gather_facts, sources_read
@@ -75,5 +75,5 @@ def _table_problems(task: DecisionTableTask, ruleset: RuleSet) -> list[Problem]:
     try:
         decision_table(task.dmnEngine.decision_table, ruleset)
     except RuleSetError as exc:
-        return [Problem(f"DMN {task.decision_id}", p.rule_id or "", None, p.message) for p in exc.problems]
+        return rule_problems(f"DMN {task.decision_id}", exc.problems)
     return []
