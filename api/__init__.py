@@ -4,7 +4,7 @@ from __future__ import annotations
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
-from api import (accounts, analysts, applicants, audit, auth, authorisations, clerks, context, identity, incidents,
+from api import (accounts, analysts, applicants, audit, auth, authorisations, bundles, clerks, context, identity, incidents,
                  openapi, privacy, problems, protection, ratings, request_log, supervisors)
 from engine.people.accounts import refuse_published_passwords
 from engine.config import Settings, load_settings
@@ -39,7 +39,7 @@ def create_app(services: Services, settings: Settings | None = None) -> Flask:
     api = openapi.DocumentedApi(app)
     for blueprint in (auth.blp, applicants.blp, clerks.blp, analysts.blp, audit.blp,
                       supervisors.blp, ratings.blp, incidents.blp, accounts.blp, authorisations.blp,
-                      identity.blp, privacy.blp):
+                      identity.blp, privacy.blp, bundles.blp):
         api.register_blueprint(blueprint)
     problems.register(app)
     protection.protect(app, settings)

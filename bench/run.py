@@ -183,6 +183,48 @@ def mixed_scenario(args: argparse.Namespace) -> None:
           f"clerks completed {measured['clerk_tasks_completed']}", file=sys.stderr)
 
 
+# --- bundles (一件事) and the cart ------------------------------------------------------
+
+def bundle_scenario(args: argparse.Namespace) -> None:
+    """企业开办 submitted over HTTP at --rate bundles per second (open loop)."""
+    import bundles
+    schema = "bench_bundle"
+    ids = common.resident_ids(40 + int(args.rate * args.duration), age=bundles.ADULT_AGE)
+    settings = _http_setup(args.backend, schema, ids)
+    bundles.deploy(settings.database_url, bundles.BUNDLE_MATTERS)
+    base = f"http://127.0.0.1:{PORT}"
+    try:
+        with servers.running(*_starters(settings, args.workers)):
+            async def go() -> dict:
+                token, _ = await _sign_in(base)
+                warm = await bundles.open_loop_bundles(base, token, ids[:40], 10, 4)
+                assert warm["accepted_202"] == 40, warm
+                return await bundles.open_loop_bundles(base, token, ids[40:], args.rate, args.duration)
+            measured = asyncio.run(go())
+    finally:
+        if args.backend == "postgres":
+            common.drop_schema(schema)
+    common.save(f"bundle_{args.backend}", {"backend": args.backend, "server": "embedded (Flask threaded, 1 process)"
+                                           if args.backend == "sqlite" else
+                                           f"gunicorn {args.workers} sync workers + 1 onewindow worker", **measured})
+    print(f"{args.backend}: 企业开办 @{args.rate}/s p99 {measured['latency_ms'].get('p99')} ms, "
+          f"accepted {measured['accepted_202']} of {measured['offered']}", file=sys.stderr)
+
+
+def cart_scenario(args: argparse.Namespace) -> None:
+    """One cart order of --members matters: every bundle step's time and the state's size."""
+    import bundles
+    schema = "bench_cart"
+    try:
+        result = bundles.cart_stress(common.settings_for(args.backend, schema), args.members)
+    finally:
+        if args.backend == "postgres":
+            common.drop_schema(schema)
+    common.save(f"cart_{args.backend}", {"backend": args.backend, **result})
+    print(f"{args.backend}: cart of {args.members}: max step {result['max_step_ms']} ms, "
+          f"state max {result['state_bytes']['max']} bytes, {result['outcome']}", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="OneWindow benchmarks")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -208,6 +250,18 @@ def main() -> None:
         else:
             command.add_argument("--clerks", type=int, default=4)
             command.add_argument("--drain", type=float, default=30, help="seconds clerks get after submissions end")
+
+    bundle = commands.add_parser("bundle", help="企业开办 submitted over HTTP, open loop")
+    bundle.add_argument("--backend", choices=BACKENDS, default="postgres")
+    bundle.add_argument("--rate", type=float, default=20.0, help="offered bundles per second")
+    bundle.add_argument("--duration", type=float, default=30)
+    bundle.add_argument("--workers", type=int, default=4, help="gunicorn workers (postgres)")
+    bundle.set_defaults(run=bundle_scenario)
+
+    cart = commands.add_parser("cart", help="one cart order of many matters, in process")
+    cart.add_argument("--backend", choices=BACKENDS, default="postgres")
+    cart.add_argument("--members", type=int, default=200)
+    cart.set_defaults(run=cart_scenario)
 
     import queue_listing
     queue = commands.add_parser("queue", help="queue listing at scale")

@@ -10,11 +10,13 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
+from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.bundles.policy import is_bundle
 from engine.people import regions, subjects
 from engine.access import may_read, require_submitter
 from engine.oversight.deadlines import colour_at, deadline_for
@@ -56,22 +58,35 @@ class Applications:
         require_submitter(user)
         digest = request_digest(matter_code, data)
         with self.sessions() as session:
-            existing = _by_idempotency_key(session, user.id, idempotency_key, digest)
+            existing = by_idempotency_key(session, user.id, idempotency_key, digest)
             if existing is not None:
                 return existing, False
             definition = current_definition(session, matter_code)
-            admission = self._admit(session, user, definition, data, proactive, region)
-            try:
-                application = self._start(session, user, definition, admission, idempotency_key, proactive)
-                application.request_digest = digest if idempotency_key else None
-                session.commit()
-            except IntegrityError:  # the same key, submitted at the same moment, won the race
-                session.rollback()
-                existing = _by_idempotency_key(session, user.id, idempotency_key, digest)
-                if existing is None:
-                    raise
-                return existing, False
+            if is_bundle(definition):
+                raise InvalidInput(f"{matter_code} is a bundle", {"matter": [
+                    f"这是“一件事”套餐，请通过 /api/bundles/{matter_code}/applications 一表申请"]})
+            admission = self.admit(session, user, definition, data, proactive, region)
+            application, created = self.start_once(session, user, definition, admission, idempotency_key, digest,
+                                                   proactive=proactive)
+        if not created:
+            return application, False
         self.runner.hand_over(application)
+        return application, True
+
+    def start_once(self, session: Session, user: User, definition, admission: Admission,
+                   idempotency_key: str | None, digest: str, **start) -> tuple[Application, bool]:
+        """Start and commit a new application (``start``'s keywords); (application, created).
+        When the same key, submitted at the same moment, won the race: the winner's."""
+        try:
+            application = self.start(session, user, definition, admission, idempotency_key, **start)
+            application.request_digest = digest if idempotency_key else None
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            existing = by_idempotency_key(session, user.id, idempotency_key, digest)
+            if existing is None:
+                raise
+            return existing, False
         return application, True
 
     def get(self, user: User, application_id: int) -> tuple[Application, list[Event], list[Task]]:
@@ -110,38 +125,52 @@ class Applications:
         self.runner.hand_over(application)
         return application
 
-    def _admit(self, session: Session, user: User, definition, data: dict, proactive: bool,
-               region: str | None) -> Admission:
+    def admit(self, session: Session, user: User, definition, data: dict, proactive: bool = False,
+              region: str | None = None) -> Admission:
         """The form as submitted first, then who may apply for whom (engine/people/subjects.py), and
         only then does the registry fill and check the names (秒填): a stranger learns nothing
         of what the registry holds. Then where it is handled (engine/people/regions.py)."""
         matter = session.get(Matter, definition.matter_code)
-        policy = SubjectPolicy.of(definition.policy)
-        form = compiled(definition).form
-        errors = _form_errors(form, data, ignore=subjects.left_to_registry(policy, data))
-        if errors:
-            raise InvalidInput("the form has errors", errors)
-        binding = (subjects.bind_proactive(session, policy, data) if proactive
-                   else subjects.bind(session, user, matter.code, policy, data, self.runner.clock()))
+        binding = self.check(session, user, definition, data, proactive=proactive)
         try:
-            cleaned = form.validate(subjects.prefill(session, binding, data))
+            cleaned = compiled(definition).form.validate(subjects.prefill(session, binding, data))
         except FormValidationError as exc:
             raise InvalidInput("the form has errors", exc.errors) from exc
-        subjects.check_identity_fields(session, policy, binding, cleaned)
+        subjects.check_identity_fields(session, SubjectPolicy.of(definition.policy), binding, cleaned)
         return Admission(cleaned, binding, regions.route(matter, definition.policy, binding, region))
 
-    def _start(self, session: Session, user: User, definition, admission: Admission, idempotency_key: str | None,
-               proactive: bool = False) -> Application:
+    def check(self, session: Session, user: User, definition, data: dict, later: Iterable[str] = (),
+              proactive: bool = False) -> Binding | None:
+        """The first half of ``admit``: the form as submitted (but for the fields in ``later``,
+        which a bundle fills from an earlier member's result), then whom it is for.
+        InvalidInput (422) or SubjectRefused (403)."""
+        policy = SubjectPolicy.of(definition.policy)
+        form = compiled(definition).form
+        errors = _form_errors(form, data, ignore=subjects.left_to_registry(policy, data) | set(later))
+        if errors:
+            raise InvalidInput("the form has errors", errors)
+        return (subjects.bind_proactive(session, policy, data) if proactive
+                else subjects.bind(session, user, definition.matter_code, policy, data, self.runner.clock()))
+
+    def start(self, session: Session, user: User, definition, admission: Admission, idempotency_key: str | None,
+              proactive: bool = False, bundle: Application | None = None, element: str | None = None,
+              ordered: list[str] | None = None) -> Application:
+        """Store the new application and run it until it waits. ``bundle``/``element``: a member
+        application started by that bundle's step (一件事); ``ordered``: a cart order's matters."""
         data, binding = admission.data, admission.binding
         now = self.runner.clock()
         matter = session.get(Matter, definition.matter_code)
         workflow, service_tasks = self.runner.start(definition, data)
-        end_reads(session)
+        if bundle is None:  # a member starts inside its bundle's run, which has written already
+            end_reads(session)
         application = Application(
             tracking_no=f"{now:%Y%m%d}{secrets.token_hex(5).upper()}", matter_code=definition.matter_code,
             definition_id=definition.id, applicant_id=user.id, region=admission.region,
             idempotency_key=idempotency_key, status=ApplicationStatus.RUNNING, form_data=data, workflow="",
-            created_at=now, updated_at=now, clock_pauses=[], proactive=proactive)
+            created_at=now, updated_at=now, clock_pauses=[], proactive=proactive, bundle_element=element,
+            ordered_matters=ordered)
+        if bundle is not None:
+            application.bundle_id = bundle.id
         if binding is not None:
             application.subject_kind, application.subject_id = binding.kind, binding.subject_id
             application.authorisation_id = binding.authorisation.id if binding.authorisation else None
@@ -172,7 +201,7 @@ def request_digest(matter_code: str, data: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _by_idempotency_key(session: Session, applicant_id: int, key: str | None, digest: str) -> Application | None:
+def by_idempotency_key(session: Session, applicant_id: int, key: str | None, digest: str) -> Application | None:
     """The application first submitted under the key; the same key with another body is a
     client's mistake that would otherwise lose the second application silently: refused."""
     if not key:

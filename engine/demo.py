@@ -40,6 +40,15 @@ DEMO_USERS = [
     ("clerk_window_sanya", "clerk", "front_desk", "三亚市综合受理窗口"),
     ("clerk_housing_sanya", "clerk", "housing", "三亚市住建局窗口"),
     ("supervisor_sanya", "supervisor", None, "三亚市电子监察"),
+    # 一件事一次办: the departments of the 企业开办 and 二手房转移登记 bundles' member matters
+    ("clerk_market", "clerk", "market_regulation", "市场监管局窗口"),
+    ("clerk_police", "clerk", "public_security", "公安局窗口"),
+    ("clerk_tax", "clerk", "tax", "税务局窗口"),
+    ("clerk_fund", "clerk", "housing_fund", "住房公积金管理中心窗口"),
+    ("clerk_estate", "clerk", "real_estate", "不动产登记中心窗口"),
+    ("clerk_water", "clerk", "water_utility", "供水企业营业厅"),
+    ("clerk_power", "clerk", "power_utility", "供电局营业厅"),
+    ("clerk_gas", "clerk", "gas_utility", "燃气企业营业厅"),
 ]
 SANYA = "460200"
 REGIONS = {username: SANYA for username, *_ in DEMO_USERS if username.endswith("_sanya")}  # the others: Haikou

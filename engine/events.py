@@ -44,6 +44,11 @@ class EventKind(StrEnum):
     RECTIFICATION_OPENED = "rectification.opened"
     RECTIFICATION_RESOLVED = "rectification.resolved"
     PERSONAL_DATA_VIEWED = "personal_data.viewed"
+    BUNDLE_MEMBER_STARTED = "bundle.member_started"  # 一件事: a member application started
+    BUNDLE_MEMBER_NOT_STARTED = "bundle.member_not_started"  # … could not start (its form, its subject)
+    BUNDLE_MEMBER_ANSWERED = "bundle.member_answered"  # a member step completed with the member's answer
+    BUNDLE_STOPPED = "bundle.stopped"  # a refusal stopped the rest (on_refusal: stop)
+    MEMBER_WITHDRAWN = "application.withdrawn"  # a member stopped by its bundle
     LOGIN = "login"
     LOGIN_FAILED = "login.failed"
 

@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bundles.policy import member_of
 from engine.definitions import task_forms
 from engine.access import may_work_on, require_clerk, taken, task_of_clerk
 from engine.people.assignment import APPLICANT_LANE, offered_to
@@ -221,7 +222,7 @@ def earlier_steps(spiff_task) -> list:
     node = spiff_task.parent
     while node is not None:
         spec = node.task_spec
-        if (getattr(spec, "manual", False) and node.state == TaskState.COMPLETED
+        if (getattr(spec, "manual", False) and node.state == TaskState.COMPLETED and not member_of(spec)
                 and spec.lane != APPLICANT_LANE and spec.bpmn_id not in seen):
             seen.add(spec.bpmn_id)
             steps.append(node)

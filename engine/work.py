@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine.bundles.members import pending_members
 from engine.running.workflow import workflow_clock
 from engine.store.models import Application
 from engine.running.run import Runner
@@ -36,11 +37,14 @@ class Work:
                 workflow.refresh_timers()  # a due timer becomes READY and runs below
             try:
                 self.runner.run(session, application, workflow, service_tasks, allow_deferred=True, actor="worker")
+                members_pending = pending_members(session, application)
                 session.commit()
-            except StaleDataError:  # another worker advanced it first: its result stands
+            except StaleDataError:  # another worker advanced it first (or a member ended): its turn
                 session.rollback()
                 return False
         self.runner.hand_over(application)
+        for member_id in members_pending:
+            self.runner.queue.enqueue_advance(member_id)
         return True
 
     def reconcile(self, older_than: timedelta) -> list[int]:

@@ -254,6 +254,44 @@ def _reasons(decision: dict) -> str:
     return f"{decision['outcome']} [{', '.join(r['rule'] for r in decision['reasons'])}]"
 
 
+@main.group()
+def report() -> None:
+    """Reports for supervisors and analysts."""
+
+
+@report.command("four-reductions")
+@click.option("--matter", help="one matter or bundle (default: every one)")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV on standard output (UTF-8 with BOM)")
+def report_four_reductions(matter: str | None, as_csv: bool) -> None:
+    """四减: per matter and bundle, the pre-reform baseline beside today's limits and the
+    measured time, steps, materials and trips."""
+    from engine.errors import OneWindowError
+    from engine.oversight.four_reductions import as_csv, count_matters, four_reductions
+    from onewindow.wiring import process_services
+
+    services = process_services()
+    try:
+        with services.sessions() as session, click.progressbar(
+                length=1 if matter else count_matters(session), label="four reductions", file=sys.stderr) as bar:
+            figures = four_reductions(session, services.calendar, matter, on_each=lambda: bar.update(1))
+    except OneWindowError as exc:
+        raise click.ClickException(exc.detail) from exc
+    if as_csv:
+        click.echo(as_csv([f.as_row() for f in figures]), nl=False)
+        return
+    for f in figures:
+        click.echo(f"{f.name} ({f.matter}, {f.kind}, {f.finished} finished): "
+                   f"time {_was(f.baseline_days)} -> promised {f.promised_days} / legal {f.legal_days} working days, "
+                   f"measured avg {f.average_days} p90 {f.p90_days}; steps {_was(f.baseline_steps)} -> {f.steps} "
+                   f"(avg {f.average_steps}); materials {_was(f.baseline_materials)} -> {f.materials} "
+                   f"(handed in avg {f.average_materials}); trips {_was(f.baseline_trips)} -> {f.trips} "
+                   f"(avg {f.average_trips})")
+
+
+def _was(value: int | None) -> str:
+    return "?" if value is None else str(value)
+
+
 @main.command()
 def reconcile() -> None:
     """Re-send pending work older than ONEWINDOW_RECONCILE_AFTER seconds, once."""

@@ -31,12 +31,13 @@ def read_catalogue(path: Path = CATALOGUE_FILE) -> list[dict]:
 def upload_for(entry: dict, root: Path = REPO_ROOT) -> DefinitionUpload:
     """The files of one catalogue entry: BPMN in processes/, rules in rules/, forms in forms/."""
     bpmn = root / "processes" / entry["bpmn"]
-    rules = root / "rules" / entry["rules"]
+    rules = root / "rules" / entry["rules"] if "rules" in entry else None  # a bundle has none
     form = root / "forms" / entry["form"]
     dmn = [(root / "processes" / name).read_text(encoding="utf-8") for name in entry.get("dmn", [])]
     return DefinitionUpload(matter_code=entry["code"], bpmn=bpmn.read_text(encoding="utf-8"),
-                            ruleset=rules.read_text(encoding="utf-8"), form=form.read_text(encoding="utf-8"),
-                            dmn=dmn, bpmn_name=bpmn.name, ruleset_name=rules.name, form_name=form.name)
+                            ruleset=rules.read_text(encoding="utf-8") if rules else "",
+                            form=form.read_text(encoding="utf-8"), dmn=dmn, bpmn_name=bpmn.name,
+                            ruleset_name=rules.name if rules else "-", form_name=form.name)
 
 
 def upsert_matter(session: Session, entry: dict) -> Matter:

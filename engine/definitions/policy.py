@@ -69,6 +69,17 @@ class ResultNumberSchema(_Strict):
     format = _text(required=True)
 
 
+class BaselineSchema(_Strict):
+    """四减: the pre-reform figures the catalogue records for a matter (改革前), which the
+    four-reductions report sets beside today's (engine/oversight/four_reductions.py)."""
+
+    days = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=3650))  # working days
+    steps = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100))  # 环节
+    materials = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=200))  # 材料
+    trips = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=50))  # 跑动次数
+    source = _text()  # where the figures come from
+
+
 class MatterPolicySchema(_Strict):
     """Every key a catalogue entry may carry (the files — bpmn, rules, form, dmn — excepted)."""
 
@@ -99,6 +110,9 @@ class MatterPolicySchema(_Strict):
     commitment = fields.Nested(CommitmentSchema)
     grant = fields.Nested(GrantSchema)
     proactive = fields.Nested(ProactiveSchema)
+    baseline = fields.Nested(BaselineSchema)
+    excludes = fields.List(fields.String())  # matters that cannot be ordered with this one (政务超市)
+    bundle = fields.Raw()  # 一件事: members, field map, on_refusal — engine/bundles/policy.py checks it
 
 
 def check_policy(policy: Mapping[str, Any]) -> list[Problem]:

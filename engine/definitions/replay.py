@@ -88,6 +88,9 @@ def load_candidate(definition: ServiceDefinition, kind: str, text: str) -> Candi
     """
     matter = definition.matter_code
     filename = candidate_filename(matter, kind)
+    if compiled(definition).ruleset is None:
+        raise CandidateRefused(f"{matter} is a bundle: its members' rule sets decide, each replayed on its own",
+                               [Problem(filename, reason="a bundle (一件事) has no rule set to replay")])
     if kind == "ruleset" and len(text.encode("utf-8")) > MAX_TEXT_BYTES:  # DMN: engine/definitions/bpmn.py's limit
         raise CandidateRefused(f"the candidate for {matter} is too large",
                                [Problem(filename, reason=f"larger than {MAX_TEXT_BYTES} bytes")])

@@ -14,11 +14,12 @@ import json
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.bpmn import (OUTCOME_VARIABLE, ParsedProcess, ProcessProblem, ProcessReading, assigned_literals,
                                      assigns, dmn_file_name, main_document, read_process)
+from engine.bundles.policy import BundlePolicy, check_bundle, is_bundle
 from engine.definitions.policy import check_policy
 from engine.definitions.task_forms import check_task_forms
 from engine.errors import DeploymentRefused, NotFound, Problem, as_dicts, rule_problems
@@ -28,7 +29,7 @@ from engine.operations.decide import check_decisions
 from engine.people.assignment import Staffing, check_assignments
 from engine.running.workflow import spec_to_json
 from engine.sandbox import SandboxViolation, check_policy_reads, check_script, check_specs
-from engine.store.models import Matter, Outcome, ServiceDefinition
+from engine.store.models import PROCESS_OUTCOMES, Matter, ServiceDefinition
 from forms import FormDefinitionError, load_form
 from rules import RuleSet, RuleSetError, load_ruleset
 from rules.ruleset import lint_warnings
@@ -45,7 +46,7 @@ class DefinitionUpload:
 
     matter_code: str
     bpmn: str
-    ruleset: str
+    ruleset: str  # empty only for a bundle, whose members' rule sets decide
     form: str
     dmn: list[str] = field(default_factory=list)
     bpmn_name: str = "process.bpmn"
@@ -138,6 +139,7 @@ def deploy(session: Session, upload: DefinitionUpload, deployed_by: str,
     if upload.policy is None:  # versioned with the files: a policy change is a new version
         upload = replace(upload, policy=dict(matter.elements))
     parsed = check_upload(upload, source_names, Staffing.of(session), matter.department)
+    _check_members_deployed(session, upload)
     latest = current_definition(session, upload.matter_code, required=False)
     checksum = upload.checksum()
     if latest is not None and latest.checksum == checksum:
@@ -186,9 +188,11 @@ def _check(upload: DefinitionUpload, source_names: set[str], staffing: Staffing,
     problems += check_assignments(staffing, specs, upload.bpmn_name, department)
     if reading.parsed is not None:
         problems += _outcome_contract(upload)
+        problems += check_bundle(upload.policy, specs, upload.bpmn_name, _form_fields(upload),
+                                 has_ruleset=bool(upload.ruleset.strip()))
     oversized = _oversized(upload)
     problems += oversized
-    if not oversized:
+    if not oversized and upload.ruleset.strip():
         ruleset, ruleset_problems = _ruleset_problems(upload, source_names)
         problems += ruleset_problems
         if ruleset is not None and specs:
@@ -201,14 +205,38 @@ def _check(upload: DefinitionUpload, source_names: set[str], staffing: Staffing,
 
 
 def _outcome_contract(upload: DefinitionUpload) -> list[Problem]:
-    """The outcome contract: what a process leaves in ``outcome`` is one of ``Outcome``
+    """The outcome contract: what a process leaves in ``outcome`` is one of ``PROCESS_OUTCOMES``
     (approve, reject, revoked) — the engine records an answer only from those; a literal
     anything else (``'approved'``, ``'ok'``) is refused here, not met by an applicant."""
-    allowed = [outcome.value for outcome in Outcome]
+    allowed = [outcome.value for outcome in PROCESS_OUTCOMES]
     return [Problem(name, element, line, f"{OUTCOME_VARIABLE} = {value!r}: the outcome a process sets is one of "
                                          f"{', '.join(allowed)}")
             for name, text in upload.bpmn_documents.items()
             for element, line, value in assigned_literals(text, name, OUTCOME_VARIABLE) if value not in allowed]
+
+
+def _form_fields(upload: DefinitionUpload) -> list[str] | None:
+    try:
+        return load_form(upload.form, upload.form_name).fields
+    except FormDefinitionError:
+        return None  # refused, with its problems, by _form_problems
+
+
+def _check_members_deployed(session: Session, upload: DefinitionUpload) -> None:
+    """A bundle's members are matters with a deployed version of their own, none a bundle."""
+    policy = BundlePolicy.of(upload.policy)
+    if policy is None:
+        return
+    problems = []
+    for member in policy.matters:
+        definition = current_definition(session, member, required=False)
+        if definition is None:
+            problems.append(Problem("policy", f"bundle.members.{member}", None,
+                                    f"{member!r} is not a matter with a deployed version; deploy it first"))
+        elif is_bundle(definition):
+            problems.append(Problem("policy", f"bundle.members.{member}", None, "a bundle cannot be a member"))
+    if problems:
+        raise DeploymentRefused(f"{len(problems)} problem(s) in the upload for {upload.matter_code}", problems)
 
 
 def _oversized(upload: DefinitionUpload) -> list[Problem]:
@@ -219,6 +247,8 @@ def _oversized(upload: DefinitionUpload) -> list[Problem]:
 
 def upload_warnings(upload: DefinitionUpload) -> list[Problem]:
     """What lint accepts but an analyst should look at, as file / element (rule id) / reason."""
+    if is_bundle(upload):
+        return []  # answered from its members, not by a script; no rule set of its own
     try:
         ruleset = load_ruleset(upload.ruleset, upload.ruleset_name)
         sets_outcome = any(assigns(text, name, OUTCOME_VARIABLE) for name, text in upload.bpmn_documents.items())
@@ -267,6 +297,15 @@ def current_definition(session: Session, matter_code: str, required: bool = True
     if definition is None and required:
         raise NotFound(f"matter {matter_code!r} has no deployed service definition")
     return definition
+
+
+def current_definitions(session: Session, matter_codes: list[str]) -> dict[str, ServiceDefinition]:
+    """The newest version of each of the matters, in one query (a bundle's or a cart's members)."""
+    newest = (select(ServiceDefinition.matter_code, func.max(ServiceDefinition.version).label("version"))
+              .where(ServiceDefinition.matter_code.in_(set(matter_codes)))
+              .group_by(ServiceDefinition.matter_code).subquery())
+    return {d.matter_code: d for d in session.scalars(select(ServiceDefinition).join(newest, and_(
+        ServiceDefinition.matter_code == newest.c.matter_code, ServiceDefinition.version == newest.c.version)))}
 
 
 def definition_summary(definition: ServiceDefinition) -> dict:

@@ -37,11 +37,11 @@ class GrantPolicy:
     second_approver_above: Decimal | None
 
     @classmethod
-    def of(cls, elements: dict, ruleset: RuleSet) -> GrantPolicy:
+    def of(cls, elements: dict, ruleset: RuleSet | None) -> GrantPolicy:
         declared = elements.get("grant") or {}
         bounds = declared.get("amount_range")
         threshold = declared.get("second_approver_above")
-        bands = frozenset(exact(r.values[AMOUNT]) for r in ruleset.rules
+        bands = frozenset(exact(r.values[AMOUNT]) for r in (ruleset.rules if ruleset else ())
                           if r.outcome == Outcome.APPROVE and AMOUNT in r.values)
         return cls(frozenset() if bounds else bands,
                    (exact(bounds[0]), exact(bounds[1])) if bounds else None,

@@ -20,13 +20,13 @@ from rules.dmn import TableRules, load_table
 
 @dataclass(frozen=True)
 class Compiled:
-    ruleset: RuleSet
+    ruleset: RuleSet | None  # None for a bundle: its members' rule sets decide
     form: Form
 
 
 @lru_cache(maxsize=512)  # never emptied: durable-rules refuses to register a ruleset twice
 def _compile(checksum: str, matter_code: str, ruleset_text: str, form_text: str) -> Compiled:
-    return Compiled(load_ruleset(ruleset_text, f"{matter_code}.yaml"),
+    return Compiled(load_ruleset(ruleset_text, f"{matter_code}.yaml") if ruleset_text.strip() else None,
                     load_form(form_text, f"{matter_code}.form.json"))
 
 

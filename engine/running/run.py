@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bundles.policy import is_bundle, member_of
 from engine.definitions import bpmn
 from engine.running.workflow import dump_state, load_state, new_workflow, reached_end, run_engine_steps, workflow_clock
 from engine.oversight.calendar import WorkingCalendar
@@ -48,12 +49,28 @@ class WorkQueue(Protocol):
     def enqueue_advance(self, application_id: int) -> None: ...
 
 
+class MemberSteps(Protocol):
+    """A bundle's member steps (一件事, engine/bundles/members.py): the runner settles them
+    after each run of a bundle, answers a bundle from its members, and tells a bundle when
+    one of its members ended."""
+
+    def settle(self, session: Session, bundle: Application, workflow: BpmnWorkflow, now: datetime,
+               actor: str) -> bool: ...
+
+    def answer(self, session: Session, bundle: Application) -> tuple[str, dict]: ...
+
+    def member_ended(self, session: Session, member: Application, now: datetime) -> None: ...
+
+
 @dataclass
 class Runner:
     sources: Mapping[str, Source]
     queue: WorkQueue
     clock: Callable[[], datetime]
     calendar: WorkingCalendar
+    # Set by the composition (engine/services.py): member steps start applications, which
+    # needs the applicant's use cases, which need this runner.
+    members: MemberSteps | None = None
 
     def service_tasks_for(self, definition: ServiceDefinition) -> ServiceTasks:
         return ServiceTasks(definition, self.sources, self.clock)
@@ -79,6 +96,9 @@ class Runner:
         steps: list[dict] = []
         application.pending_since = None
         failure = self._steps(session, application, workflow, service_tasks, allow_deferred, actor, steps, now)
+        while (failure is None and self.members is not None and is_bundle(application.definition)
+               and self.members.settle(session, application, workflow, now, actor)):
+            failure = self._steps(session, application, workflow, service_tasks, allow_deferred, actor, steps, now)
         if steps:  # one audit row per run, not one per step: the hot path writes less
             record(session, EventKind.STEPS, actor, now, application=application, data={
                 "steps": steps[:AUDITED_STEPS],
@@ -98,9 +118,12 @@ class Runner:
             self._record_state(session, application, workflow, ended, now, actor)
 
     def hand_over(self, application: Application) -> None:
-        """After commit: work the run left pending goes to the queue now."""
+        """After commit: work the run left pending goes to the queue now; a bundle member that
+        ended hands its bundle the step to complete."""
         if application.pending_since is not None:
             self.queue.enqueue_advance(application.id)
+        if application.bundle_id is not None and application.status == ApplicationStatus.COMPLETED:
+            self.queue.enqueue_advance(application.bundle_id)
 
     def _steps(self, session: Session, application: Application, workflow: BpmnWorkflow, service_tasks: ServiceTasks,
                allow_deferred: bool, actor: str, steps: list[dict], now: datetime) -> Failure | None:
@@ -144,16 +167,22 @@ class Runner:
         data = workflow.last_task.data if workflow.last_task else {}
         if bpmn.DECISION_VARIABLE in data:
             application.decision = data[bpmn.DECISION_VARIABLE]
-        project_tasks(session, self.calendar, application, workflow.get_tasks(state=TaskState.READY, manual=True), now)
+        people_wait = [t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if not member_of(t.task_spec)]
+        project_tasks(session, self.calendar, application, people_wait, now)
         application.timer_due_at = next_timer(workflow, now)
         if application.status == ApplicationStatus.FAILED:
             return
-        answer = workflow.data if ended else data  # a finished process's data, or the last step's
-        outcome = answer.get(bpmn.OUTCOME_VARIABLE)
+        if ended and self.members is not None and is_bundle(application.definition):
+            outcome, result = self.members.answer(session, application)  # a bundle answers from its members
+        else:
+            answer = workflow.data if ended else data  # a finished process's data, or the last step's
+            outcome, result = answer.get(bpmn.OUTCOME_VARIABLE), answer.get(bpmn.RESULT_VARIABLE)
         if outcome and outcome != application.outcome:
-            decide(session, application, outcome, answer.get(bpmn.RESULT_VARIABLE), now, actor)
+            decide(session, application, outcome, result, now, actor)
         if ended:
             application.status, application.completed_at = ApplicationStatus.COMPLETED, now
-            application.result = final_result(application, workflow.data.get(bpmn.RESULT_VARIABLE) or {})
+            application.result = final_result(application, result or {})
+            if application.bundle_id is not None and self.members is not None:
+                self.members.member_ended(session, application, now)
         else:
             application.status = ApplicationStatus.RUNNING if application.pending_since else ApplicationStatus.WAITING

@@ -52,6 +52,14 @@ class Outcome(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     REVOKED = "revoked"  # 告知承诺: approved on commitment, then the verification failed
+    # Only a bundle's (一件事) answer, never a process's: some members approved, some refused.
+    PARTIAL = "partial"
+    # Only a bundle member's: stopped, unanswered, because another member of its bundle was
+    # refused and the bundle's policy stops the rest (engine/bundles/policy.py).
+    WITHDRAWN = "withdrawn"
+
+
+PROCESS_OUTCOMES = (Outcome.APPROVE, Outcome.REJECT, Outcome.REVOKED)  # what a process itself may set
 
 
 class TaskStatus(StrEnum):
@@ -265,6 +273,12 @@ class Application(Base):
     # 免证办: materials fetched from the e-licence library, asked of the applicant, avoided.
     materials: Mapped[dict | None] = mapped_column(JSON)
     proactive: Mapped[bool] = mapped_column(Boolean, default=False)  # 免申即享: started for the person
+    # 一件事: a member application belongs to the bundle application that started it, at the
+    # bundle's step ``bundle_element`` (engine/bundles/): its own matter, queue and answer.
+    bundle_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"), index=True)
+    bundle_element: Mapped[str | None] = mapped_column(String(100))
+    # A cart order's matters (政务超市), in order; a declared bundle's come from its policy.
+    ordered_matters: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]

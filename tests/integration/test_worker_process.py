@@ -434,3 +434,38 @@ def test_serve_runs_the_periodic_jobs_itself(tmp_path):
     finally:
         server.stop()
         database.dispose()
+
+
+@needs_workers
+def test_a_real_worker_settles_a_bundle_when_its_member_is_decided(settings, services, resident, applicant_for,
+                                                                    tmp_path):
+    """一件事 as it runs: the licence decided by a clerk through the API hands the bundle to a
+    real ``onewindow worker``, which starts the four steps that needed the licence — the two
+    instant ones are approved there and then."""
+    from tests.integration.test_bundles import startup_form, status
+
+    env = {"ONEWINDOW_DATABASE_URL": settings.database_url, "ONEWINDOW_REDIS_URL": settings.redis_url, **SCALE}
+    api = ApiClient(create_app(services))
+    id_number = resident(33)
+    applicant = applicant_for(id_number)
+    body = api.post("/api/bundles/business_startup/applications", applicant,
+                    json={"data": startup_form(id_number)}).get_json()
+    worker = start(tmp_path, "bundle-worker", ["worker"], env)
+    try:
+        registration = next(m for m in status(api, applicant, body["reference"])["members"]
+                            if m["matter"] == "company_registration")
+        with services.sessions() as session:
+            member_id = session.scalars(select(Application.id).where(
+                Application.tracking_no == registration["tracking_no"])).one()
+        task = next(t for t in api.get("/api/tasks", "clerk_market").get_json() if t["application_id"] == member_id)
+        assert api.post(f"/api/tasks/{task['id']}/complete", "clerk_market",
+                        json={"outcome": "approve"}).status_code == 200
+
+        def settled():
+            states = {m["matter"]: m["state"] for m in status(api, applicant, body["reference"])["members"]}
+            return states if states["seal_engraving"] == "done" else None
+        states = wait_for(settled, 60, "the worker to start the members the licence unblocked", worker)
+        assert states == {"company_registration": "done", "seal_engraving": "done", "housing_fund_registration": "done",
+                          "invoice_application": "in_progress", "social_insurance_registration": "in_progress"}
+    finally:
+        assert worker.stop() == 0

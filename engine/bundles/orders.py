@@ -1,0 +1,194 @@
+"""The applicant's use cases for bundles (一件事一次办) and the cart (政务超市): submit one
+form for several matters, order a cart, follow the combined status.
+
+一表申请: the bundle's form asks each field once; each selected member's form is filled from
+it by the field map (engine/bundles/policy.py) and checked at submission, so an error names
+the bundle field and every member that needs it — before anything is stored. Members fed
+by an earlier member's result (the licence number) are checked again when they start.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.access import may_read, require_submitter
+from engine.applications import Admission, Applications, by_idempotency_key, request_digest
+from engine.bundles import cart
+from engine.bundles.members import SKIPPED, ended, members_of, not_started_of, pending_members, policy_of, skipped_of
+from engine.bundles.policy import BundlePolicy
+from engine.definitions.versions import current_definition, current_definitions
+from engine.errors import InvalidInput, NotFound
+from engine.people import regions
+from engine.running.compiled import compiled
+from engine.store.models import Application, ApplicationStatus, Matter, Outcome, Task, TaskStatus, User, as_utc
+from forms import FormValidationError
+
+CART_MATTER = "cart"  # the generic orchestrating process every cart order runs (processes/cart.bpmn)
+
+
+@dataclass
+class Bundles:
+    sessions: sessionmaker[Session]
+    applications: Applications
+
+    def submit(self, user: User, bundle_code: str, data: dict, idempotency_key: str | None = None,
+               ordered: list[str] | None = None) -> tuple[Application, bool]:
+        """Check the one form against every selected member's, then start the bundle (its
+        first members start in the same transaction); returns (bundle application, created).
+        ``ordered``: a cart order's matters (``bundle_code`` is then the cart's)."""
+        require_submitter(user)
+        digest = request_digest(bundle_code if ordered is None else f"{bundle_code}:{','.join(ordered)}", data)
+        with self.sessions() as session:
+            existing = by_idempotency_key(session, user.id, idempotency_key, digest)
+            if existing is not None:
+                return existing, False
+            definition = current_definition(session, bundle_code)
+            policy = BundlePolicy.of(definition.policy)
+            if policy is None or policy.cart != (ordered is not None):
+                raise NotFound(f"no bundle {bundle_code!r}" if ordered is None else "no cart process deployed")
+            if ordered is not None:
+                policy = policy.for_order(ordered)
+            admission = self._admit(session, user, definition, policy, data)
+            bundle, created = self.applications.start_once(session, user, definition, admission, idempotency_key,
+                                                           digest, ordered=ordered)
+            if not created:
+                return bundle, False
+            members_pending = pending_members(session, bundle)  # members whose first run was deferred
+        self.applications.runner.hand_over(bundle)
+        for member_id in members_pending:
+            self.applications.runner.queue.enqueue_advance(member_id)
+        return bundle, True
+
+    def order(self, user: User, matters: list[str], data: dict,
+              idempotency_key: str | None = None) -> tuple[Application, bool]:
+        """政务超市: one order of the matters in the cart, with their merged form's answers; it
+        runs as an ad-hoc bundle of the generic cart process. Matters that cannot be ordered
+        together are refused (422) naming each and why."""
+        require_submitter(user)
+        with self.sessions() as session:
+            cart.check_order(session, user, matters)
+        return self.submit(user, CART_MATTER, data, idempotency_key, ordered=list(matters))
+
+    def merged_form(self, matters: list[str], user: User | None = None) -> dict:
+        """The cart's one form: each field once, saying which matters need it."""
+        with self.sessions() as session:
+            if user is not None:
+                cart.check_order(session, user, matters)
+            return cart.merged_form(session, matters, CART_MATTER)
+
+    def status(self, user: User, bundle_id: int) -> dict:
+        """The combined status: each member with its state, answer and why, its deadline and
+        result; the combined deadline (the longest member's); the delivery."""
+        with self.sessions() as session:
+            bundle = session.get(Application, bundle_id)
+            if bundle is None or not may_read(user, bundle, session) or BundlePolicy.of(
+                    bundle.definition.policy) is None:
+                raise NotFound("no such bundle application")
+            return bundle_status(session, bundle)
+
+    def _admit(self, session: Session, user: User, definition, policy: BundlePolicy, data: dict) -> Admission:
+        """一表申请: the bundle's own form, then every selected member's form as the field map
+        fills it, then whom each is for. Every error at once, each on its bundle field naming
+        the members that need it."""
+        form = compiled(definition).form
+        errors: dict[str, list[str]] = {}
+        cleaned = dict(data) if isinstance(data, dict) else {}
+        own = {k: v for k, v in cleaned.items() if k in form.fields} if policy.cart else data  # a cart's: its note
+        try:
+            cleaned = {**cleaned, **form.validate(own)}
+        except FormValidationError as exc:
+            errors = {name: list(messages) for name, messages in exc.errors.items()}
+            cleaned = {k: v for k, v in cleaned.items() if k not in errors}
+        selected = [m for m in policy.members if m.selected(cleaned)]
+        if not selected:
+            raise InvalidInput("nothing to apply for", {"_schema": ["未选择任何事项"]})
+        bindings, by_field = [], {}
+        definitions = current_definitions(session, [m.matter for m in selected])
+        names = dict(session.execute(select(Matter.code, Matter.name).where(
+            Matter.code.in_([m.matter for m in selected]))).all())
+        for member in selected:
+            member_definition, name = definitions.get(member.matter), names.get(member.matter, member.matter)
+            if member_definition is None:
+                raise NotFound(f"member {member.matter!r} has no deployed version")
+            fed = member.data(compiled(member_definition).form.fields, cleaned, results={})
+            try:
+                bindings.append(self.applications.check(session, user, member_definition, fed.data,
+                                                        later=fed.waiting_for))
+            except InvalidInput as exc:
+                for member_field, messages in exc.errors.items():
+                    feed = member.feed(member_field)
+                    bundle_field = feed.field or f"{member.matter}.{member_field}"
+                    for message in messages:
+                        by_field.setdefault(bundle_field, {}).setdefault(message, []).append(name)
+        for bundle_field, messages in by_field.items():
+            errors.setdefault(bundle_field, []).extend(
+                f"{message}（{'、'.join(names)}需要）" for message, names in messages.items())
+        if errors:
+            raise InvalidInput("the form has errors", errors)
+        binding = next((b for b in bindings if b is not None), None)
+        matter = session.get(Matter, definition.matter_code)
+        return Admission(cleaned, binding, regions.route(matter, definition.policy, binding, None))
+
+
+def bundle_status(session: Session, bundle: Application) -> dict:
+    policy = policy_of(bundle)
+    members, not_started = members_of(session, bundle.id), not_started_of(session, bundle.id)
+    skipped = skipped_of(session, bundle.id)
+    rows = [_member_status(session, member.matter, members.get(member.matter), not_started.get(member.matter),
+                           member.selected(bundle.form_data), member.matter in skipped)
+            for member in policy.members]
+    dues = [as_utc(m.due_at) for m in members.values() if m.due_at is not None] or (
+        [as_utc(bundle.due_at)] if bundle.due_at else [])  # the longest member's; before any starts, the bundle's
+    delivery = session.scalars(select(Task).where(Task.application_id == bundle.id, Task.status == TaskStatus.COMPLETED)
+                               .order_by(Task.id.desc())).first()
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["state"]] = counts.get(row["state"], 0) + 1
+    return {"reference": bundle.public_ref, "tracking_no": bundle.tracking_no, "bundle": bundle.matter_code,
+            "name": bundle.definition.matter.name, "status": bundle.status, "outcome": bundle.outcome,
+            "due_at": _iso(max(dues) if dues else None), "counts": counts, "members": rows,
+            "delivery": delivery.result if delivery is not None else None}
+
+
+def _member_status(session: Session, matter: str, member: Application | None, not_started: str | None,
+                   selected: bool, skipped: bool) -> dict:
+    entry = session.get(Matter, matter)
+    row = {"matter": matter, "name": entry.name if entry else matter,
+           "department": entry.department if entry else None,
+           "department_name": (entry.elements or {}).get("department_name") if entry else None}
+    if member is None:
+        if not_started is not None:
+            return {**row, "state": "not_started", "reasons": [not_started]}
+        if not selected:
+            return {**row, "state": "not_selected", "reasons": []}
+        return {**row, "state": SKIPPED if skipped else "waiting_for_earlier", "reasons": []}
+    state = ("done" if member.outcome == Outcome.APPROVE else "withdrawn" if member.outcome == Outcome.WITHDRAWN
+             else "refused" if ended(member) else "failed" if member.status == ApplicationStatus.FAILED
+             else "in_progress")
+    return {**row, "state": state, "tracking_no": member.tracking_no, "status": member.status,
+            "outcome": member.outcome, "reasons": reasons_of(session, member), "due_at": _iso(as_utc(member.due_at)),
+            "colour": member.colour, "result": member.result, "result_no": member.result_no}
+
+
+def reasons_of(session: Session, application: Application) -> list[str]:
+    """Why an application was answered as it was: the rules' messages, a refusal's reason,
+    or the clerk's comment."""
+    decision = application.decision or {}
+    if application.outcome == Outcome.APPROVE and not decision.get("reasons"):
+        return []
+    if (application.result or {}).get("reason"):
+        return [application.result["reason"]]
+    reviews = session.scalars(select(Task).where(Task.application_id == application.id,
+                                                 Task.status == TaskStatus.COMPLETED).order_by(Task.id.desc()))
+    for task in reviews:
+        comment = (task.result or {}).get("comment")
+        if comment:
+            return [comment]
+    return [reason["message"] for reason in decision.get("reasons", []) if reason.get("message")]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
