@@ -80,7 +80,7 @@ def _upload(body: dict) -> DefinitionUpload:
     """The request's files: named (``files``) or the four fields with default names."""
     if "files" in body:
         return DefinitionUpload.from_files(body["matter"], body["files"])
-    return DefinitionUpload(matter_code=body["matter"], bpmn=body["bpmn"], ruleset=body["ruleset"],
+    return DefinitionUpload(matter_code=body["matter"], bpmn=body["bpmn"], ruleset=body.get("ruleset", ""),
                             form=body["form"], dmn=body["dmn"])
 
 

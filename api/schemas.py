@@ -253,10 +253,10 @@ class DefinitionUploadSchema(Schema):
     files = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=200)), values=fields.String(),
                         validate=validate.Length(min=1, max=30), metadata={"description": (
                             "the upload as named files (name -> text): *.bpmn (the main process and the "
-                            "processes it calls), *.dmn, one rule set *.yaml and one form *.json; "
-                            "instead of bpmn/ruleset/form/dmn")})
+                            "processes it calls), *.dmn, one rule set *.yaml (none for a bundle) and one form "
+                            "*.json; instead of bpmn/ruleset/form/dmn")})
     bpmn = fields.String()
-    ruleset = fields.String()
+    ruleset = fields.String(metadata={"description": "the rule set; a bundle (一件事) has none"})
     form = fields.String()
     dmn = fields.List(fields.String(), load_default=list, validate=validate.Length(max=20))
 
@@ -265,7 +265,7 @@ class DefinitionUploadSchema(Schema):
         single = [name for name in ("bpmn", "ruleset", "form") if name in data]
         if "files" in data and (single or data["dmn"]):
             raise ValidationError("send either files or bpmn/ruleset/form/dmn, not both", "files")
-        missing = [name for name in ("bpmn", "ruleset", "form") if name not in data]
+        missing = [name for name in ("bpmn", "form") if name not in data]
         if "files" not in data and missing:
             raise ValidationError({name: ["Missing data for required field."] for name in missing})
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, defer
@@ -36,9 +36,10 @@ from engine.store.models import (ACTIVE_TASK, Application, ApplicationStatus, Ev
 if TYPE_CHECKING:
     from engine.applications import Applications
 
-# A large cart order starts its members in slices of this many per run: each run stays
-# short, and the worker starts the rest (the bundle stays pending meanwhile).
-MEMBERS_STARTED_PER_RUN = 20
+# A run starts at most this many members (a member's start is a whole submission: 5-15 ms):
+# each step of a large cart order stays short, and the worker starts the rest, a slice per
+# advance, the bundle pending meanwhile. Four: 企业开办's parallel steps start in one run.
+MEMBERS_STARTED_PER_RUN = 4
 SKIPPED = "skipped"  # a member step's answer when its member was not selected or the bundle stopped
 REFUSED = (Outcome.REJECT, Outcome.REVOKED)
 
@@ -47,6 +48,26 @@ def policy_of(bundle: Application) -> BundlePolicy:
     """The bundle's members: its version's policy, or for a cart the matters of its order."""
     policy = BundlePolicy.of(bundle.definition.policy)
     return policy.for_order(bundle.ordered_matters or []) if policy.cart else policy
+
+
+class MemberState(NamedTuple):
+    """What settling a bundle reads of a member: one narrow row each, however many members."""
+
+    id: int | None  # None: started in this run, not flushed yet (``loaded`` holds it)
+    matter_code: str
+    status: str
+    outcome: str | None
+    loaded: Application | None = None
+
+    @classmethod
+    def of(cls, member: Application) -> MemberState:
+        return cls(member.id, member.matter_code, member.status, member.outcome, member)
+
+
+def member_states(session: Session, bundle_id: int) -> dict[str, MemberState]:
+    return {row.matter_code: MemberState(*row) for row in session.execute(
+        select(Application.id, Application.matter_code, Application.status, Application.outcome)
+        .where(Application.bundle_id == bundle_id))}
 
 
 def members_of(session: Session, bundle_id: int) -> dict[str, Application]:
@@ -77,11 +98,11 @@ def pending_members(session: Session, bundle: Application) -> list[int]:
                                                              Application.pending_since.is_not(None))))
 
 
-def ended(member: Application) -> bool:
+def ended(member: Application | MemberState) -> bool:
     return member.status == ApplicationStatus.COMPLETED
 
 
-def refused(member: Application) -> bool:
+def refused(member: Application | MemberState) -> bool:
     return ended(member) and member.outcome in REFUSED
 
 
@@ -109,7 +130,7 @@ class MemberSteps:
         if bundle.id is None:  # members refer to it
             session.flush()
         policy = policy_of(bundle)
-        members, not_started = members_of(session, bundle.id), not_started_of(session, bundle.id)
+        members, not_started = member_states(session, bundle.id), not_started_of(session, bundle.id)
         stopped = self._stop_if_refused(session, bundle, policy, members, not_started, now, actor)
         started, completed = 0, False
         for step in ready:
@@ -125,12 +146,12 @@ class MemberSteps:
                     bundle.pending_since = now  # the worker starts the rest
                     break
                 started += 1
-                application = self._start(session, bundle, member, definitions.get(matter), members,
+                application = self._start(session, bundle, member, definitions.get(matter),
                                           step.task_spec.bpmn_id, now, actor)
                 if application is None:
                     not_started = not_started_of(session, bundle.id)
                 else:
-                    members[matter] = application
+                    members[matter] = MemberState.of(application)
                 stopped = self._stop_if_refused(session, bundle, policy, members, not_started, now, actor)
             answers = {}
             for matter in matters:
@@ -167,10 +188,10 @@ class MemberSteps:
             .execution_options(synchronize_session=False))
 
     def _start(self, session: Session, bundle: Application, member: Member, definition: ServiceDefinition | None,
-               members: dict[str, Application], element: str, now: datetime, actor: str) -> Application | None:
+               element: str, now: datetime, actor: str) -> Application | None:
         """Start one member application, its form fed from the bundle's; None, with the reason
         recorded, when it cannot start (an earlier member it needs was refused, its subject…)."""
-        results = {matter: m.result or {} for matter, m in members.items() if m.outcome == Outcome.APPROVE}
+        results = _results(session, bundle.id, {f.result_of for f in member.fields.values() if f.result_of})
         user = session.get(User, bundle.applicant_id)
         try:
             if definition is None:
@@ -207,7 +228,7 @@ class MemberSteps:
             application=bundle)
 
     def _stop_if_refused(self, session: Session, bundle: Application, policy: BundlePolicy,
-                         members: dict[str, Application], not_started: dict[str, str], now: datetime,
+                         members: dict[str, MemberState], not_started: dict[str, str], now: datetime,
                          actor: str) -> bool:
         """on_refusal: stop — once a member is refused (or could not start), withdraw the
         members still running (their open tasks leave the queues); True when stopped."""
@@ -218,7 +239,7 @@ class MemberSteps:
         if not running:
             return True
         reason = f"同一件事中的{'、'.join(_matter_name(session, m) for m in refusals)}未获办理，本件随之终止"
-        for member in running:
+        for member in (m.loaded or session.get(Application, m.id) for m in running):
             member.status, member.outcome, member.completed_at = ApplicationStatus.COMPLETED, Outcome.WITHDRAWN, now
             member.result, member.pending_since, member.timer_due_at = {"reason": reason}, None, None
             for task in session.scalars(select(Task).where(Task.application_id == member.id,
@@ -229,6 +250,16 @@ class MemberSteps:
         record(session, EventKind.BUNDLE_STOPPED, actor, now, {
             "refused": refusals, "withdrawn": [m.matter_code for m in running], "reason": reason}, application=bundle)
         return True
+
+
+def _results(session: Session, bundle_id: int, matters: set[str]) -> dict[str, dict]:
+    """The results of the bundle's approved members among ``matters`` (what feeds a later one)."""
+    if not matters:
+        return {}
+    return {code: result or {} for code, result in session.execute(
+        select(Application.matter_code, Application.result).where(
+            Application.bundle_id == bundle_id, Application.matter_code.in_(matters),
+            Application.outcome == Outcome.APPROVE))}
 
 
 def _matter_name(session: Session, code: str) -> str:

@@ -140,6 +140,10 @@ def bundle_status(session: Session, bundle: Application) -> dict:
     rows = [_member_status(session, member.matter, members.get(member.matter), not_started.get(member.matter),
                            member.selected(bundle.form_data), member.matter in skipped)
             for member in policy.members]
+    refusals = [row["name"] for row in rows if row["state"] in ("refused", "not_started")]
+    for row in rows:
+        if row["state"] == SKIPPED and refusals:  # a stopping bundle passed it by
+            row["reasons"] = [f"因{'、'.join(refusals)}未获办理，本事项未启动"]
     dues = [as_utc(m.due_at) for m in members.values() if m.due_at is not None] or (
         [as_utc(bundle.due_at)] if bundle.due_at else [])  # the longest member's; before any starts, the bundle's
     delivery = session.scalars(select(Task).where(Task.application_id == bundle.id, Task.status == TaskStatus.COMPLETED)

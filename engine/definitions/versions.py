@@ -94,17 +94,19 @@ class DefinitionUpload:
                     "unknown kind of file: name it *.bpmn, *.dmn, *.yaml (rule set) or *.json (form)")))
             else:
                 kinds[kind][name] = text
-        for kind in (FileKind.RULESET, FileKind.FORM):
-            if len(kinds[kind]) != 1:
-                problems.append(Problem(", ".join(kinds[kind]) or "-",
-                                        reason=f"an upload has exactly one {kind.value}; found {len(kinds[kind])}"))
+        if len(kinds[FileKind.FORM]) != 1:
+            problems.append(Problem(", ".join(kinds[FileKind.FORM]) or "-", reason=(
+                f"an upload has exactly one {FileKind.FORM.value}; found {len(kinds[FileKind.FORM])}")))
+        if len(kinds[FileKind.RULESET]) > 1:  # none: a bundle (check_bundle refuses a matter without one)
+            problems.append(Problem(", ".join(kinds[FileKind.RULESET]), reason=(
+                f"an upload has at most one {FileKind.RULESET.value}; found {len(kinds[FileKind.RULESET])}")))
         main = main_document(kinds[FileKind.BPMN], matter_code)
         if main is None:
             problems.append(Problem(", ".join(kinds[FileKind.BPMN]) or "-", reason=(
                 f"no BPMN file holds the process {matter_code!r} (or several could be the main one)")))
         if problems:
             raise DeploymentRefused(f"{len(problems)} problem(s) in the files for {matter_code}", problems)
-        (ruleset_name, ruleset), = kinds[FileKind.RULESET].items()
+        ruleset_name, ruleset = next(iter(kinds[FileKind.RULESET].items()), ("-", ""))
         (form_name, form), = kinds[FileKind.FORM].items()
         return cls(matter_code=matter_code, bpmn=kinds[FileKind.BPMN][main], bpmn_name=main,
                    ruleset=ruleset, ruleset_name=ruleset_name, form=form, form_name=form_name,

@@ -6,12 +6,17 @@ Also the cart (政务超市): an order of any matters runs as an ad-hoc bundle o
 process; an order that cannot be combined is refused naming why."""
 from __future__ import annotations
 
+import itertools
+
+import pytest
 from sqlalchemy import select
 
+from engine.config import REPO_ROOT
 from engine.store.models import Application, Task
 from tests.integration.helpers import authorise, demo_name, run_queued_work
 from tests.integration.test_member_matters import OWN_FLAT
 
+_codes = itertools.count(1)
 STARTUP = "/api/bundles/business_startup/applications"
 HOUSING = "/api/bundles/property_transfer_bundle/applications"
 MEMBERS = ["company_registration", "seal_engraving", "invoice_application", "social_insurance_registration",
@@ -157,6 +162,8 @@ def test_a_refused_registration_stops_what_needs_it(api, services, resident, app
     assert states(body) == {"deed_tax": "done", "property_transfer": "refused", "water_transfer": "skipped",
                             "power_transfer": "not_selected", "gas_transfer": "skipped"}
     assert sorted(member_rows(services, body["tracking_no"])) == ["deed_tax", "property_transfer"]
+    water = next(m for m in body["members"] if m["matter"] == "water_transfer")
+    assert water["reasons"] == ["因二手房转移登记未获办理，本事项未启动"]
 
 
 def test_the_one_form_names_the_bundle_field_and_every_member_needing_it(api, resident, applicant_for):
@@ -318,3 +325,111 @@ def test_a_bundle_step_whose_job_was_lost_is_resent_by_the_reconciler(api, servi
     assert bundle_id in services.work.reconcile(older_than=timedelta(0))  # the mark is in the database
     run_queued_work(services)
     assert states(status(api, applicant, body["reference"]))["seal_engraving"] == "done"
+
+
+PARALLEL_STOP_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+                  id="Definitions_{code}" targetNamespace="http://onewindow.org/bpmn">
+  <bpmn:process id="{code}" isExecutable="true">
+    <bpmn:startEvent id="Start_1"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:parallelGateway id="Split"><bpmn:incoming>F1</bpmn:incoming>
+      <bpmn:outgoing>F2</bpmn:outgoing><bpmn:outgoing>F3</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:task id="Step_invoice"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="member" value="{first}"/></spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>F2</bpmn:incoming><bpmn:outgoing>F4</bpmn:outgoing></bpmn:task>
+    <bpmn:task id="Step_social"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="member" value="{second}"/></spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>F3</bpmn:incoming><bpmn:outgoing>F5</bpmn:outgoing></bpmn:task>
+    <bpmn:parallelGateway id="Join"><bpmn:incoming>F4</bpmn:incoming><bpmn:incoming>F5</bpmn:incoming>
+      <bpmn:outgoing>F6</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:endEvent id="End_1"><bpmn:incoming>F6</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="Start_1" targetRef="Split"/>
+    <bpmn:sequenceFlow id="F2" sourceRef="Split" targetRef="Step_invoice"/>
+    <bpmn:sequenceFlow id="F3" sourceRef="Split" targetRef="Step_social"/>
+    <bpmn:sequenceFlow id="F4" sourceRef="Step_invoice" targetRef="Join"/>
+    <bpmn:sequenceFlow id="F5" sourceRef="Step_social" targetRef="Join"/>
+    <bpmn:sequenceFlow id="F6" sourceRef="Join" targetRef="End_1"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+COMPANY_FORM = ('{"type": "default", "id": "f", "components": ['
+                '{"type": "textfield", "key": "id_number", "label": "身份证号码", "validate": {"required": true},'
+                ' "properties": {"format": "resident_id"}},'
+                '{"type": "textfield", "key": "phone", "label": "电话", "validate": {"required": true},'
+                ' "properties": {"format": "phone"}},'
+                '{"type": "textfield", "key": "company_name", "label": "企业名称", "validate": {"required": true}},'
+                '{"type": "textfield", "key": "licence_no", "label": "营业执照编号", "validate": {"required": true}},'
+                '{"type": "number", "key": "monthly_quantity", "label": "发票数量"},'
+                '{"type": "textfield", "key": "invoice_kind", "label": "发票种类"},'
+                '{"type": "number", "key": "employee_count", "label": "职工人数"}]}')
+
+
+def _bundle_matter(services, code: str, members: list, on_refusal: str = "stop") -> None:
+    from engine.definitions.catalogue import upsert_matter
+
+    with services.sessions() as session:
+        upsert_matter(session, {"code": code, "name": f"测试一件事{code[-4:]}", "department": "front_desk",
+                                "promised_days": 3, "legal_days": 10,
+                                "bundle": {"on_refusal": on_refusal, "members": members}})
+        session.commit()
+
+
+def test_a_refusal_withdraws_the_running_members_of_a_stopping_bundle(api, services, new_user, resident,
+                                                                      applicant_for):
+    code = f"stop_bundle_{next(_codes)}"
+    _bundle_matter(services, code, [{"matter": "invoice_application"}, {"matter": "social_insurance_registration"}])
+    deployed = api.post("/api/definitions", new_user("analyst"), json={"matter": code, "files": {
+        "stop.bpmn": PARALLEL_STOP_BPMN.format(code=code, first="invoice_application",
+                                               second="social_insurance_registration"),
+        "form.json": COMPANY_FORM}})
+    assert deployed.status_code == 201, deployed.get_json()
+    id_number = resident(46)
+    applicant = applicant_for(id_number)
+    reply = api.post(f"/api/bundles/{code}/applications", applicant, json={"data": {
+        "id_number": id_number, "phone": "13800138000", "company_name": "海口椰风科技有限公司",
+        "licence_no": "琼市监登字〔2026〕第000009号", "invoice_kind": "ordinary", "monthly_quantity": 10,
+        "employee_count": 3}})
+    assert reply.status_code == 202, reply.get_json()
+    body = reply.get_json()
+    members = member_rows(services, body["tracking_no"])
+    social_task = next(t["id"] for t in api.get("/api/tasks", "clerk_social").get_json()
+                       if t["application_id"] == members["social_insurance_registration"].id)
+    complete_task(api, services, "clerk_tax", members["invoice_application"].id,
+                  {"outcome": "reject", "comment": "经营场所核查不符"})
+    body = status(api, applicant, body["reference"])
+    assert states(body) == {"invoice_application": "refused", "social_insurance_registration": "withdrawn"}
+    assert (body["status"], body["outcome"]) == ("completed", "reject")
+    withdrawn = next(m for m in body["members"] if m["matter"] == "social_insurance_registration")
+    assert "发票申领" in withdrawn["reasons"][0]
+    assert social_task not in [t["id"] for t in api.get("/api/tasks", "clerk_social").get_json()]  # left the queue
+    late = api.post(f"/api/tasks/{social_task}/complete", "clerk_social", json={"outcome": "approve"})
+    assert late.status_code in (404, 409)
+
+
+@pytest.mark.parametrize("members, bpmn_members, says", [
+    ([{"matter": "invoice_application"}], ("invoice_application", "seal_engraving"), "is not a member of the bundle"),
+    ([{"matter": "invoice_application"}, {"matter": "seal_engraving"}, {"matter": "deed_tax"}],
+     ("invoice_application", "seal_engraving"), "no member step"),
+    ([{"matter": "invoice_application", "fields": {"licence_no": "no_such_field"}}, {"matter": "seal_engraving"}],
+     ("invoice_application", "seal_engraving"), "is not a field of the bundle's form"),
+    ([{"matter": "invoice_application", "fields": {"licence_no": {"result": "nobody.licence_no"}}},
+      {"matter": "seal_engraving"}], ("invoice_application", "seal_engraving"), "is not another member"),
+    ([{"matter": "invoice_application"}, {"matter": "no_such_matter"}], ("invoice_application", "no_such_matter"),
+     "deploy it first"),
+])
+def test_a_bundle_that_cannot_run_is_refused_at_deploy(api, services, new_user, members, bpmn_members, says):
+    code = f"bad_bundle_{next(_codes)}"
+    _bundle_matter(services, code, members)
+    first, second = bpmn_members
+    reply = api.post("/api/definitions", new_user("analyst"), json={"matter": code, "files": {
+        "b.bpmn": PARALLEL_STOP_BPMN.format(code=code, first=first, second=second), "form.json": COMPANY_FORM}})
+    assert reply.status_code == 400, reply.get_json()
+    assert any(says in p["reason"] for p in reply.get_json()["problems"]), reply.get_json()
+
+
+def test_a_matter_still_needs_its_rule_set(api, new_user):
+    reply = api.post("/api/definitions", new_user("analyst"), json={"matter": "senior_card", "files": {
+        "senior_card.bpmn": (REPO_ROOT / "processes" / "senior_card.bpmn").read_text(encoding="utf-8"),
+        "form.json": (REPO_ROOT / "forms" / "senior_card.form.json").read_text(encoding="utf-8")}})
+    assert reply.status_code == 400
+    assert any("needs a rule set" in p["reason"] for p in reply.get_json()["problems"])

@@ -322,7 +322,7 @@ def test_validate_is_a_dry_run_with_the_same_problems(api, services, new_user, m
 
 @pytest.mark.parametrize("named, says", [
     ({"notes.txt": "x"}, "unknown kind of file"),
-    ({"more_rules.yaml": "matter: x"}, "exactly one rule set"),
+    ({"more_rules.yaml": "matter: x"}, "at most one rule set"),
 ])
 def test_files_that_make_no_definition_are_named(api, new_user, matter, named, says):
     upload = {**files("review_parallel.bpmn", matter=matter), **named}
