@@ -140,17 +140,20 @@ class Applications:
         return Admission(cleaned, binding, regions.route(matter, definition.policy, binding, region))
 
     def check(self, session: Session, user: User, definition, data: dict, later: Iterable[str] = (),
-              proactive: bool = False) -> Binding | None:
+              proactive: bool = False, earlier: Binding | None = None) -> Binding | None:
         """The first half of ``admit``: the form as submitted (but for the fields in ``later``,
-        which a bundle fills from an earlier member's result), then whom it is for.
+        which a bundle fills from an earlier member's result), then whom it is for (``earlier``:
+        the binding of the member checked before, reused where it holds here too).
         InvalidInput (422) or SubjectRefused (403)."""
         policy = SubjectPolicy.of(definition.policy)
         form = compiled(definition).form
         errors = _form_errors(form, data, ignore=subjects.left_to_registry(policy, data) | set(later))
         if errors:
             raise InvalidInput("the form has errors", errors)
-        return (subjects.bind_proactive(session, policy, data) if proactive
-                else subjects.bind(session, user, definition.matter_code, policy, data, self.runner.clock()))
+        if proactive:
+            return subjects.bind_proactive(session, policy, data)
+        return (subjects.reuse_binding(earlier, policy, data)
+                or subjects.bind(session, user, definition.matter_code, policy, data, self.runner.clock()))
 
     def start(self, session: Session, user: User, definition, admission: Admission, idempotency_key: str | None,
               proactive: bool = False, bundle: Application | None = None, element: str | None = None,

@@ -86,9 +86,10 @@ def _same_national_matter(matters: list[Matter]) -> list[str]:
 
 def _excluded(matters: list[Matter]) -> list[str]:
     """Pairs where either matter's ``excludes`` names the other, each once."""
-    excludes = {m.code: set((m.elements or {}).get("excludes") or []) for m in matters}
-    return [f"{a.name}与{b.name}不能同时办理" for i, a in enumerate(matters) for b in matters[i + 1:]
-            if b.code in excludes[a.code] or a.code in excludes[b.code]]
+    chosen = {m.code: m for m in matters}
+    pairs = {tuple(sorted((m.code, other))) for m in matters for other in (m.elements or {}).get("excludes") or []
+             if other in chosen and other != m.code}
+    return [f"{chosen[a].name}与{chosen[b].name}不能同时办理" for a, b in sorted(pairs)]
 
 
 def _not_offered(matters: list[Matter], region: str) -> list[str]:

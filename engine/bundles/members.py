@@ -36,10 +36,10 @@ from engine.store.models import (ACTIVE_TASK, Application, ApplicationStatus, Ev
 if TYPE_CHECKING:
     from engine.applications import Applications
 
-# A run starts at most this many members (a member's start is a whole submission: 5-15 ms):
-# each step of a large cart order stays short, and the worker starts the rest, a slice per
-# advance, the bundle pending meanwhile. Four: 企业开办's parallel steps start in one run.
-MEMBERS_STARTED_PER_RUN = 4
+# A run starts at most this many members (a member's start is a whole submission: 10-20 ms
+# on PostgreSQL): each step of a large cart order stays short, and the worker starts the
+# rest, a slice per advance, the bundle pending meanwhile (bench/RESULTS.md, "Bundles").
+MEMBERS_STARTED_PER_RUN = 2
 SKIPPED = "skipped"  # a member step's answer when its member was not selected or the bundle stopped
 REFUSED = (Outcome.REJECT, Outcome.REVOKED)
 
@@ -136,17 +136,17 @@ class MemberSteps:
         for step in ready:
             code = member_of(step.task_spec)
             matters = (bundle.ordered_matters or []) if code == ORDER_STEP else [code]
-            due = [m for m in matters if m not in members and m not in not_started]
-            definitions = current_definitions(session, due) if due and not stopped else {}
-            for matter in matters:
-                member = policy.member(matter)
-                if matter in members or matter in not_started or stopped or not member.selected(bundle.form_data):
-                    continue
-                if started == MEMBERS_STARTED_PER_RUN:
-                    bundle.pending_since = now  # the worker starts the rest
+            due = [] if stopped else [m for m in matters if m not in members and m not in not_started
+                                      and policy.member(m).selected(bundle.form_data)]
+            if len(due) > MEMBERS_STARTED_PER_RUN - started:
+                due = due[:MEMBERS_STARTED_PER_RUN - started]
+                bundle.pending_since = now  # the worker starts the rest, a slice per advance
+            definitions = current_definitions(session, due) if due else {}
+            for matter in due:
+                if stopped:
                     break
                 started += 1
-                application = self._start(session, bundle, member, definitions.get(matter),
+                application = self._start(session, bundle, policy.member(matter), definitions.get(matter),
                                           step.task_spec.bpmn_id, now, actor)
                 if application is None:
                     not_started = not_started_of(session, bundle.id)

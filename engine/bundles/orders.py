@@ -116,7 +116,8 @@ class Bundles:
             fed = member.data(compiled(member_definition).form.fields, cleaned, results={})
             try:
                 bindings.append(self.applications.check(session, user, member_definition, fed.data,
-                                                        later=fed.waiting_for))
+                                                        later=fed.waiting_for,
+                                                        earlier=next((b for b in reversed(bindings) if b), None)))
             except InvalidInput as exc:
                 for member_field, messages in exc.errors.items():
                     feed = member.feed(member_field)

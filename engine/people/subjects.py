@@ -202,6 +202,19 @@ def bind(session: Session, user: User, matter: str, policy: SubjectPolicy | None
     raise _refused(refusals)
 
 
+def reuse_binding(earlier: Binding | None, policy: SubjectPolicy | None, data: dict) -> Binding | None:
+    """An earlier binding of the same caller that holds for this matter too, or None: one made
+    on the caller's own identity or company role (those do not depend on the matter, unlike
+    an authorisation), for the same subject as this form's first party names. A bundle's
+    members, checked one after another, then read the registries once."""
+    if earlier is None or policy is None or earlier.basis not in (Basis.SELF, Basis.COMPANY_ROLE):
+        return None
+    party = policy.parties[0]
+    if party.kind is not earlier.kind or party.subject_id(data) != earlier.subject_id:
+        return None
+    return replace(earlier, party=party)
+
+
 def bind_proactive(session: Session, policy: SubjectPolicy | None, data: dict) -> Binding | None:
     """免申即享: the system applies for the person in the form (the first party)."""
     if policy is None:
