@@ -6,7 +6,7 @@ import json
 from flask import Response, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
 from api.applicants import application_id
@@ -15,6 +15,7 @@ from api.context import services
 from api.schemas import APPLICATION_REF, IdempotencyHeaderSchema, UtcDateTime
 from engine.access import SUBMITTERS
 from engine.bundles.cart import MAX_ORDER
+from engine.bundles.members import MemberProgress
 from engine.bundles.policy import BundlePolicy
 from engine.definitions.versions import current_definition
 from engine.oversight.four_reductions import Scope, as_csv, four_reductions
@@ -24,9 +25,10 @@ from engine.store.models import ApplicationStatus, Matter
 blp = Blueprint("bundles", __name__, url_prefix="/api",
                 description="Bundles 一件事一次办, the cart 政务超市, four reductions 四减")
 
-MATTER_CODES = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True,
-                           validate=validate.Length(min=1, max=MAX_ORDER),
-                           metadata={"example": ["senior_card", "resident_pension"]})
+MATTER_CODES = fields.List(
+    fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$", error="事项编码为1至64位字母、数字、下划线或连字符")),
+    required=True, validate=validate.Length(min=1, max=MAX_ORDER, error=f"一次可办理1至{MAX_ORDER}个事项"),
+    metadata={"example": ["senior_card", "resident_pension"]})
 
 
 STATUS_EXAMPLE = {
@@ -67,8 +69,7 @@ class BundleMemberSchema(Schema):
     name = fields.String()
     department = fields.String(allow_none=True)
     department_name = fields.String(allow_none=True)
-    state = fields.String(metadata={"description": "done | refused | in_progress | failed | withdrawn | not_started "
-                                                   "| not_selected | waiting_for_earlier | skipped"})
+    state = fields.String(metadata={"description": " | ".join(MemberProgress)})
     tracking_no = fields.String()
     status = fields.String()
     outcome = fields.String(allow_none=True)
@@ -115,6 +116,11 @@ class ReportQuerySchema(Schema):
     matter = fields.String(validate=validate.Length(min=1, max=64))
     since = UtcDateTime(metadata={"description": "measure applications submitted from then"})
     until = UtcDateTime(metadata={"description": "… and before then"})
+
+    @validates_schema
+    def _a_period(self, data: dict, **_kwargs) -> None:
+        if data.get("since") and data.get("until") and data["since"] >= data["until"]:
+            raise ValidationError("until 须晚于 since (until must be after since)", "until")
 
 
 class FourReductionsSchema(Schema):

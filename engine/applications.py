@@ -63,8 +63,7 @@ class Applications:
                 return existing, False
             definition = current_definition(session, matter_code)
             if is_bundle(definition):
-                raise InvalidInput(f"{matter_code} is a bundle", {"matter": [
-                    f"这是“一件事”套餐，请通过 /api/bundles/{matter_code}/applications 一表申请"]})
+                raise InvalidInput(f"{matter_code} is a bundle", {"matter": [bundle_path_hint(definition)]})
             admission = self.admit(session, user, definition, data, proactive, region)
             application, created = self.start_once(session, user, definition, admission, idempotency_key, digest,
                                                    proactive=proactive)
@@ -126,12 +125,12 @@ class Applications:
         return application
 
     def admit(self, session: Session, user: User, definition, data: dict, proactive: bool = False,
-              region: str | None = None) -> Admission:
+              region: str | None = None, earlier: Binding | None = None) -> Admission:
         """The form as submitted first, then who may apply for whom (engine/people/subjects.py), and
         only then does the registry fill and check the names (秒填): a stranger learns nothing
         of what the registry holds. Then where it is handled (engine/people/regions.py)."""
         matter = session.get(Matter, definition.matter_code)
-        binding = self.check(session, user, definition, data, proactive=proactive)
+        binding = self.check(session, user, definition, data, proactive=proactive, earlier=earlier)
         try:
             cleaned = compiled(definition).form.validate(subjects.prefill(session, binding, data))
         except FormValidationError as exc:
@@ -187,6 +186,13 @@ class Applications:
             "basis": binding.basis if binding else None})
         self.runner.run(session, application, workflow, service_tasks, allow_deferred=False, actor=user.username)
         return application
+
+
+def bundle_path_hint(definition) -> str:
+    """Where a bundle (or the cart) is applied for instead of /api/applications."""
+    if (definition.policy.get("bundle") or {}).get("cart"):
+        return "这是政务超市订单，请通过 /api/cart/orders 选择事项后一次下单"
+    return f"这是“一件事”套餐，请通过 /api/bundles/{definition.matter_code}/applications 一表申请"
 
 
 def _form_errors(form, data: dict, ignore: set[str]) -> dict[str, list[str]]:

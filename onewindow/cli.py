@@ -266,7 +266,7 @@ def report_four_reductions(matter: str | None, as_csv: bool) -> None:
     """四减: per matter and bundle, the pre-reform baseline beside today's limits and the
     measured time, steps, materials and trips."""
     from engine.errors import OneWindowError
-    from engine.oversight.four_reductions import as_csv, count_matters, four_reductions
+    from engine.oversight.four_reductions import as_csv as csv_of, count_matters, four_reductions
     from onewindow.wiring import process_services
 
     services = process_services()
@@ -277,7 +277,7 @@ def report_four_reductions(matter: str | None, as_csv: bool) -> None:
     except OneWindowError as exc:
         raise click.ClickException(exc.detail) from exc
     if as_csv:
-        click.echo(as_csv([f.as_row() for f in figures]), nl=False)
+        click.echo(csv_of([f.as_row() for f in figures]), nl=False)
         return
     for f in figures:
         click.echo(f"{f.name} ({f.matter}, {f.kind}, {f.finished} finished): "

@@ -16,6 +16,7 @@ member applications: the bundle's workflow holds only each step's answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -27,7 +28,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.bundles.policy import ORDER_STEP, BundlePolicy, Member, OnRefusal, is_bundle, member_of
 from engine.definitions.versions import current_definitions
-from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.errors import Forbidden, InvalidInput
 from engine.events import EventKind, record
 from engine.running.compiled import compiled
 from engine.store.models import (ACTIVE_TASK, Application, ApplicationStatus, Event, Matter, Outcome,
@@ -40,7 +41,23 @@ if TYPE_CHECKING:
 # on PostgreSQL): each step of a large cart order stays short, and the worker starts the
 # rest, a slice per advance, the bundle pending meanwhile (bench/RESULTS.md, "Bundles").
 MEMBERS_STARTED_PER_RUN = 2
-SKIPPED = "skipped"  # a member step's answer when its member was not selected or the bundle stopped
+
+
+class MemberProgress(StrEnum):
+    """Where a bundle's member stands, as the combined status shows it."""
+
+    DONE = "done"  # approved
+    REFUSED = "refused"  # answered with a refusal (or revoked)
+    IN_PROGRESS = "in_progress"  # its application runs or waits in its department
+    FAILED = "failed"  # its run failed: an incident, a person takes it over
+    WITHDRAWN = "withdrawn"  # stopped by its bundle after another member's refusal
+    NOT_STARTED = "not_started"  # could not start (its form, its subject, a result it needs)
+    NOT_SELECTED = "not_selected"  # the bundle's form did not choose it
+    WAITING_FOR_EARLIER = "waiting_for_earlier"  # its step is still ahead
+    SKIPPED = "skipped"  # its step was passed without starting it (the bundle stopped)
+
+
+SKIPPED = MemberProgress.SKIPPED.value  # a member step's answer when its member was not started
 REFUSED = (Outcome.REJECT, Outcome.REVOKED)
 
 
@@ -168,6 +185,7 @@ class MemberSteps:
 
     def answer(self, session: Session, bundle: Application) -> tuple[Outcome, dict]:
         """The bundle's answer when its process ends: the combined outcome and every member's result."""
+        session.flush()  # members started in this very run (the runner's no-autoflush block would hide them)
         members, not_started = members_of(session, bundle.id), not_started_of(session, bundle.id)
         rows = [{"matter": m.matter_code, "tracking_no": m.tracking_no, "outcome": m.outcome,
                  "result_no": m.result_no} for m in members.values()]
@@ -193,26 +211,33 @@ class MemberSteps:
         recorded, when it cannot start (an earlier member it needs was refused, its subject…)."""
         results = _results(session, bundle.id, {f.result_of for f in member.fields.values() if f.result_of})
         user = session.get(User, bundle.applicant_id)
+        if definition is None:
+            return self._not_started(session, bundle, member, element, "该事项暂未上线，未能办理", now, actor)
+        fed = member.data(compiled(definition).form.fields, bundle.form_data, results)
+        if fed.waiting_for:
+            names = "、".join(sorted({_matter_name(session, m) for m in fed.waiting_for.values()}))
+            return self._not_started(session, bundle, member, element, f"所需的{names}结果未取得，无法办理", now, actor)
         try:
-            if definition is None:
-                raise NotFound(f"{member.matter} has no deployed version")
-            fed = member.data(compiled(definition).form.fields, bundle.form_data, results)
-            if fed.waiting_for:
-                names = sorted({_matter_name(session, m) for m in fed.waiting_for.values()})
-                raise InvalidInput(f"所需的{'、'.join(names)}结果未取得，无法办理", {
-                    field: [f"来自{_matter_name(session, m)}的结果"] for field, m in fed.waiting_for.items()})
             admission = self.applications.admit(session, user, definition, fed.data)
-        except (InvalidInput, Forbidden, NotFound) as exc:
-            record(session, EventKind.BUNDLE_MEMBER_NOT_STARTED, actor, now, {
-                "matter": member.matter, "element": element, "reason": str(exc),
-                **({"errors": exc.errors} if isinstance(exc, InvalidInput) else {})}, application=bundle)
-            return None
+        except InvalidInput as exc:  # its messages are the applicant's words; the detail may be English
+            reason = "申请信息有误，未能办理：" + "；".join(m for messages in exc.errors.values() for m in messages)
+            return self._not_started(session, bundle, member, element, reason, now, actor, exc.errors)
+        except Forbidden as exc:  # whom it is for: the rule's Chinese reason
+            return self._not_started(session, bundle, member, element, str(exc.detail), now, actor)
         application = self.applications.start(session, user, definition, admission, None, bundle=bundle,
                                               element=element)
         record(session, EventKind.BUNDLE_MEMBER_STARTED, actor, now, {
             "matter": member.matter, "element": element, "tracking_no": application.tracking_no,
             "status": application.status, "outcome": application.outcome}, application=bundle)
         return application
+
+    @staticmethod
+    def _not_started(session: Session, bundle: Application, member: Member, element: str, reason: str,
+                     now: datetime, actor: str, errors: dict | None = None) -> None:
+        """A member that cannot start: its step is answered as refused, with the reason recorded."""
+        record(session, EventKind.BUNDLE_MEMBER_NOT_STARTED, actor, now, {
+            "matter": member.matter, "element": element, "reason": reason, **({"errors": errors} if errors else {})},
+            application=bundle)
 
     def _complete(self, session: Session, bundle: Application, step, answers: dict[str, str], now: datetime,
                   actor: str) -> None:

@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.access import may_read, require_submitter
-from engine.applications import Admission, Applications, by_idempotency_key, request_digest
+from engine.applications import Admission, Applications, bundle_path_hint, by_idempotency_key, request_digest
 from engine.bundles import cart
-from engine.bundles.members import SKIPPED, ended, members_of, not_started_of, pending_members, policy_of, skipped_of
+from engine.bundles.members import (MemberProgress, ended, members_of, not_started_of, pending_members, policy_of,
+                                    skipped_of)
 from engine.bundles.policy import BundlePolicy
 from engine.definitions.versions import current_definition, current_definitions
 from engine.errors import InvalidInput, NotFound
@@ -26,7 +27,8 @@ from engine.running.compiled import compiled
 from engine.store.models import Application, ApplicationStatus, Matter, Outcome, Task, TaskStatus, User, as_utc
 from forms import FormValidationError
 
-CART_MATTER = "cart"  # the generic orchestrating process every cart order runs (processes/cart.bpmn)
+CART_MATTER = "cart"
+UNKNOWN_FIELD = "未知字段：所选事项的表单中没有这一项"  # the generic orchestrating process every cart order runs (processes/cart.bpmn)
 
 
 @dataclass
@@ -47,8 +49,10 @@ class Bundles:
                 return existing, False
             definition = current_definition(session, bundle_code)
             policy = BundlePolicy.of(definition.policy)
-            if policy is None or policy.cart != (ordered is not None):
-                raise NotFound(f"no bundle {bundle_code!r}" if ordered is None else "no cart process deployed")
+            if policy is None:
+                raise NotFound("没有这个“一件事”")
+            if policy.cart != (ordered is not None):
+                raise InvalidInput(f"{bundle_code} is the cart", {"matter": [bundle_path_hint(definition)]})
             if ordered is not None:
                 policy = policy.for_order(ordered)
             admission = self._admit(session, user, definition, policy, data)
@@ -107,6 +111,9 @@ class Bundles:
             raise InvalidInput("nothing to apply for", {"_schema": ["未选择任何事项"]})
         bindings, by_field = [], {}
         definitions = current_definitions(session, [m.matter for m in selected])
+        if policy.cart:  # the merged form's fields only: a typo must not vanish silently
+            known = set(form.fields).union(*(compiled(d).form.fields for d in definitions.values()))
+            errors.update({name: [UNKNOWN_FIELD] for name in cleaned if name not in known})
         names = dict(session.execute(select(Matter.code, Matter.name).where(
             Matter.code.in_([m.matter for m in selected]))).all())
         for member in selected:
@@ -114,14 +121,18 @@ class Bundles:
             if member_definition is None:
                 raise NotFound(f"member {member.matter!r} has no deployed version")
             fed = member.data(compiled(member_definition).form.fields, cleaned, results={})
-            try:
+            earlier = next((b for b in reversed(bindings) if b), None)
+            try:  # in full (the registry's names checked too) unless it waits for an earlier member's result
                 bindings.append(self.applications.check(session, user, member_definition, fed.data,
-                                                        later=fed.waiting_for,
-                                                        earlier=next((b for b in reversed(bindings) if b), None)))
+                                                        later=fed.waiting_for, earlier=earlier) if fed.waiting_for
+                                else self.applications.admit(session, user, member_definition, fed.data,
+                                                             earlier=earlier).binding)
             except InvalidInput as exc:
                 for member_field, messages in exc.errors.items():
                     feed = member.feed(member_field)
                     bundle_field = feed.field or f"{member.matter}.{member_field}"
+                    if bundle_field in errors:
+                        continue  # the bundle's own form said what is wrong with it
                     for message in messages:
                         by_field.setdefault(bundle_field, {}).setdefault(message, []).append(name)
         for bundle_field, messages in by_field.items():
@@ -141,21 +152,30 @@ def bundle_status(session: Session, bundle: Application) -> dict:
     rows = [_member_status(session, member.matter, members.get(member.matter), not_started.get(member.matter),
                            member.selected(bundle.form_data), member.matter in skipped)
             for member in policy.members]
-    refusals = [row["name"] for row in rows if row["state"] in ("refused", "not_started")]
+    refusals = [row["name"] for row in rows if row["state"] in (MemberProgress.REFUSED, MemberProgress.NOT_STARTED)]
     for row in rows:
-        if row["state"] == SKIPPED and refusals:  # a stopping bundle passed it by
+        if row["state"] == MemberProgress.SKIPPED and refusals:  # a stopping bundle passed it by
             row["reasons"] = [f"因{'、'.join(refusals)}未获办理，本事项未启动"]
     dues = [as_utc(m.due_at) for m in members.values() if m.due_at is not None] or (
         [as_utc(bundle.due_at)] if bundle.due_at else [])  # the longest member's; before any starts, the bundle's
-    delivery = session.scalars(select(Task).where(Task.application_id == bundle.id, Task.status == TaskStatus.COMPLETED)
-                               .order_by(Task.id.desc())).first()
+    delivery = next((t for t in session.scalars(select(Task).where(
+        Task.application_id == bundle.id, Task.status == TaskStatus.COMPLETED).order_by(Task.id.desc()))
+        if "method" in (t.result or {})), None)  # the 出件 step's answer
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["state"]] = counts.get(row["state"], 0) + 1
     return {"reference": bundle.public_ref, "tracking_no": bundle.tracking_no, "bundle": bundle.matter_code,
             "name": bundle.definition.matter.name, "status": bundle.status, "outcome": bundle.outcome,
             "due_at": _iso(max(dues) if dues else None), "counts": counts, "members": rows,
-            "delivery": delivery.result if delivery is not None else None}
+            "delivery": _delivery_shown(delivery)}
+
+
+DELIVERY_SHOWN = ("method", "courier", "tracking_no")  # not the address or who collected it: personal data
+
+
+def _delivery_shown(task: Task | None) -> dict | None:
+    """一窗出件 as the status shows it to anyone who may read the bundle (staff included)."""
+    return None if task is None else {k: v for k, v in (task.result or {}).items() if k in DELIVERY_SHOWN}
 
 
 def _member_status(session: Session, matter: str, member: Application | None, not_started: str | None,
@@ -166,13 +186,16 @@ def _member_status(session: Session, matter: str, member: Application | None, no
            "department_name": (entry.elements or {}).get("department_name") if entry else None}
     if member is None:
         if not_started is not None:
-            return {**row, "state": "not_started", "reasons": [not_started]}
+            return {**row, "state": MemberProgress.NOT_STARTED, "reasons": [not_started]}
         if not selected:
-            return {**row, "state": "not_selected", "reasons": []}
-        return {**row, "state": SKIPPED if skipped else "waiting_for_earlier", "reasons": []}
-    state = ("done" if member.outcome == Outcome.APPROVE else "withdrawn" if member.outcome == Outcome.WITHDRAWN
-             else "refused" if ended(member) else "failed" if member.status == ApplicationStatus.FAILED
-             else "in_progress")
+            return {**row, "state": MemberProgress.NOT_SELECTED, "reasons": []}
+        return {**row, "state": MemberProgress.SKIPPED if skipped else MemberProgress.WAITING_FOR_EARLIER,
+                "reasons": []}
+    state = (MemberProgress.DONE if member.outcome == Outcome.APPROVE
+             else MemberProgress.WITHDRAWN if member.outcome == Outcome.WITHDRAWN
+             else MemberProgress.REFUSED if ended(member)
+             else MemberProgress.FAILED if member.status == ApplicationStatus.FAILED
+             else MemberProgress.IN_PROGRESS)
     return {**row, "state": state, "tracking_no": member.tracking_no, "status": member.status,
             "outcome": member.outcome, "reasons": reasons_of(session, member), "due_at": _iso(as_utc(member.due_at)),
             "colour": member.colour, "result": member.result, "result_no": member.result_no}

@@ -117,7 +117,7 @@ def test_business_startup_one_form_five_departments_one_delivery(api, services, 
     complete_task(api, services, "clerk_window", bundle_id, {"method": "pickup", "collected_by": "王小明"})
     body = status(api, applicant, body["reference"])
     assert (body["status"], body["outcome"]) == ("completed", "approve")
-    assert body["delivery"]["method"] == "pickup"  # 一窗出件: every result handed out at once
+    assert body["delivery"] == {"method": "pickup"}  # 一窗出件: every result at once (who collected it: not shown)
     detail = api.get(f"/api/applications/{body['reference']}", applicant).get_json()
     assert sorted(row["matter"] for row in detail["result"]["members"]) == sorted(MEMBERS)
     kinds = [e["kind"] for e in detail["history"]]
@@ -185,6 +185,36 @@ def test_the_one_form_names_the_bundle_field_and_every_member_needing_it(api, re
     assert api.post(STARTUP, applicant, json={"data": with_staff}).status_code == 202  # not needed: not selected
 
 
+def test_a_name_the_registry_does_not_hold_is_refused_before_anything_starts(api, services, resident, applicant_for):
+    id_number = resident(47)
+    applicant = applicant_for(id_number)
+    reply = api.post(STARTUP, applicant, json={"data": startup_form(id_number, applicant_name="王爱丽")})
+    assert reply.status_code == 422, reply.get_json()
+    errors = reply.get_json()["errors"]
+    assert list(errors) == ["applicant_name"] and "企业设立登记" in errors["applicant_name"][0]
+    mine = [a["matter"] for a in api.get("/api/applications", applicant).get_json()]
+    assert "business_startup" not in mine and "company_registration" not in mine
+
+
+def test_an_invalid_field_is_named_once(api, resident, applicant_for):
+    id_number = resident(48)
+    reply = api.post(STARTUP, applicant_for(id_number), json={"data": startup_form(id_number, company_name="名" * 101)})
+    assert reply.status_code == 422
+    assert len(reply.get_json()["errors"]["company_name"]) == 1  # the bundle form's own message, not "required" too
+
+
+def test_the_cart_and_bundles_point_to_each_others_door(api, resident, applicant_for):
+    applicant = applicant_for(resident(49))
+    reply = api.post("/api/applications", applicant, json={"matter": "cart", "data": {}})
+    assert reply.status_code == 422 and "/api/cart/orders" in reply.get_json()["errors"]["matter"][0]
+    reply = api.post("/api/bundles/cart/applications", applicant, json={"data": {}})
+    assert reply.status_code == 422 and "/api/cart/orders" in reply.get_json()["errors"]["matter"][0]
+    assert api.post("/api/bundles/senior_card/applications", applicant, json={"data": {}}).status_code == 404
+    for matters, says in (([], "1至200"), (["x"] * 201, "1至200"), (["事项\u202e"], "事项编码")):
+        reply = api.post("/api/cart/form", applicant, json={"matters": matters})
+        assert reply.status_code == 422 and says in str(reply.get_json()["errors"]), reply.get_json()
+
+
 def test_a_stranger_cannot_open_a_company_in_someone_elses_name(api, resident, applicant_for, new_user):
     id_number = resident(39)
     stranger = new_user()
@@ -223,6 +253,32 @@ def test_a_cart_of_two_unrelated_matters_is_one_form_one_order_two_applications(
     assert states(body) == {"senior_card": "done", "water_transfer": "done"}
     members = member_rows(services, body["tracking_no"])
     assert sorted(members) == sorted(CART) and all(m.bundle_element == "Step_order" for m in members.values())
+    detail = api.get(f"/api/applications/{body['reference']}", applicant).get_json()
+    assert sorted(row["matter"] for row in detail["result"]["members"]) == sorted(CART)
+    assert all(row["result_no"] for row in detail["result"]["members"])  # the card's and the receipt's numbers
+
+
+def test_a_cart_with_one_refusal_answered_at_once_is_partial(api, services, senior, applicant_for):
+    id_number = senior(45)  # too young for the senior card (its licences in the library); the water account moves
+    applicant = applicant_for(id_number)
+    for order in (CART, list(reversed(CART))):
+        reply = api.post("/api/cart/orders", applicant, json={"matters": order, "data": {
+            "id_number": id_number, "phone": "13800138000", "property_address": "海口市龙华区滨海大道1号",
+            "account_no": "0101234567", "property_cert_no": OWN_FLAT}})
+        assert reply.status_code == 201, reply.get_json()
+        body = reply.get_json()
+        assert (body["outcome"], states(body)) == ("partial", {"senior_card": "refused", "water_transfer": "done"})
+        detail = api.get(f"/api/applications/{body['reference']}", applicant).get_json()
+        assert {r["matter"]: r["outcome"] for r in detail["result"]["members"]} == {
+            "senior_card": "reject", "water_transfer": "approve"}
+
+
+def test_a_cart_order_refuses_a_field_no_chosen_matter_has(api, senior, applicant_for):
+    id_number = senior(67)
+    reply = api.post("/api/cart/orders", applicant_for(id_number), json={"matters": CART, "data": {
+        "id_number": id_number, "phone": "13800138000", "property_address": "海口市龙华区滨海大道1号",
+        "account_no": "0101234567", "property_cert_no": OWN_FLAT, "acount_no": "typo"}})
+    assert reply.status_code == 422 and list(reply.get_json()["errors"]) == ["acount_no"]
 
 
 def test_a_cart_that_cannot_be_combined_is_refused_naming_why(api, applicant_for, resident, company):
@@ -433,3 +489,17 @@ def test_a_matter_still_needs_its_rule_set(api, new_user):
         "form.json": (REPO_ROOT / "forms" / "senior_card.form.json").read_text(encoding="utf-8")}})
     assert reply.status_code == 400
     assert any("needs a rule set" in p["reason"] for p in reply.get_json()["problems"])
+
+
+def test_a_refused_licence_leaves_the_rest_unstarted_and_nothing_to_hand_out(api, services, resident, applicant_for):
+    id_number = resident(50)
+    applicant = applicant_for(id_number)
+    body = api.post(STARTUP, applicant, json={"data": startup_form(id_number)}).get_json()
+    registration = member_rows(services, body["tracking_no"])["company_registration"]
+    complete_task(api, services, "clerk_market", registration.id, {"outcome": "reject", "comment": "企业名称与已登记企业重名"})
+    body = status(api, applicant, body["reference"])
+    assert (body["status"], body["outcome"]) == ("completed", "reject")
+    assert states(body) == {"company_registration": "refused", **{m: "not_started" for m in MEMBERS[1:]}}
+    seal = next(m for m in body["members"] if m["matter"] == "seal_engraving")
+    assert seal["reasons"] == ["所需的企业设立登记结果未取得，无法办理"]
+    assert departments_of(services, _id_of(services, body["tracking_no"])) == set()  # no 一窗出件 of nothing

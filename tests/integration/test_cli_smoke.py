@@ -11,6 +11,8 @@ Started in the SQLite run of the suite only: the processes use files of their ow
 """
 from __future__ import annotations
 
+import csv
+import io
 import os
 import subprocess
 from dataclasses import dataclass
@@ -135,6 +137,17 @@ def test_rules_replay_reports_the_decision_a_candidate_changes(installed, tmp_pa
     stdout = site.run("rules", "replay", "elderly_subsidy", str(candidate)).stdout
     assert f"elderly_subsidy: {recorded} of {recorded} decision(s) would change" in stdout, stdout
     assert "approve [band_80_89] -> approve [band_80_89]" in stdout
+
+
+def test_report_four_reductions_as_text_and_as_csv(installed):
+    site, _ = installed
+    done = site.run("report", "four-reductions", "--matter", "elderly_subsidy")
+    assert done.stdout.startswith("高龄老人长寿补贴 (elderly_subsidy, matter, 1 finished): time "), done.stdout
+    assert "four reductions" in done.stderr  # the progress bar
+    every = site.run("report", "four-reductions", "--csv").stdout
+    rows = list(csv.DictReader(io.StringIO(every.removeprefix("\ufeff"))))
+    assert {row["matter"] for row in rows} >= {"elderly_subsidy", "business_startup", "property_transfer_bundle"}
+    assert next(r for r in rows if r["matter"] == "business_startup")["kind"] == "bundle"
 
 
 def test_serve_answers_healthz_and_a_demo_login(tmp_path):
