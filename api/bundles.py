@@ -12,7 +12,7 @@ from sqlalchemy import select
 from api.applicants import application_id
 from api.auth import roles
 from api.context import services
-from api.schemas import APPLICATION_REF, IdempotencyHeaderSchema, UtcDateTime
+from api.schemas import APPLICATION_REF, IdempotencyHeaderSchema, MaterialsListSchema, UtcDateTime
 from engine.access import SUBMITTERS
 from engine.bundles.cart import MAX_ORDER
 from engine.bundles.members import MemberProgress
@@ -214,6 +214,25 @@ class BundleStatus(MethodView):
         return services().bundles.status(g.user, application_id(reference))
 
 
+class CartSituationSchema(Schema):
+    matters = MATTER_CODES
+    answers = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), values=fields.Dict(),
+                          load_default=dict, metadata={
+                              "description": "matter -> question id -> chosen option (each matter's guide scenarios)",
+                              "example": {"hygiene_licence": {"central_ac": "yes", "new_venue": "no",
+                                                              "commitment": "yes"}}})
+
+
+class CartMaterialsSchema(MaterialsListSchema):
+    class Meta:
+        example = {"matter": "senior_card", "name": "老年人优待证", "answers": {}, "conditions": ["年满60周岁"],
+                   "materials": [{"name": "居民身份证", "required": True, "form": "electronic",
+                                  "source": "licence_library"}]}
+
+    matter = fields.String()
+    name = fields.String()
+
+
 class MergedFormSchema(Schema):
     class Meta:
         example = {"type": "default", "id": "cart", "schemaVersion": 16, "components": [
@@ -237,6 +256,18 @@ class CartForm(MethodView):
         """政务超市: the one form for the matters in the cart, each shared field once; a cart that
         cannot be ordered is refused naming each matter and why (422)."""
         return services().bundles.merged_form(cart["matters"], g.user)
+
+
+@blp.route("/cart/materials")
+class CartMaterials(MethodView):
+    @blp.arguments(CartSituationSchema)
+    @blp.response(200, CartMaterialsSchema(many=True))
+    @blp.alt_response(400, "BAD_REQUEST")
+    @roles(*SUBMITTERS)
+    def post(self, situation: dict):
+        """场景式服务 for the cart: each matter's materials for the answers to its own situation
+        questions; an unanswered or unknown question is a 422 naming matter and question."""
+        return services().bundles.materials(g.user, situation["matters"], situation["answers"])
 
 
 @blp.route("/cart/orders")

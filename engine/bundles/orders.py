@@ -20,6 +20,7 @@ from engine.bundles import cart
 from engine.bundles.members import (MemberProgress, ended, members_of, not_started_of, pending_members, policy_of,
                                     skipped_of)
 from engine.bundles.policy import BundlePolicy
+from engine.definitions.guides import materials_for
 from engine.definitions.versions import current_definition, current_definitions
 from engine.errors import InvalidInput, NotFound
 from engine.people import regions
@@ -82,6 +83,24 @@ class Bundles:
             if user is not None:
                 cart.check_order(session, user, matters)
             return cart.merged_form(session, matters, CART_MATTER)
+
+    def materials(self, user: User, matters: list[str], answers: dict) -> list[dict]:
+        """场景式服务 for the cart: each matter's materials for the answers to its own scenario
+        questions (``answers``: matter -> question -> option); every error at once, each
+        question named under its matter (``hygiene_licence.central_ac``)."""
+        with self.sessions() as session:
+            chosen = cart.check_order(session, user, matters)
+        lists, errors = [], {code: ["不在购物车中 not in the cart"] for code in answers
+                             if code not in {m.code for m in chosen}}
+        for matter in chosen:
+            try:
+                lists.append({"matter": matter.code, "name": matter.name,
+                              **materials_for(matter.elements or {}, answers.get(matter.code) or {})})
+            except InvalidInput as exc:
+                errors.update({f"{matter.code}.{question}": messages for question, messages in exc.errors.items()})
+        if errors:
+            raise InvalidInput("the situation answers have errors", errors)
+        return lists
 
     def status(self, user: User, bundle_id: int) -> dict:
         """The combined status: each member with its state, answer and why, its deadline and

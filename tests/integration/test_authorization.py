@@ -20,6 +20,7 @@ from engine.store.models import User
 from engine.store.registries import RegistryPerson
 from forms.identifiers import make_resident_id
 from tests.integration.helpers import with_silent_source
+from tests.integration.test_bundles import startup_form
 from tests.integration.test_privacy import unmasked
 from tests.integration.test_tasks import task_of
 
@@ -100,6 +101,14 @@ MATRIX = [
      statuses(403, clerk=200, other_clerk=200, sanya_clerk=200, supervisor=200, sanya_supervisor=200, admin=200)),
     ("POST", "/api/rectifications/{rectification}/resolve", clerks_task()),
     ("GET", "/api/ratings/statistics", statuses(403, supervisor=200, sanya_supervisor=200, admin=200)),
+    ("GET", "/api/bundles", EVERYONE),
+    ("POST", "/api/bundles/business_startup/applications", statuses(403, owner=202, agent=202)),
+    ("POST", "/api/cart/form", statuses(403, owner=200, other_applicant=200, agent=200)),
+    ("POST", "/api/cart/materials", statuses(403, owner=200, other_applicant=200, agent=200)),
+    ("POST", "/api/cart/orders", statuses(403, owner=201, agent=201)),  # answered at once: already receiving
+    ("GET", "/api/applications/{bundle_ref}/bundle", statuses(200, clerk=404, **NOT_THEIRS)),
+    ("GET", "/api/reports/four-reductions?matter=elderly_subsidy",
+     statuses(403, analyst=200, supervisor=200, sanya_supervisor=200, admin=200)),
     *((method, "/api/events", statuses(405, anonymous=405)) for method in ("PUT", "PATCH", "DELETE")),
     *((method, "/api/events/1", statuses(404, anonymous=404)) for method in ("PUT", "PATCH", "DELETE")),
 ]
@@ -139,6 +148,8 @@ def world(api, services) -> dict:
                     json={"level": 1}).status_code == 201
     rectification = next(r for r in api.get("/api/rectifications", "authz_clerk").get_json()
                          if r["rating"]["application_id"] == finished[1]["id"])
+    cart = {"matters": ["elderly_subsidy"], "data": elderly["data"]}
+    bundle = api.post("/api/cart/orders", "authz_owner", json=cart).get_json()
     references = {a["id"]: a["reference"] for a in api.get("/api/applications", "authz_owner").get_json()}
     paper = api.post("/api/authorisations/paper", "authz_agent", json={
         "principal_id_number": owner_id, "principal_name": "钱七", "document_ref": "海口邮政代办-2026-0099",
@@ -147,7 +158,8 @@ def world(api, services) -> dict:
     return {"ids": {"application_id": applications[0], "application_ref": references[applications[0]],
                     "open_task": tasks[0], "claimed_task": tasks[1],
                     "task_to_complete": tasks[2], "pause_task": tasks[3], "delegate_task": tasks[4],
-                    "finished_ref": finished[0]["reference"], "rectification": rectification["id"]},
+                    "finished_ref": finished[0]["reference"], "rectification": rectification["id"],
+                    "bundle_ref": bundle["reference"]},
             "bodies": {"/api/applications": elderly,
                        "/api/definitions": redeploy,
                        "/api/definitions/rental_filing/replay": {"ruleset": redeploy["ruleset"]},
@@ -158,6 +170,10 @@ def world(api, services) -> dict:
                        "/api/applications/{application_ref}/supplement": {
                            "materials": [{"name": "户口簿", "reference": "upload-1"}]},
                        "/api/applications/{finished_ref}/rating": {"level": 5},
+                       "/api/bundles/business_startup/applications": {"data": startup_form(owner_id)},
+                       "/api/cart/form": {"matters": ["elderly_subsidy"]},
+                       "/api/cart/materials": {"matters": ["elderly_subsidy"], "answers": {}},
+                       "/api/cart/orders": cart,
                        "/api/applications/{application_id}/personal-data": {"reason": "核对申请人身份：工单 2026-0312"},
                        "/api/rectifications/{rectification}/resolve": {"answer": "已回访"},
                        "/api/tasks/{task_to_complete}/complete": {"outcome": "approve", "comment": "核实"}}}

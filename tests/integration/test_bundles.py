@@ -503,3 +503,18 @@ def test_a_refused_licence_leaves_the_rest_unstarted_and_nothing_to_hand_out(api
     seal = next(m for m in body["members"] if m["matter"] == "seal_engraving")
     assert seal["reasons"] == ["所需的企业设立登记结果未取得，无法办理"]
     assert departments_of(services, _id_of(services, body["tracking_no"])) == set()  # no 一窗出件 of nothing
+
+
+def test_the_cart_asks_each_matters_own_situation_questions(api, resident, applicant_for, company):
+    applicant = applicant_for(company())  # 公共场所卫生许可 is a company's matter
+    reply = api.post("/api/cart/materials", applicant, json={"matters": ["hygiene_licence"], "answers": {
+        "hygiene_licence": {"central_ac": "yes", "new_venue": "no", "commitment": "no"}}})
+    assert reply.status_code == 200, reply.get_json()
+    (listed,) = reply.get_json()
+    names = [m["name"] for m in listed["materials"]]
+    assert "集中空调通风系统卫生检测或评价报告" in names and "场所平面布局图" not in names
+    reply = api.post("/api/cart/materials", applicant, json={"matters": ["hygiene_licence"], "answers": {
+        "hygiene_licence": {"central_ac": "maybe"}, "senior_card": {}}})
+    assert reply.status_code == 422
+    assert set(reply.get_json()["errors"]) == {"hygiene_licence.central_ac", "hygiene_licence.new_venue",
+                                               "hygiene_licence.commitment", "senior_card"}
