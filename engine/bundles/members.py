@@ -16,8 +16,8 @@ member applications: the bundle's workflow holds only each step's answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import func, select, update
