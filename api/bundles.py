@@ -1,9 +1,7 @@
 """Bundles (一件事一次办), the cart (政务超市) and the four-reductions report (四减)."""
 from __future__ import annotations
 
-import json
-
-from flask import Response, g
+from flask import Response, current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -170,12 +168,8 @@ class Bundles(MethodView):
                 views.append({"code": matter.code, "name": matter.name, "promised_days": matter.promised_days,
                               "members": [{"matter": m.matter, "name": session.get(Matter, m.matter).name,
                                            "when": dict(m.when)} for m in policy.members],
-                              "form": _json(definition.form)})
+                              "form": current_app.json.loads(definition.form)})
             return views
-
-
-def _json(text: str) -> dict:
-    return json.loads(text)
 
 
 def _answer(bundle, created: bool):

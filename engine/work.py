@@ -42,9 +42,7 @@ class Work:
             except StaleDataError:  # another worker advanced it first (or a member ended): its turn
                 session.rollback()
                 return False
-        self.runner.hand_over(application)
-        for member_id in members_pending:
-            self.runner.queue.enqueue_advance(member_id)
+        self.runner.hand_over(application, members_pending)
         return True
 
     def reconcile(self, older_than: timedelta) -> list[int]:

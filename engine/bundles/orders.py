@@ -62,9 +62,7 @@ class Bundles:
             if not created:
                 return bundle, False
             members_pending = pending_members(session, bundle)  # members whose first run was deferred
-        self.applications.runner.hand_over(bundle)
-        for member_id in members_pending:
-            self.applications.runner.queue.enqueue_advance(member_id)
+        self.applications.runner.hand_over(bundle, members_pending)
         return bundle, True
 
     def order(self, user: User, matters: list[str], data: dict,

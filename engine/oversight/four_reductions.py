@@ -27,18 +27,19 @@ from datetime import datetime
 from statistics import mean
 from typing import Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.bundles.policy import BundlePolicy, member_of
-from engine.definitions.versions import current_definition
+from engine.definitions.versions import current_definition, current_definitions
 from engine.events import EventKind
 from engine.oversight.calendar import WorkingCalendar
 from engine.oversight.deadlines import local_day
 from engine.people.assignment import APPLICANT_LANE, CLERK
 from engine.running.compiled import spec_of
 from engine.running.workflow import restored_specs
-from engine.store.models import Application, ApplicationStatus, Event, Matter, Task, TaskStatus, as_utc
+from engine.store.models import (Application, ApplicationStatus, Event, Matter, ServiceDefinition, Task, TaskStatus,
+                                 as_utc)
 
 ONLINE = "全程网办"  # a handling depth naming it needs no visit
 PICKUP = "pickup"  # a delivery handed over at a window: one visit
@@ -107,18 +108,20 @@ def four_reductions(session: Session, calendar: WorkingCalendar, matter: str | N
         definition = current_definition(session, code, required=matter is not None)
         policy = BundlePolicy.of(definition.policy) if definition is not None else None
         if definition is not None and not (policy and policy.cart):  # a cart's figures are its matters'
-            figures.append(_figures(session, calendar, session.get(Matter, code), scope))
+            figures.append(_figures(session, calendar, session.get(Matter, code), definition, scope))
         on_each()
     return figures
 
 
 def count_matters(session: Session) -> int:
-    return len(list(session.scalars(select(Matter.code))))
+    return session.scalar(select(func.count()).select_from(Matter))
 
 
-def _figures(session: Session, calendar: WorkingCalendar, matter: Matter, scope: Scope) -> FourReductions:
-    bundle = BundlePolicy.of(current_definition(session, matter.code).policy)
+def _figures(session: Session, calendar: WorkingCalendar, matter: Matter, definition: ServiceDefinition,
+             scope: Scope) -> FourReductions:
+    bundle = BundlePolicy.of(definition.policy)
     members = [session.get(Matter, code) for code in (bundle.matters if bundle else [])]
+    definitions = {matter.code: definition, **current_definitions(session, [m.code for m in members])}
     finished = session.scalars(select(Application).where(
         Application.matter_code == matter.code, Application.status == ApplicationStatus.COMPLETED,
         *scope.where())).all()
@@ -130,7 +133,7 @@ def _figures(session: Session, calendar: WorkingCalendar, matter: Matter, scope:
         promised_days=matter.promised_days, average_days=_average(days),
         p90_days=_p90(days),
         baseline_steps=_baseline(matter, members, "steps"),
-        steps=sum(staff_steps(session, m) for m in [matter, *members]),
+        steps=sum(staff_steps(definitions[m.code]) for m in [matter, *members]),
         average_steps=_average([_staff_tasks(session, apps) for apps in with_members.values()]),
         baseline_materials=_baseline(matter, members, "materials"),
         materials=len({name for m in [matter, *members] for name in required_materials(m)}),
@@ -141,10 +144,10 @@ def _figures(session: Session, calendar: WorkingCalendar, matter: Matter, scope:
         average_trips=_average([_visits(session, apps) for apps in with_members.values()]))
 
 
-def staff_steps(session: Session, matter: Matter) -> int:
-    """The staff steps of the matter's live BPMN: user and manual tasks not in the
-    applicant's lane, member steps (a bundle's) not counted — their matters count their own."""
-    spec, subprocesses = restored_specs(spec_of(current_definition(session, matter.code)))
+def staff_steps(definition: ServiceDefinition) -> int:
+    """The staff steps of a version's BPMN: user and manual tasks not in the applicant's
+    lane, member steps (a bundle's) not counted — their matters count their own."""
+    spec, subprocesses = restored_specs(spec_of(definition))
     return sum(1 for process in [spec, *subprocesses.values()] for task_spec in process.task_specs.values()
                if getattr(task_spec, "manual", False) and task_spec.lane != APPLICANT_LANE
                and not member_of(task_spec))

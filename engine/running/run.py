@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Mapping, Protocol
+from typing import Callable, Iterable, Mapping, Protocol
 
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -117,11 +117,14 @@ class Runner:
                 effect.apply(target)
             self._record_state(session, application, workflow, ended, now, actor)
 
-    def hand_over(self, application: Application) -> None:
-        """After commit: work the run left pending goes to the queue now; a bundle member that
-        ended hands its bundle the step to complete."""
+    def hand_over(self, application: Application, members_pending: Iterable[int] = ()) -> None:
+        """After commit: work the run left pending goes to the queue now — the application's,
+        and that of the members a bundle's run started (``members_pending``); a bundle member
+        that ended hands its bundle the step to complete."""
         if application.pending_since is not None:
             self.queue.enqueue_advance(application.id)
+        for member_id in members_pending:
+            self.queue.enqueue_advance(member_id)
         if application.bundle_id is not None and application.status == ApplicationStatus.COMPLETED:
             self.queue.enqueue_advance(application.bundle_id)
 
