@@ -9,7 +9,7 @@ from sqlalchemy import select
 from api.context import services
 from api.auth import roles
 from api.schemas import (APPLICATION_REF, ApplicationDetailSchema, ApplicationSchema, FormJsonSchema, IdempotencyHeaderSchema,
-                         MaterialsListSchema, MatterSchema, SituationSchema, SubmissionSchema)
+                         MaterialsListSchema, MatterSchema, SituationSchema, SubmissionSchema, TaskAnswerSchema)
 from engine.access import SUBMITTERS
 from engine.definitions.versions import current_definition
 from engine.errors import NotFound
@@ -17,7 +17,7 @@ from engine.definitions.guides import materials_for
 from engine.store.models import ApplicationStatus, Matter
 from engine.store.references import application_id_for
 from engine.running.compiled import compiled
-from engine.definitions.task_forms import SupplementForm
+from engine.definitions.task_forms import TASK_FORMS
 from forms.json_schema import form_json_schema
 
 blp = Blueprint("applicants", __name__, url_prefix="/api", description="Matters and applications (办件)")
@@ -148,14 +148,29 @@ class ApplicationDetail(MethodView):
         return application
 
 
+def _request_body(published: dict) -> dict:
+    """A form's JSON Schema as an OpenAPI 3.0 request body (which reads no $schema and no
+    examples: the first example is its example)."""
+    schema = {key: value for key, value in published.items() if key not in ("$schema", "examples")}
+    example = published["examples"][0]
+    return {"required": True, "content": {"application/json": {"schema": schema | {"example": example}}}}
+
+
+# 补正's body is the answer to the supplement task form (forms/tasks/supplement.form.json): taken as an open
+# object (TaskAnswerSchema) and checked by the engine like every task answer; documented as the form's JSON Schema
+SUPPLEMENT_BODY = _request_body(form_json_schema(TASK_FORMS["supplement"].form, "补正材料"))
+
+
 @blp.route(f"/applications/<{APPLICATION_REF}:reference>/supplement")
 class Supplement(MethodView):
-    @blp.arguments(SupplementForm)
+    @blp.arguments(TaskAnswerSchema)
+    @blp.doc(requestBody=SUPPLEMENT_BODY)
     @blp.response(200, ApplicationSchema)
     @blp.alt_response(400, "BAD_REQUEST")
     @blp.alt_response(404, "NOT_FOUND")
     @blp.alt_response(409, "CONFLICT")
     @roles(*SUBMITTERS)
     def post(self, answer: dict, reference: str):
-        """补正: hand in every material the window asked for; the clock resumes."""
+        """补正: hand in every material the window asked for; the clock resumes. The body is the
+        answer to the supplement form (422 naming each field, an item's as ``materials.0.name``)."""
         return services().applications.supplement(g.user, application_id(reference), answer)

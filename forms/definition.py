@@ -5,9 +5,25 @@ truth; this module builds one marshmallow Schema per form so the server checks e
 submission the same way whatever the browser did. Only the components and options we can
 enforce are accepted: anything else is a FormDefinitionError at deploy time rather than
 a rule that silently does nothing for applicants.
+
+The same compiler loads the applicant forms (申请表, forms/*.form.json) and the task forms
+clerks fill (办理表单, forms/tasks/*.form.json: engine/definitions/task_forms.py). Besides the
+plain input components it takes:
+
+- ``dynamiclist`` (动态列表): a list of objects under its ``path``, each item checked by the
+  list's own ``components`` (plain inputs; no list inside a list, no personal data, which
+  engine/oversight/privacy.py could not mask there). ``properties.minItems`` (a list with
+  one or more is required) and ``properties.maxItems`` (else MAX_ITEMS) bound its length.
+  An item's errors are keyed by where they are: ``materials.0.name``.
+- ``defaultValue`` on an optional field: the answer when none is given (form-js shows it
+  when the data has none); it must itself be a valid answer, or be empty ("" or []).
+- ``valuesKey`` options (supplied with the data the form is shown with) only where the
+  caller asks for them (``data_choices``) because it checks the answer against those
+  options itself; each answer is then a short text.
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -15,6 +31,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
+from functools import partial
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
@@ -24,7 +41,8 @@ from forms.identifiers import credit_code_problem, normalise_resident_id, reside
 from forms.personal import PersonalKind, personal_kind, personal_problem
 from forms.numeric import MAX_MAGNITUDE, SIGNIFICANT_DIGITS, WHOLE_NUMBER, number_problem, parse_number
 
-__all__ = ["Form", "FormDefinitionError", "FormValidationError", "load_form", "load_form_file"]
+__all__ = ["Form", "FormDefinitionError", "FormValidationError", "answer_key", "label_of", "load_form",
+           "load_form_file"]
 
 REQUIRED = "必填 required"
 UNKNOWN_FIELD = "未知字段 unknown field"
@@ -33,7 +51,10 @@ KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED_KEYS = frozenset({"Meta"})  # Schema.from_dict puts its own Meta class under this name
 
 DISPLAY_TYPES = frozenset({"text", "spacer", "separator", "image", "html", "button", "iframe", "table"})
-UNSUPPORTED_TYPES = frozenset({"group", "dynamiclist", "taglist", "filepicker", "expression"})
+UNSUPPORTED_TYPES = frozenset({"group", "taglist", "filepicker", "expression"})
+LIST_TYPE = "dynamiclist"
+MAX_ITEMS = 100  # items of a dynamiclist (or a checklist of data choices) without properties.maxItems
+MAX_CHOICE_LENGTH = 200  # characters of one data choice (valuesKey)
 STRING_TYPES = frozenset({"textfield", "textarea"})
 MULTILINE_TYPES = frozenset({"textarea"})  # may hold line breaks and tabs
 CHOICE_TYPES = frozenset({"select", "radio", "checklist"})
@@ -147,6 +168,16 @@ def _range(minimum: float | None, maximum: float | None) -> Validator:
             return f"不能小于{minimum} must be at least {minimum}"
         if maximum is not None and value > maximum:
             return f"不能大于{maximum} must be at most {maximum}"
+        return None
+    return _check(problem)
+
+
+def _item_count(minimum: int, maximum: int) -> Validator:
+    def problem(items: list) -> str | None:
+        if len(items) < minimum:
+            return f"至少{minimum}项 must have at least {minimum} items"
+        if len(items) > maximum:
+            return f"最多{maximum}项 must have at most {maximum} items"
         return None
     return _check(problem)
 
@@ -275,9 +306,39 @@ def _choices(component: Mapping[str, Any]) -> list[Any]:
     return choices
 
 
-def _choice_field(component: Mapping[str, Any], required: bool) -> fields.Field:
+def _count_option(component: Mapping[str, Any], name: str, default: int) -> int:
+    """properties.minItems / maxItems: a whole number, also as the digits the form-js editor
+    saves a custom property as."""
+    value = _properties(component).get(name, default)
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value.strip()):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _ComponentProblem(f"properties.{name} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def has_data_choices(component: Mapping[str, Any]) -> bool:
+    """Whether the options come with the data the form is shown with (form-js ``valuesKey``)."""
+    return "values" not in component and isinstance(component.get("valuesKey"), str) and bool(component["valuesKey"])
+
+
+def _data_choice(required: bool = False) -> fields.Field:
+    """One answer among options the server does not know (valuesKey): a short line of text;
+    the caller that asked for data choices checks it against the options."""
+    return _Text(required=required, validate=[_check(text_problem), _length(1, MAX_CHOICE_LENGTH)],
+                 error_messages=_messages("必须是文本 must be text"))
+
+
+def _choice_field(component: Mapping[str, Any], required: bool, data_choices: bool) -> fields.Field:
+    checklist = component["type"] == "checklist"
+    if data_choices and has_data_choices(component):
+        if not checklist:
+            return _data_choice(required)
+        return fields.List(_data_choice(), required=required,
+                           validate=_item_count(0, _count_option(component, "maxItems", MAX_ITEMS)),
+                           error_messages=_messages("必须是列表 must be a list"))
     choices = _choices(component)
-    if component["type"] != "checklist":
+    if not checklist:
         return fields.Raw(required=required, validate=_one_of(choices),
                           error_messages=_messages("无效 invalid"))
     item = fields.Raw(validate=_one_of(choices))
@@ -293,14 +354,19 @@ def _datetime_field(component: Mapping[str, Any], required: bool) -> fields.Fiel
     return field_class(required=required, error_messages=_messages(invalid))
 
 
-def _build_field(component: Mapping[str, Any]) -> fields.Field:
+def _build_field(component: Mapping[str, Any], data_choices: bool) -> fields.Field:
     """Translate one input component (type already checked) into a marshmallow field."""
     validate = component.get("validate") or {}
     if not isinstance(validate, Mapping):
         raise _ComponentProblem("'validate' must be an object")
+    required = validate.get("required") is True
+    return _with_default(component, _input_field(component, validate, required, data_choices), required)
+
+
+def _input_field(component: Mapping[str, Any], validate: Mapping[str, Any], required: bool,
+                 data_choices: bool) -> fields.Field:
     if "conditional" in component:
         raise _ComponentProblem("'conditional' (FEEL show/hide) is not supported yet")
-    required = validate.get("required") is True
     kind = component["type"]
     fmt = _format(component, validate)  # also refuses a format on a non-textfield
     problem = personal_problem(component)
@@ -311,11 +377,35 @@ def _build_field(component: Mapping[str, Any]) -> fields.Field:
     if kind == "number":
         return _number_field(component, validate, required)
     if kind in CHOICE_TYPES:
-        return _choice_field(component, required)
+        return _choice_field(component, required, data_choices)
     if kind == "checkbox":
         return fields.Boolean(required=required, validate=_must_be_checked if required else None,
                               error_messages=_messages("必须是真或假 must be true or false"))
     return _datetime_field(component, required)
+
+
+def _with_default(component: Mapping[str, Any], built: fields.Field, required: bool) -> fields.Field:
+    """form-js ``defaultValue`` on an optional field: the answer when none is given, so data
+    always holds it (a gateway reads ``review['comment']`` whatever the clerk left blank).
+    An empty default ("", []) makes a text "" and a list [] (on any other field it is no
+    default); any other must be a valid answer itself. On a required field it only
+    pre-fills the page: the answer is still required."""
+    default = component.get("defaultValue")
+    if default is None or required:
+        return built
+    if _is_blank(default):
+        empty = "" if component["type"] in STRING_TYPES else [] if isinstance(built, fields.List) else None
+        if empty is None:
+            return built
+        default = empty
+    else:
+        try:
+            default = _jsonable(built.deserialize(default))
+        except ValidationError as exc:
+            raise _ComponentProblem(f"defaultValue {default!r} is not a valid answer: "
+                                    + "; ".join(_flatten(exc.messages))) from exc
+    built.load_default = partial(copy.deepcopy, default)  # a fresh copy per answer: lists are not shared
+    return built
 
 
 # --- schema ----------------------------------------------------------------------------
@@ -354,10 +444,21 @@ def _flatten(messages: Any) -> list[str]:
     return [str(messages)]
 
 
+class _ItemSchema(_FormSchema):
+    """One item of a dynamiclist: checked like a form of its own."""
+
+    error_messages = {"unknown": UNKNOWN_FIELD, "type": "每一项必须是对象 each item must be an object"}
+
+
 def _jsonable(value: Any) -> Any:
-    """Dates/times as ISO strings so cleaned data can be stored as JSON and read by rules."""
+    """Dates/times as ISO strings so cleaned data can be stored as JSON and read by rules;
+    a dynamiclist's items likewise."""
     if isinstance(value, (date, time)):
         return value.isoformat()
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _jsonable(item) for key, item in value.items()}
     return value
 
 
@@ -394,7 +495,24 @@ class Form:
 def _error_dict(messages: Any) -> dict[str, list[str]]:
     if not isinstance(messages, Mapping):
         return {"_schema": _flatten(messages)}
-    return {str(key): _flatten(value) for key, value in messages.items()}
+    errors: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        errors.update(_located(str(key), value))
+    return errors
+
+
+def _located(key: str, messages: Any) -> dict[str, list[str]]:
+    """A dynamiclist's errors come nested by item index and field: each gets its own key,
+    ``materials.0.name`` (an item that is no object: ``materials.0``). Anything else is the
+    field's own list of messages (a checklist's item errors name the item in the text)."""
+    nested = isinstance(messages, Mapping) and messages and all(isinstance(item, Mapping) for item in messages.values())
+    if not nested:
+        return {key: _flatten(messages)}
+    located: dict[str, list[str]] = {}
+    for index, item in messages.items():
+        for name, inner in item.items():
+            located.update(_located(f"{key}.{index}" if name == "_schema" else f"{key}.{index}.{name}", inner))
+    return located
 
 
 # --- loading ---------------------------------------------------------------------------
@@ -418,11 +536,65 @@ def _where(index: int, component: Any) -> str:
     """Name a component so an author can find it in the editor."""
     if not isinstance(component, Mapping):
         return f"components[{index}]"
-    label = component.get("key") or component.get("id")
+    label = component.get("key") or component.get("path") or component.get("id")
     return f"components[{index}] ({label})" if label else f"components[{index}]"
 
 
-def _component_field(component: Any, seen: set[str]) -> tuple[str, fields.Field] | None:
+def answer_key(component: Mapping[str, Any]) -> Any:
+    """Where a component's answer goes in the data: an input's ``key``, a dynamiclist's ``path``."""
+    return component.get("path") if component.get("type") == LIST_TYPE else component.get("key")
+
+
+def label_of(component: Mapping[str, Any]) -> str | None:
+    """The name a person reads on the page: form-js shows a datetime's ``dateLabel`` (or
+    ``timeLabel`` for a time), not its ``label``; every other component its ``label``."""
+    if component.get("type") == "datetime":
+        return component.get("dateLabel") or component.get("timeLabel") or component.get("label")
+    return component.get("label")
+
+
+@dataclass
+class _Loading:
+    """What one load_form call allows, and the problems it has found so far."""
+
+    data_choices: bool
+    problems: list[str] = field(default_factory=list)
+
+
+def _schema_fields(components: list, where: str, loading: _Loading, in_list: bool = False) -> dict[str, fields.Field]:
+    """The fields of a form's components (or of a dynamiclist's items); a broken component
+    adds its problem to ``loading`` and no field."""
+    built: dict[str, fields.Field] = {}
+    seen: set[str] = set()
+    for index, component in enumerate(components):
+        place = where + _where(index, component)
+        try:
+            named = _component_field(component, seen, place, loading, in_list)
+        except _ComponentProblem as exc:
+            loading.problems.append(f"{place}: {exc}")
+            continue
+        if named is not None:
+            built[named[0]] = named[1]
+    return built
+
+
+def _answer_name(component: Mapping[str, Any], kind: str, seen: set[str]) -> str:
+    name = "path" if kind == LIST_TYPE else "key"
+    key = component.get(name)
+    if not isinstance(key, str) or not key:
+        raise _ComponentProblem(f"{kind} component has no {name!r}")
+    if not KEY_PATTERN.match(key):
+        raise _ComponentProblem(f"{name} {key!r} must be a plain identifier (letters, digits, _; no dots)")
+    if key in RESERVED_KEYS:
+        raise _ComponentProblem(f"{name} {key!r} is reserved (it would replace the schema's Meta options)")
+    if key in seen:
+        raise _ComponentProblem(f"duplicate key {key!r}")
+    seen.add(key)
+    return key
+
+
+def _component_field(component: Any, seen: set[str], where: str, loading: _Loading,
+                     in_list: bool) -> tuple[str, fields.Field] | None:
     """Field for one component; None for display-only components; _ComponentProblem if broken."""
     if not isinstance(component, Mapping):
         raise _ComponentProblem("must be an object")
@@ -433,50 +605,66 @@ def _component_field(component: Any, seen: set[str]) -> tuple[str, fields.Field]
         return None
     if kind in UNSUPPORTED_TYPES:
         raise _ComponentProblem(f"component type {kind!r} is not supported yet")
-    if kind not in INPUT_TYPES:
+    if kind == LIST_TYPE and in_list:
+        raise _ComponentProblem("a dynamiclist inside a dynamiclist is not supported yet")
+    if kind not in INPUT_TYPES and kind != LIST_TYPE:
         raise _ComponentProblem(f"unknown component type {kind!r}")
-    key = component.get("key")
-    if not isinstance(key, str) or not key:
-        raise _ComponentProblem(f"{kind} component has no 'key'")
-    if not KEY_PATTERN.match(key):
-        raise _ComponentProblem(f"key {key!r} must be a plain identifier (letters, digits, _; no dots)")
-    if key in RESERVED_KEYS:
-        raise _ComponentProblem(f"key {key!r} is reserved (it would replace the schema's Meta options)")
-    if key in seen:
-        raise _ComponentProblem(f"duplicate key {key!r}")
-    seen.add(key)
-    return key, _build_field(component)
+    key = _answer_name(component, kind, seen)
+    if kind == LIST_TYPE:
+        return key, _list_field(component, where, loading)
+    built = _build_field(component, loading.data_choices)
+    if in_list and personal_kind(component) is not None:
+        raise _ComponentProblem("personal data inside a dynamiclist is not supported yet "
+                                "(it could not be masked: engine/oversight/privacy.py masks whole answers)")
+    return key, built
 
 
-def load_form(source: str | Mapping, filename: str = "<form>") -> Form:
-    """Load a form-js schema (JSON text or parsed mapping); raise FormDefinitionError listing all problems."""
+def _list_field(component: Mapping[str, Any], where: str, loading: _Loading) -> fields.Field:
+    """A dynamiclist: a list of objects under its path, each checked by the list's components."""
+    if component.get("isRepeating") is not True:
+        raise _ComponentProblem("a dynamiclist must repeat ('isRepeating': true); a group is not supported yet")
+    for option in ("conditional", "defaultValue"):
+        if option in component:
+            raise _ComponentProblem(f"{option!r} is not supported on a dynamiclist")
+    children = component.get("components")
+    if not isinstance(children, list):
+        raise _ComponentProblem("a dynamiclist needs its 'components' list")
+    minimum = _count_option(component, "minItems", 0)
+    maximum = _count_option(component, "maxItems", MAX_ITEMS)
+    if minimum > maximum:
+        raise _ComponentProblem(f"properties.minItems {minimum} is more than properties.maxItems {maximum}")
+    known = len(loading.problems)
+    item_fields = _schema_fields(children, f"{where}.", loading, in_list=True)
+    if not item_fields and len(loading.problems) == known:
+        raise _ComponentProblem("a dynamiclist needs at least one input component")
+    item = _ItemSchema.from_dict(item_fields, name=f"Item_{component['path']}")
+    return fields.List(fields.Nested(item), required=minimum > 0, validate=_item_count(minimum, maximum),
+                       error_messages=_messages("必须是列表 must be a list"))
+
+
+def load_form(source: str | Mapping, filename: str = "<form>", data_choices: bool = False) -> Form:
+    """Load a form-js schema (JSON text or parsed mapping); raise FormDefinitionError listing all problems.
+
+    ``data_choices``: accept choices whose options come with the data (``valuesKey``); only
+    for a caller that checks those answers itself (the task forms: engine/definitions/task_forms.py)."""
     document = _parse(source, filename)
     components = document.get("components")
     if not isinstance(components, list):
         raise FormDefinitionError(filename, ["missing 'components' list"])
-    problems: list[str] = []
+    loading = _Loading(data_choices)
     form_id = document.get("id")
     if not isinstance(form_id, str) or not form_id:
-        problems.append("missing form 'id'")
-    schema_fields: dict[str, fields.Field] = {}
-    seen: set[str] = set()
-    for index, component in enumerate(components):
-        try:
-            built = _component_field(component, seen)
-        except _ComponentProblem as exc:
-            problems.append(f"{_where(index, component)}: {exc}")
-            continue
-        if built is not None:
-            schema_fields[built[0]] = built[1]
-    if not schema_fields and not problems:
-        problems.append("form has no input components")
-    if problems:
-        raise FormDefinitionError(filename, problems)
+        loading.problems.append("missing form 'id'")
+    schema_fields = _schema_fields(components, "", loading)
+    if not schema_fields and not loading.problems:
+        loading.problems.append("form has no input components")
+    if loading.problems:
+        raise FormDefinitionError(filename, loading.problems)
     schema_class = _FormSchema.from_dict(schema_fields, name=f"Form_{form_id}")
     return Form(id=form_id, components=[dict(c) for c in components], schema=schema_class())
 
 
-def load_form_file(path: str | os.PathLike[str]) -> Form:
+def load_form_file(path: str | os.PathLike[str], data_choices: bool = False) -> Form:
     """Load a ``*.form.json`` file; the file name is used in problem messages."""
     with open(path, encoding="utf-8") as handle:
-        return load_form(handle.read(), os.fspath(path))
+        return load_form(handle.read(), os.fspath(path), data_choices)

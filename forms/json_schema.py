@@ -4,7 +4,8 @@ submission's ``data``.
 
 It is read off the same form-js components forms/definition.py validates, through the same
 readers (required, lengths, patterns, formats, ranges, decimal places, choices), so the two
-cannot drift apart; labels become titles. It describes canonical answers: the server also
+cannot drift apart; labels become titles (a date's ``dateLabel``), a dynamiclist an array of
+objects. It describes canonical answers: the server also
 forgives what an applicant's browser does (surrounding spaces, a lower-case x, blank
 optional fields, numbers as decimal strings) and checks what a schema cannot say (check
 characters, birth dates, region codes, control characters) — the server's 422 is the word.
@@ -17,8 +18,9 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from forms.definition import (CHOICE_TYPES, PHONE_PATTERN, STRING_TYPES, Form, _choices, _decimal_places, _format,
-                              _length_option, _number_option)
+from forms.definition import (CHOICE_TYPES, LIST_TYPE, MAX_CHOICE_LENGTH, MAX_ITEMS, PHONE_PATTERN, STRING_TYPES, Form,
+                              _choices, _count_option, _decimal_places, _format, _length_option, _number_option,
+                              answer_key, has_data_choices, label_of)
 from forms.identifiers import CREDIT_CODE_ALPHABET, make_credit_code, make_resident_id
 from forms.numeric import MAX_MAGNITUDE
 
@@ -47,25 +49,29 @@ DATETIME_EXAMPLES = {"date": "2026-03-02", "time": "09:30", "datetime": "2026-03
 
 def form_json_schema(form: Form, title: str) -> dict:
     """The form's answers as a JSON Schema object, with one example answer set."""
-    inputs = [c for c in form.components if c.get("key") in form.schema.fields]
+    inputs = [c for c in form.components if answer_key(c) in form.schema.fields]
     return {
         "$schema": DIALECT, "title": title, "type": "object",
-        "properties": {c["key"]: _property(c) for c in inputs},
-        "required": [c["key"] for c in inputs if form.schema.fields[c["key"]].required],
+        "properties": {answer_key(c): _property(c) for c in inputs},
+        "required": [answer_key(c) for c in inputs if form.schema.fields[answer_key(c)].required],
         "additionalProperties": False,
         "examples": [example_answers(form)],
     }
 
 
 def _property(component: Mapping[str, Any]) -> dict:
-    schema = {"title": component.get("label") or component["key"]}
+    schema = {"title": label_of(component) or answer_key(component)}
     if component.get("description"):
         schema["description"] = component["description"]
     kind = component["type"]
+    if kind == LIST_TYPE:
+        return schema | _list(component)
     if kind in STRING_TYPES:
         return schema | _text(component)
     if kind == "number":
         return schema | _number(component)
+    if kind in CHOICE_TYPES and has_data_choices(component):
+        return schema | _data_choices(component)
     if kind in CHOICE_TYPES:
         choice = {"enum": _choices(component)}
         labels = "；".join(f"{item['value']}：{item.get('label', item['value'])}" for item in component["values"])
@@ -78,6 +84,29 @@ def _property(component: Mapping[str, Any]) -> dict:
 
 def _validate(component: Mapping[str, Any]) -> Mapping[str, Any]:
     return component.get("validate") or {}
+
+
+def _inputs(component: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A dynamiclist's input components (display components have no key)."""
+    return [c for c in component["components"] if c.get("key")]
+
+
+def _list(component: Mapping[str, Any]) -> dict:
+    children = _inputs(component)
+    item = {"type": "object", "properties": {c["key"]: _property(c) for c in children},
+            "required": [c["key"] for c in children if _validate(c).get("required") is True],
+            "additionalProperties": False}
+    schema = {"type": "array", "items": item, "maxItems": _count_option(component, "maxItems", MAX_ITEMS)}
+    minimum = _count_option(component, "minItems", 0)
+    return schema | ({"minItems": minimum} if minimum else {})
+
+
+def _data_choices(component: Mapping[str, Any]) -> dict:
+    """Options that come with the data the form is shown with (valuesKey): any short text here."""
+    choice = {"type": "string", "minLength": 1, "maxLength": MAX_CHOICE_LENGTH}
+    if component["type"] != "checklist":
+        return choice
+    return {"type": "array", "items": choice, "maxItems": _count_option(component, "maxItems", MAX_ITEMS)}
 
 
 def _text(component: Mapping[str, Any]) -> dict:
@@ -110,28 +139,36 @@ def _number(component: Mapping[str, Any]) -> dict:
 def example_answers(form: Form) -> dict:
     """An answer for every required field (and none for the optional ones) that the form
     accepts; a required text field with a pattern of its own gets none (nothing to guess)."""
+    return _examples([c for c in form.components if answer_key(c) in form.schema.fields
+                      and form.schema.fields[answer_key(c)].required])
+
+
+def _examples(components: list[Mapping[str, Any]]) -> dict:
     answers = {}
-    for component in form.components:
-        key = component.get("key")
-        if key in form.schema.fields and form.schema.fields[key].required:
-            answer = _example(component)
-            if answer is not None:
-                answers[key] = answer
+    for component in components:
+        answer = _example(component)
+        if answer is not None:
+            answers[answer_key(component)] = answer
     return answers
 
 
 def _example(component: Mapping[str, Any]) -> Any:
     kind, validate = component["type"], _validate(component)
+    if kind == LIST_TYPE:
+        item = _examples([c for c in _inputs(component) if _validate(c).get("required") is True])
+        return [item] * max(1, _count_option(component, "minItems", 0))
     if kind in STRING_TYPES:
         fmt = _format(component, validate)
         if fmt is not None:
             return FORMAT_EXAMPLES[fmt]
-        label = str(component.get("label") or component["key"])
+        label = str(label_of(component) or component["key"])
         return None if validate.get("pattern") else label[:_length_option(validate, "maxLength")]
     if kind == "number":
         minimum = _number_option(validate, "min")
         least = 1 if minimum is None else minimum
         return math.ceil(least) if _decimal_places(component) == 0 else least
+    if kind in CHOICE_TYPES and has_data_choices(component):
+        return None  # the options come with the data: nothing to guess
     if kind in CHOICE_TYPES:
         first = _choices(component)[0]
         return [first] if kind == "checklist" else first

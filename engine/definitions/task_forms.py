@@ -1,4 +1,4 @@
-"""Task forms: what a person enters to complete a human task, chosen per BPMN user task.
+"""Task forms (办理表单): what a person enters to complete a human task, chosen per BPMN user task.
 
 A user task names its form with the extension property ``taskForm`` (SpiffWorkflow's
 ``spiffworkflow:properties``); without one it gets ``review``. The validated answer is
@@ -9,126 +9,142 @@ steps (or four departments' reviews in parallel, merged at the join) none overwr
 another. Forms are checked at deploy time: a user task naming an unknown form is refused
 there, not when a clerk meets it.
 
+Each form is a form-js schema, forms/tasks/<name>.form.json, that an analyst edits in the
+form-js editor and a clerk page renders with the form-js viewer (``describe``). It is
+compiled once, at import, by the compiler of the applicant forms (forms/definition.py):
+fields, types, choices, lengths. What form-js cannot say — one field required by the
+answer of another — is a rule here, in ``RULES`` (one function per rule, each returning
+field -> messages), applied once the compiled form accepts the answer. A rule reads the
+answer with ``get``: an analyst may make a field optional or drop its default.
+
+The intake form's missing materials (所缺材料) are options that come with the data the page
+shows the form with (``valuesKey: matter_materials``: the matter's materials); the form
+takes any names, and engine/tasks.py checks them against the matter's catalogue.
+
 Who fills a task is engine/people/assignment.py's matter.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
-
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+import copy
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from engine.errors import InvalidInput, Problem
 from engine.policy.grants import AMOUNT, as_json_number, exact
 from engine.store.models import Outcome
+from forms import tasks as shipped_task_forms
+from forms.definition import REQUIRED, Form, FormDefinitionError, FormValidationError, load_form
 
 DEFAULT_FORM = "review"
 ANSWERS = "answers"  # workflow data: user task id -> its answer
+FORMS_DIR = Path(shipped_task_forms.__file__).parent  # forms/tasks/<name>.form.json
+SUFFIX = ".form.json"
 REASON_REQUIRED = "请说明理由 a reason is required"
+REQUIRED_FOR_MAIL = "邮寄须填写 required for mail"
+
+Errors = dict[str, list[str]]
+Rule = Callable[[Mapping[str, Any]], Errors]
 
 
-class _TaskForm(Schema):
-    class Meta:
-        unknown = RAISE
+# --- rules between fields (form-js cannot state them) ----------------------------------
+
+def rejection_states_reason(answer: Mapping[str, Any]) -> Errors:
+    """审核: 不予批准 states its reason."""
+    if answer.get("outcome") == Outcome.REJECT and not answer.get("comment"):
+        return {"comment": ["不予批准须说明理由 a rejection states its reason"]}
+    return {}
 
 
-class Amount(fields.Field):
-    """A money amount as a JSON number, exactly as given: never rounded or truncated."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | float:
-        try:
-            return as_json_number(exact(value))
-        except InvalidInput as exc:
-            raise ValidationError(exc.errors[AMOUNT]) from exc
+def refusal_states_reason(answer: Mapping[str, Any]) -> Errors:
+    """受理: 不予受理 states its reason."""
+    if answer.get("outcome") == "refuse" and not answer.get("comment"):
+        return {"comment": [REASON_REQUIRED]}
+    return {}
 
 
-class ReviewForm(_TaskForm):
-    """审核 / 审批: approve or reject; a rejection states its reason."""
-
-    outcome = fields.String(required=True, validate=validate.OneOf([Outcome.APPROVE, Outcome.REJECT]))
-    comment = fields.String(load_default="", validate=validate.Length(max=2000))
-    amount = Amount(metadata={"description": "核定金额 in yuan, exact (at most two decimals); "
-                                            "within what the matter allows (engine/policy/grants.py)"})
-
-    @validates_schema
-    def _reason(self, data: dict, **_kwargs: Any) -> None:
-        if data.get("outcome") == Outcome.REJECT and not data.get("comment", "").strip():
-            raise ValidationError("不予批准须说明理由 a rejection states its reason", "comment")
+def supplement_lists_materials(answer: Mapping[str, Any]) -> Errors:
+    """受理: 一次性告知 names every missing material at once."""
+    if answer.get("outcome") == "supplement" and not answer.get("missing_materials"):
+        return {"missing_materials": ["一次性告知须列明全部所缺材料 list every missing material"]}
+    return {}
 
 
-class IntakeForm(_TaskForm):
-    """受理: accept, refuse (不予受理, with the reason), or ask for every missing
-    material at once (一次性告知)."""
-
-    outcome = fields.String(required=True, validate=validate.OneOf(["accept", "refuse", "supplement"]))
-    comment = fields.String(load_default="", validate=validate.Length(max=2000))
-    missing_materials = fields.List(fields.String(validate=validate.Length(min=1, max=200)),
-                                    load_default=list, validate=validate.Length(max=50))
-
-    @validates_schema
-    def _consistent(self, data: dict, **_kwargs: Any) -> None:
-        if data.get("outcome") == "refuse" and not data.get("comment", "").strip():
-            raise ValidationError(REASON_REQUIRED, "comment")
-        if data.get("outcome") == "supplement" and not data.get("missing_materials"):
-            raise ValidationError("一次性告知须列明全部所缺材料 list every missing material", "missing_materials")
+def mail_needs_tracking(answer: Mapping[str, Any]) -> Errors:
+    """出件: what is mailed has a courier, a tracking number and an address."""
+    if answer.get("method") != "mail":
+        return {}
+    return {name: [REQUIRED_FOR_MAIL] for name in ("courier", "tracking_no", "address") if not answer.get(name)}
 
 
-class Material(Schema):
-    class Meta:
-        unknown = RAISE
-
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    reference = fields.String(required=True, validate=validate.Length(min=1, max=500),
-                              metadata={"description": "where the document is: an upload id or e-licence number"})
+def pickup_names_collector(answer: Mapping[str, Any]) -> Errors:
+    """出件: what is handed over at the window names who collected it."""
+    if answer.get("method") == "pickup" and not answer.get("collected_by"):
+        return {"collected_by": ["现场领取须填写领取人 who collected it"]}
+    return {}
 
 
-class SupplementForm(_TaskForm):
-    """补正: the applicant hands in the materials the window asked for."""
-
-    materials = fields.List(fields.Nested(Material), required=True, validate=validate.Length(min=1, max=50))
-    note = fields.String(load_default="", validate=validate.Length(max=2000))
-
-
-class DeliveryForm(_TaskForm):
-    """出件: the result handed over at the window or sent by mail with a tracking number."""
-
-    method = fields.String(required=True, validate=validate.OneOf(["pickup", "mail"]))
-    courier = fields.String(validate=validate.Length(min=1, max=50))
-    tracking_no = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9-]{6,40}$"))
-    address = fields.String(validate=validate.Length(min=1, max=300))
-    collected_by = fields.String(validate=validate.Length(min=1, max=50))
-
-    @validates_schema
-    def _mail_needs_tracking(self, data: dict, **_kwargs: Any) -> None:
-        if data.get("method") == "mail":
-            missing = {name: ["邮寄须填写 required for mail"]
-                       for name in ("courier", "tracking_no", "address") if not data.get(name)}
-            if missing:
-                raise ValidationError(missing)
-        if data.get("method") == "pickup" and not data.get("collected_by"):
-            raise ValidationError("现场领取须填写领取人 who collected it", "collected_by")
+def check_is_stated(answer: Mapping[str, Any]) -> Errors:
+    """核查: passed or not is always stated. A form-js checkbox sends false unticked, but a
+    required checkbox means "must be ticked", so the form cannot require an answer either way."""
+    return {} if "passed" in answer else {"passed": [REQUIRED]}
 
 
-class VerificationForm(_TaskForm):
-    """告知承诺 核查: after an approval on commitment, the department checks the facts
-    (document check, online check or site visit); a failed check states what was found."""
-
-    method = fields.String(required=True, validate=validate.OneOf(["document", "online", "site_visit"]))
-    passed = fields.Boolean(required=True)
-    findings = fields.String(load_default="", validate=validate.Length(max=2000))
-
-    @validates_schema
-    def _failure_says_why(self, data: dict, **_kwargs: Any) -> None:
-        if data.get("passed") is False and not data.get("findings", "").strip():
-            raise ValidationError("核查不通过须写明核查情况 a failed check states its findings", "findings")
+def failure_states_findings(answer: Mapping[str, Any]) -> Errors:
+    """核查: a failed check states what was found."""
+    if answer.get("passed") is False and not answer.get("findings"):
+        return {"findings": ["核查不通过须写明核查情况 a failed check states its findings"]}
+    return {}
 
 
-TASK_FORMS: dict[str, type[_TaskForm]] = {
-    "review": ReviewForm,
-    "intake": IntakeForm,
-    "supplement": SupplementForm,
-    "delivery": DeliveryForm,
-    "verification": VerificationForm,
+RULES: dict[str, tuple[Rule, ...]] = {  # by form name; a form without rules has no entry
+    "review": (rejection_states_reason,),
+    "intake": (refusal_states_reason, supplement_lists_materials),
+    "delivery": (mail_needs_tracking, pickup_names_collector),
+    "verification": (check_is_stated, failure_states_findings),
 }
+
+
+# --- the registry ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TaskForm:
+    """One task form: its form-js schema as the file holds it, compiled, and its rules."""
+
+    name: str
+    schema: dict
+    form: Form
+    rules: tuple[Rule, ...]
+
+    def errors(self, answer: Mapping[str, Any]) -> Errors:
+        """Every rule's errors, merged by field."""
+        found: Errors = {}
+        for rule in self.rules:
+            for key, messages in rule(answer).items():
+                found.setdefault(key, []).extend(messages)
+        return found
+
+
+def _load(path: Path) -> TaskForm:
+    name = path.name.removesuffix(SUFFIX)
+    text = path.read_text(encoding="utf-8")
+    form = load_form(text, str(path), data_choices=True)
+    if form.id != name:
+        raise FormDefinitionError(str(path), [f"form id {form.id!r} is not the task form's name {name!r}"])
+    return TaskForm(name, json.loads(text), form, RULES.get(name, ()))
+
+
+def _load_all() -> dict[str, TaskForm]:
+    """Every forms/tasks/*.form.json, by name; rules only for forms that exist."""
+    loaded = {task_form.name: task_form for task_form in map(_load, sorted(FORMS_DIR.glob(f"*{SUFFIX}")))}
+    if stray := sorted(set(RULES) - set(loaded)):
+        raise FormDefinitionError(str(FORMS_DIR), [f"rules for task forms that do not exist: {', '.join(stray)}"])
+    return loaded
+
+
+TASK_FORMS: dict[str, TaskForm] = _load_all()
 
 
 def form_name(task_spec) -> str:
@@ -147,32 +163,24 @@ def check_task_forms(specs: list, filename: str) -> list[Problem]:
             if getattr(task_spec, "manual", False) and form_name(task_spec) not in TASK_FORMS]
 
 
-def validate_answer(name: str, answer: Mapping) -> dict:
-    """The cleaned answer, or InvalidInput with every field error at once (422)."""
-    if not isinstance(answer, Mapping):
-        raise InvalidInput("the task form has errors", {"_schema": ["must be an object"]})
+def validate_answer(name: str, answer: Any) -> dict:
+    """The cleaned answer, or InvalidInput (422) with every field error at once: first the
+    form's own, then, once the form accepts the answer, its rules'. An optional field left
+    blank holds its default ("" for a comment, [] for missing materials). An amount is kept
+    as the exact number given: an int when whole (engine/policy/grants.py)."""
+    task_form = TASK_FORMS[name]
     try:
-        return TASK_FORMS[name]().load(dict(answer))
-    except ValidationError as exc:
-        raise InvalidInput("the task form has errors", _messages(exc.messages)) from exc
+        cleaned = task_form.form.validate(answer)
+    except FormValidationError as exc:
+        raise InvalidInput("the task form has errors", exc.errors) from exc
+    errors = task_form.errors(cleaned)
+    if errors:
+        raise InvalidInput("the task form has errors", errors)
+    if AMOUNT in cleaned:
+        cleaned[AMOUNT] = as_json_number(exact(cleaned[AMOUNT]))
+    return cleaned
 
 
 def describe(name: str) -> dict:
-    """The form's fields for a client to render: type, required, choices."""
-    return {"name": name, "fields": {key: _describe_field(field) for key, field in TASK_FORMS[name]().fields.items()}}
-
-
-def _describe_field(field: fields.Field) -> dict:
-    description: dict[str, Any] = {"type": type(field).__name__.lower(), "required": field.required}
-    for validator in field.validators:
-        if isinstance(validator, validate.OneOf):
-            description["choices"] = list(validator.choices)
-    if isinstance(field, fields.List) and isinstance(field.inner, fields.Nested):
-        description["items"] = {k: _describe_field(f) for k, f in field.inner.schema.fields.items()}
-    return description
-
-
-def _messages(messages: Any) -> dict[str, list]:
-    if isinstance(messages, Mapping):
-        return {str(key): value if isinstance(value, list) else [value] for key, value in messages.items()}
-    return {"_schema": list(messages) if isinstance(messages, list) else [str(messages)]}
+    """The form-js schema of the form, for the clerk page to render with the form-js viewer."""
+    return copy.deepcopy(TASK_FORMS[name].schema)

@@ -68,8 +68,9 @@ def test_a_full_window_run_with_a_supplement_request_and_delivery_by_mail(clocke
 
     intake = open_task(client, staff["window"], application["id"])
     detail = client.get(f"/api/tasks/{intake['id']}", staff["window"]).get_json()
-    assert detail["form"]["name"] == "intake"
-    assert detail["form"]["fields"]["outcome"]["choices"] == ["accept", "refuse", "supplement"]
+    assert detail["form"]["id"] == "intake"  # the form-js schema the clerk page renders
+    outcome = next(c for c in detail["form"]["components"] if c.get("key") == "outcome")
+    assert [choice["value"] for choice in outcome["values"]] == ["accept", "refuse", "supplement"]
     assert application["id"] not in [t["application_id"] for t in client.get("/api/tasks", staff["reviewer"]).get_json()]
 
     # 一次性告知: every missing material at once; names must be the matter's materials
@@ -92,6 +93,10 @@ def test_a_full_window_run_with_a_supplement_request_and_delivery_by_mail(clocke
     short = client.post(f"/api/applications/{application['reference']}/supplement", applicant,
                         json={"materials": [{"name": "占道位置平面示意图", "reference": "upload-1"}]})
     assert short.status_code == 422 and "交通安全保障方案" in str(short.get_json()["errors"])
+    unnamed = client.post(f"/api/applications/{application['reference']}/supplement", applicant,
+                          json={"materials": [{"name": "交通安全保障方案"}]})
+    assert unnamed.status_code == 422
+    assert unnamed.get_json()["errors"] == {"materials.0.reference": ["必填 required"]}
     resumed = client.post(f"/api/applications/{application['reference']}/supplement", applicant, json={
         "materials": [{"name": "交通安全保障方案", "reference": "upload-2"}], "note": "已补交"})
     assert resumed.status_code == 200, resumed.get_json()

@@ -24,8 +24,8 @@ def review_task(api, services, new_user, resident, applicant_for):
 
 
 @pytest.mark.parametrize("amount, says", [(100000, "100、200、500"), (150, "100、200、500"), (1.5, "100、200、500"),
-                                          (100.001, "最多两位小数"), (-100, "非负"), ("abc", "不是数字"),
-                                          (True, "不是数字"), ("1e400", "超出范围")])
+                                          (100.001, "最多保留2位小数"), (-100, "不能小于0"), ("abc", "请输入数字"),
+                                          (True, "请输入数字"), ("1e400", "请输入数字")])
 def test_an_amount_outside_the_bands_or_inexact_is_refused_naming_what_is_allowed(api, review_task, amount, says):
     application_id, task_id, clerk = review_task()
     reply = api.post(f"/api/tasks/{task_id}/complete", clerk, json={"outcome": "approve", "amount": amount})

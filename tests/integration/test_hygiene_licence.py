@@ -88,7 +88,7 @@ def test_notify_and_commit_verification_fires_by_timer_and_a_false_commitment_re
     verify = health_task(client, clerk, approved["id"])
     assert verify["title"] == "告知承诺核查"
     detail = client.get(f"/api/tasks/{verify['id']}", clerk).get_json()
-    assert detail["form"]["name"] == "verification"
+    assert detail["form"]["id"] == "verification" and detail["form"]["type"] == "default"  # form-js schema
     client.post(f"/api/tasks/{verify['id']}/claim", clerk)
     assert client.post(f"/api/tasks/{verify['id']}/complete", clerk,
                        json={"method": "site_visit", "passed": False}).status_code == 422

@@ -98,3 +98,12 @@ def test_each_matter_form_is_a_schema_and_a_submission_example(api, document):
     assert set(senior["data"]) == set(schemas["MatterForm_senior_card"]["required"])
     assert schemas["MatterForm_senior_card"]["properties"]["id_number"]["title"] == "老人身份证号码"
     assert "/api/matters/{code}/schema" in schemas["Submission"]["properties"]["data"]["description"]
+
+
+def test_the_supplement_body_is_the_supplement_task_forms_json_schema(document):
+    supplement = document["paths"]["/api/applications/{reference}/supplement"]["post"]
+    schema = supplement["requestBody"]["content"]["application/json"]["schema"]
+    materials = schema["properties"]["materials"]
+    assert (materials["type"], materials["minItems"], materials["maxItems"]) == ("array", 1, 50)
+    assert materials["items"]["required"] == ["name", "reference"] and schema["required"] == ["materials"]
+    assert schema["example"] == {"materials": [{"name": "材料名称", "reference": "材料编号"}]}

@@ -9,6 +9,8 @@ import pytest
 
 from forms import (Form, FormDefinitionError, FormValidationError, load_form, load_form_file,
                    make_resident_id)
+from forms.definition import MAX_CHOICE_LENGTH, MAX_ITEMS, label_of
+from forms.json_schema import form_json_schema
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
 OLD_PERSON = make_resident_id("460100", date(1940, 3, 8), "021")
@@ -219,10 +221,9 @@ def test_unknown_type():
     assert "unknown component type 'signature'" in problems_of(form_of({"type": "signature", "key": "s"}))[0]
 
 
-@pytest.mark.parametrize("kind", ["group", "dynamiclist"])
-def test_nested_components_unsupported(kind):
-    problem = problems_of(form_of({"type": kind, "id": "Group_1", "components": [textfield("a")]}))[0]
-    assert f"'{kind}' is not supported" in problem and "Group_1" in problem
+def test_group_unsupported():
+    problem = problems_of(form_of({"type": "group", "id": "Group_1", "components": [textfield("a")]}))[0]
+    assert "'group' is not supported" in problem and "Group_1" in problem
 
 
 def test_unknown_format():
@@ -283,3 +284,125 @@ def test_schema_method_names_are_fine_as_keys():
     form = load_form(form_of(textfield("load"), textfield("validate"), textfield("fields")))
     data = {"load": "a", "validate": "b", "fields": "c"}
     assert form.validate(data) == data
+
+
+# --- dynamiclist, defaults, data choices, date labels ---------------------------------
+
+def dynamiclist(path="people", children=None, **extra) -> dict:
+    """A dynamiclist as the form-js 1.x editor saves one."""
+    return {"type": "dynamiclist", "id": "List_1", "path": path, "label": "家庭成员", "isRepeating": True,
+            "allowAddRemove": True, "defaultRepetitions": 1, "showOutline": True,
+            "components": children if children is not None else [
+                {"type": "text", "id": "Text_1", "text": "成员"},
+                textfield("name", validate={"required": True, "maxLength": 5}),
+                {"type": "number", "key": "age", "label": "年龄", "decimalDigits": 0},
+                {"type": "datetime", "key": "born", "subtype": "date", "dateLabel": "出生日期"}],
+            **extra}
+
+
+def test_dynamiclist_is_a_list_of_objects_each_checked_by_its_components():
+    form = load_form(form_of(textfield("note"), dynamiclist()))
+    assert form.fields == ["note", "people"]
+    cleaned = form.validate({"people": [{"name": " 王 ", "age": "7", "born": "2019-01-02"}, {"name": "李"}]})
+    assert cleaned == {"people": [{"name": "王", "age": 7, "born": "2019-01-02"}, {"name": "李"}]}
+    json.dumps(cleaned)  # dates inside items are ISO text too
+    assert form.validate({"people": []}) == {}  # optional without properties.minItems: [] means not answered
+
+
+def test_dynamiclist_errors_are_located_by_item_and_field():
+    form = load_form(form_of(dynamiclist()))
+    errors = errors_of(form, {"people": [{"name": "王", "age": 1.5}, "x", {"extra": 1}, {"name": "名" * 6}]})
+    assert errors == {"people.0.age": ["请输入整数 not a valid integer"],
+                      "people.1": ["每一项必须是对象 each item must be an object"],
+                      "people.2.name": ["必填 required"], "people.2.extra": ["未知字段 unknown field"],
+                      "people.3.name": ["最多5个字符 must have at most 5 characters"]}
+    assert errors_of(form, {"people": {"name": "王"}}) == {"people": ["必须是列表 must be a list"]}
+
+
+def test_dynamiclist_length_comes_from_its_properties_or_a_default_limit():
+    bounded = load_form(form_of(dynamiclist(properties={"minItems": 1, "maxItems": "2"})))  # the editor saves text
+    assert errors_of(bounded, {}) == {"people": ["必填 required"]}
+    assert errors_of(bounded, {"people": [{"name": "王"}] * 3}) == {"people": ["最多2项 must have at most 2 items"]}
+    unbounded = load_form(form_of(dynamiclist()))
+    assert unbounded.validate({"people": [{"name": "王"}] * MAX_ITEMS})
+    assert errors_of(unbounded, {"people": [{"name": "王"}] * (MAX_ITEMS + 1)}) == {
+        "people": [f"最多{MAX_ITEMS}项 must have at most {MAX_ITEMS} items"]}
+
+
+@pytest.mark.parametrize("component, says", [
+    (dynamiclist(isRepeating=False), "must repeat"),
+    (dynamiclist(path="a.b"), "plain identifier"),
+    ({**dynamiclist(), "path": None}, "has no 'path'"),
+    (dynamiclist(children=[{"type": "text", "text": "x"}]), "at least one input component"),
+    (dynamiclist(children=[dynamiclist("inner")]), "inside a dynamiclist"),
+    (dynamiclist(children=[textfield("id", properties={"format": "resident_id"})]), "personal data"),
+    (dynamiclist(properties={"minItems": 3, "maxItems": 2}), "more than properties.maxItems"),
+    (dynamiclist(properties={"maxItems": "many"}), "properties.maxItems"),
+    (dynamiclist(conditional={"hide": "=true"}), "'conditional'"),
+])
+def test_a_dynamiclist_that_cannot_be_enforced_is_refused(component, says):
+    assert says in problems_of(form_of(component))[0]
+
+
+def test_a_broken_item_component_is_named_inside_its_list():
+    problems = problems_of(form_of(dynamiclist(children=[textfield("name"), {"type": "bogus", "key": "b"}])))
+    assert problems == ["components[0] (people).components[1] (b): unknown component type 'bogus'"]
+
+
+def test_list_key_and_field_key_share_one_namespace():
+    assert "duplicate key 'people'" in problems_of(form_of(textfield("people"), dynamiclist()))[0]
+
+
+def test_default_value_is_the_answer_when_none_is_given():
+    form = load_form(form_of({"type": "textarea", "key": "comment", "defaultValue": ""},
+                             {"type": "number", "key": "copies", "decimalDigits": 0, "defaultValue": "2"},
+                             {"type": "checklist", "key": "tags", "defaultValue": [],
+                              "values": [{"label": "是", "value": "yes"}]},
+                             {"type": "number", "key": "floor", "defaultValue": ""},
+                             textfield("name", validate={"required": True}, defaultValue="王")))
+    cleaned = form.validate({"name": "李", "comment": "   "})
+    assert cleaned == {"name": "李", "comment": "", "copies": 2, "tags": []}  # a blank number default: none
+    cleaned["tags"].append("yes")
+    assert form.validate({"name": "李"})["tags"] == []  # each answer gets its own copy
+    assert errors_of(form, {}) == {"name": ["必填 required"]}  # a required field's default only pre-fills the page
+
+
+def test_a_default_value_that_is_no_valid_answer_is_refused():
+    problem = problems_of(form_of(textfield("code", validate={"pattern": "^[0-9]+$"}, defaultValue="abc")))[0]
+    assert problem.startswith("components[0] (code): defaultValue 'abc' is not a valid answer")
+
+
+def test_data_choices_only_where_the_caller_checks_them():
+    checklist = {"type": "checklist", "key": "missing", "valuesKey": "materials", "properties": {"maxItems": 2}}
+    assert "values" in problems_of(form_of(checklist))[0]
+    form = load_form(form_of(checklist), data_choices=True)
+    assert form.validate({"missing": [" 申请书 ", "身份证"]}) == {"missing": ["申请书", "身份证"]}
+    assert errors_of(form, {"missing": ["a", "b", "c"]}) == {"missing": ["最多2项 must have at most 2 items"]}
+    assert "missing" in errors_of(form, {"missing": ["x" * (MAX_CHOICE_LENGTH + 1)]})
+    assert "values" in problems_of(form_of({"type": "select", "key": "s", "valuesExpression": "=options"}))[0]
+
+
+def test_a_date_is_labelled_by_its_date_label():
+    component = {"type": "datetime", "key": "day", "subtype": "date", "dateLabel": "开始日期"}
+    assert label_of(component) == "开始日期"
+    assert label_of({"type": "datetime", "key": "at", "subtype": "time", "timeLabel": "时间"}) == "时间"
+    assert label_of(textfield("name", label="姓名")) == "姓名"
+    form = load_form(form_of(component))
+    assert form_json_schema(form, "t")["properties"]["day"]["title"] == "开始日期"
+
+
+@pytest.mark.parametrize("path", sorted(FORMS_DIR.glob("*.form.json")), ids=lambda path: path.name)
+def test_shipped_dates_carry_the_label_form_js_shows(path):
+    components = json.loads(path.read_text(encoding="utf-8"))["components"]
+    for component in components:
+        if component["type"] == "datetime":
+            assert component.get("dateLabel") and "label" not in component, component["key"]
+
+
+def test_a_dynamiclist_is_published_as_an_array_of_objects():
+    published = form_json_schema(load_form(form_of(dynamiclist(properties={"minItems": 1}))), "t")
+    people = published["properties"]["people"]
+    assert (people["type"], people["minItems"], people["maxItems"]) == ("array", 1, MAX_ITEMS)
+    assert people["items"]["required"] == ["name"] and people["items"]["additionalProperties"] is False
+    assert people["items"]["properties"]["born"] == {"title": "出生日期", "type": "string", "format": "date"}
+    assert published["required"] == ["people"] and published["examples"] == [{"people": [{"name": "name"}]}]

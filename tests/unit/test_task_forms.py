@@ -1,6 +1,7 @@
 """Task forms: what completes a human task, checked the same way for every caller."""
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pytest
@@ -10,7 +11,8 @@ from engine.people.assignment import TaskAssignment, assignment_of
 from engine.definitions.bpmn import parse_process
 from engine.errors import InvalidInput
 from engine.operations import check_service_tasks
-from engine.definitions.task_forms import check_task_forms
+from engine.definitions.task_forms import FORMS_DIR, RULES, TASK_FORMS, check_task_forms
+from forms import load_form
 
 
 def errors(name: str, answer: dict) -> dict:
@@ -41,7 +43,39 @@ def test_delivery_by_mail_needs_courier_tracking_and_address_pickup_needs_who():
 
 
 def test_not_an_object_is_a_form_error():
-    assert errors("supplement", ["x"]) == {"_schema": ["must be an object"]}
+    assert errors("supplement", ["x"]) == {"_schema": ["表单数据必须是对象 form data must be an object"]}
+
+
+def test_supplement_materials_are_a_list_of_named_references_each_error_located():
+    cleaned = task_forms.validate_answer("supplement", {"materials": [{"name": " 申请书 ", "reference": "upload-1"}]})
+    assert cleaned == {"materials": [{"name": "申请书", "reference": "upload-1"}], "note": ""}
+    assert errors("supplement", {"materials": []}) == {"materials": ["必填 required"]}
+    assert errors("supplement", {"materials": [{"name": "申请书", "reference": "u"}] * 51}) == {
+        "materials": ["最多50项 must have at most 50 items"]}
+    assert set(errors("supplement", {"materials": [{"name": "申请书"}, {"name": "x" * 201, "reference": "u"}]})) == {
+        "materials.0.reference", "materials.1.name"}
+
+
+def test_optional_fields_left_blank_hold_their_defaults_and_an_amount_stays_exact():
+    assert task_forms.validate_answer("intake", {"outcome": "accept", "comment": "  "}) == {
+        "outcome": "accept", "comment": "", "missing_materials": []}
+    assert task_forms.validate_answer("review", {"outcome": "approve", "amount": "200.00"})["amount"] == 200
+    assert task_forms.validate_answer("review", {"outcome": "approve", "amount": 200.5})["amount"] == 200.5
+    assert errors("review", {"outcome": "approve", "amount": 100.001}) == {
+        "amount": ["最多保留2位小数 at most 2 decimal places"]}
+    assert set(errors("review", {"outcome": "approve", "amount": -1})) == {"amount"}
+
+
+def test_a_verification_states_passed_or_not():
+    assert errors("verification", {"method": "online"}) == {"passed": ["必填 required"]}
+
+
+def test_every_task_form_is_a_form_js_schema_the_applicant_forms_compiler_accepts():
+    assert set(TASK_FORMS) == {"review", "intake", "supplement", "delivery", "verification"} >= set(RULES)
+    for name, task_form in TASK_FORMS.items():
+        schema = json.loads((FORMS_DIR / f"{name}.form.json").read_text(encoding="utf-8"))
+        assert schema["type"] == "default" and schema["id"] == name
+        assert load_form(schema, data_choices=True).fields == task_form.form.fields
 
 
 def test_lanes_give_the_candidate_role_and_department():
@@ -61,10 +95,16 @@ def test_camunda_attributes_win_over_the_lane():
     assert task_forms.form_name(spec) == "intake"
 
 
-def test_describe_names_fields_choices_and_nested_items():
+def test_describe_gives_the_form_js_schema_with_chinese_labels_and_the_engine_values():
     described = task_forms.describe("supplement")
-    assert described["fields"]["materials"]["required"] is True
-    assert set(described["fields"]["materials"]["items"]) == {"name", "reference"}
+    materials = next(c for c in described["components"] if c.get("path") == "materials")
+    assert materials["type"] == "dynamiclist" and materials["isRepeating"] is True
+    assert [c["key"] for c in materials["components"]] == ["name", "reference"]
+    outcome = next(c for c in task_forms.describe("intake")["components"] if c.get("key") == "outcome")
+    assert [v["value"] for v in outcome["values"]] == ["accept", "refuse", "supplement"]
+    assert outcome["label"] == "受理结果" and outcome["values"][1]["label"] == "不予受理"
+    described["components"].clear()  # a copy: the registry keeps its own
+    assert task_forms.describe("supplement")["components"]
 
 
 BPMN = """<?xml version="1.0" encoding="UTF-8"?>
