@@ -141,3 +141,16 @@ class CompanyRoleHeld(Conflict):
     """The person already has an active role for the company."""
 
     title = "Company role already held"
+
+
+class MatterExists(Conflict):
+    """A new matter's code is already in the catalogue (engine/authoring/matters.py)."""
+
+    title = "Matter exists"
+
+
+class NotAuthored(Conflict):
+    """The matter was not made from a template (its guide is the catalogue file's), or was
+    made from another one than asked (engine/authoring/matters.py)."""
+
+    title = "Not a matter made from this template"

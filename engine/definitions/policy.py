@@ -84,7 +84,8 @@ class MatterPolicySchema(_Strict):
     """Every key a catalogue entry may carry (the files — bpmn, rules, form, dmn — excepted)."""
 
     code = _text(required=True)
-    national_code = _text()
+    national_code = _text()  # 基本编码
+    implementation_code = _text()  # 实施编码
     name = _text(required=True)
     type = _text()
     legal_basis = _text()
@@ -96,6 +97,9 @@ class MatterPolicySchema(_Strict):
     promised_days = _days
     fee = fields.Raw()  # 0, or a text such as "按标准收取"
     handling_depth = _text()
+    handling_form = _text()  # 办理形式: 网上办理, 窗口办理…
+    trips = fields.Integer(strict=True, validate=validate.Range(min=0, max=50))  # 到办事现场次数
+    template = _text()  # the authoring template the files were made from (engine/authoring/templates.py)
     result_name = _text()
     subject = fields.Raw()  # whose application it is: engine/people/subjects.py checks it
     region = _text()
