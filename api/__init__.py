@@ -4,8 +4,9 @@ from __future__ import annotations
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
-from api import (accounts, analysts, applicants, audit, auth, authorisations, bundles, clerks, context, identity, incidents,
-                 openapi, privacy, problems, protection, ratings, request_log, supervisors)
+from api import (accounts, analysts, applicants, audit, auth, authorisations, authoring, bundles, clerks, context,
+                 identity, incidents, openapi, privacy, problems, protection, ratings, request_log, supervisors)
+import web
 from engine.people.accounts import refuse_published_passwords
 from engine.config import Settings, load_settings
 from engine.logs import configure_logging
@@ -39,8 +40,9 @@ def create_app(services: Services, settings: Settings | None = None) -> Flask:
     api = openapi.DocumentedApi(app)
     for blueprint in (auth.blp, applicants.blp, clerks.blp, analysts.blp, audit.blp,
                       supervisors.blp, ratings.blp, incidents.blp, accounts.blp, authorisations.blp,
-                      identity.blp, privacy.blp, bundles.blp):
+                      identity.blp, privacy.blp, bundles.blp, authoring.blp):
         api.register_blueprint(blueprint)
+    app.register_blueprint(web.blp)  # the pages: shells whose scripts call this same API
     problems.register(app)
     protection.protect(app, settings)
 

@@ -13,6 +13,7 @@ from flask import Flask, Response, request
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 
+import web
 from api.problems import problem
 from engine.config import Settings
 
@@ -46,7 +47,9 @@ def security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.path.startswith(DOCS_PREFIX):  # Swagger UI: its own inline start-up script
+    if request.blueprint == web.blp.name:  # the pages (web/): scripts from here or with this answer's nonce
+        csp = web.content_security_policy()
+    elif request.path.startswith(DOCS_PREFIX):  # Swagger UI: its own inline start-up script
         csp = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"
     else:
         csp = "default-src 'none'; frame-ancestors 'none'"

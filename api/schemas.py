@@ -215,10 +215,11 @@ class DelegateSchema(Schema):
 
 
 class TaskAnswerSchema(Schema):
-    """The answer to the task's own form, checked by the engine (422 with every field error):
-    review {outcome approve|reject, comment (required to reject), amount}; intake {outcome
-    accept|refuse|supplement, comment, missing_materials}; delivery {method pickup|mail,
-    courier, tracking_no, address, collected_by}. GET /api/tasks/{id} describes the form."""
+    """The answer to the task's own form (forms/tasks/<name>.form.json), checked by the engine
+    (422 with every field error): review {outcome approve|reject, comment (required to reject),
+    amount}; intake {outcome accept|refuse|supplement, comment, missing_materials}; delivery
+    {method pickup|mail, courier, tracking_no, address, collected_by}; verification {method,
+    passed, findings}. GET /api/tasks/{id} gives the form."""
 
     class Meta:
         unknown = INCLUDE
@@ -226,8 +227,15 @@ class TaskAnswerSchema(Schema):
 
 
 class TaskDetailSchema(TaskSchema):
-    form = fields.Dict(allow_none=True, metadata={"description": "the form that completes the task", "example": {
-        "name": "review", "fields": {"outcome": ["approve", "reject"], "comment": "required to reject"}}})
+    form = fields.Dict(allow_none=True, metadata={
+        "description": "the form that completes the task: a form-js schema (its id is the form's name) to render with "
+                       "the form-js viewer; the intake form's missing materials take their options from the data "
+                       "under matter_materials (the matter's materials, as its guide lists them)",
+        "example": {"type": "default", "id": "review", "components": [
+            {"type": "radio", "key": "outcome", "label": "审核结果", "validate": {"required": True},
+             "values": [{"label": "批准", "value": "approve"}, {"label": "不予批准", "value": "reject"}]},
+            {"type": "textarea", "key": "comment", "label": "审核意见", "defaultValue": "",
+             "validate": {"maxLength": 2000}}]}})
     send_back_to = fields.List(fields.Dict(), metadata={"description": "earlier steps a send-back (退回) may return to"})
 
 
@@ -255,19 +263,97 @@ class DefinitionUploadSchema(Schema):
                             "the upload as named files (name -> text): *.bpmn (the main process and the "
                             "processes it calls), *.dmn, one rule set *.yaml (none for a bundle) and one form "
                             "*.json; instead of bpmn/ruleset/form/dmn")})
-    bpmn = fields.String()
-    ruleset = fields.String(metadata={"description": "the rule set; a bundle (一件事) has none"})
-    form = fields.String()
-    dmn = fields.List(fields.String(), load_default=list, validate=validate.Length(max=20))
+    bpmn = fields.String(metadata={"description": "the BPMN; omitted: the current version's (a rules-only change)"})
+    ruleset = fields.String(metadata={"description": "the rule set; a bundle (一件事) has none; omitted: the current "
+                                                     "version's"})
+    form = fields.String(metadata={"description": "the form; omitted: the current version's"})
+    dmn = fields.List(fields.String(), validate=validate.Length(max=20),
+                      metadata={"description": "the DMN tables; omitted: the current version's"})
+    base_version = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1), metadata={
+        "example": 3, "description": "the version these files were edited from: a deploy when another version has become "
+                       "current since is refused (409), so two analysts never overwrite each other unseen"})
 
     @validates_schema
     def _files_or_fields(self, data: dict, **kwargs) -> None:
         single = [name for name in ("bpmn", "ruleset", "form") if name in data]
-        if "files" in data and (single or data["dmn"]):
+        if "files" in data and (single or data.get("dmn")):
             raise ValidationError("send either files or bpmn/ruleset/form/dmn, not both", "files")
-        missing = [name for name in ("bpmn", "form") if name not in data]
-        if "files" not in data and missing:
-            raise ValidationError({name: ["Missing data for required field."] for name in missing})
+
+
+class VersionFilesSchema(Schema):
+    class Meta:
+        example = {"matter": "senior_card", "version": 3, "checksum": "4880cc28052d", "deployed_at": "2026-03-02T01:00:00+00:00",
+                   "deployed_by": "analyst", "bpmn": "<bpmn:definitions …>", "ruleset": "matter: senior_card\nrules: …",
+                   "form": '{"id": "senior_card", "components": […]}', "dmn": {}, "called": {},
+                   "names": {"bpmn": "senior_card.bpmn", "ruleset": "senior_card.yaml", "form": "senior_card.form.json",
+                             "dmn": [], "called": []},
+                   "policy": {"name": "老年人优待证", "department": "civil_affairs", "legal_days": 20, "promised_days": 5}}
+
+    matter = fields.String()
+    version = fields.Integer()
+    checksum = fields.String()
+    deployed_at = fields.String()
+    deployed_by = fields.String()
+    bpmn = fields.String()
+    ruleset = fields.String()
+    form = fields.String()
+    dmn = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "file name -> text"})
+    called = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "the BPMN documents the main one's call activities call: file name -> text"})
+    names = fields.Dict(metadata={"description": "the names the files were deployed with"})
+    policy = fields.Dict(metadata={"description": "the matter's guide and policy this version runs with"})
+
+
+class VersionDiffQuerySchema(Schema):
+    old = fields.Integer(required=True, data_key="from", validate=validate.Range(min=1, max=2**31 - 1))
+    new = fields.Integer(required=True, data_key="to", validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class ChangesSchema(Schema):
+    added = fields.List(fields.Dict(), metadata={"description": "id and label"})
+    removed = fields.List(fields.Dict(), metadata={"description": "id and label"})
+    changed = fields.List(fields.Dict(), metadata={"description": "id, label, old and new"})
+
+
+class VersionDiffSchema(Schema):
+    class Meta:
+        example = {"matter": "elderly_subsidy", "from": 1, "to": 2,
+                   "bpmn": {"added": [], "removed": [], "changed": [
+                       {"id": "Task_review", "label": "userTask 人工审核（民政局）", "old": "id=Task_review; name=人工审核（民政）",
+                        "new": "id=Task_review; name=人工审核（民政局）"}]},
+                   "rules": {"added": [], "removed": [], "changed": [
+                       {"id": "rule:under_80", "label": "申请人未满85周岁", "old": '{"when": {"age": {"lt": 80}}}',
+                        "new": '{"when": {"age": {"lt": 85}}}'}]},
+                   "form": {"added": [], "removed": [], "changed": []},
+                   "policy": {"added": [], "removed": [], "changed": []}}
+
+    matter = fields.String()
+    old = fields.Integer(data_key="from")
+    new = fields.Integer(data_key="to")
+    bpmn = fields.Nested(ChangesSchema, metadata={"description": "BPMN elements by id (the layout is no change)"})
+    rules = fields.Nested(ChangesSchema, metadata={"description": "rules (rule:<id>), facts (fact:<name>), settings"})
+    form = fields.Nested(ChangesSchema, metadata={"description": "form fields by key"})
+    policy = fields.Nested(ChangesSchema, metadata={"description": "guide and policy keys"})
+
+
+class VocabularySchema(Schema):
+    class Meta:
+        example = {"departments": {"civil_affairs": "民政局"}, "regions": {"460100": "海口市"},
+                   "operations": [{"name": "rules.decide", "summary": "judge the application by the matter's rule set"}],
+                   "task_forms": ["delivery", "intake", "review", "supplement", "verification"],
+                   "lanes": {"applicant": "申请人", "department": "本事项主管部门"}}
+
+    departments = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "code -> 名称"})
+    regions = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "code -> 名称"})
+    operations = fields.List(fields.Dict(), metadata={"description": "name and summary of each service operation"})
+    task_forms = fields.List(fields.String(), metadata={"description": "the forms a user task may name (taskForm)"})
+    lanes = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "lane names other than a department: who else does a lane's work"})
+
+
+class RollbackSchema(Schema):
+    version = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1),
+                             metadata={"description": "the earlier version to deploy again as the newest"})
 
 
 class DefinitionSchema(Schema):

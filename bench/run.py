@@ -6,6 +6,8 @@
     python bench/run.py queue --applications 1000000 --tasks 200000 [--backend sqlite]
     python bench/run.py soak --backend postgres --applications 200000   # the full size is this flag
     python bench/run.py profile                                  # pyinstrument of the request path
+    python bench/run.py modeller --runs 10                       # the largest process in headless Chromium
+    python bench/run.py catalogue-import [--backend sqlite] [--backend postgres]   # 300-row 事项库 import
     python bench/run.py report                                   # tables into bench/RESULTS.md
 
 PostgreSQL runs use scratch schemas in the database ``bench`` (dropped afterwards) and
@@ -277,6 +279,16 @@ def main() -> None:
     profiling = commands.add_parser("profile", help="pyinstrument of the straight-through request path")
     profile_path.add_arguments(profiling)
     profiling.set_defaults(run=profile_path.scenario)
+
+    import modeller
+    modelling = commands.add_parser("modeller", help="the modeller in headless Chromium: open + validation marker")
+    modelling.add_argument("--runs", type=int, default=10)
+    modelling.set_defaults(run=modeller.scenario)
+
+    import catalogue_import
+    importing = commands.add_parser("catalogue-import", help="a 300-row 事项库 export through onewindow catalogue import")
+    catalogue_import.add_arguments(importing)
+    importing.set_defaults(run=catalogue_import.run)
 
     import report
     reporting = commands.add_parser("report", help="write the tables of bench/RESULTS.md")

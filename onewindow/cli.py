@@ -1,8 +1,9 @@
-"""The ``onewindow`` command: serve, worker, deploy, demo, reconcile, db upgrade, rules replay."""
+"""The ``onewindow`` command: serve, worker, deploy, demo, reconcile, db upgrade, rules replay, catalogue import."""
 from __future__ import annotations
 
 import logging
 import sys
+import socket
 import threading
 import time
 from datetime import date
@@ -111,9 +112,15 @@ def serve(host: str, port: int, threads: int) -> None:
     """Run the API on waitress. With no configuration: SQLite, in-process work, shipped matters and demo data."""
     import waitress
 
+    import web
     from api import create_app
     from onewindow.wiring import process_services
 
+    try:
+        web.check_installed()
+    except web.FrontEndMissing as missing:
+        raise click.ClickException(str(missing)) from missing
+    _check_port_free(host, port)
     settings = load_settings()
     upgrade(settings.database_url)
     with process_services().sessions() as session:
@@ -125,8 +132,20 @@ def serve(host: str, port: int, threads: int) -> None:
         refuse_published_passwords(session, settings)  # before anything starts (create_app asks too)
     if settings.embedded:
         _start_embedded_sweeps()
-    log.info("OneWindow on http://%s:%s/api/docs (%s)", host, port, _safe(settings.database_url))
+    log.info("OneWindow on http://%s:%s/ (pages; the API's documentation at /api/docs) (%s)", host, port,
+             _safe(settings.database_url))
     waitress.serve(create_app(process_services(), settings), host=host, port=port, threads=threads)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """One line, before anything is migrated or deployed, when another process holds the port."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}; "
+                                       f"another process uses it (choose one with --port)") from exc
 
 
 def _start_embedded_sweeps() -> threading.Thread:
@@ -290,6 +309,51 @@ def report_four_reductions(matter: str | None, as_csv: bool) -> None:
 
 def _was(value: int | None) -> str:
     return "?" if value is None else str(value)
+
+
+@main.group()
+def catalogue() -> None:
+    """The matter catalogue (事项库)."""
+
+
+@catalogue.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--template", default="window", show_default=True,
+              type=click.Choice(["instant", "data_comparison", "commitment", "window"]),
+              help="the template each row's matter is made from (a row's 模板 column may name its own)")
+@click.option("--format", "file_format", type=click.Choice(["json", "csv"]),
+              help="default: from the file's ending (.json, .csv)")
+def catalogue_import(file: Path, template: str, file_format: str | None) -> None:
+    """Import FILE, a matter catalogue export (JSON or CSV with the national catalogue's
+    columns, engine/authoring/catalogue_import.py): each row becomes a matter made from a
+    template, or updates the one an earlier import made. Prints one line per row and a
+    summary; exits 0 when every row went in, 1 when any was refused."""
+    from engine.authoring.catalogue_import import ImportFormat, format_of, import_catalogue, read_records
+    from engine.authoring.templates import Template
+    from engine.errors import InvalidInput
+    from onewindow.wiring import process_services
+
+    fmt = ImportFormat(file_format) if file_format else format_of(file.name)
+    if fmt is None:
+        raise click.UsageError(f"{file.name}: name the format with --format json or --format csv")
+    try:
+        records = read_records(file.read_bytes(), fmt)
+    except InvalidInput as exc:
+        problems = "; ".join(message for messages in exc.errors.values() for message in messages)
+        raise click.ClickException(f"{file}: {exc.detail}: {problems}") from exc
+    services = process_services()
+    with click.progressbar(length=len(records.rows), label="importing", file=sys.stderr) as bar:
+        report = import_catalogue(services.sessions, records, Template(template), "cli", set(services.sources),
+                                  on_each=lambda: bar.update(1))
+    for row in report.rows:
+        version = f" v{row.version}" if row.version else ""
+        click.echo(f"row {row.row} {row.status}: {row.code or '-'}{version} {row.name or ''}".rstrip())
+        for line in row.reasons + [f"normalised {n['from']} -> {n['to']}" for n in row.normalised] + row.notes:
+            click.echo(f"  {line}")
+    if report.ignored_columns:
+        click.echo(f"ignored columns: {', '.join(report.ignored_columns)}")
+    click.echo(report.summary())
+    sys.exit(0 if report.complete else 1)
 
 
 @main.command()

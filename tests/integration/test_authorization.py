@@ -8,6 +8,7 @@ personal answer in full in any response of the matrix but the one that exists to
 """
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -43,6 +44,10 @@ MASKED = ("analyst", "supervisor", "sanya_supervisor", "admin")
 # the API document, whose examples are no one's data.
 FULL_BY_DESIGN = ("/api/applications/{application_id}/personal-data", "/api/openapi.json")
 NOT_THEIRS = {"other_applicant": 404, "agent": 404, "other_clerk": 404, "sanya_clerk": 404, "sanya_supervisor": 404}
+AUTHORED = {"name": "授权矩阵测试事项", "type": "公共服务", "legal_basis": "《测试办法》", "department": "housing",
+            "legal_days": 10, "promised_days": 5}  # a guide (api/authoring.py)
+CATALOGUE_ROW = {"基本编码": "000000000000-9901-0001", "事项名称": "授权矩阵导入事项", "事项类型": "公共服务",
+                 "设定依据": "《测试办法》", "实施主体": "住房和城乡建设局", "法定办结时限": "10个工作日", "承诺办结时限": 5}
 
 
 def statuses(default: int, anonymous: int = 401, **by_role: int) -> dict[str, int]:
@@ -82,6 +87,17 @@ MATRIX = [
     ("GET", "/api/definitions", statuses(403, analyst=200, supervisor=200, sanya_supervisor=200, admin=200)),
     ("POST", "/api/definitions", statuses(403, analyst=200, admin=200)),  # 200: same files again
     ("POST", "/api/definitions/rental_filing/replay", statuses(403, analyst=200, admin=200)),
+    ("GET", "/api/definitions/vocabulary", statuses(403, analyst=200, supervisor=200, sanya_supervisor=200, admin=200)),
+    ("GET", "/api/definitions/rental_filing/current",
+     statuses(403, analyst=200, supervisor=200, sanya_supervisor=200, admin=200)),
+    ("GET", "/api/definitions/rental_filing/versions/{rental_version}",
+     statuses(403, analyst=200, supervisor=200, sanya_supervisor=200, admin=200)),
+    ("GET", "/api/definitions/rental_filing/diff?from={rental_version}&to={rental_version}",
+     statuses(403, analyst=200, supervisor=200, sanya_supervisor=200, admin=200)),
+    # 200: the version is the newest already (a roll-back to it deploys nothing)
+    ("POST", "/api/definitions/rental_filing/rollback", statuses(403, analyst=200, admin=200)),
+    # the pages are shells: what they show comes from the API above, with the caller's token
+    ("GET", "/analyst/modeller/rental_filing", EVERYONE),
     ("GET", "/api/events", statuses(403, supervisor=200, sanya_supervisor=200, admin=200)),
     # other_clerk, sanya_clerk: allowed, every task refused
     ("POST", "/api/tasks/claim", statuses(403, clerk=200, other_clerk=200, sanya_clerk=200)),
@@ -109,6 +125,13 @@ MATRIX = [
     ("GET", "/api/applications/{bundle_ref}/bundle", statuses(200, clerk=404, **NOT_THEIRS)),
     ("GET", "/api/reports/four-reductions?matter=elderly_subsidy",
      statuses(403, analyst=200, supervisor=200, sanya_supervisor=200, admin=200)),
+    # matters from templates (api/authoring.py); 409: allowed, but the code is a shipped matter's
+    ("GET", "/api/templates", statuses(403, analyst=200, admin=200)),
+    ("POST", "/api/templates/window/matters", statuses(403, analyst=409, admin=409)),
+    ("GET", "/api/matters/{authored}/guide", statuses(403, analyst=200, admin=200)),
+    ("PATCH", "/api/matters/{authored}/guide", statuses(403, analyst=200, admin=200)),  # 200: nothing changed
+    ("POST", "/api/catalogue/import", statuses(403, analyst=200, admin=200)),  # 200: the per-row report
+    ("POST", "/api/catalogue/import/file", statuses(403, analyst=422, admin=422)),  # 422: allowed, but JSON is no file
     *((method, "/api/events", statuses(405, anonymous=405)) for method in ("PUT", "PATCH", "DELETE")),
     *((method, "/api/events/1", statuses(404, anonymous=404)) for method in ("PUT", "PATCH", "DELETE")),
 ]
@@ -136,6 +159,7 @@ def world(api, services) -> dict:
         latest = current_definition(session, "rental_filing")
         redeploy = {"matter": "rental_filing", "bpmn": latest.bpmn, "ruleset": latest.ruleset,
                     "form": latest.form, "dmn": list(latest.dmn)}
+        rental_version = latest.version
         session.commit()
     elderly = {"matter": "elderly_subsidy", "data": {"id_number": owner_id, "phone": "13800138000"}}
     undecided = with_silent_source(services, "death_records")
@@ -155,7 +179,9 @@ def world(api, services) -> dict:
         "principal_id_number": owner_id, "principal_name": "钱七", "document_ref": "海口邮政代办-2026-0099",
         "valid_to": (datetime.now(timezone.utc) + timedelta(days=365)).isoformat()})
     assert paper.status_code == 201, paper.get_json()
-    return {"ids": {"application_id": applications[0], "application_ref": references[applications[0]],
+    authored = api.post("/api/templates/window/matters", "authz_analyst", json={**AUTHORED, "code": "authz_window"})
+    assert authored.status_code == 201, authored.get_json()
+    return {"ids": {"rental_version": rental_version, "authored": "authz_window", "application_id": applications[0], "application_ref": references[applications[0]],
                     "open_task": tasks[0], "claimed_task": tasks[1],
                     "task_to_complete": tasks[2], "pause_task": tasks[3], "delegate_task": tasks[4],
                     "finished_ref": finished[0]["reference"], "rectification": rectification["id"],
@@ -163,6 +189,7 @@ def world(api, services) -> dict:
             "bodies": {"/api/applications": elderly,
                        "/api/definitions": redeploy,
                        "/api/definitions/rental_filing/replay": {"ruleset": redeploy["ruleset"]},
+                       "/api/definitions/rental_filing/rollback": {"version": rental_version},
                        "/api/tasks/claim": {"task_ids": [tasks[5]]},
                        "/api/tasks/{pause_task}/pause": {"reason": "hearing"},
                        "/api/tasks/{delegate_task}/delegate": {"to": "authz_clerk"},
@@ -176,7 +203,11 @@ def world(api, services) -> dict:
                        "/api/cart/orders": cart,
                        "/api/applications/{application_id}/personal-data": {"reason": "核对申请人身份：工单 2026-0312"},
                        "/api/rectifications/{rectification}/resolve": {"answer": "已回访"},
-                       "/api/tasks/{task_to_complete}/complete": {"outcome": "approve", "comment": "核实"}}}
+                       "/api/tasks/{task_to_complete}/complete": {"outcome": "approve", "comment": "核实"},
+                       "/api/templates/window/matters": {**AUTHORED, "code": "rental_filing"},
+                       "/api/matters/{authored}/guide": {},
+                       "/api/catalogue/import": {"format": "json", "template": "window",
+                                                 "content": json.dumps([CATALOGUE_ROW], ensure_ascii=False)}}}
 
 
 def call(api, world: dict, method: str, path: str, role: str):
