@@ -53,7 +53,9 @@ def site(tmp_path_factory):
     web.check_installed()
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'onewindow.db'}"
     upgrade(url)
-    settings = Settings(database_url=url, redis_url=None, demo=True)
+    # Every test signs in through the page as a person does: more than the 10 logins a
+    # minute one account is allowed (the limit itself is tested in tests/integration).
+    settings = Settings(database_url=url, redis_url=None, demo=True, login_limit="600 per minute")
     services = build_services(settings)
     with services.sessions() as session:
         deploy_catalogue(session, set(services.sources), "system")
