@@ -128,6 +128,7 @@ def test_an_analyst_changes_validates_breaks_fixes_replays_and_deploys_the_elder
 
     # the history shows the change, and a roll-back makes the old rules current again
     page.goto("/analyst/matters/elderly_subsidy")
+    page.wait_for_selector("body[data-history-shown]")
     page.get_by_role("button", name="比较").click()
     diff = page.locator("#diff")
     diff.locator("[data-part='rules'] li").first.wait_for()

@@ -14,7 +14,7 @@ const OneWindow = (() => {
   }
 
   // body: sent as JSON; form: a FormData (a file upload), sent as multipart.
-  async function api(path, { method = "GET", body, form, raw = false } = {}) {
+  async function api(path, { method = "GET", body, form } = {}) {
     const headers = { Accept: "application/json" };
     const token = sessionStorage.getItem(TOKEN);
     if (token) headers.Authorization = `Bearer ${token}`;
@@ -26,7 +26,6 @@ const OneWindow = (() => {
       location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
       throw new Problem(401, { detail: "请先登录" });
     }
-    if (raw) return reply;
     const text = await reply.text();
     const data = text ? JSON.parse(text) : null;
     if (!reply.ok) throw new Problem(reply.status, data);

@@ -42,11 +42,12 @@ async function _listMatters() {
 export const showHistory = (...args) => OneWindow.page(() => _showHistory(...args));
 
 async function _showHistory(code) {
-  const from = document.getElementById("from");
-  const to = document.getElementById("to");
-  document.getElementById("compare").addEventListener("click", () => compare(code, from.value, to.value));
   const [guide] = await Promise.all([api(`/api/matters/${encodeURIComponent(code)}`), drawVersions(code)]);
   document.getElementById("matter-name").textContent = `${guide.name}（${code}）`;
+  const from = document.getElementById("from");
+  const to = document.getElementById("to");  // bound once the versions are there to compare
+  document.getElementById("compare").addEventListener("click", () => compare(code, from.value, to.value));
+  document.body.dataset.historyShown = "1";
 }
 
 // The versions table and the two version choices, drawn again after a roll-back.

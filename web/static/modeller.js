@@ -348,10 +348,6 @@ class Modeller {
   }
 
   // --- validate, replay, deploy ---------------------------------------------------
-  upload() {
-    return { ruleset_name: "ruleset.yaml", form_name: "form.json", bpmn_name: "process.bpmn" };
-  }
-
   async candidate() {
     const { xml } = this.bpmnChanged() ? await this.bpmn.saveXML({ format: true }) : { xml: this.files.bpmn };
     await this.keepDmn();
