@@ -18,6 +18,9 @@ from engine import errors
 # second registration) answers as the nearest class listed here.
 STATUS = {
     errors.InvalidInput: 422,
+    errors.UploadRefused: 422,
+    errors.UploadNotUsable: 422,
+    errors.UploadTooLarge: 413,
     errors.NotFound: 404,
     errors.Forbidden: 403,
     errors.Unauthenticated: 401,

@@ -10,7 +10,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.bundles.policy import is_bundle
 from engine.people import regions, subjects
 from engine.access import may_read, require_submitter
+from engine.config import Settings
 from engine.oversight.deadlines import colour_at, deadline_for
 from engine.definitions.versions import current_definition
 from engine.errors import Conflict, InvalidInput, NotFound, SubjectRefused
@@ -29,6 +30,7 @@ from engine.running.run import Runner
 from engine.running.transaction import end_reads, stale_is_conflict
 from engine.people.subjects import Binding, SubjectPolicy, SubjectRule
 from engine.tasks import answer_task
+from engine.uploads import attaching
 from forms import FormValidationError
 
 
@@ -47,13 +49,15 @@ class Applications:
     runner: Runner
 
     def submit(self, user: User, matter_code: str, data: dict, idempotency_key: str | None = None,
-               proactive: bool = False, region: str | None = None) -> tuple[Application, bool]:
+               proactive: bool = False, region: str | None = None, uploads: Sequence[str] = (),
+               upload_limit: int = Settings.upload_max_per_application) -> tuple[Application, bool]:
         """Validate, start and run a new application; returns (application, created).
 
         The same ``Idempotency-Key`` from the same applicant returns the first
         application instead of starting a second one. ``proactive``: started by 免申即享
         on the person's behalf. ``region``: where the applicant chooses to apply (就近办),
-        where the matter allows it (engine/people/regions.py).
+        where the matter allows it (engine/people/regions.py). ``uploads``: material files
+        uploaded before (engine/uploads/attaching.py), made part of it; at most ``upload_limit``.
         """
         require_submitter(user)
         digest = request_digest(matter_code, data)
@@ -66,7 +70,8 @@ class Applications:
                 raise InvalidInput(f"{matter_code} is a bundle", {"matter": [bundle_path_hint(definition)]})
             admission = self.admit(session, user, definition, data, proactive, region)
             application, created = self.start_once(session, user, definition, admission, idempotency_key, digest,
-                                                   proactive=proactive)
+                                                   proactive=proactive, uploads=attaching.in_submission(uploads),
+                                                   upload_limit=upload_limit)
         if not created:
             return application, False
         self.runner.hand_over(application)
@@ -105,8 +110,10 @@ class Applications:
             return list(session.scalars(select(Application).where(subjects.theirs(session, user))
                                         .order_by(Application.id.desc()).limit(limit)))
 
-    def supplement(self, user: User, application_id: int, answer: dict) -> Application:
-        """The applicant hands in the materials the window asked for (补正); the clock resumes."""
+    def supplement(self, user: User, application_id: int, answer: dict,
+                   upload_limit: int = Settings.upload_max_per_application) -> Application:
+        """The applicant hands in the materials the window asked for (补正); the clock resumes.
+        A material whose reference is ``upload:<id>`` attaches that upload (engine/uploads/attaching.py)."""
         with self.sessions() as session, stale_is_conflict(session, "the application changed meanwhile; reload it"):
             application = session.get(Application, application_id)
             if application is None or not subjects.is_theirs(session, user, application):
@@ -120,6 +127,8 @@ class Applications:
             if task is None:
                 raise Conflict(f"application {application_id} is not waiting for materials from you")
             application = answer_task(self.runner, session, task, user, answer)
+            attaching.attach(session, user, application, attaching.in_materials(task.result or {}), upload_limit,
+                             self.runner.clock())
             session.commit()
         self.runner.hand_over(application)
         return application
@@ -156,9 +165,12 @@ class Applications:
 
     def start(self, session: Session, user: User, definition, admission: Admission, idempotency_key: str | None,
               proactive: bool = False, bundle: Application | None = None, element: str | None = None,
-              ordered: list[str] | None = None) -> Application:
+              ordered: list[str] | None = None, uploads: dict[str, str] | None = None,
+              upload_limit: int = Settings.upload_max_per_application) -> Application:
         """Store the new application and run it until it waits. ``bundle``/``element``: a member
-        application started by that bundle's step (一件事); ``ordered``: a cart order's matters."""
+        application started by that bundle's step (一件事); ``ordered``: a cart order's matters;
+        ``uploads``: the uploads it names, by field (engine/uploads/attaching.py), attached
+        once it has run (a refusal rolls it all back)."""
         data, binding = admission.data, admission.binding
         now = self.runner.clock()
         matter = session.get(Matter, definition.matter_code)
@@ -185,6 +197,7 @@ class Applications:
             "matter": definition.matter_code, "version": definition.version,
             "basis": binding.basis if binding else None})
         self.runner.run(session, application, workflow, service_tasks, allow_deferred=False, actor=user.username)
+        attaching.attach(session, user, application, uploads or {}, upload_limit, now)
         return application
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,13 @@ class Settings:
     personal_data_limit: str = "30 per hour"  # full views of personal data, per caller (engine/oversight/privacy.py)
     log_level: str = "INFO"  # ONEWINDOW_LOG_LEVEL, one of LOG_LEVELS; logs are JSON lines (engine/logs.py)
     demo: bool | None = None  # ONEWINDOW_DEMO; None: the default, demo data on SQLite only
+    # Material uploads (engine/uploads/): the bytes in this directory (one file per SHA-256)
+    # instead of the database; a command fed each file on stdin (exit 0 clean, 1 infected);
+    # the largest file, and how many files one application may hold.
+    upload_dir: str | None = None  # ONEWINDOW_UPLOAD_DIR
+    upload_scan_command: str | None = None  # ONEWINDOW_UPLOAD_SCAN_COMMAND, e.g. "clamdscan --no-summary -"
+    upload_max_bytes: int = 10 * 1024 * 1024  # ONEWINDOW_UPLOAD_MAX_BYTES
+    upload_max_per_application: int = 50  # ONEWINDOW_UPLOAD_MAX_PER_APPLICATION
 
     @property
     def embedded(self) -> bool:
@@ -73,7 +81,48 @@ def load_settings() -> Settings:
         personal_data_limit=_rate("ONEWINDOW_PERSONAL_DATA_LIMIT", Settings.personal_data_limit),
         log_level=_log_level(),
         demo=_demo(),
+        upload_dir=_upload_dir(),
+        upload_scan_command=_scan_command(),
+        upload_max_bytes=_positive("ONEWINDOW_UPLOAD_MAX_BYTES", Settings.upload_max_bytes),
+        upload_max_per_application=_positive("ONEWINDOW_UPLOAD_MAX_PER_APPLICATION",
+                                             Settings.upload_max_per_application),
     )
+
+
+def _upload_dir() -> str | None:
+    """``ONEWINDOW_UPLOAD_DIR``: an absolute path to a directory (made if missing) for the
+    uploads' bytes; unset, they are kept in the database."""
+    value = os.environ.get("ONEWINDOW_UPLOAD_DIR") or None
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.is_absolute():
+        raise SettingsError(f"ONEWINDOW_UPLOAD_DIR={value!r}: an absolute path, e.g. /var/lib/onewindow/uploads")
+    if path.exists() and not path.is_dir():
+        raise SettingsError(f"ONEWINDOW_UPLOAD_DIR={value!r} is not a directory")
+    return value
+
+
+def _scan_command() -> str | None:
+    """``ONEWINDOW_UPLOAD_SCAN_COMMAND``: a command line (split like a shell's words, never run
+    by a shell); unset, uploads are stored as not_scanned."""
+    value = (os.environ.get("ONEWINDOW_UPLOAD_SCAN_COMMAND") or "").strip() or None
+    if value is None:
+        return None
+    try:
+        words = shlex.split(value)
+    except ValueError as exc:
+        raise SettingsError(f"ONEWINDOW_UPLOAD_SCAN_COMMAND={value!r}: {exc}; e.g. 'clamdscan --no-summary -'") from exc
+    if not words:
+        raise SettingsError(f"ONEWINDOW_UPLOAD_SCAN_COMMAND={value!r}: a command, e.g. 'clamdscan --no-summary -'")
+    return value
+
+
+def _positive(name: str, default: int) -> int:
+    value = os.environ.get(name) or str(default)
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise SettingsError(f"{name}={value!r}: a whole number of at least 1, e.g. {default}")
+    return int(value)
 
 
 def _demo() -> bool | None:

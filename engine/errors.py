@@ -154,3 +154,24 @@ class NotAuthored(Conflict):
     made from another one than asked (engine/authoring/matters.py)."""
 
     title = "Not a matter made from this template"
+
+
+class UploadRefused(InvalidInput):
+    """An uploaded file is not taken (engine/uploads/): not a PDF, JPEG, PNG or OFD by its
+    bytes, found infected, or one too many; ``errors`` names the field (``file``)."""
+
+    title = "Upload refused"
+
+
+class UploadTooLarge(OneWindowError):
+    """An uploaded file is larger than ONEWINDOW_UPLOAD_MAX_BYTES."""
+
+    title = "Upload too large"
+
+
+class UploadNotUsable(InvalidInput):
+    """A material names an upload (``upload:<id>``) that is not there, not the caller's (or
+    their principal's), not clean, or part of another application; ``errors`` names the
+    field, e.g. ``materials.0.reference``."""
+
+    title = "Upload not usable"

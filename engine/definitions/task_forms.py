@@ -35,6 +35,7 @@ from typing import Any
 from engine.errors import InvalidInput, Problem
 from engine.policy.grants import AMOUNT, as_json_number, exact
 from engine.store.models import Outcome
+from engine.uploads.references import reference_problem
 from forms import tasks as shipped_task_forms
 from forms.definition import REQUIRED, Form, FormDefinitionError, FormValidationError, load_form
 
@@ -99,8 +100,18 @@ def failure_states_findings(answer: Mapping[str, Any]) -> Errors:
     return {}
 
 
+def uploads_are_named_by_id(answer: Mapping[str, Any]) -> Errors:
+    """补正: a material naming an upload names it ``upload:<id>`` (whether that upload may
+    be used is engine/uploads/attaching.py's check, when the answer is taken)."""
+    materials = answer.get("materials")
+    return {f"materials.{index}.reference": [problem]
+            for index, material in enumerate(materials if isinstance(materials, list) else [])
+            if isinstance(material, dict) and (problem := reference_problem(material.get("reference")))}
+
+
 RULES: dict[str, tuple[Rule, ...]] = {  # by form name; a form without rules has no entry
     "review": (rejection_states_reason,),
+    "supplement": (uploads_are_named_by_id,),
     "intake": (refusal_states_reason, supplement_lists_materials),
     "delivery": (mail_needs_tracking, pickup_names_collector),
     "verification": (check_is_stated, failure_states_findings),

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -408,3 +409,57 @@ class Rectification(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     answer: Mapped[str | None] = mapped_column(Text)
     rating: Mapped[Rating] = relationship(lazy="joined")
+
+
+class UploadKind(StrEnum):
+    """What an uploaded material is, as its bytes say (engine/uploads/sniffing.py): never the
+    file name's ending or the client's Content-Type."""
+
+    PDF = "pdf"
+    JPEG = "jpeg"
+    PNG = "png"
+    OFD = "ofd"  # GB/T 33190 版式文档: a ZIP with OFD.xml at its root
+
+
+class ScanStatus(StrEnum):
+    """The virus scan's verdict (engine/uploads/scanning.py); an infected file is refused, so
+    only clean and not_scanned uploads are stored."""
+
+    CLEAN = "clean"
+    INFECTED = "infected"
+    NOT_SCANNED = "not_scanned"  # no scanner configured (ONEWINDOW_UPLOAD_SCAN_COMMAND)
+
+
+class StorageKind(StrEnum):
+    """Where an upload's bytes are (engine/uploads/storage.py)."""
+
+    DATABASE = "database"  # the upload_blob table: the embedded default
+    DIRECTORY = "directory"  # ONEWINDOW_UPLOAD_DIR, one file per SHA-256
+
+
+class Upload(Base):
+    """A material file an applicant (or a clerk) uploaded: unattached until a submission or a
+    补正 answer names it (``upload:<public_id>``), then part of that application."""
+
+    __tablename__ = "upload"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_ref)  # what paths name
+    owner_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))  # the client's file name, sanitised (engine/uploads/names.py)
+    kind: Mapped[str] = mapped_column(String(8))  # an UploadKind
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    storage_kind: Mapped[str] = mapped_column(String(16))  # a StorageKind
+    storage_key: Mapped[str] = mapped_column(String(200))
+    scan: Mapped[str] = mapped_column(String(16))  # a ScanStatus
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    application: Mapped[Application | None] = relationship()
+
+
+class UploadBlob(Base):
+    """An upload's bytes when they are kept in the database, once per content (SHA-256)."""
+
+    __tablename__ = "upload_blob"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
