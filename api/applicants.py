@@ -1,19 +1,24 @@
 """Applicants: the matter catalogue with its guides, submitting and following applications."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from api.context import services
+from api.uploads import uploads
 from api.auth import roles
 from api.schemas import (APPLICATION_REF, ApplicationDetailSchema, ApplicationSchema, FormJsonSchema, IdempotencyHeaderSchema,
                          MaterialsListSchema, MatterSchema, SituationSchema, SubmissionSchema, TaskAnswerSchema)
+from engine import search
 from engine.access import SUBMITTERS
 from engine.definitions.versions import current_definition
-from engine.errors import NotFound
+from engine.errors import NotFound, Unauthenticated
 from engine.definitions.guides import materials_for
+from engine.people import users
+from engine.people.regions import sees_every_region
 from engine.store.models import ApplicationStatus, Matter
 from engine.store.references import application_id_for
 from engine.running.compiled import compiled
@@ -51,6 +56,67 @@ class Matters(MethodView):
         with services().sessions() as session:
             matters = session.scalars(select(Matter).order_by(Matter.code))
             return [_matter_view(session, m, with_form=False) for m in matters]
+
+
+ASK_FOR_WORDS = "请输入要找的事项，例如“老人补贴”"
+
+
+def _not_blank(text: str) -> None:
+    if not text.strip():
+        raise ValidationError(ASK_FOR_WORDS)
+
+
+class MatterSearchQuerySchema(Schema):
+    q = fields.String(required=True, error_messages={"required": ASK_FOR_WORDS}, validate=[
+        validate.Length(min=1, max=search.MAX_QUERY, error=f"请输入1至{search.MAX_QUERY}个字"), _not_blank],
+        metadata={"description": "everyday words: a name, an alias, a sentence", "example": "老人补贴"})
+    limit = fields.Integer(load_default=search.DEFAULT_LIMIT, validate=validate.Range(min=1, max=50))
+    region = fields.String(validate=[validate.Length(equal=6, error="应为6位行政区划代码"),
+                                     validate.Regexp(r"^[0-9]{6}$", error="应为6位行政区划代码")], metadata={
+        "description": "only matters offered there; default: the signed-in caller's region (none: every region)",
+        "example": "460100"})
+
+
+class MatterHitSchema(Schema):
+    code = fields.String()
+    name = fields.String(metadata={"example": "高龄老人长寿补贴"})
+    department = fields.String()
+    department_name = fields.String(metadata={"example": "民政局"})
+    score = fields.Float(metadata={"description": "higher is better; comparable within one answer only",
+                                   "example": 96.19})
+    matched = fields.List(fields.String(), metadata={"description": "the query's words that matched",
+                                                     "example": ["老人", "补贴"]})
+
+
+def _caller_region(session) -> str | None:
+    """A signed-in caller's region (platform roles: none). The search is public: without a
+    token, or with one no longer valid, it searches every region."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    try:
+        user, _ = users.user_for_token(session, header.removeprefix("Bearer ").strip())
+    except Unauthenticated:
+        return None
+    return None if sees_every_region(user) else user.region
+
+
+@blp.route("/matters/search")
+class SearchMatters(MethodView):
+    @blp.arguments(MatterSearchQuerySchema, location="query")
+    @blp.response(200, MatterHitSchema(many=True))
+    @blp.alt_response(503, "SERVICE_UNAVAILABLE")
+    @blp.doc(security=[])
+    def get(self, query: dict) -> list:
+        """Find a matter by everyday words (网厅模糊搜索): names, aliases, keywords. Public.
+
+        Chinese-aware and tolerant of word order and extra words ("我家老人80岁了能领什么补贴");
+        best first, only matters offered in ``region`` (or the signed-in caller's); an
+        empty or blank ``q`` is 422."""
+        with services().sessions() as session:
+            region = query.get("region") or _caller_region(session)
+            index = search.matter_search(session)
+        return index.search(query["q"], region=region, limit=query["limit"])
 
 
 @blp.route("/matters/<code>")
@@ -119,9 +185,11 @@ class Applications(MethodView):
     def post(self, headers: dict, submission: dict):
         """Submit an application for yourself, a company you act for, or a person who authorised
         you (授权代办); otherwise 403 naming the rule. Validation errors of every field come at
-        once (422); the names are filled from the registry (秒填) and checked."""
-        application, created = services().applications.submit(g.user, submission["matter"], submission["data"],
-                                                headers.get("idempotency_key"), region=submission["region"])
+        once (422); the names are filled from the registry (秒填) and checked. ``uploads`` (ids from
+        POST /api/uploads) become part of it (422 naming ``uploads.<n>`` if one may not)."""
+        application, created = services().applications.submit(
+            g.user, submission["matter"], submission["data"], headers.get("idempotency_key"),
+            region=submission["region"], uploads=submission["uploads"], upload_limit=uploads().limits.max_per_application)
         if not created:
             return application, 200, {"Idempotent-Replayed": "true"}
         status = 201 if application.status == ApplicationStatus.COMPLETED or application.outcome else 202
@@ -172,5 +240,7 @@ class Supplement(MethodView):
     @roles(*SUBMITTERS)
     def post(self, answer: dict, reference: str):
         """补正: hand in every material the window asked for; the clock resumes. The body is the
-        answer to the supplement form (422 naming each field, an item's as ``materials.0.name``)."""
-        return services().applications.supplement(g.user, application_id(reference), answer)
+        answer to the supplement form (422 naming each field, an item's as ``materials.0.name``);
+        a material whose reference is ``upload:<id>`` (POST /api/uploads) attaches that file."""
+        return services().applications.supplement(g.user, application_id(reference), answer,
+                                                  upload_limit=uploads().limits.max_per_application)

@@ -73,6 +73,10 @@ class GuideSchema(Schema):
     legal_days = fields.Integer(strict=True, metadata={"description": "法定办结时限 (working days)"})
     promised_days = fields.Integer(strict=True, metadata={"description": "承诺办结时限 (working days), ≤ legal"})
     conditions = fields.List(fields.String(validate=validate.Length(max=500)), validate=validate.Length(max=50))
+    aliases = fields.List(fields.String(validate=validate.Length(max=50)), validate=validate.Length(max=50), metadata={
+        "description": "俗称: what people call it, found by GET /api/matters/search", "example": ["老人助餐", "老年食堂"]})
+    keywords = fields.List(fields.String(validate=validate.Length(max=50)), validate=validate.Length(max=50),
+                           metadata={"description": "搜索关键词", "example": ["助餐", "吃饭"]})
     materials = fields.List(fields.Nested(MaterialSchema), validate=validate.Length(max=100))
     fee = fields.Raw(metadata={"description": "0: 不收费; an amount in yuan, or a text (按标准收取)"})
     handling_form = fields.String(validate=validate.Length(max=50), metadata={"description": "办理形式"})

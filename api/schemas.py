@@ -108,6 +108,11 @@ class SubmissionSchema(Schema):
         "description": "就近办: where to apply, for a matter that lets the applicant choose (its guide lists "
                        "the regions); otherwise the region of the subject's household or registration",
         "example": "460200"})
+    uploads = fields.List(fields.String(validate=validate.Length(min=1, max=64)), load_default=list,
+                          validate=validate.Length(max=50), metadata={
+        "description": "material files uploaded before (POST /api/uploads): their ids, or upload:<id>; they become "
+                       "part of the application (422 naming uploads.<n> if one is not yours, infected or used)",
+        "example": ["upload:Yk3pQ0sV9xT2bN7wA5Pg1h"]})
 
 
 class IdempotencyHeaderSchema(Schema):

@@ -8,6 +8,7 @@
     python bench/run.py profile                                  # pyinstrument of the request path
     python bench/run.py modeller --runs 10                       # the largest process in headless Chromium
     python bench/run.py catalogue-import [--backend sqlite] [--backend postgres]   # 300-row 事项库 import
+    python bench/run.py search [--backend sqlite] [--backend postgres]   # matter search by everyday words, 500 matters
     python bench/run.py report                                   # tables into bench/RESULTS.md
 
 PostgreSQL runs use scratch schemas in the database ``bench`` (dropped afterwards) and
@@ -289,6 +290,11 @@ def main() -> None:
     importing = commands.add_parser("catalogue-import", help="a 300-row 事项库 export through onewindow catalogue import")
     catalogue_import.add_arguments(importing)
     importing.set_defaults(run=catalogue_import.run)
+
+    import search
+    searching = commands.add_parser("search", help="the portal's matter search over 500 matters, in process and over HTTP")
+    search.add_arguments(searching)
+    searching.set_defaults(run=search.scenario)
 
     import report
     reporting = commands.add_parser("report", help="write the tables of bench/RESULTS.md")

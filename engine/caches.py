@@ -6,6 +6,7 @@ Emptied by ``reset``:
 - restored BPMN specs by their JSON (engine/running/workflow.py ``restored_specs``)
 - compiled sandbox programs by (source, mode) (engine/sandbox/check.py ``compiled_program``)
 - the shipped working-day calendars (engine/oversight/calendar.py ``default_calendar``)
+- the matter search index (engine/search.py ``matter_search``)
 
 Kept for the life of the process, on purpose: durable-rules refuses to register a ruleset
 twice, so the durable-rules host's rulesets (rules/evaluate.py) and the compile behind
@@ -16,6 +17,7 @@ no data that can change.
 from __future__ import annotations
 
 from engine.oversight import calendar
+from engine import search
 from engine.running import compiled, workflow
 from engine.sandbox import check
 
@@ -25,3 +27,4 @@ def reset() -> None:
     workflow.restored_specs.cache_clear()
     check.compiled_program.cache_clear()
     calendar.default_calendar.cache_clear()
+    search.forget()

@@ -87,6 +87,8 @@ class Guide:
     promised_days: int
     materials: tuple[Material, ...] = ()
     conditions: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # everyday names (俗称: 老人补贴), found by the portal's search (engine/search.py)
+    keywords: tuple[str, ...] = ()  # words people use about it (营业执照, 过户)
     national_code: str | None = None  # 基本编码
     implementation_code: str | None = None  # 实施编码
     region: str | None = None  # default: the home region
@@ -109,6 +111,8 @@ class Guide:
                     "region": self.region, "handling_form": self.handling_form, "trips": self.trips,
                     "result_name": self.result_name, "verify_within_days": self.verify_within_days}
         shown.update({key: value for key, value in optional.items() if value is not None})
+        shown.update({key: list(words) for key, words in (("aliases", self.aliases), ("keywords", self.keywords))
+                      if words})
         if self.criteria:
             shown["criteria"] = [c.as_dict() for c in self.criteria]
         if self.comparisons:
@@ -149,6 +153,8 @@ def guide_fields(template: Template) -> list[GuideField]:
         GuideField("legal_days", "法定办结时限（工作日）", "integer", True),
         GuideField("promised_days", "承诺办结时限（工作日）", "integer", True, "不得超过法定办结时限"),
         GuideField("conditions", "受理条件", "list", False, "向申请人展示的受理条件，每条一句"),
+        GuideField("aliases", "俗称", "list", False, "群众日常口语中的叫法，如“老人补贴”“开公司”，网厅搜索用"),
+        GuideField("keywords", "搜索关键词", "list", False, "群众办事时会说的词，如“营业执照”“过户”"),
         GuideField("materials", "申请材料", "materials", False,
                    "每项：name 材料名称, required 是否必要, source 来源渠道, licence_type 电子证照类型（可选）",
                    choices={s.value: s.title for s in MaterialSource}),
@@ -211,6 +217,7 @@ class _Reader:
             code=self.code(), name=self.text("name", 200), type=self.choice("type", [t.value for t in MatterType]),
             legal_basis=self.text("legal_basis", 2000), department=self.department(), legal_days=legal,
             promised_days=promised, materials=self.materials(), conditions=self.conditions(),
+            aliases=self.words("aliases"), keywords=self.words("keywords"),
             national_code=self.text("national_code", 64, required=False),
             implementation_code=self.text("implementation_code", 64, required=False),
             region=self.region(), fee=self.fee(), handling_form=self.text("handling_form", 50, required=False),
@@ -316,6 +323,16 @@ class _Reader:
             else:
                 conditions.append(value.strip())
         return tuple(conditions)
+
+    def words(self, name: str) -> tuple[str, ...]:
+        """俗称 or search keywords: short texts, each once."""
+        words = []
+        for index, value in enumerate(self.items(name, 50)):
+            if not isinstance(value, str) or not value.strip() or len(value.strip()) > 50:
+                self.fail(f"{name}.{index}", "每项应为不超过50字的文字")
+            else:
+                words.append(value.strip())
+        return tuple(dict.fromkeys(words))
 
     def materials(self) -> tuple[Material, ...]:
         materials, seen = [], set()

@@ -131,6 +131,8 @@ def policy_for(template: Template, guide: Guide) -> dict:
     optional = {"national_code": guide.national_code, "implementation_code": guide.implementation_code,
                 "result_name": guide.result_name}
     policy.update({key: value for key, value in optional.items() if value})
+    policy.update({key: list(words) for key, words in (("aliases", guide.aliases), ("keywords", guide.keywords))
+                   if words})
     if template is Template.COMMITMENT:
         policy["commitment"] = {"verify_within_working_days": guide.verify_within_days,
                                 "methods": list(COMMITMENT_METHODS)}
@@ -141,7 +143,7 @@ def policy_for(template: Template, guide: Guide) -> dict:
 POLICY_KEYS = frozenset({"code", "name", "type", "legal_basis", "department", "department_name", "region",
                          "conditions", "materials", "legal_days", "promised_days", "fee", "handling_depth",
                          "handling_form", "trips", "subject", "template", "national_code", "implementation_code",
-                         "result_name", "commitment"})
+                         "result_name", "commitment", "aliases", "keywords"})
 
 
 def _subject(template: Template) -> list[dict]:

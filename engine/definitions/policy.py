@@ -87,6 +87,8 @@ class MatterPolicySchema(_Strict):
     national_code = _text()  # 基本编码
     implementation_code = _text()  # 实施编码
     name = _text(required=True)
+    aliases = fields.List(_text(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=50))  # 俗称: 老人补贴
+    keywords = fields.List(_text(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=100))  # 搜索词
     type = _text()
     legal_basis = _text()
     department = _text(required=True)

@@ -8,6 +8,7 @@ personal answer in full in any response of the matrix but the one that exists to
 """
 from __future__ import annotations
 
+import io
 import json
 from datetime import date, datetime, timedelta, timezone
 
@@ -68,6 +69,7 @@ MATRIX = [
     ("GET", "/api/matters", EVERYONE),
     ("GET", "/api/matters/elderly_subsidy", EVERYONE),
     ("POST", "/api/matters/elderly_subsidy/materials", EVERYONE),
+    ("GET", "/api/matters/search?q=老人补贴", EVERYONE),  # public; a signed-in caller's region filters it
     ("GET", "/api/openapi.json", EVERYONE),
     ("GET", "/api/docs", EVERYONE),
     ("GET", "/api/applications", statuses(403, owner=200, other_applicant=200, agent=200)),
@@ -132,6 +134,13 @@ MATRIX = [
     ("PATCH", "/api/matters/{authored}/guide", statuses(403, analyst=200, admin=200)),  # 200: nothing changed
     ("POST", "/api/catalogue/import", statuses(403, analyst=200, admin=200)),  # 200: the per-row report
     ("POST", "/api/catalogue/import/file", statuses(403, analyst=422, admin=422)),  # 422: allowed, but JSON is no file
+    # material uploads (api/uploads.py): 422 for those who may upload (JSON is no file); an upload
+    # part of the owner's application is read as that application is
+    ("POST", "/api/uploads", statuses(403, **{role: 422 for role in ("owner", "other_applicant", "agent", "clerk",
+                                                                   "other_clerk", "sanya_clerk")})),
+    ("GET", "/api/uploads/{upload_id}", statuses(200, **NOT_THEIRS)),
+    ("GET", "/api/uploads/{upload_id}/content", statuses(200, **NOT_THEIRS)),
+    ("GET", "/api/applications/{application_ref}/uploads", statuses(200, **NOT_THEIRS)),
     *((method, "/api/events", statuses(405, anonymous=405)) for method in ("PUT", "PATCH", "DELETE")),
     *((method, "/api/events/1", statuses(404, anonymous=404)) for method in ("PUT", "PATCH", "DELETE")),
 ]
@@ -166,6 +175,10 @@ def world(api, services) -> dict:
     applications = [undecided.post("/api/applications", "authz_owner", json=elderly).get_json()["id"]
                     for _ in range(6)]
     tasks = [task_of(api, "authz_clerk", a)["id"] for a in applications]
+    upload = api.post("/api/uploads", "authz_owner", data={"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "户口簿.pdf")},
+                      content_type="multipart/form-data").get_json()
+    with_upload = undecided.post("/api/applications", "authz_owner", json={**elderly, "uploads": [upload["id"]]})
+    assert with_upload.status_code == 202, with_upload.get_json()
     assert api.post(f"/api/tasks/{tasks[1]}/claim", "authz_clerk").status_code == 200
     finished = [api.post("/api/applications", "authz_owner", json=elderly).get_json() for _ in range(2)]
     assert api.post(f"/api/applications/{finished[1]['reference']}/rating", "authz_owner",
@@ -185,7 +198,7 @@ def world(api, services) -> dict:
                     "open_task": tasks[0], "claimed_task": tasks[1],
                     "task_to_complete": tasks[2], "pause_task": tasks[3], "delegate_task": tasks[4],
                     "finished_ref": finished[0]["reference"], "rectification": rectification["id"],
-                    "bundle_ref": bundle["reference"]},
+                    "bundle_ref": bundle["reference"], "upload_id": upload["id"]},
             "bodies": {"/api/applications": elderly,
                        "/api/definitions": redeploy,
                        "/api/definitions/rental_filing/replay": {"ruleset": redeploy["ruleset"]},

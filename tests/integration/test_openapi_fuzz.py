@@ -124,4 +124,4 @@ def test_the_document_says_which_operations_need_no_token(api):
               if isinstance(operation, dict) and operation.get("security") == []}
     assert public == {("POST", "/api/auth/login"), ("POST", "/api/auth/register"), ("GET", "/api/matters"),
                       ("GET", "/api/matters/{code}"), ("GET", "/api/matters/{code}/schema"),
-                      ("POST", "/api/matters/{code}/materials"), ("GET", "/api/bundles")}
+                      ("POST", "/api/matters/{code}/materials"), ("GET", "/api/bundles"), ("GET", "/api/matters/search")}
