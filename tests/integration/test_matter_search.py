@@ -8,17 +8,26 @@ from urllib.parse import quote
 
 import pytest
 
+from engine.definitions.catalogue import read_catalogue
 from engine.demo import DEMO_PASSWORD
 from engine.people import users
 
 SEARCH = "/api/matters/search"
 HAIKOU, SANYA = "460100", "460200"
+# Other tests of the suite add matters (copies of shipped ones under other codes): the
+# expectations below are about the shipped ones.
+SHIPPED = {entry["code"] for entry in read_catalogue()}
 
 
 def found(api, query: str, as_user: str | None = None, **parameters) -> list[dict]:
     reply = api.get(SEARCH, as_user, query_string={"q": query, **parameters})
     assert reply.status_code == 200, reply.get_data(as_text=True)[:500]
     return reply.get_json()
+
+
+def shipped(hits: list[dict]) -> list[str]:
+    """The codes of the shipped matters among the hits, in the order found."""
+    return [hit["code"] for hit in hits if hit["code"] in SHIPPED]
 
 
 def test_old_peoples_subsidy_is_found_by_everyday_words(api):
@@ -35,7 +44,7 @@ def test_old_peoples_subsidy_is_found_by_everyday_words(api):
     ("房子过户", {"property_transfer", "property_transfer_bundle"}),
 ])
 def test_everyday_words_for_a_company_and_a_house(api, query, expected):
-    assert {hit["code"] for hit in found(api, query)[:2]} == expected
+    assert set(shipped(found(api, query))[:2]) == expected
 
 
 def test_nothing_found_is_an_empty_list_and_limit_bounds_the_answer(api):
@@ -44,18 +53,18 @@ def test_nothing_found_is_an_empty_list_and_limit_bounds_the_answer(api):
 
 
 def test_a_signed_in_caller_sees_the_matters_of_their_region(api, services, new_user):
-    assert {hit["code"] for hit in found(api, "占道")} == {"road_occupation", "road_occupation_sanya"}  # anonymous
+    assert set(shipped(found(api, "占道"))) == {"road_occupation", "road_occupation_sanya"}  # anonymous
     haikou = new_user()  # an applicant of Haikou
     with services.sessions() as session:
         users.create_user(session, "search_sanya", DEMO_PASSWORD, "applicant", region=SANYA)
         session.commit()
-    assert [hit["code"] for hit in found(api, "占道", haikou)] == ["road_occupation"]
-    assert [hit["code"] for hit in found(api, "占道", "search_sanya")] == ["road_occupation_sanya"]
-    assert [hit["code"] for hit in found(api, "占道", haikou, region=SANYA)] == ["road_occupation_sanya"]  # named
-    assert {hit["code"] for hit in found(api, "占道", new_user("analyst"))} == {"road_occupation",
-                                                                                "road_occupation_sanya"}
+    assert shipped(found(api, "占道", haikou)) == ["road_occupation"]
+    assert shipped(found(api, "占道", "search_sanya")) == ["road_occupation_sanya"]
+    assert shipped(found(api, "占道", haikou, region=SANYA)) == ["road_occupation_sanya"]  # named
+    assert set(shipped(found(api, "占道", new_user("analyst")))) == {"road_occupation", "road_occupation_sanya"}
     stale = api.http.get(SEARCH, query_string={"q": "占道"}, headers={"Authorization": "Bearer no-such-token"})
-    assert stale.status_code == 200 and len(stale.get_json()) == 2  # public: a stale token searches everywhere
+    assert stale.status_code == 200  # public: a stale token searches everywhere
+    assert set(shipped(stale.get_json())) == {"road_occupation", "road_occupation_sanya"}
 
 
 def test_a_matter_authored_now_is_found_at_once(api, new_user):
