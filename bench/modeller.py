@@ -53,12 +53,9 @@ def scenario(args) -> None:
 
     code, gateway, size = largest_process()
     settings = common.settings_for("sqlite", "bench_modeller")
-    serve = servers._spawn("serve", [str(servers.VENV_BIN / "onewindow"), "serve", "--port", str(PORT)],
-                           common.env_for(settings))
+    serve = servers.start_serve(settings, PORT)
     base = f"http://127.0.0.1:{PORT}"
     try:
-        if not common.wait_until(lambda: _up(base), timeout=120):
-            raise RuntimeError(f"onewindow serve did not answer; see {serve.log}")
         runs = []
         signed_in = requests.post(f"{base}/api/auth/login", json={"username": "analyst", "password": "demo-password"},
                                   timeout=10).json()  # once: logins are rate-limited
@@ -80,13 +77,6 @@ def scenario(args) -> None:
               f"{figures['validate_to_marker_ms']['p50']} ms, together p50 {figures['open_plus_marker_ms']['p50']} "
               f"p95 {figures['open_plus_marker_ms']['p95']} ms", file=sys.stderr)
     print(f"-> {path}", file=sys.stderr)
-
-
-def _up(base: str) -> bool:
-    try:
-        return requests.get(f"{base}/login", timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def _one_run(browser, base: str, code: str, gateway: str, signed_in: dict) -> dict:

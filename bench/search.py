@@ -24,6 +24,7 @@ import time
 from itertools import cycle
 
 import common
+import servers
 from engine.store.db import make_engine, make_session_factory
 
 MATTERS = 500
@@ -207,35 +208,13 @@ def over_http(base: str, repetitions: int, clients: int) -> dict:
                            "per_second": round(len(merged) / concurrent_seconds, 1)}}
 
 
-def serve(settings) -> object:
-    """``onewindow serve`` on ``settings``' database, once it answers."""
-    import requests
-
-    import servers
-
-    started = servers._spawn("serve-search", [str(servers.VENV_BIN / "onewindow"), "serve", "--port", str(PORT)],
-                             common.env_for(settings))
-
-    def up() -> bool:
-        if started.popen.poll() is not None:
-            raise RuntimeError(f"onewindow serve exited; see {started.log}")
-        try:
-            return requests.get(f"http://127.0.0.1:{PORT}/healthz", timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
-    if not common.wait_until(up, timeout=180):
-        started.stop()
-        raise RuntimeError(f"onewindow serve did not answer; see {started.log}")
-    return started
-
-
 def measure(backend: str, args) -> dict:
     settings = common.settings_for(backend, SCHEMA)
     try:
         prepare(settings, args.matters)
         built = index_build(settings)
         local = in_process(settings, args.repetitions)
-        server = serve(settings)
+        server = servers.start_serve(settings, PORT, "serve-search")
         try:
             remote = over_http(f"http://127.0.0.1:{PORT}", args.repetitions, args.clients)
         finally:

@@ -110,6 +110,18 @@ def start_api(settings: Settings, port: int, gunicorn_workers: int) -> Started:
     else:
         env.update(BENCH_BIND=f"127.0.0.1:{port}", BENCH_GUNICORN_WORKERS=str(gunicorn_workers))
         started = _spawn("api-gunicorn", [str(VENV_BIN / "gunicorn"), "-c", str(BENCH_DIR / "gunicorn.conf.py")], env)
+    return _when_healthy(started, port, timeout=90)
+
+
+def start_serve(settings: Settings, port: int, name: str = "serve") -> Started:
+    """The real ``onewindow serve`` (pages included) on ``settings``' database; waits for /healthz."""
+    return _when_healthy(_spawn(name, [str(VENV_BIN / "onewindow"), "serve", "--port", str(port)],
+                                common.env_for(settings)), port)
+
+
+def _when_healthy(started: Started, port: int, timeout: float = 180) -> Started:
+    """``started`` once it answers /healthz with 200; stopped and RuntimeError (naming its log)
+    if it exits or does not answer in time."""
     url = f"http://127.0.0.1:{port}/healthz"
 
     def healthy() -> bool:
@@ -119,7 +131,7 @@ def start_api(settings: Settings, port: int, gunicorn_workers: int) -> Started:
             return requests.get(url, timeout=1).status_code == 200
         except requests.RequestException:
             return False
-    if not common.wait_until(healthy, timeout=90):
+    if not common.wait_until(healthy, timeout=timeout):
         started.stop()
         raise RuntimeError(f"{started.name} did not answer on {url}; see {started.log}")
     return started
