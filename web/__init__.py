@@ -28,6 +28,7 @@ VENDOR_FOLDERS = {
     "moddle-xml": "dist",
     "min-dash": "dist",
     "saxen": "dist",
+    "chart.js": "dist",
 }
 
 blp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
@@ -77,7 +78,9 @@ def vendor(path: str):
 
 @blp.get("/")
 def home():
-    return redirect(url_for("web.matters"))
+    """The portal is the public front door; signed-in staff are sent on to their own
+    area by the login page (OneWindow.home in app.js)."""
+    return redirect(url_for("web.portal_home"))
 
 
 @blp.get("/login")
@@ -113,3 +116,8 @@ def catalogue_import():
 @blp.get("/analyst/incidents")
 def incidents():
     return render_template("analyst/incidents.html")
+
+
+# The areas' pages, one module each: the applicant portal (网上办事大厅), the clerk's
+# workbench (工作台) and the supervision dashboard (电子监察); the analyst's are above.
+from web import applicant, clerk, supervisor  # noqa: E402,F401  (they add routes to blp)

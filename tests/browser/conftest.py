@@ -108,10 +108,16 @@ class Screenshots:
         return path
 
 
+DESKTOP = {"viewport": {"width": 1400, "height": 900}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+
+
 @pytest.fixture
 def page(chromium, base_url, request):
-    """A fresh browser context and page; console errors and page errors fail the test."""
-    context = chromium.new_context(base_url=base_url, viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    """A fresh browser context and page (desktop; a test marked ``@pytest.mark.phone`` gets
+    a 390×844 phone); console errors and page errors fail the test."""
+    screen = PHONE if request.node.get_closest_marker("phone") else DESKTOP
+    context = chromium.new_context(base_url=base_url, locale="zh-CN", **screen)
     page = context.new_page()
     errors: list[str] = []
     page.answers_expected = set()  # statuses a test provokes on purpose: Chromium logs each as a console error
@@ -143,3 +149,24 @@ def sign_in(page, username: str, password: str | None = None) -> None:
     page.get_by_label("密码").fill(password or DEMO_PASSWORD)
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING_IMPACTS = {"serious", "critical"}
+
+
+def accessible(page, what: str = "") -> list[dict]:
+    """Run axe-core (from npm, web/node_modules) on the page as it is now and fail on any
+    serious or critical violation (WCAG 2.1 A/AA rules). The script is evaluated through
+    the DevTools protocol, so the page's CSP does not need to admit it. Returns the minor
+    and moderate violations, for a test that wants to look."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate("""() => axe.run(document, {runOnly: {type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}, resultTypes: ['violations']})""")
+    blocking = [v for v in result["violations"] if v["impact"] in BLOCKING_IMPACTS]
+    report = "\n".join(f"{v['impact']} {v['id']}: {v['help']} — " + "; ".join(
+        node["target"][0] if isinstance(node["target"][0], str) else str(node["target"]) for node in v["nodes"][:5])
+        for v in blocking)
+    assert not blocking, f"accessibility violations on {what or page.url}:\n{report}"
+    return [v for v in result["violations"] if v["impact"] not in BLOCKING_IMPACTS]

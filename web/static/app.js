@@ -108,16 +108,44 @@ const OneWindow = (() => {
     return node;
   }
 
+  // Where a person lands after signing in without a page to go back to: their own area.
+  const HOMES = { applicant: "/portal/mine", agent: "/portal/mine", clerk: "/clerk/queue",
+                  supervisor: "/supervision", analyst: "/analyst/matters", admin: "/analyst/matters" };
+  function home(role) { return HOMES[role] || "/portal"; }
+
+  // 适老化: large text for the whole site, remembered on this device.
+  const LARGE = "onewindow.large-text";
+  function applyLargeText(on) {
+    document.documentElement.classList.toggle("large-text", on);
+    const toggle = document.getElementById("large-text");
+    if (toggle) {
+      toggle.setAttribute("aria-pressed", String(on));
+      toggle.textContent = on ? "标准字号" : "大字模式";
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     const who = document.getElementById("who");
     const me = user();
-    if (who && me) who.textContent = me.username;
+    if (who && me) who.textContent = me.display_name || me.username;
     const out = document.getElementById("logout");
-    if (out) out.addEventListener("click", logout);
+    if (out) { out.hidden = !me; out.addEventListener("click", logout); }
+    const signIn = document.getElementById("login-link");
+    if (signIn) {
+      signIn.hidden = Boolean(me) || location.pathname === "/login";
+      signIn.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+    }
+    applyLargeText(localStorage.getItem(LARGE) === "1");
+    const toggle = document.getElementById("large-text");
+    if (toggle) toggle.addEventListener("click", () => {
+      const on = !document.documentElement.classList.contains("large-text");
+      localStorage.setItem(LARGE, on ? "1" : "0");
+      applyLargeText(on);
+    });
     for (const link of document.querySelectorAll("[data-roles]")) {  // what this role cannot use is not offered
       link.hidden = !(me && link.dataset.roles.split(" ").includes(me.role));
     }
   });
 
-  return { api, login, logout, user, requireLogin, page, safeNext, describe, say, el, Problem };
+  return { api, login, logout, user, home, requireLogin, page, safeNext, describe, say, el, Problem };
 })();
