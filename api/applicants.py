@@ -18,6 +18,7 @@ from engine.definitions.versions import current_definition
 from engine.errors import NotFound, Unauthenticated
 from engine.definitions.guides import materials_for
 from engine.people import users
+from engine.people.organisation import read_departments
 from engine.people.regions import sees_every_region
 from engine.store.models import ApplicationStatus, Matter
 from engine.store.references import application_id_for
@@ -117,6 +118,20 @@ class SearchMatters(MethodView):
             region = query.get("region") or _caller_region(session)
             index = search.matter_search(session)
         return index.search(query["q"], region=region, limit=query["limit"])
+
+
+class DepartmentSchema(Schema):
+    code = fields.String(metadata={"example": "civil_affairs"})
+    name = fields.String(metadata={"example": "民政局"})
+
+
+@blp.route("/departments")
+class Departments(MethodView):
+    @blp.response(200, DepartmentSchema(many=True))
+    @blp.doc(security=[])
+    def get(self) -> list:
+        """部门: every department's code and the name a person reads (the catalogue's). Public."""
+        return [{"code": code, "name": name} for code, name in read_departments().items()]
 
 
 @blp.route("/matters/<code>")

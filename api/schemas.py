@@ -3,9 +3,13 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from flask import g
+from marshmallow import INCLUDE, Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from api.masking import MaskedSchema
+from engine.access import SUBMITTERS
+from engine.explanation import for_applicant
+from engine.people.organisation import read_departments
 from engine.people import subjects
 from engine.oversight.deadlines import PAUSE_REASONS
 from engine.oversight.incidents import APPLICANT_NOTICE
@@ -141,6 +145,27 @@ class TaskSchema(MaskedSchema):
     result = fields.Dict(allow_none=True)
 
 
+class ExplanationSchema(Schema):
+    """One reason of an answer (engine/explanation.py); its technical detail only for staff."""
+
+    text = fields.String(metadata={"description": "plain Chinese, for the applicant", "example": "80-89周岁，每月补贴100元"})
+    by = fields.String(metadata={"description": "who decided: rules | clerk | credit | holding | system"})
+    basis = fields.String(allow_none=True, metadata={"description": "the legal basis (设定依据)",
+                                                    "example": "《海南省高龄老人长寿补贴发放管理办法》"})
+    detail = fields.Dict(metadata={"description": "staff only: rule id and message, task and clerk, credit tier"})
+
+    @post_dump
+    def _for_caller(self, data: dict, **_kwargs) -> dict:
+        return data if caller_is_staff() else for_applicant([data])[0]
+
+
+def caller_is_staff() -> bool:
+    """Staff see the technical side of a decision (rule ids, fact sources); applicants and
+    their agents read the plain explanation (engine/explanation.py)."""
+    user = g.get("user")
+    return user is not None and user.role not in SUBMITTERS
+
+
 class ApplicationSchema(MaskedSchema):
     """An application; personal answers masked for those without the need (engine/oversight/privacy.py)."""
     application_attribute = "id"
@@ -149,6 +174,9 @@ class ApplicationSchema(MaskedSchema):
         "description": "the application's reference (查询号): what applicants' paths take", "example": "q3Zk9uH2sV0bX1eN7wA5Pg"})
     tracking_no = fields.String()
     matter = fields.String(attribute="matter_code")
+    matter_name = fields.String(attribute="definition.matter.name", metadata={"example": "高龄老人长寿补贴"})
+    department_name = fields.Function(lambda a: read_departments().get(a.definition.matter.department),
+                                      allow_none=True, metadata={"example": "民政局"})
     region = fields.String(metadata={"description": "the region handling it (engine/people/regions.py): the subject's "
                                                     "household or registration, or the one chosen (就近办)",
                                      "example": "460100"})
@@ -157,7 +185,13 @@ class ApplicationSchema(MaskedSchema):
     notice = fields.Function(lambda a: APPLICANT_NOTICE if a.status == ApplicationStatus.FAILED else None,
                              allow_none=True, metadata={"description": "what the applicant is told of a failed run"})
     outcome = fields.String(allow_none=True, metadata={"description": "approve | reject once decided (告知承诺: at once); revoked after a failed verification"})
-    decision = fields.Dict(allow_none=True, metadata={"description": "rules' Decision: outcome, reasons, facts with sources"})
+    reasons = fields.List(fields.Nested(ExplanationSchema), metadata={
+        "description": "why it was answered so, whoever decided (engine/explanation.py): one list for every outcome, "
+                       "empty until answered"})
+
+    decision = fields.Dict(allow_none=True, metadata={"description": "the rule set's technical record: outcome, "
+                                                                     "reasons with rule ids, facts with sources "
+                                                                     "(people read ``reasons``)"})
     result = fields.Dict(allow_none=True)
     result_no = fields.String(allow_none=True, metadata={"description": "证照/文书编号, issued at approval"})
     form_data = fields.Dict()

@@ -214,25 +214,13 @@ def _member_status(session: Session, matter: str, member: Application | None, no
              else MemberProgress.FAILED if member.status == ApplicationStatus.FAILED
              else MemberProgress.IN_PROGRESS)
     return {**row, "state": state, "tracking_no": member.tracking_no, "status": member.status,
-            "outcome": member.outcome, "reasons": reasons_of(session, member), "due_at": _iso(as_utc(member.due_at)),
+            "outcome": member.outcome, "reasons": reasons_of(member), "due_at": _iso(as_utc(member.due_at)),
             "colour": member.colour, "result": member.result, "result_no": member.result_no}
 
 
-def reasons_of(session: Session, application: Application) -> list[str]:
-    """Why an application was answered as it was: the rules' messages, a refusal's reason,
-    or the clerk's comment."""
-    decision = application.decision or {}
-    if application.outcome == Outcome.APPROVE and not decision.get("reasons"):
-        return []
-    if (application.result or {}).get("reason"):
-        return [application.result["reason"]]
-    reviews = session.scalars(select(Task).where(Task.application_id == application.id,
-                                                 Task.status == TaskStatus.COMPLETED).order_by(Task.id.desc()))
-    for task in reviews:
-        comment = (task.result or {}).get("comment")
-        if comment:
-            return [comment]
-    return [reason["message"] for reason in decision.get("reasons", []) if reason.get("message")]
+def reasons_of(application: Application) -> list[str]:
+    """Why an application was answered as it was, in the applicant's words (engine/explanation.py)."""
+    return [reason["text"] for reason in application.reasons or []]
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -258,6 +258,7 @@ class Application(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
     decision: Mapped[dict | None] = mapped_column(JSON)
     result: Mapped[dict | None] = mapped_column(JSON)
+    reasons: Mapped[list] = mapped_column(JSON, default=list)  # engine/explanation.py: why it was answered so
     result_no: Mapped[str | None] = mapped_column(String(64))  # 证照/文书编号: engine/policy/numbers.py
     form_data: Mapped[dict] = mapped_column(JSON)
     workflow: Mapped[str] = mapped_column(Text)

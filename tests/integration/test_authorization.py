@@ -70,6 +70,7 @@ MATRIX = [
     ("GET", "/api/matters/elderly_subsidy", EVERYONE),
     ("POST", "/api/matters/elderly_subsidy/materials", EVERYONE),
     ("GET", "/api/matters/search?q=老人补贴", EVERYONE),  # public; a signed-in caller's region filters it
+    ("GET", "/api/departments", EVERYONE),  # public: department names
     ("GET", "/api/openapi.json", EVERYONE),
     ("GET", "/api/docs", EVERYONE),
     ("GET", "/api/applications", statuses(403, owner=200, other_applicant=200, agent=200)),

@@ -31,6 +31,7 @@ def test_a_repeat_is_refused_naming_the_card_held(api, services, applicant_for, 
     again = _card(api, applicant_for(id_number), "senior_card", id_number)
     assert (first["outcome"], again["outcome"]) == ("approve", "reject")
     assert first["result_no"] in again["decision"]["reasons"][0]["message"]
+    assert [r["by"] for r in again["reasons"]] == ["holding"] and first["result_no"] in again["reasons"][0]["text"]
     assert again["result_no"] is None and "card_no" not in again["result"]
     assert _holding(services, id_number, "senior_card") == (first["tracking_no"], first["result_no"])
 

@@ -1,0 +1,102 @@
+"""One explanation per decision (engine/explanation.py): whoever answered — the rule set, a
+clerk at intake or review, the register of holders — the application carries ``reasons``
+in one shape; the applicant reads plain Chinese and the legal basis, staff also the
+technical detail (rule ids, the task that decided)."""
+from __future__ import annotations
+
+import re
+
+from tests.integration.helpers import with_silent_source
+from tests.integration.test_comprehensive_window import complete, open_task, submit as submit_to_window
+
+BASIS = "《海南省高龄老人长寿补贴发放管理办法》"
+TECHNICAL = re.compile(r"[A-Za-z_]")  # a rule id, a source name, English: never in an applicant's reasons
+
+
+def apply_for_subsidy(client, applicant: str, id_number: str):
+    return client.post("/api/applications", applicant, json={"matter": "elderly_subsidy", "data": {
+        "id_number": id_number, "phone": "13800138000"}})
+
+
+def plain_for_applicant(reasons: list[dict]) -> None:
+    assert reasons, "an answered application explains itself"
+    for reason in reasons:
+        assert set(reason) == {"text", "by", "basis"}, reason  # no technical detail
+        assert reason["text"] and not TECHNICAL.search(reason["text"]), reason
+
+
+def test_an_instant_approval_and_refusal_explain_themselves_in_plain_chinese(api, resident, applicant_for, new_user):
+    older, younger = resident(85), resident(60)
+    approved = apply_for_subsidy(api, applicant_for(older), older).get_json()
+    assert approved["outcome"] == "approve"
+    assert approved["reasons"] == [{"text": "80-89周岁，每月补贴100元", "by": "rules", "basis": BASIS}]
+    assert (approved["matter_name"], approved["department_name"]) == ("高龄老人长寿补贴", "民政局")
+
+    refused = apply_for_subsidy(api, applicant_for(younger), younger).get_json()
+    assert refused["outcome"] == "reject"
+    assert refused["reasons"] == [{"text": "申请人未满80周岁，不符合高龄老人长寿补贴条件", "by": "rules", "basis": BASIS}]
+    # staff see which rule said it, and its full message
+    staff = api.get(f"/api/applications/{refused['id']}", new_user("supervisor")).get_json()
+    assert staff["reasons"][0]["detail"] == {
+        "rule": "under_80", "message": "申请人未满80周岁，不符合高龄老人长寿补贴条件 (applicant is under 80)"}
+
+
+def test_a_clerks_refusal_after_manual_review_gives_the_clerks_words(api, services, resident, applicant_for, new_user):
+    id_number = resident(86)
+    applicant = applicant_for(id_number)
+    waiting = apply_for_subsidy(with_silent_source(services, "population_registry"), applicant, id_number).get_json()
+    assert waiting["outcome"] is None and waiting["reasons"] == []  # not answered yet: nothing to explain
+
+    clerk = new_user("clerk", "civil_affairs")
+    task = next(t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == waiting["id"])
+    assert api.post(f"/api/tasks/{task['id']}/claim", clerk).status_code == 200
+    done = api.post(f"/api/tasks/{task['id']}/complete", clerk,
+                    json={"outcome": "reject", "comment": "经入户核查，申请人户籍已迁出本市"})
+    assert done.status_code == 200, done.get_json()
+
+    seen = api.get(f"/api/applications/{waiting['reference']}", applicant).get_json()
+    assert seen["outcome"] == "reject"
+    assert seen["reasons"] == [{"text": "经入户核查，申请人户籍已迁出本市", "by": "clerk", "basis": BASIS}]
+    plain_for_applicant(seen["reasons"])
+    listed = next(a for a in api.get("/api/applications", applicant).get_json() if a["id"] == waiting["id"])
+    assert listed["reasons"] == seen["reasons"]  # the list says the same as the detail
+    detail = api.get(f"/api/applications/{waiting['id']}", clerk).get_json()["reasons"][0]["detail"]
+    assert (detail["task_id"], detail["task"]) == (task["id"], task["title"])
+
+
+def test_a_clerks_approval_without_words_is_still_explained(api, services, resident, applicant_for, new_user):
+    id_number = resident(91)
+    applicant = applicant_for(id_number)
+    waiting = apply_for_subsidy(with_silent_source(services, "population_registry"), applicant, id_number).get_json()
+    clerk = new_user("clerk", "civil_affairs")
+    task = next(t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == waiting["id"])
+    api.post(f"/api/tasks/{task['id']}/claim", clerk)
+    assert api.post(f"/api/tasks/{task['id']}/complete", clerk, json={"outcome": "approve", "amount": 200}).status_code == 200
+    seen = api.get(f"/api/applications/{waiting['reference']}", applicant).get_json()
+    assert seen["outcome"] == "approve"
+    assert seen["reasons"] == [{"text": "经审核，符合办理条件，准予办理", "by": "clerk", "basis": BASIS}]
+
+
+def test_a_refusal_at_the_window_and_a_repeat_application_explain_themselves(clocked, new_user, resident,
+                                                                             applicant_for, api):
+    client, _, _ = clocked
+    applicant, window = new_user(), new_user("clerk", "front_desk")
+    application = submit_to_window(client, applicant)
+    intake = open_task(client, window, application["id"])
+    complete(client, window, intake["id"], outcome="refuse", comment="不属于本机关职权范围")
+    seen = client.get(f"/api/applications/{application['reference']}", applicant).get_json()
+    assert [(r["text"], r["by"]) for r in seen["reasons"]] == [("不属于本机关职权范围", "clerk")]
+    plain_for_applicant(seen["reasons"])
+
+    id_number = resident(88)
+    first = apply_for_subsidy(api, applicant_for(id_number), id_number).get_json()
+    again = apply_for_subsidy(api, applicant_for(id_number), id_number).get_json()
+    assert (first["outcome"], again["outcome"]) == ("approve", "reject")
+    assert [(r["text"], r["by"]) for r in again["reasons"]] == [("申请人已在领取高龄老人长寿补贴，不得重复申领", "rules")]
+    plain_for_applicant(again["reasons"])
+
+
+def test_the_departments_list_is_public(api):
+    reply = api.get("/api/departments")
+    assert reply.status_code == 200
+    assert {"code": "front_desk", "name": "综合受理窗口"} in reply.get_json()
