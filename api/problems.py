@@ -30,11 +30,21 @@ STATUS = {
     errors.ServiceUnavailable: 503,
 }
 PROBLEM_JSON = "application/problem+json"
+# What a person reads of an HTTP error that no domain error explains (a route that does not
+# exist, webargs' 422, the rate limiter's 429, the database down): plain Chinese.
+SAID_FOR_STATUS = {
+    400: "请求有误", 401: errors.Unauthenticated.said, 403: errors.Forbidden.said, 404: errors.NotFound.said,
+    405: "不支持这样操作", 409: errors.Conflict.said, 413: errors.UploadTooLarge.said, 415: "不支持这种内容格式",
+    422: errors.InvalidInput.said, 429: "操作过于频繁，请稍后再试", 503: errors.ServiceUnavailable.said,
+}
 log = logging.getLogger(__name__)
 
 
-def problem(status: int, title: str, detail: str = "", **extra: object) -> Response:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+def problem(status: int, title: str, detail: str = "", message: str | None = None, **extra: object) -> Response:
+    """A problem+json answer; ``message`` is what a person reads (plain Chinese), by default
+    the words for the status."""
+    said = message or SAID_FOR_STATUS.get(status, errors.OneWindowError.said)
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "message": said,
             "instance": request.path, **extra}
     if current_request_id() is not None:  # api/request_log.py: set for every request the app answers
         body["request_id"] = current_request_id()
@@ -49,7 +59,7 @@ def status_of(error: errors.OneWindowError) -> int:
 
 
 def _domain_error(error: errors.OneWindowError) -> Response:
-    return problem(status_of(error), error.title, error.detail, **error.extra)
+    return problem(status_of(error), error.title, error.detail, error.said, **error.extra)
 
 
 def _database_down(error: OperationalError) -> Response:

@@ -38,6 +38,9 @@ class OneWindowError(Exception):
     """Base of every error a caller may see."""
 
     title = "Error"
+    # What a person reads (plain Chinese): the problem's ``message``; ``title`` and ``detail``
+    # stay for developers and logs.
+    said = "操作未能完成，请稍后再试"
 
     def __init__(self, detail: str, **extra: object) -> None:
         super().__init__(detail)
@@ -47,10 +50,12 @@ class OneWindowError(Exception):
 
 class NotFound(OneWindowError):
     title = "Not found"
+    said = "未找到，或您无权查看"
 
 
 class Forbidden(OneWindowError):
     title = "Forbidden"
+    said = "没有权限办理此项操作"
 
 
 class SubjectRefused(Forbidden):
@@ -58,6 +63,7 @@ class SubjectRefused(Forbidden):
     names the rule that failed."""
 
     title = "Not allowed to apply for this subject"
+    said = "您不能为该对象申请此事项"
 
     def __init__(self, detail: str, rule: str) -> None:
         super().__init__(detail, rule=rule)
@@ -68,22 +74,26 @@ class AuthorisationRefused(SubjectRefused):
     """The caller may not act for that person (授权代办): no authorisation, or it fails a rule."""
 
     title = "Not authorised to act for this person"
+    said = "您没有获得该申请人的授权（授权代办）"
 
 
 class Unauthenticated(OneWindowError):
     title = "Authentication required"
+    said = "请先登录"
 
 
 class Conflict(OneWindowError):
     """Someone else changed the thing first (optimistic lock, task already taken)."""
 
     title = "Conflict"
+    said = "当前状态下不能这样操作，请刷新后再试"
 
 
 class InvalidInput(OneWindowError):
     """Submitted data failed validation; ``errors`` maps each field to its messages."""
 
     title = "Invalid input"
+    said = "填写的内容有误，请按提示修改"
 
     def __init__(self, detail: str, errors: dict[str, list[str]]) -> None:
         super().__init__(detail, errors=errors)
@@ -94,6 +104,7 @@ class DeploymentRefused(OneWindowError):
     """An uploaded definition (BPMN, DMN, rule set, form) is unsafe or malformed."""
 
     title = "Deployment refused"
+    said = "流程定义未通过检查，未部署"
 
     def __init__(self, detail: str, problems: list[Problem]) -> None:
         super().__init__(detail, problems=as_dicts(problems))
@@ -104,12 +115,14 @@ class SourceUnavailable(OneWindowError):
     """A data-sharing source did not answer in time; decisions turn to ``manual``."""
 
     title = "Data source unavailable"
+    said = "数据共享服务暂时无法连接，请稍后再试"
 
 
 class ServiceUnavailable(OneWindowError):
     """The database (or another backing service) cannot be reached right now."""
 
     title = "Service unavailable"
+    said = "服务暂时不可用，请稍后再试"
 
 
 class IdentityNotVerified(InvalidInput):
@@ -117,36 +130,42 @@ class IdentityNotVerified(InvalidInput):
     registry; ``errors`` names the field and the reason."""
 
     title = "Identity not verified"
+    said = "请先完成实名认证"
 
 
 class ResidentAlreadyRegistered(Conflict):
     """One account per resident ID: this person has one already."""
 
     title = "Already registered"
+    said = "该身份已注册过账号"
 
 
 class UnknownCompany(NotFound):
     """No company of the market-entity registry has this unified social credit code."""
 
     title = "Unknown company"
+    said = "没有找到该企业"
 
 
 class NotLegalRepresentative(Forbidden):
     """Only the company's legal representative may do this (the registry names them)."""
 
     title = "Not the legal representative"
+    said = "您不是该企业的法定代表人"
 
 
 class CompanyRoleHeld(Conflict):
     """The person already has an active role for the company."""
 
     title = "Company role already held"
+    said = "该企业的这一身份已有人认领"
 
 
 class MatterExists(Conflict):
     """A new matter's code is already in the catalogue (engine/authoring/matters.py)."""
 
     title = "Matter exists"
+    said = "该事项编码已存在"
 
 
 class NotAuthored(Conflict):
@@ -154,6 +173,7 @@ class NotAuthored(Conflict):
     made from another one than asked (engine/authoring/matters.py)."""
 
     title = "Not a matter made from this template"
+    said = "该事项不是由此模板创建的"
 
 
 class UploadRefused(InvalidInput):
@@ -161,12 +181,14 @@ class UploadRefused(InvalidInput):
     bytes, found infected, or one too many; ``errors`` names the field (``file``)."""
 
     title = "Upload refused"
+    said = "文件未被接收"
 
 
 class UploadTooLarge(OneWindowError):
     """An uploaded file is larger than ONEWINDOW_UPLOAD_MAX_BYTES."""
 
     title = "Upload too large"
+    said = "文件过大，请压缩或分开上传"
 
 
 class UploadNotUsable(InvalidInput):
@@ -175,3 +197,4 @@ class UploadNotUsable(InvalidInput):
     field, e.g. ``materials.0.reference``."""
 
     title = "Upload not usable"
+    said = "上传的材料不能使用"

@@ -3,6 +3,8 @@ nothing, and never answers 500 (issue 12). Every input is written out literally.
 database can store (NUL, lone surrogates) is refused before any view: test_protection.py."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -93,3 +95,21 @@ def test_an_amount_is_stored_exactly_as_given(api, services, registered, applica
     with services.sessions() as session:
         stored = session.get(Application, reply.get_json()["id"]).form_data
     assert stored["monthly_rent"] == 2500.5 and stored["tenant_id_number"] == TENANT_ID
+
+
+def test_every_problem_says_what_happened_in_chinese(api, new_user):
+    """A person reads ``message``: plain Chinese, whatever went wrong and whoever answered it
+    (a domain error, webargs' 422, a route that does not exist)."""
+    clerk = new_user("clerk", "civil_affairs")
+    answers = [
+        api.get("/api/no-such-route"),                                                   # werkzeug 404
+        api.get("/api/applications/nonexistent-ref", new_user()),                        # domain 404
+        api.post("/api/applications", clerk, json={"matter": "elderly_subsidy", "data": {}}),  # domain 403
+        api.post("/api/applications", new_user(), json={"data": {}}),                    # webargs 422
+        api.post("/api/applications", new_user(), json={"matter": "elderly_subsidy", "data": {}}),  # form 422
+        api.get("/api/tasks"),                                                           # 401
+    ]
+    for reply in answers:
+        body = reply.get_json()
+        assert reply.status_code >= 400 and body["message"], body
+        assert re.search(r"[\u4e00-\u9fff]", body["message"]) and not re.search(r"[A-Za-z]", body["message"]), body

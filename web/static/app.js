@@ -13,8 +13,9 @@ const OneWindow = (() => {
     }
   }
 
-  // body: sent as JSON; form: a FormData (a file upload), sent as multipart.
-  async function api(path, { method = "GET", body, form } = {}) {
+  // body: sent as JSON; form: a FormData (a file upload), sent as multipart; blob: the answer's
+  // bytes as a Blob (a PDF, an uploaded file) instead of JSON.
+  async function api(path, { method = "GET", body, form, blob = false } = {}) {
     const headers = { Accept: "application/json" };
     const token = sessionStorage.getItem(TOKEN);
     if (token) headers.Authorization = `Bearer ${token}`;
@@ -26,6 +27,7 @@ const OneWindow = (() => {
       location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
       throw new Problem(401, { detail: "请先登录" });
     }
+    if (blob && reply.ok) return reply.blob();
     const text = await reply.text();
     const data = text ? JSON.parse(text) : null;
     if (!reply.ok) throw new Problem(reply.status, data);
@@ -79,13 +81,17 @@ const OneWindow = (() => {
     return true;
   }
 
+  // A problem in words a person reads: the API's plain Chinese ``message``; staff also see
+  // the developer's detail after it (applicants and agents never see English).
+  const STATUS_WORDS = { 400: "请求有误", 403: "没有权限", 404: "未找到", 409: "与当前状态冲突", 413: "文件过大",
+                         422: "填写有误", 429: "操作过于频繁，请稍后再试" };
   function describe(problem) {
     if (!(problem instanceof Problem)) return String(problem);
-    const words = { 400: "请求有误", 403: "没有权限", 404: "未找到", 409: "与当前状态冲突", 413: "文件过大",
-                    422: "填写有误", 429: "操作过于频繁，请稍后再试" }[problem.status] || "服务暂时不可用";
-    const detail = problem.status === 404 && /^The requested URL/.test(problem.body.detail || "") ? ""
-      : problem.body.detail ? `：${problem.body.detail}` : "";
-    return `${words}${detail}`;
+    const words = problem.body.message || STATUS_WORDS[problem.status] || "服务暂时不可用";
+    const me = user();
+    const staff = me && !["applicant", "agent"].includes(me.role);
+    const detail = problem.body.detail && !/^The requested URL/.test(problem.body.detail) ? problem.body.detail : "";
+    return staff && detail ? `${words}：${detail}` : words;
   }
 
   function say(text, kind = "info") {
