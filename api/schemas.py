@@ -8,6 +8,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, post_dump, val
 
 from api.masking import MaskedSchema
 from engine.access import SUBMITTERS
+from engine.events import label_of
 from engine.explanation import for_applicant
 from engine.people.organisation import read_departments
 from engine.people import subjects
@@ -126,6 +127,8 @@ class IdempotencyHeaderSchema(Schema):
 
 class EventSchema(MaskedSchema):
     kind = fields.String()
+    label = fields.Function(lambda event: label_of(event.kind), allow_none=True, metadata={
+        "description": "what a person reads for the kind (engine/events.py LABELS)", "example": "提交申请"})
     actor = fields.String()
     at = UtcDateTime()
     data = fields.Dict()

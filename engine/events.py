@@ -53,6 +53,52 @@ class EventKind(StrEnum):
     LOGIN_FAILED = "login.failed"
 
 
+# What a person reads for each kind (an application's history in the pages): plain Chinese.
+# Kinds named beside their rules add their words where they are named (engine/uploads/receiving.py).
+LABELS: dict[StrEnum, str] = {
+    EventKind.SUBMITTED: "提交申请",
+    EventKind.DECIDED: "作出办理决定",
+    EventKind.STEPS: "办理流程推进",
+    EventKind.WORK_DEFERRED: "等待数据共享结果",
+    EventKind.TASK_CREATED: "进入办理环节",
+    EventKind.TASK_CLAIMED: "工作人员受理",
+    EventKind.TASK_RELEASED: "退回待办队列",
+    EventKind.TASK_DELEGATED: "转交其他工作人员",
+    EventKind.TASK_COMPLETED: "办理环节完成",
+    EventKind.TASK_FIRST_APPROVAL: "初审通过，等待复核",
+    EventKind.TASK_SENT_BACK: "退回上一环节",
+    EventKind.CLOCK_PAUSED: "暂停计时",
+    EventKind.CLOCK_RESUMED: "恢复计时",
+    EventKind.CREDIT_CHECKED: "信用核查",
+    EventKind.CREDIT_FAST_LANE: "信用良好，快速办理",
+    EventKind.CREDIT_LOWERED: "信用等级调整",
+    EventKind.MATERIALS_FETCHED: "从电子证照库调取材料",
+    EventKind.INCIDENT_OPENED: "系统异常，转人工处理",
+    EventKind.INCIDENT_RETRIED: "系统异常已处理，继续办理",
+    EventKind.INCIDENT_VERSION_KEPT: "系统异常已处理，按原流程办理",
+    EventKind.DEFINITION_DEPLOYED: "事项流程更新",
+    EventKind.NOTIFICATION_QUEUED: "发送通知",
+    EventKind.SUPERVISION_ALERT: "电子监察提醒",
+    EventKind.RATING: "评价",
+    EventKind.RECTIFICATION_OPENED: "差评整改开始",
+    EventKind.RECTIFICATION_RESOLVED: "差评整改完成",
+    EventKind.PERSONAL_DATA_VIEWED: "工作人员查看个人信息",
+    EventKind.BUNDLE_MEMBER_STARTED: "联办事项开始办理",
+    EventKind.BUNDLE_MEMBER_NOT_STARTED: "联办事项未能开始",
+    EventKind.BUNDLE_MEMBER_ANSWERED: "联办事项办结",
+    EventKind.BUNDLE_STOPPED: "联办终止",
+    EventKind.MEMBER_WITHDRAWN: "随联办撤回",
+    EventKind.LOGIN: "登录",
+    EventKind.LOGIN_FAILED: "登录失败",
+}
+
+
+def label_of(kind: str) -> str | None:
+    """The Chinese words for an event's kind (a StrEnum member equals its string), or None
+    for a kind no person reads in a history (accounts' own changes)."""
+    return LABELS.get(kind)
+
+
 def record(session: Session, kind: StrEnum, actor: str, at: datetime | None = None, data: dict | None = None,
            application: Application | None = None, application_id: int | None = None) -> Event:
     """Append one event. ``application`` (an object not yet flushed) lets a new application

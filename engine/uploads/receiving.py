@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.access import SUBMITTERS
 from engine.config import Settings
 from engine.errors import Forbidden, ServiceUnavailable, UploadRefused, UploadTooLarge
-from engine.events import record
+from engine.events import LABELS, record
 from engine.store.models import ScanStatus, StorageKind, Upload, User, new_public_ref, utcnow
 from engine.uploads.names import safe_name
 from engine.uploads.reading import of_application, readable_upload, record_view
@@ -41,6 +41,9 @@ NOT_TAKEN = "只接受 PDF、JPG、PNG 或 OFD 格式的文件（按文件内容
 class UploadEvent(StrEnum):
     RECEIVED = "upload.received"
     ATTACHED = "upload.attached"
+
+
+LABELS.update({UploadEvent.RECEIVED: "上传材料", UploadEvent.ATTACHED: "提交上传的材料"})
 
 
 @dataclass(frozen=True)

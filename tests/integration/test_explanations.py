@@ -100,3 +100,13 @@ def test_the_departments_list_is_public(api):
     reply = api.get("/api/departments")
     assert reply.status_code == 200
     assert {"code": "front_desk", "name": "综合受理窗口"} in reply.get_json()
+
+
+def test_the_history_an_applicant_reads_is_in_chinese(api, resident, applicant_for):
+    id_number = resident(83)
+    applicant = applicant_for(id_number)
+    approved = apply_for_subsidy(api, applicant, id_number).get_json()
+    history = api.get(f"/api/applications/{approved['reference']}", applicant).get_json()["history"]
+    assert [e["label"] for e in history if e["kind"] in ("application.submitted", "application.decided")] \
+        == ["提交申请", "作出办理决定"]
+    assert all(e["label"] for e in history), history
