@@ -118,10 +118,11 @@ def test_every_operation_answers_as_documented_and_never_with_5xx(openapi, targe
 
 def test_the_document_says_which_operations_need_no_token(api):
     """Generated clients must not demand a token for login, registration, the catalogue, the
-    guides or the bundles (the fuzzer always sends one, so it cannot tell)."""
+    guides, the bundles or the departments' names (the fuzzer always sends one, so it cannot tell)."""
     paths = api.get("/api/openapi.json").get_json()["paths"]
     public = {(method.upper(), path) for path, operations in paths.items() for method, operation in operations.items()
               if isinstance(operation, dict) and operation.get("security") == []}
     assert public == {("POST", "/api/auth/login"), ("POST", "/api/auth/register"), ("GET", "/api/matters"),
                       ("GET", "/api/matters/{code}"), ("GET", "/api/matters/{code}/schema"),
-                      ("POST", "/api/matters/{code}/materials"), ("GET", "/api/bundles"), ("GET", "/api/matters/search")}
+                      ("POST", "/api/matters/{code}/materials"), ("GET", "/api/bundles"), ("GET", "/api/matters/search"),
+                      ("GET", "/api/departments")}
