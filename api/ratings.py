@@ -29,7 +29,9 @@ class RatingSchema(MaskedSchema):
     id = fields.Integer()
     application_id = fields.Integer()
     matter = fields.String(attribute="matter_code")
+    matter_name = fields.String(metadata={"example": "高龄老人长寿补贴"})
     department = fields.String()
+    department_name = fields.String(metadata={"example": "民政局"})
     level = fields.Integer()
     comment = fields.String()
     created_at = UtcDateTime()
@@ -39,6 +41,7 @@ class RectificationSchema(Schema):
     id = fields.Integer()
     rating = fields.Nested(RatingSchema)
     department = fields.String()
+    department_name = fields.String(metadata={"example": "民政局"})
     status = fields.String()
     due_at = UtcDateTime()
     created_at = UtcDateTime()
@@ -49,6 +52,15 @@ class RectificationSchema(Schema):
 
 class RectificationQuerySchema(Schema):
     status = fields.String(load_default=RectificationStatus.OPEN, validate=validate.OneOf(list(RectificationStatus)))
+
+
+class RatingStatisticsSchema(Schema):
+    matters = fields.Dict(metadata={"description": "matter code -> count, levels, bad, satisfaction"})
+    departments = fields.Dict(metadata={"description": "department code -> count, levels, bad, satisfaction"})
+    matter_names = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "code -> 名称 of the matters rated", "example": {"elderly_subsidy": "高龄老人长寿补贴"}})
+    department_names = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "code -> 名称 of the departments rated", "example": {"civil_affairs": "民政局"}})
 
 
 class ResolveSchema(Schema):
@@ -93,7 +105,7 @@ class Resolve(MethodView):
 
 @blp.route("/ratings/statistics")
 class Statistics(MethodView):
-    @blp.response(200, Schema.from_dict({"matters": fields.Dict(), "departments": fields.Dict()})())
+    @blp.response(200, RatingStatisticsSchema)
     @roles("supervisor", "admin")
     def get(self):
         """Ratings per matter and per department: counts per level, bad reviews, satisfaction."""

@@ -2,7 +2,8 @@
 
 The bottom two levels are bad reviews (差评): each opens a rectification (整改) for the
 department that handled the matter, due in a set number of working days, which the
-supervisor follows. Ratings are counted per matter and per department.
+supervisor follows. Ratings are counted per matter and per department. What the use cases
+answer names matters and departments as a person reads them, beside their codes.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from engine.oversight.deadlines import deadline_for
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.store.models import Application, ApplicationStatus, Matter, Rating, Rectification, RectificationStatus, User, utcnow
 from engine.people.regions import in_region
-from engine.oversight.supervision import require_supervisor
+from engine.oversight.supervision import department_name, department_names, require_supervisor
 from engine.events import EventKind, record
 
 LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
@@ -36,7 +37,7 @@ class Ratings:
     calendar: WorkingCalendar = field(default_factory=default_calendar)
     rectification_days: int = RECTIFICATION_DAYS
 
-    def rate(self, user: User, application_id: int, level: int, comment: str = "") -> Rating:
+    def rate(self, user: User, application_id: int, level: int, comment: str = "") -> dict:
         """Once per finished application, by its applicant."""
         if level not in LEVELS:
             raise InvalidInput("unknown rating level", {"level": ["1 (非常不满意) … 5 (非常满意)"]})
@@ -60,7 +61,7 @@ class Ratings:
             if level in BAD_LEVELS:
                 self._open_rectification(session, rating, now)
             session.commit()
-            return rating
+            return _rating_view(rating, _matter_names(session, [rating.matter_code]))
 
     def _open_rectification(self, session: Session, rating: Rating, now: datetime) -> None:
         deadline = deadline_for(self.calendar, now, self.rectification_days, [])
@@ -72,7 +73,7 @@ class Ratings:
                data={"rectification": rectification.id, "department": rating.department,
                      "due_at": deadline.due_at.isoformat()})
 
-    def rectifications(self, user: User, status: str = RectificationStatus.OPEN) -> list[Rectification]:
+    def rectifications(self, user: User, status: str = RectificationStatus.OPEN) -> list[dict]:
         """Supervisors see every department's of their region (admins: every region's);
         clerks their own department's in their region."""
         if user.role not in ("clerk", "supervisor", "admin"):
@@ -84,9 +85,11 @@ class Ratings:
         if user.role == "clerk":
             query = query.where(Rectification.department == user.department)
         with self.sessions() as session:
-            return list(session.scalars(query))
+            found = list(session.scalars(query))
+            names = _matter_names(session, [r.rating.matter_code for r in found])
+        return [_rectification_view(r, names) for r in found]
 
-    def resolve(self, user: User, rectification_id: int, answer: str) -> Rectification:
+    def resolve(self, user: User, rectification_id: int, answer: str) -> dict:
         """The department's answer to a bad review closes the rectification."""
         if not answer.strip():
             raise InvalidInput("an answer is required", {"answer": ["整改说明不能为空 required"]})
@@ -103,17 +106,42 @@ class Ratings:
             record(session, EventKind.RECTIFICATION_RESOLVED, user.username, now,
                    {"rectification": rectification.id}, application_id=rectification.rating.application_id)
             session.commit()
-            return rectification
+            return _rectification_view(rectification, _matter_names(session, [rectification.rating.matter_code]))
 
     def statistics(self, user: User) -> dict:
-        """Counts per level and the share of good reviews, per matter and per department."""
+        """Counts per level and the share of good reviews, per matter and per department;
+        and the names of the matters and departments counted."""
         require_supervisor(user)
         with self.sessions() as session:
             rows = session.execute(select(Rating.matter_code, Rating.department, Rating.level)
                                    .join(Application, Application.id == Rating.application_id)
                                    .where(in_region(user, Application.region))).all()
+            matter_names = _matter_names(session, [m for m, _, _ in rows])
         return {"matters": _summarise((m, level) for m, _, level in rows),
-                "departments": _summarise((d, level) for _, d, level in rows)}
+                "departments": _summarise((d, level) for _, d, level in rows),
+                "matter_names": matter_names, "department_names": department_names(sorted({d for _, d, _ in rows}))}
+
+
+def _matter_names(session: Session, codes) -> dict[str, str]:
+    wanted = sorted(set(codes))
+    found = {code: name for code, name in session.execute(select(Matter.code, Matter.name)
+                                                          .where(Matter.code.in_(wanted)))} if wanted else {}
+    return {code: found.get(code, code) for code in wanted}
+
+
+def _rating_view(rating: Rating, matter_names: dict[str, str]) -> dict:
+    return {"id": rating.id, "application_id": rating.application_id, "matter_code": rating.matter_code,
+            "matter_name": matter_names.get(rating.matter_code, rating.matter_code),
+            "department": rating.department, "department_name": department_name(rating.department),
+            "level": rating.level, "comment": rating.comment, "created_at": rating.created_at}
+
+
+def _rectification_view(rectification: Rectification, matter_names: dict[str, str]) -> dict:
+    return {"id": rectification.id, "rating": _rating_view(rectification.rating, matter_names),
+            "department": rectification.department, "department_name": department_name(rectification.department),
+            "status": rectification.status, "due_at": rectification.due_at, "created_at": rectification.created_at,
+            "resolved_at": rectification.resolved_at, "resolved_by": rectification.resolved_by,
+            "answer": rectification.answer}
 
 
 def _summarise(pairs) -> dict:

@@ -4,24 +4,28 @@ Clerks pause an application's clock for a supplement request or a special proced
 (特别程序) and resume it; the paused working days are added to the deadline. A sweep job
 turns applications yellow at 80% of the promised limit and red when overdue, recording
 an alert event for each change. Supervisors read overdue and near-due cases, counts per
-department and per clerk, and handling times against the promised limit — all from
-indexed columns, never from workflows.
+department and per clerk, handling times against the promised limit and how many runs
+failed (incidents, counted) — all from indexed columns, never from workflows. Every answer
+names matters, departments and clerks as a person reads them, beside their codes.
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Callable
+from datetime import datetime, timedelta
+from typing import Callable, Iterable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.access import task_of_clerk
 from engine.oversight.calendar import WorkingCalendar, default_calendar
+from engine.oversight.incidents import IncidentStatus
 from engine.oversight.deadlines import PAUSE_REASONS, is_paused, local_day, pause_clock, resume_clock
 from engine.errors import Conflict, Forbidden, InvalidInput
-from engine.store.models import ACTIVE_TASK, Application, ApplicationStatus, Matter, Task, TaskStatus, User, as_utc, utcnow
+from engine.store.models import (ACTIVE_TASK, Application, ApplicationStatus, Incident, Matter, Task, TaskStatus, User,
+                                 as_utc, utcnow)
+from engine.people.organisation import read_departments
 from engine.people.regions import in_region
 from engine.events import EventKind, record
 
@@ -83,22 +87,37 @@ class Supervision:
 
     def cases(self, user: User, colours: tuple[str, ...], department: str | None = None,
               limit: int = 100) -> list[dict]:
-        """Open applications of the given colours, soonest due first (overdue / near-due lists)."""
+        """Open applications of the given colours, soonest due first (overdue / near-due lists),
+        with the matter's and department's names, the clerks holding its open tasks, and the
+        working days past its due date."""
         require_supervisor(user)
-        query = (select(Application, Matter.department).join(Matter, Matter.code == Application.matter_code)
+        query = (select(Application, Matter).join(Matter, Matter.code == Application.matter_code)
                  .where(Application.status.in_(OPEN), Application.colour.in_(colours),
                         in_region(user, Application.region))
                  .order_by(Application.due_at, Application.id).limit(limit))
         if department:
             query = query.where(Matter.department == department)
+        today = local_day(self.clock())
         with self.sessions() as session:
-            return [{"application_id": a.id, "tracking_no": a.tracking_no, "matter": a.matter_code,
-                     "department": dept, "colour": a.colour, "due_at": as_utc(a.due_at),
-                     "paused": is_paused(a.clock_pauses)}
-                    for a, dept in session.execute(query)]
+            rows = session.execute(query).all()
+            clerks = _clerks_of(session, [a.id for a, _ in rows])
+        return [{"application_id": a.id, "tracking_no": a.tracking_no, "matter": a.matter_code,
+                 "matter_name": matter.name, "department": matter.department,
+                 "department_name": department_name(matter.department), "colour": a.colour,
+                 "due_at": as_utc(a.due_at), "paused": is_paused(a.clock_pauses),
+                 "days_overdue": self._days_overdue(a.due_at, today), "clerks": clerks.get(a.id, [])}
+                for a, matter in rows]
+
+    def _days_overdue(self, due_at: datetime | None, today) -> int:
+        """Working days after the last allowed day (the due moment is the end of that day)."""
+        if due_at is None:
+            return 0
+        last_day = local_day(as_utc(due_at) - timedelta(microseconds=1))
+        return self.calendar.working_days_between(last_day, today)
 
     def counts(self, user: User) -> dict:
-        """Open applications per department and colour; open tasks per clerk and colour."""
+        """Open applications per department and colour; open tasks per clerk and colour; and
+        the names of the departments and clerks counted."""
         require_supervisor(user)
         with self.sessions() as session:
             by_department: dict = defaultdict(Counter)
@@ -109,14 +128,36 @@ class Supervision:
                     .group_by(Matter.department, Application.colour)):
                 by_department[dept][colour] = n
             by_clerk: dict = defaultdict(Counter)
-            for username, colour, n in session.execute(
-                    select(User.username, Application.colour, func.count())
+            clerk_names: dict[str, str] = {}
+            for username, display_name, colour, n in session.execute(
+                    select(User.username, User.display_name, Application.colour, func.count())
                     .join(Task, Task.assignee_id == User.id).join(Application, Application.id == Task.application_id)
                     .where(Task.status == TaskStatus.CLAIMED, in_region(user, Application.region))
-                    .group_by(User.username, Application.colour)):
+                    .group_by(User.username, User.display_name, Application.colour)):
                 by_clerk[username][colour] = n
+                clerk_names[username] = display_name or username
         return {"departments": {k: dict(v) for k, v in by_department.items()},
-                "clerks": {k: dict(v) for k, v in by_clerk.items()}}
+                "clerks": {k: dict(v) for k, v in by_clerk.items()},
+                "department_names": department_names(by_department),
+                "clerk_names": clerk_names}
+
+    def incidents(self, user: User) -> list[dict]:
+        """Open incidents (failed runs) of the supervisor's region, counted per matter and
+        kind — how many cases went to manual handling, not their errors (those are for
+        analysts and admins, who fix the definitions)."""
+        require_supervisor(user)
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Matter.code, Matter.name, Matter.department, Incident.kind, func.count(),
+                       func.min(Incident.created_at))
+                .join(Application, Application.id == Incident.application_id)
+                .join(Matter, Matter.code == Application.matter_code)
+                .where(Incident.status == IncidentStatus.OPEN, in_region(user, Application.region))
+                .group_by(Matter.code, Matter.name, Matter.department, Incident.kind)
+                .order_by(Matter.code, Incident.kind)).all()
+        return [{"matter": code, "matter_name": name, "department": dept, "department_name": department_name(dept),
+                 "kind": kind, "open": n, "oldest_at": as_utc(oldest)}
+                for code, name, dept, kind, n, oldest in rows]
 
     def handling(self, user: User) -> list[dict]:
         """Average handling time per matter, in working days, against its promised limit."""
@@ -130,10 +171,36 @@ class Supervision:
         for code, created, completed in done:
             spans[code].append(self.calendar.working_days_between(local_day(as_utc(created)),
                                                                   local_day(as_utc(completed))))
-        return [{"matter": code, "name": matters[code].name, "completed": len(days),
+        return [{"matter": code, "name": matters[code].name, "department": matters[code].department,
+                 "department_name": department_name(matters[code].department), "completed": len(days),
                  "average_working_days": round(sum(days) / len(days), 2), "promised_days": matters[code].promised_days,
                  "within_limit": sum(d <= matters[code].promised_days for d in days)}
                 for code, days in sorted(spans.items())]
+
+
+def department_name(code: str) -> str:
+    """A department as a person reads it: the catalogue's name (the code if it lists none)."""
+    return read_departments().get(code, code)
+
+
+def department_names(codes: Iterable[str]) -> dict[str, str]:
+    known = read_departments()
+    return {code: known.get(code, code) for code in codes}
+
+
+def _clerks_of(session: Session, application_ids: list[int]) -> dict[int, list[dict]]:
+    """Who holds each application's open tasks (claimed ones): username and display name."""
+    held: dict[int, list[dict]] = defaultdict(list)
+    for start in range(0, len(application_ids), 500):
+        for application_id, username, display_name in session.execute(
+                select(Task.application_id, User.username, User.display_name)
+                .join(User, User.id == Task.assignee_id)
+                .where(Task.application_id.in_(application_ids[start:start + 500]), Task.status.in_(ACTIVE_TASK))
+                .order_by(Task.id)):
+            clerk = {"username": username, "name": display_name or username}
+            if clerk not in held[application_id]:
+                held[application_id].append(clerk)
+    return held
 
 
 def require_supervisor(user: User) -> None:
