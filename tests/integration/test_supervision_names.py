@@ -4,10 +4,11 @@ incidents reach supervisors as counts only."""
 from __future__ import annotations
 
 from engine.store.models import User
-from tests.integration.test_incidents import _apply, _deploy, scratch_matter  # noqa: F401  (a fixture)
+from tests.integration import test_incidents, test_supervision
+from tests.integration.test_incidents import _apply, _deploy
 from tests.integration.test_ratings import finished_application
-from tests.integration.test_supervision import manual_case  # noqa: F401  (a fixture)
 
+scratch_matter, manual_case = test_incidents.scratch_matter, test_supervision.manual_case  # their fixtures
 SUBSIDY, CIVIL = "高龄老人长寿补贴", "民政局"
 
 
