@@ -2,15 +2,17 @@
 send back (退回), pause the clock."""
 from __future__ import annotations
 
-from flask import g
+from flask import Response, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 
 from api.context import services
 from api.auth import roles
 from api.schemas import (ROW_ID, ApplicationSchema, BulkClaimResultSchema, BulkClaimSchema, DelegateSchema,
                          PauseSchema, QueueQuerySchema, SendBackSchema, TaskAnswerSchema, TaskDetailSchema,
                          TaskSchema)
+from engine.receipts import acceptance_receipt, receipt_pdf
 from engine.tasks import QueueQuery
 
 blp = Blueprint("clerks", __name__, url_prefix="/api/tasks", description="Task queues (clerks)")
@@ -45,10 +47,7 @@ class TaskDetail(MethodView):
     @roles("clerk")
     def get(self, task_id: int):
         """A task of my department with the form that completes it and where it can be sent back to."""
-        detail = services().tasks.detail(g.user, task_id)
-        task = detail["task"]
-        task.form, task.send_back_to = detail["form"], detail["send_back_to"]
-        return task
+        return services().tasks.detail(g.user, task_id)
 
 
 @blp.route(f"/<{ROW_ID}:task_id>/send-back")
@@ -136,3 +135,43 @@ class ResumeClock(MethodView):
     def post(self, task_id: int):
         """Restart the clock; the deadline moves by the paused working days."""
         return services().supervision.resume(g.user, task_id)
+
+
+class TaskDiagramSchema(Schema):
+    matter = fields.String(metadata={"example": "road_occupation"})
+    version = fields.Integer(metadata={"description": "the definition version the application runs on"})
+    bpmn = fields.String(metadata={"description": "that version's BPMN, with its diagram (draw with bpmn-js)"})
+    current = fields.List(fields.String(), metadata={"description": "element ids of the open steps: where the case is",
+                                                     "example": ["Task_review"]})
+    done = fields.List(fields.String(), metadata={"description": "element ids of the steps done",
+                                                  "example": ["Task_intake"]})
+
+
+@blp.route(f"/<{ROW_ID}:task_id>/diagram")
+class TaskDiagram(MethodView):
+    @blp.response(200, TaskDiagramSchema)
+    @blp.alt_response(404, "NOT_FOUND")
+    @roles("clerk")
+    def get(self, task_id: int):
+        """The process a task of my department runs in, with where its application is now."""
+        return services().tasks.diagram(g.user, task_id)
+
+
+@blp.route(f"/<{ROW_ID}:task_id>/receipt")
+class AcceptanceReceipt(MethodView):
+    @blp.doc(responses={"200": {"description": "受理凭证: a one-page PDF (tracking number, matter, applicant with the "
+                                               "ID masked, accepted at, promised completion date, materials, "
+                                               "department)",
+                                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"},
+                                                             "example": "%PDF-1.4 … 受理凭证 … %%EOF"}}}})
+    @blp.alt_response(404, "NOT_FOUND")
+    @blp.alt_response(409, "CONFLICT")
+    @roles("clerk")
+    def get(self, task_id: int):
+        """The acceptance receipt (受理凭证) of an intake task my department completed as accepted,
+        for the applicant to keep; 409 before it is accepted."""
+        with services().sessions() as session:
+            receipt = acceptance_receipt(session, g.user, task_id)
+        return Response(receipt_pdf(receipt), mimetype="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="receipt-{receipt.tracking_no}.pdf"',
+            "Cache-Control": "private, no-store"})

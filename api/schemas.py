@@ -147,6 +147,16 @@ class TaskSchema(MaskedSchema):
     created_at = UtcDateTime()
     completed_at = UtcDateTime(allow_none=True)
     result = fields.Dict(allow_none=True)
+    matter_name = fields.String(metadata={"description": "the matter's name", "example": "临时占用城市道路许可"})
+    applicant_name = fields.String(metadata={
+        "description": "whom the application is for: the registry's name for its person or company, else the "
+                       "applying account's name (masked for those who see personal data masked)", "example": "王建国"})
+    department_name = fields.String(metadata={"description": "the task's department", "example": "综合受理窗口"})
+    colour = fields.String(metadata={"description": "电子监察 of its application now: green | yellow (80% of the "
+                                                    "promised limit used) | red (overdue); frozen while paused"})
+    form_name = fields.String(metadata={"description": "the form that completes it (review, intake, delivery, "
+                                                       "supplement, verification): forms/tasks/<name>.form.json",
+                                        "example": "intake"})
 
 
 class ExplanationSchema(Schema):
@@ -241,6 +251,8 @@ class QueueQuerySchema(Schema):
     mine = fields.Boolean(load_default=False, metadata={"description": "only tasks I hold"})
     sort = fields.String(load_default="due_at", validate=validate.OneOf(["due_at", "-due_at", "created_at", "-created_at"]))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000),
+                            metadata={"description": "rows to skip: the next page starts at offset + limit"})
 
 
 class BulkClaimSchema(Schema):
@@ -280,6 +292,10 @@ class TaskDetailSchema(TaskSchema):
             {"type": "textarea", "key": "comment", "label": "审核意见", "defaultValue": "",
              "validate": {"maxLength": 2000}}]}})
     send_back_to = fields.List(fields.Dict(), metadata={"description": "earlier steps a send-back (退回) may return to"})
+    prefill = fields.Dict(metadata={
+        "description": "the data the form opens with: intake — matter_materials (the options of missing "
+                       "materials); delivery (出件) — the applicant's address and their choice of pickup or mail",
+        "example": {"address": "海口市龙华区滨海大道100号", "method": "mail"}})
 
 
 class SendBackSchema(Schema):

@@ -9,6 +9,7 @@
     python bench/run.py modeller --runs 10                       # the largest process in headless Chromium
     python bench/run.py catalogue-import [--backend sqlite] [--backend postgres]   # 300-row 事项库 import
     python bench/run.py search [--backend sqlite] [--backend postgres]   # matter search by everyday words, 500 matters
+    python bench/run.py clerk-queue --tasks 10000 --runs 20     # the clerk's queue page in headless Chromium
     python bench/run.py report                                   # tables into bench/RESULTS.md
 
 PostgreSQL runs use scratch schemas in the database ``bench`` (dropped afterwards) and
@@ -290,6 +291,12 @@ def main() -> None:
     importing = commands.add_parser("catalogue-import", help="a 300-row 事项库 export through onewindow catalogue import")
     catalogue_import.add_arguments(importing)
     importing.set_defaults(run=catalogue_import.run)
+
+    import clerk_queue
+    queueing = commands.add_parser("clerk-queue", help="the clerk's queue page, 10,000 open tasks, headless Chromium")
+    queueing.add_argument("--tasks", type=int, default=10_000)
+    queueing.add_argument("--runs", type=int, default=20)
+    queueing.set_defaults(run=clerk_queue.scenario)
 
     import search
     searching = commands.add_parser("search", help="the portal's matter search over 500 matters, in process and over HTTP")

@@ -8,12 +8,12 @@ stored. Completing a task answers its form, keeps the answer under the task's el
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, aliased, sessionmaker
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
@@ -25,8 +25,14 @@ from engine.people.assignment import APPLICANT_LANE, offered_to
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.events import EventKind, record
 from engine.policy.grants import FIRST_APPROVAL, GrantPolicy, second_approval
-from engine.store.models import ACTIVE_TASK, Application, Task, TaskStatus, User
-from engine.running.compiled import compiled
+from engine.store.models import ACTIVE_TASK, Application, Matter, ServiceDefinition, Task, TaskStatus, User, as_utc
+from engine.store.registries import CompanyRecord, RegistryPerson
+from engine.oversight.deadlines import Deadline, colour_at
+from engine.people.organisation import read_departments
+from engine.people.subjects import SubjectKind
+from engine.running.compiled import compiled, spec_of
+from engine.running.workflow import restored_specs
+from forms.personal import PersonalKind
 from engine.running.run import Runner
 from engine.running.transaction import end_reads, stale_is_conflict
 
@@ -44,6 +50,7 @@ class QueueQuery:
     mine: bool = False
     sort: str = "due_at"  # due_at | -due_at | created_at | -created_at
     limit: int = 100
+    offset: int = 0  # rows skipped: a page after the first
 
 
 @dataclass
@@ -51,16 +58,16 @@ class Tasks:
     sessions: sessionmaker[Session]
     runner: Runner
 
-    def queue(self, user: User, query: QueueQuery | None = None) -> list[Task]:
-        """The clerk's department queue: one indexed query on the task table (joined to its
-        application only to filter by matter or applicant), never a workflow read."""
+    def queue(self, user: User, query: QueueQuery | None = None) -> list[LabelledTask]:
+        """The clerk's department queue: one indexed query on the task table, joined to each
+        row's application, matter and applicant for their names (one query for the page, never
+        a workflow read); each task with the names beside it (``LabelledTask``)."""
         require_clerk(user)
         query = query or QueueQuery()
         statuses = ACTIVE_TASK if query.status == ALL_ACTIVE else (query.status,)
-        statement = select(Task).where(Task.department == user.department, Task.region == user.region,
-                                       Task.status.in_(statuses), Task.candidate_role == "clerk", offered_to(user))
-        if query.matter or query.applicant:
-            statement = statement.join(Application, Application.id == Task.application_id)
+        statement = _labelled(select(Task)).where(
+            Task.department == user.department, Task.region == user.region,
+            Task.status.in_(statuses), Task.candidate_role == "clerk", offered_to(user))
         if query.matter:
             statement = statement.where(Application.matter_code == query.matter)
         if query.applicant:
@@ -73,7 +80,8 @@ class Tasks:
         column = getattr(Task, query.sort.lstrip("-"))
         order = column.desc() if query.sort.startswith("-") else column
         with self.sessions() as session:
-            return list(session.scalars(statement.order_by(order, Task.id).limit(query.limit)))
+            rows = session.execute(statement.order_by(order, Task.id).limit(query.limit).offset(query.offset)).all()
+            return [label(session, row, self.runner.clock()) for row in rows]
 
     def claim_many(self, user: User, task_ids: list[int]) -> dict[str, list[int]]:
         """Bulk claim: each task is taken or reported, independently of the others."""
@@ -154,22 +162,135 @@ class Tasks:
         self.runner.hand_over(application)
         return application
 
-    def detail(self, user: User, task_id: int) -> dict:
-        """A task with the form that completes it and the earlier steps it can be sent back to."""
+    def detail(self, user: User, task_id: int) -> TaskDetail:
+        """A task (with its names, as the queue lists it) with the form that completes it, the
+        data the form opens with (``prefill``) and the earlier steps it can be sent back to."""
         with self.sessions() as session:
-            task = task_of_clerk(session, user, task_id)
-            detail = {"task": task, "form": None, "send_back_to": []}
-            if task.status in ACTIVE_TASK:
-                workflow, _ = self.runner.load(task.application)
-                spiff_task = waiting_spiff_task(workflow, task)
-                detail["form"] = task_forms.describe(task_forms.form_name(spiff_task.task_spec))
-                detail["send_back_to"] = [{"element": t.task_spec.bpmn_id, "title": t.task_spec.bpmn_name or ""}
-                                          for t in earlier_steps(spiff_task)]
-            return detail
+            task_of_clerk(session, user, task_id)
+            task = label(session, session.execute(_labelled(select(Task)).where(Task.id == task_id)).one(),
+                         self.runner.clock())
+            if task.status not in ACTIVE_TASK:
+                return TaskDetail(task)
+            workflow, _ = self.runner.load(task.application)
+            spiff_task = waiting_spiff_task(workflow, task)
+            return TaskDetail(task, task_forms.describe(task.form_name), prefill(task.application, task.form_name),
+                              [{"element": t.task_spec.bpmn_id, "title": t.task_spec.bpmn_name or ""}
+                               for t in earlier_steps(spiff_task)])
+
+    def diagram(self, user: User, task_id: int) -> dict:
+        """The process a task of mine runs in, with where its application is now (the open
+        steps) and the steps done: what the case page draws."""
+        with self.sessions() as session:
+            application = task_of_clerk(session, user, task_id).application
+            steps = session.execute(select(Task.element_id, Task.status)
+                                    .where(Task.application_id == application.id)).all()
+            return {"matter": application.matter_code, "version": application.definition.version,
+                    "bpmn": application.definition.bpmn,
+                    "current": sorted({element for element, status in steps if status in ACTIVE_TASK}),
+                    "done": sorted({element for element, status in steps if status == TaskStatus.COMPLETED})}
 
     def _record(self, session: Session, kind: EventKind, user: User, task: Task, **data) -> None:
         record(session, kind, user.username, self.runner.clock(), {"task": task.id, **data},
                application_id=task.application_id)
+
+
+# --- what a clerk reads of a task besides the task row ----------------------------------
+
+_APPLICANT = aliased(User)
+APPLICANT_NAME = func.coalesce(RegistryPerson.name, CompanyRecord.name, _APPLICANT.full_name, _APPLICANT.display_name)
+
+
+def _labelled(statement: Select) -> Select:
+    """``statement`` (of tasks) with the columns ``label`` reads: the matter's name, whom the
+    application is for (the registry's name for its subject, else the applying account's), the
+    definition (for the task's form) and the application's deadline columns (for its colour)."""
+    return (statement.add_columns(Matter.name, APPLICANT_NAME, Application.definition_id, Application.yellow_at,
+                                  Application.due_at, Application.colour)
+            .join(Application, Application.id == Task.application_id)
+            .join(Matter, Matter.code == Application.matter_code)
+            .join(_APPLICANT, _APPLICANT.id == Application.applicant_id)
+            .outerjoin(RegistryPerson, (Application.subject_kind == SubjectKind.PERSON)
+                       & (RegistryPerson.id_number == Application.subject_id))
+            .outerjoin(CompanyRecord, (Application.subject_kind == SubjectKind.COMPANY)
+                       & (CompanyRecord.credit_code == Application.subject_id)))
+
+
+@dataclass(frozen=True)
+class LabelledTask:
+    """A task as a clerk reads it in a queue: the task row (its columns are read through,
+    so a schema of tasks dumps either) and what stands beside it — ``matter_name``,
+    ``applicant_name``, ``department_name``, the deadline ``colour`` of its application now
+    (电子监察: green / yellow / red; frozen while the clock is paused) and ``form_name``."""
+
+    task: Task
+    matter_name: str
+    applicant_name: str | None
+    department_name: str
+    colour: str
+    form_name: str
+
+    def __getattr__(self, name: str):
+        return getattr(self.task, name)
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    """A task opened to be worked on: the ``LabelledTask`` (read through), the form that
+    completes it, the data the form opens with and the earlier steps it can be sent back to
+    (none of them once it is done)."""
+
+    task: LabelledTask
+    form: dict | None = None
+    prefill: dict = field(default_factory=dict)
+    send_back_to: list[dict] = field(default_factory=list)
+
+    def __getattr__(self, name: str):
+        return getattr(self.task, name)
+
+
+def label(session: Session, row, now: datetime) -> LabelledTask:
+    """The ``LabelledTask`` of a ``_labelled`` row."""
+    task, matter_name, applicant_name, definition_id, yellow_at, due_at, colour = row
+    deadline = Deadline(yellow_at=as_utc(yellow_at), due_at=as_utc(due_at)) if yellow_at and due_at else None
+    form_name = _task_forms(session.get(ServiceDefinition, definition_id)).get(task.element_id, task_forms.DEFAULT_FORM)
+    return LabelledTask(task, matter_name, applicant_name, read_departments().get(task.department, task.department),
+                        colour_at(deadline, now, colour), form_name)
+
+
+_FORMS_BY_CHECKSUM: dict[str, dict[str, str]] = {}  # a deployed version never changes
+
+
+def _task_forms(definition: ServiceDefinition) -> dict[str, str]:
+    """Each user task of the definition (its called processes' too) -> the form it declares."""
+    found = _FORMS_BY_CHECKSUM.get(definition.checksum)
+    if found is None:
+        spec, called = restored_specs(spec_of(definition))
+        found = _FORMS_BY_CHECKSUM[definition.checksum] = {
+            task_spec.bpmn_id: task_forms.form_name(task_spec)
+            for process in (spec, *called.values()) for task_spec in process.task_specs.values()
+            if getattr(task_spec, "manual", False) and task_spec.bpmn_id}
+    return found
+
+
+DELIVERY_CHOICE = "delivery_method"  # an application form's answer: how the applicant wants the result (pickup | mail)
+
+
+def prefill(application: Application, form: str) -> dict:
+    """The data a task's form opens with: the intake form's choice of missing materials (the
+    matter's materials) and, for 出件, the applicant's address (the first address the
+    application's form declares and the applicant gave) and their choice of pickup or mail."""
+    if form == "intake":
+        return {"matter_materials": [{"label": m["name"], "value": m["name"]}
+                                     for m in application.definition.policy.get("materials", [])]}
+    if form == "delivery":
+        answers = application.form_data
+        addresses = [answers[key] for key, kind in compiled(application.definition).form.personal.items()
+                     if kind == PersonalKind.ADDRESS and isinstance(answers.get(key), str) and answers[key].strip()]
+        data = {"address": addresses[0]} if addresses else {}
+        if answers.get(DELIVERY_CHOICE) in ("pickup", "mail"):
+            data["method"] = answers[DELIVERY_CHOICE]
+        return data
+    return {}
 
 
 def answer_task(runner: Runner, session: Session, task: Task, user: User, answer: dict) -> Application:

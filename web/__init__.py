@@ -43,9 +43,11 @@ def csp_nonce() -> str:
 
 def content_security_policy() -> str:
     """A page loads scripts only from this server (or inline with this answer's nonce);
-    bpmn-js and form-js draw with inline styles and data: fonts and images."""
+    bpmn-js and form-js draw with inline styles and data: fonts and images. A clerk's page shows an
+    uploaded PDF or a printed receipt, fetched with the bearer token, in a frame of a blob: URL."""
     return (f"default-src 'self'; script-src 'self' 'nonce-{csp_nonce()}'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+            "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; frame-src 'self' blob:; "
+            "object-src 'none'; "
             "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
 

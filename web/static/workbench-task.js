@@ -1,0 +1,202 @@
+// The case page (办理): the application's answers, its materials and uploaded files (shown in
+// the page), the reasons of its decision with the facts and their sources, its steps and
+// history, the process diagram with the current step marked, and the task's own form
+// (form-js) to complete it; claim, release, send back (退回), pause and resume the clock,
+// delegate (转办).
+import { APPLICATION_STATUS, DECIDED_BY, OUTCOMES, TASK_STATUS, answers, deadlineBadge, fileUrl, labelsOf,
+         shown, when } from "./workbench.js";
+
+const { api, el, say, describe, user } = OneWindow;
+const $ = (id) => document.getElementById(id);
+const EVENTS = {
+  "application.submitted": "提交申请", "application.decided": "作出决定", "task.created": "生成任务",
+  "task.claimed": "认领", "task.released": "退回待办池", "task.delegated": "转办", "task.completed": "办理完成",
+  "task.first_approval": "第一人审批", "task.sent_back": "退回", "clock.paused": "暂停计时", "clock.resumed": "恢复计时",
+  "credit.checked": "信用核查", "materials.fetched": "电子证照调取", "personal_data.viewed": "查看个人信息",
+  "supervision.alert": "电子监察预警", "notification.queued": "发送通知", "rating": "评价",
+};
+const FILE_KINDS = { pdf: "PDF", jpeg: "图片", png: "图片", ofd: "OFD 版式文件" };
+
+let taskId;
+let task;
+let application;
+let form;
+let viewer;
+let formLabels = {};
+let shownTimes = 0;
+
+export const showCase = (id) => OneWindow.page(async () => {
+  taskId = id;
+  bind();
+  await refresh();
+});
+
+function bind() {
+  $("claim").addEventListener("click", () => act(`/api/tasks/${taskId}/claim`, {}, "已认领"));
+  $("release").addEventListener("click", () => act(`/api/tasks/${taskId}/release`, {}, "已退回待办池"));
+  $("complete").addEventListener("click", complete);
+  $("send-back").addEventListener("click", () => act(`/api/tasks/${taskId}/send-back`,
+    { to: $("send-back-to").value, reason: $("send-back-reason").value.trim() }, "已退回"));
+  $("pause").addEventListener("click", () => act(`/api/tasks/${taskId}/pause`,
+    { reason: $("pause-reason").value, note: $("pause-note").value.trim() }, "已暂停计时"));
+  $("resume").addEventListener("click", () => act(`/api/tasks/${taskId}/resume`, {}, "已恢复计时"));
+  $("delegate").addEventListener("click", () => act(`/api/tasks/${taskId}/delegate`,
+    { to: $("delegate-to").value.trim() }, "已转办"));
+}
+
+async function refresh() {
+  task = await api(`/api/tasks/${taskId}`);
+  application = await api(`/api/applications/${task.application_id}`);
+  const matter = await api(`/api/matters/${encodeURIComponent(application.matter)}`);
+  formLabels = labelsOf(matter.form);
+  header();
+  answersOf();
+  reasons();
+  steps();
+  controls();
+  await Promise.all([materials(), diagram(), taskForm()]);
+  document.body.dataset.caseShown = String(++shownTimes);
+}
+
+function header() {
+  document.title = `${task.matter_name} · ${task.title} · 一网通办`;
+  $("case-title").textContent = `${task.matter_name} · ${task.title}`;
+  const paused = !application.due_at && application.status !== "completed";
+  $("case-summary").replaceChildren(
+    `办件编号 ${application.tracking_no} · 申请人 ${task.applicant_name} · ${task.department_name} · `,
+    paused ? el("span", { class: "deadline-badge yellow" }, "计时暂停") : deadlineBadge(task.colour, application.due_at),
+    ` · 任务${TASK_STATUS[task.status] || task.status} · 办件${APPLICATION_STATUS[application.status] || application.status}`);
+}
+
+function answersOf() {
+  $("answers").replaceChildren(...Object.entries(application.form_data || {}).flatMap(([key, value]) =>
+    [el("dt", {}, formLabels[key] || key), el("dd", {}, shown(value))]));
+}
+
+function reasons() {
+  const decision = application.decision || {};
+  const list = application.reasons || [];
+  const outcome = application.outcome || decision.outcome;
+  const box = $("reasons");
+  if (!outcome && !list.length) return;
+  box.replaceChildren(el("p", {}, `结果：${OUTCOMES[outcome] || outcome || "尚未作出决定"}`),
+    ...list.map((reason) => el("div", { class: "reason" },
+      el("p", {}, reason.text),
+      el("p", { class: "muted" }, `${DECIDED_BY[reason.by] || reason.by}${reason.basis ? ` · 依据：${reason.basis}` : ""}`),
+      reason.detail && Object.keys(reason.detail).length
+        ? el("pre", { "aria-label": "技术细节" }, JSON.stringify(reason.detail, null, 2)) : null)),
+    ...(!list.length ? (decision.reasons || []).map((r) => el("p", { class: "reason" }, `${r.message}（${r.rule}）`)) : []));
+  const facts = Object.entries(decision.facts || {});
+  $("facts").querySelector("tbody").replaceChildren(...(facts.length ? facts.map(([name, fact]) => el("tr", {},
+    el("td", {}, name), el("td", {}, shown(fact.value)),
+    el("td", {}, `${fact.source || "—"}${fact.status && fact.status !== "ok" ? `（${fact.status}）` : ""}`),
+    el("td", {}, when(fact.read_at))))
+    : [el("tr", {}, el("td", { colspan: 4, class: "muted" }, "没有核验数据"))]));
+}
+
+function steps() {
+  $("steps").querySelector("tbody").replaceChildren(...(application.steps || []).map((step) => el("tr", {},
+    el("td", {}, step.title), el("td", {}, TASK_STATUS[step.status] || step.status),
+    el("td", {}, when(step.created_at)), el("td", {}, when(step.completed_at)),
+    el("td", {}, step.result ? shown(step.result.comment || step.result.findings || step.result.outcome || "") : ""))));
+  $("history").replaceChildren(...(application.history || []).map((event) => el("li", {},
+    `${when(event.at)} · ${event.actor} · ${EVENTS[event.kind] || event.kind}`,
+    event.data && event.data.reason ? `：${event.data.label || event.data.reason}${event.data.note ? `（${event.data.note}）` : ""}` : "")));
+}
+
+function controls() {
+  const me = user();
+  const active = task.status === "open" || task.status === "claimed";
+  const mine = task.status === "claimed" && task.assignee_id === me.id;
+  const workable = task.status === "open" || mine;
+  const paused = (application.clock_pauses || []).some((p) => !p.end);
+  $("claim").disabled = task.status !== "open";
+  $("release").disabled = !mine;
+  $("complete").disabled = !workable || !task.form;
+  $("send-back-box").hidden = !task.send_back_to.length;
+  $("send-back-to").replaceChildren(...task.send_back_to.map((step) => el("option", { value: step.element }, step.title || step.element)));
+  $("send-back").disabled = !workable;
+  $("pause").disabled = !active || paused;
+  $("resume").disabled = !active || !paused;
+  $("delegate").disabled = !workable;
+  $("clock").textContent = paused ? "计时已暂停" : application.due_at ? `承诺办结期限：${when(application.due_at)} 前` : "";
+}
+
+async function materials() {
+  const uploads = await api(`/api/applications/${application.id}/uploads`);
+  const fetched = (application.materials && application.materials.fetched) || [];
+  const items = [
+    ...uploads.map((upload) => el("li", { "data-upload": upload.id },
+      `${upload.name}（${FILE_KINDS[upload.kind] || upload.kind}，${Math.ceil(upload.size / 1024)} KB） `,
+      el("button", { type: "button", class: "secondary", onclick: () => view(upload) }, `查看 ${upload.name}`))),
+    ...fetched.map((material) => el("li", {}, `${material.name || shown(material)}（电子证照库调取）`)),
+  ];
+  $("materials").replaceChildren(...(items.length ? items : [el("li", { class: "muted" }, "没有上传的材料文件")]));
+}
+
+async function view(upload) {
+  try {
+    const url = await fileUrl(`/api/uploads/${encodeURIComponent(upload.id)}/content`);
+    const shownFile = upload.kind === "pdf" ? el("iframe", { src: url, title: upload.name })
+      : upload.kind === "ofd" ? el("a", { href: url, download: upload.name }, `下载 ${upload.name}`)
+      : el("img", { src: url, alt: upload.name });
+    $("viewer").replaceChildren(el("h3", {}, upload.name), shownFile);
+    document.body.dataset.viewedUpload = upload.id;
+  } catch (problem) {
+    say(describe(problem), "error");
+  }
+}
+
+async function diagram() {
+  const drawn = await api(`/api/tasks/${taskId}/diagram`);
+  viewer = viewer || new BpmnJS({ container: "#diagram" });
+  await viewer.importXML(drawn.bpmn);
+  const canvas = viewer.get("canvas");
+  const registry = viewer.get("elementRegistry");
+  canvas.zoom("fit-viewport");
+  for (const id of drawn.done) if (registry.get(id)) canvas.addMarker(id, "done-marker");
+  for (const id of drawn.current) if (registry.get(id)) canvas.addMarker(id, "current-marker");
+}
+
+async function taskForm() {
+  const container = $("form");
+  if (form) form.destroy();
+  form = null;
+  container.replaceChildren();
+  if (!task.form) {
+    container.append(el("p", { class: "muted" }, "本任务已办结或已撤回，无需办理。"));
+    return;
+  }
+  form = await FormViewer.createForm({ container, schema: task.form, data: task.prefill || {} });
+}
+
+async function complete() {
+  $("form-errors").replaceChildren();
+  for (const input of document.querySelectorAll("#form input, #form textarea")) input.blur();  // form-js debounces typing
+  const { data, errors } = form.submit();
+  if (Object.keys(errors).length) {
+    say("请按提示填写办理意见", "error");
+    return;
+  }
+  try {
+    const result = await api(`/api/tasks/${taskId}/complete`, { method: "POST", body: answers(data) });
+    await refresh();
+    say(`已提交：办件${APPLICATION_STATUS[result.status] || result.status}${result.outcome ? `，${OUTCOMES[result.outcome] || result.outcome}` : ""}`, "ok");
+  } catch (problem) {
+    const labels = labelsOf(task.form);
+    const fields = (problem.body && problem.body.errors) || {};
+    $("form-errors").replaceChildren(...Object.entries(fields).map(([field, messages]) =>
+      el("li", {}, `${labels[field] || field}：${[].concat(messages).flat().join("；")}`)));
+    say(describe(problem), "error");
+  }
+}
+
+async function act(path, body, done) {
+  try {
+    await api(path, { method: "POST", body });
+    await refresh();
+    say(done, "ok");
+  } catch (problem) {
+    say(describe(problem), "error");
+  }
+}
