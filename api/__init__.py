@@ -5,8 +5,8 @@ import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
 from api import (accounts, analysts, applicants, audit, auth, authorisations, authoring, bundles, clerks, context,
-                 identity, incidents, openapi, privacy, problems, protection, ratings, request_log, supervisors,
-                 uploads)
+                 identity, incidents, openapi, portal, privacy, problems, protection, ratings, request_log,
+                 supervisors, uploads)
 import web
 from engine.people.accounts import refuse_published_passwords
 from engine.config import Settings, load_settings
@@ -41,7 +41,7 @@ def create_app(services: Services, settings: Settings | None = None) -> Flask:
     api = openapi.DocumentedApi(app)
     for blueprint in (auth.blp, applicants.blp, clerks.blp, analysts.blp, audit.blp,
                       supervisors.blp, ratings.blp, incidents.blp, accounts.blp, authorisations.blp,
-                      identity.blp, privacy.blp, bundles.blp, authoring.blp, uploads.blp):
+                      identity.blp, privacy.blp, bundles.blp, authoring.blp, uploads.blp, portal.blp):
         api.register_blueprint(blueprint)
     uploads.install(app, services, settings)  # storage, scanner and limits from the settings
     app.register_blueprint(web.blp)  # the pages: shells whose scripts call this same API

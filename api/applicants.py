@@ -22,6 +22,7 @@ from engine.people.organisation import read_departments
 from engine.people.regions import sees_every_region
 from engine.store.models import ApplicationStatus, Matter
 from engine.store.references import application_id_for
+from engine.whereabouts import Whereabouts, whereabouts
 from engine.running.compiled import compiled
 from engine.definitions.task_forms import TASK_FORMS
 from forms.json_schema import form_json_schema
@@ -229,6 +230,32 @@ class ApplicationDetail(MethodView):
         application, history, steps = services().applications.get(g.user, application_id(reference))
         application.history, application.steps = history, steps
         return application
+
+
+class WhereaboutsSchema(Schema):
+    reference = fields.String(metadata={"example": "q3Zk9uH2sV0bX1eN7wA5Pg"})
+    matter = fields.String(metadata={"example": "road_occupation"})
+    definition_version = fields.Integer(metadata={"description": "the version it runs on", "example": 1})
+    bpmn = fields.String(metadata={"description": "the BPMN (with its diagram) of that version",
+                                   "example": "<bpmn:definitions ...>"})
+    current = fields.List(fields.String(), metadata={
+        "description": "element ids where it is now: a person's step waiting, work waiting for a source",
+        "example": ["Task_review"]})
+    done = fields.List(fields.String(), metadata={"description": "element ids it has passed",
+                                                  "example": ["StartEvent_submitted", "Task_intake"]})
+
+
+@blp.route(f"/applications/<{APPLICATION_REF}:reference>/diagram")
+class ApplicationDiagram(MethodView):
+    @blp.response(200, WhereaboutsSchema)
+    @blp.alt_response(404, "NOT_FOUND")
+    @roles()
+    def get(self, reference: str) -> Whereabouts:
+        """Where the application is: its version's BPMN, the current and the passed elements.
+
+        For whoever may read the application (GET /api/applications/{reference}); else 404."""
+        with services().sessions() as session:
+            return whereabouts(session, g.user, application_id(reference))
 
 
 def _request_body(published: dict) -> dict:

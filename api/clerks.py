@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+
 
 from api.context import services
 from api.auth import roles
@@ -135,26 +135,6 @@ class ResumeClock(MethodView):
     def post(self, task_id: int):
         """Restart the clock; the deadline moves by the paused working days."""
         return services().supervision.resume(g.user, task_id)
-
-
-class TaskDiagramSchema(Schema):
-    matter = fields.String(metadata={"example": "road_occupation"})
-    version = fields.Integer(metadata={"description": "the definition version the application runs on"})
-    bpmn = fields.String(metadata={"description": "that version's BPMN, with its diagram (draw with bpmn-js)"})
-    current = fields.List(fields.String(), metadata={"description": "element ids of the open steps: where the case is",
-                                                     "example": ["Task_review"]})
-    done = fields.List(fields.String(), metadata={"description": "element ids of the steps done",
-                                                  "example": ["Task_intake"]})
-
-
-@blp.route(f"/<{ROW_ID}:task_id>/diagram")
-class TaskDiagram(MethodView):
-    @blp.response(200, TaskDiagramSchema)
-    @blp.alt_response(404, "NOT_FOUND")
-    @roles("clerk")
-    def get(self, task_id: int):
-        """The process a task of my department runs in, with where its application is now."""
-        return services().tasks.diagram(g.user, task_id)
 
 
 @blp.route(f"/<{ROW_ID}:task_id>/receipt")

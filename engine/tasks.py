@@ -177,18 +177,6 @@ class Tasks:
                               [{"element": t.task_spec.bpmn_id, "title": t.task_spec.bpmn_name or ""}
                                for t in earlier_steps(spiff_task)])
 
-    def diagram(self, user: User, task_id: int) -> dict:
-        """The process a task of mine runs in, with where its application is now (the open
-        steps) and the steps done: what the case page draws."""
-        with self.sessions() as session:
-            application = task_of_clerk(session, user, task_id).application
-            steps = session.execute(select(Task.element_id, Task.status)
-                                    .where(Task.application_id == application.id)).all()
-            return {"matter": application.matter_code, "version": application.definition.version,
-                    "bpmn": application.definition.bpmn,
-                    "current": sorted({element for element, status in steps if status in ACTIVE_TASK}),
-                    "done": sorted({element for element, status in steps if status == TaskStatus.COMPLETED})}
-
     def _record(self, session: Session, kind: EventKind, user: User, task: Task, **data) -> None:
         record(session, kind, user.username, self.runner.clock(), {"task": task.id, **data},
                application_id=task.application_id)

@@ -94,6 +94,13 @@ const OneWindow = (() => {
     return staff && detail ? `${words}：${detail}` : words;
   }
 
+  // A message as a person reads it: the API's field errors say it in Chinese first and add an
+  // English gloss for developers ("身份证号码应为18位 resident ID must have 18 characters").
+  function plain(text) {
+    const shown = String(text || "").replace(/[\s(（]*[\x00-\x7f]*[)）]?\s*$/, "").trim();
+    return /[\u4e00-\u9fff]/.test(shown) ? shown : String(text || "");
+  }
+
   function say(text, kind = "info") {
     const status = document.getElementById("status");
     if (!status) return;
@@ -153,5 +160,5 @@ const OneWindow = (() => {
     }
   });
 
-  return { api, login, logout, user, home, requireLogin, page, safeNext, describe, say, el, Problem };
+  return { api, login, logout, user, home, requireLogin, page, safeNext, describe, plain, say, el, Problem };
 })();

@@ -148,7 +148,7 @@ async function view(upload) {
 }
 
 async function diagram() {
-  const drawn = await api(`/api/tasks/${taskId}/diagram`);
+  const drawn = await api(`/api/applications/${task.application_id}/diagram`);  // the portal's too
   viewer = viewer || new BpmnJS({ container: "#diagram" });
   await viewer.importXML(drawn.bpmn);
   const canvas = viewer.get("canvas");
