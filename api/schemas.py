@@ -4,10 +4,12 @@ from __future__ import annotations
 from datetime import timezone
 
 from flask import g
+from marshmallow.utils import get_value
 from marshmallow import INCLUDE, Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from api.masking import MaskedSchema
 from engine.access import SUBMITTERS
+from engine import words
 from engine.events import label_of
 from engine.explanation import for_applicant
 from engine.people.organisation import read_departments
@@ -26,6 +28,12 @@ class UtcDateTime(fields.DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return super()._serialize(as_utc(value), attr, obj, **kwargs)
+
+
+def worded(table: dict, attribute: str, example: str) -> fields.Function:
+    """The words a person reads for a coded field (engine/words.py), answered beside the code."""
+    return fields.Function(lambda obj: words.words(table, get_value(obj, attribute)), allow_none=True, dump_only=True,
+                           metadata={"description": f"``{attribute}`` as a person reads it", "example": example})
 
 
 class ProblemSchema(Schema):
@@ -152,8 +160,10 @@ class TaskSchema(MaskedSchema):
         "description": "whom the application is for: the registry's name for its person or company, else the "
                        "applying account's name (masked for those who see personal data masked)", "example": "王建国"})
     department_name = fields.String(metadata={"description": "the task's department", "example": "综合受理窗口"})
+    status_label = worded(words.TASK_STATUS, "status", "待认领")
     colour = fields.String(metadata={"description": "电子监察 of its application now: green | yellow (80% of the "
                                                     "promised limit used) | red (overdue); frozen while paused"})
+    colour_label = worded(words.COLOUR, "colour", "正常")
     form_name = fields.String(metadata={"description": "the form that completes it (review, intake, delivery, "
                                                        "supplement, verification): forms/tasks/<name>.form.json",
                                         "example": "intake"})
@@ -164,6 +174,7 @@ class ExplanationSchema(Schema):
 
     text = fields.String(metadata={"description": "plain Chinese, for the applicant", "example": "80-89周岁，每月补贴100元"})
     by = fields.String(metadata={"description": "who decided: rules | clerk | credit | holding | system"})
+    by_label = worded(words.DECIDED_BY, "by", "规则自动判断")
     basis = fields.String(allow_none=True, metadata={"description": "the legal basis (设定依据)",
                                                     "example": "《海南省高龄老人长寿补贴发放管理办法》"})
     detail = fields.Dict(metadata={"description": "staff only: rule id and message, task and clerk, credit tier"})
@@ -196,9 +207,11 @@ class ApplicationSchema(MaskedSchema):
                                      "example": "460100"})
     definition_version = fields.Integer(attribute="definition.version")
     status = fields.String(metadata={"description": "running | waiting | completed | failed (转人工处理: see notice)"})
+    status_label = worded(words.APPLICATION_STATUS, "status", "办理中")
     notice = fields.Function(lambda a: APPLICANT_NOTICE if a.status == ApplicationStatus.FAILED else None,
                              allow_none=True, metadata={"description": "what the applicant is told of a failed run"})
     outcome = fields.String(allow_none=True, metadata={"description": "approve | reject once decided (告知承诺: at once); revoked after a failed verification"})
+    outcome_label = worded(words.OUTCOME, "outcome", "准予")
     reasons = fields.List(fields.Nested(ExplanationSchema), metadata={
         "description": "why it was answered so, whoever decided (engine/explanation.py): one list for every outcome, "
                        "empty until answered"})
@@ -211,6 +224,7 @@ class ApplicationSchema(MaskedSchema):
     form_data = fields.Dict()
     due_at = UtcDateTime(allow_none=True, metadata={"description": "promised limit; none while the clock is paused"})
     colour = fields.String(metadata={"description": "电子监察: green | yellow (80% used) | red (overdue)"})
+    colour_label = worded(words.COLOUR, "colour", "正常")
     clock_pauses = fields.List(fields.Dict(), metadata={"description": "supplement / special-procedure pauses"})
     materials = fields.Dict(allow_none=True, metadata={
         "description": "免证办: materials fetched from the e-licence library, still requested, avoided"})
@@ -232,6 +246,7 @@ class StepSchema(MaskedSchema):
     candidate_role = fields.String(metadata={"description": "clerk | applicant"})
     department = fields.String()
     status = fields.String(metadata={"description": "open | claimed | completed | cancelled"})
+    status_label = worded(words.STEP_STATUS, "status", "办理中")
     created_at = UtcDateTime()
     completed_at = UtcDateTime(allow_none=True)
     result = fields.Dict(allow_none=True)

@@ -9,7 +9,8 @@ from marshmallow import Schema, fields, validate
 
 from api.context import services
 from api.auth import roles
-from api.schemas import UtcDateTime
+from api.schemas import UtcDateTime, worded
+from engine import words
 
 blp = Blueprint("supervisors", __name__, url_prefix="/api/supervision",
                 description="Electronic supervision 电子监察 (supervisors, admins)")
@@ -35,6 +36,7 @@ class CaseSchema(Schema):
     department = fields.String()
     department_name = fields.String(metadata={"example": "民政局"})
     colour = fields.String(metadata={"description": "green | yellow (80% of the promised limit used) | red (overdue)"})
+    colour_label = worded(words.COLOUR, "colour", "已超期")
     due_at = UtcDateTime(allow_none=True, metadata={"description": "none while the clock is paused"})
     paused = fields.Boolean()
     days_overdue = fields.Integer(metadata={"description": "working days past the last allowed day (0: not yet, "

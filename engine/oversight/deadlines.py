@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,14 @@ PAUSE_REASONS = {
     "expert_review": "专家评审",
     "hearing": "听证",
 }
+
+
+class Colour(StrEnum):
+    """电子监察: an application's deadline colour (``Application.colour``)."""
+
+    GREEN = "green"
+    YELLOW = "yellow"  # 80% of the promised limit used
+    RED = "red"  # overdue
 
 
 @dataclass(frozen=True)
@@ -67,8 +76,8 @@ def colour_at(deadline: Deadline | None, now: datetime, previous: str = "green")
     if deadline is None:
         return previous
     if now >= deadline.due_at:
-        return "red"
-    return "yellow" if now >= deadline.yellow_at else "green"
+        return Colour.RED
+    return Colour.YELLOW if now >= deadline.yellow_at else Colour.GREEN
 
 
 def is_paused(recorded_pauses: list[dict]) -> bool:

@@ -21,7 +21,7 @@ def apply_for_subsidy(client, applicant: str, id_number: str):
 def plain_for_applicant(reasons: list[dict]) -> None:
     assert reasons, "an answered application explains itself"
     for reason in reasons:
-        assert set(reason) == {"text", "by", "basis"}, reason  # no technical detail
+        assert set(reason) == {"text", "by", "by_label", "basis"}, reason  # no technical detail
         assert reason["text"] and not TECHNICAL.search(reason["text"]), reason
 
 
@@ -29,12 +29,12 @@ def test_an_instant_approval_and_refusal_explain_themselves_in_plain_chinese(api
     older, younger = resident(85), resident(60)
     approved = apply_for_subsidy(api, applicant_for(older), older).get_json()
     assert approved["outcome"] == "approve"
-    assert approved["reasons"] == [{"text": "80-89周岁，每月补贴100元", "by": "rules", "basis": BASIS}]
+    assert approved["reasons"] == [{"text": "80-89周岁，每月补贴100元", "by": "rules", "by_label": "规则自动判断", "basis": BASIS}]
     assert (approved["matter_name"], approved["department_name"]) == ("高龄老人长寿补贴", "民政局")
 
     refused = apply_for_subsidy(api, applicant_for(younger), younger).get_json()
     assert refused["outcome"] == "reject"
-    assert refused["reasons"] == [{"text": "申请人未满80周岁，不符合高龄老人长寿补贴条件", "by": "rules", "basis": BASIS}]
+    assert refused["reasons"] == [{"text": "申请人未满80周岁，不符合高龄老人长寿补贴条件", "by": "rules", "by_label": "规则自动判断", "basis": BASIS}]
     # staff see which rule said it, and its full message
     staff = api.get(f"/api/applications/{refused['id']}", new_user("supervisor")).get_json()
     assert staff["reasons"][0]["detail"] == {
@@ -56,7 +56,7 @@ def test_a_clerks_refusal_after_manual_review_gives_the_clerks_words(api, servic
 
     seen = api.get(f"/api/applications/{waiting['reference']}", applicant).get_json()
     assert seen["outcome"] == "reject"
-    assert seen["reasons"] == [{"text": "经入户核查，申请人户籍已迁出本市", "by": "clerk", "basis": BASIS}]
+    assert seen["reasons"] == [{"text": "经入户核查，申请人户籍已迁出本市", "by": "clerk", "by_label": "工作人员审核", "basis": BASIS}]
     plain_for_applicant(seen["reasons"])
     listed = next(a for a in api.get("/api/applications", applicant).get_json() if a["id"] == waiting["id"])
     assert listed["reasons"] == seen["reasons"]  # the list says the same as the detail
@@ -74,7 +74,7 @@ def test_a_clerks_approval_without_words_is_still_explained(api, services, resid
     assert api.post(f"/api/tasks/{task['id']}/complete", clerk, json={"outcome": "approve", "amount": 200}).status_code == 200
     seen = api.get(f"/api/applications/{waiting['reference']}", applicant).get_json()
     assert seen["outcome"] == "approve"
-    assert seen["reasons"] == [{"text": "经审核，符合办理条件，准予办理", "by": "clerk", "basis": BASIS}]
+    assert seen["reasons"] == [{"text": "经审核，符合办理条件，准予办理", "by": "clerk", "by_label": "工作人员审核", "basis": BASIS}]
 
 
 def test_a_refusal_at_the_window_and_a_repeat_application_explain_themselves(clocked, new_user, resident,
@@ -110,3 +110,22 @@ def test_the_history_an_applicant_reads_is_in_chinese(api, resident, applicant_f
     assert [e["label"] for e in history if e["kind"] in ("application.submitted", "application.decided")] \
         == ["提交申请", "作出办理决定"]
     assert all(e["label"] for e in history), history
+
+
+def test_states_are_answered_in_words_beside_their_codes(api, resident, applicant_for, new_user):
+    """engine/words.py: a page never keeps its own copy of what a code means."""
+    id_number = resident(87)
+    approved = apply_for_subsidy(api, applicant_for(id_number), id_number).get_json()
+    assert (approved["status_label"], approved["outcome_label"], approved["colour_label"]) == ("已办结", "准予", "正常")
+    assert approved["reasons"][0]["by_label"] == "规则自动判断"
+
+
+def test_every_state_has_its_words():
+    from engine import words
+    from engine.explanation import DecidedBy
+    from engine.oversight.deadlines import Colour
+    from engine.store.models import ApplicationStatus, Outcome, TaskStatus
+
+    for table, kind in [(words.APPLICATION_STATUS, ApplicationStatus), (words.OUTCOME, Outcome),
+                        (words.TASK_STATUS, TaskStatus), (words.STEP_STATUS, TaskStatus), (words.COLOUR, Colour), (words.DECIDED_BY, DecidedBy)]:
+        assert set(table) == set(kind), kind

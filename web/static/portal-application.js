@@ -28,7 +28,6 @@ const HAPPENED = {
   "bundle.member_answered": "一件事中的事项已办结",
   "personal_data.viewed": "工作人员查看了完整个人信息（见“谁查看了我的信息”）",
 };
-const STEP_STATUS = { open: "待办理", claimed: "办理中", completed: "已完成", cancelled: "已取消" };
 
 export const showApplication = (reference) => OneWindow.page(() => show(reference));
 
@@ -69,7 +68,7 @@ function decision(detail) {
 
 function steps(detail) {
   const list = (detail.steps || []).map((s) => el("li", { "data-status": s.status },
-    el("strong", {}, s.title), ` ${STEP_STATUS[s.status] || s.status}`,
+    el("strong", {}, s.title), ` ${s.status_label}`,
     s.completed_at ? el("span", { class: "muted" }, ` ${dateTime(s.completed_at)}`) : null));
   document.getElementById("steps").replaceChildren(
     ...(list.length ? list : [el("li", { class: "muted" }, "全程由系统自动办理，无需人工环节")]));

@@ -1,10 +1,7 @@
-// What the portal's pages share: the words an applicant reads for statuses and outcomes,
-// matter and department names, the reasons of a decision, the result, and the form viewer.
+// What the portal's pages share: statuses and outcomes in the API's words (``*_label``,
+// engine/words.py), matter and department names, the reasons of a decision, the result, and the form viewer.
 const { api, el } = OneWindow;
 
-export const STATUS = { running: "处理中", waiting: "办理中", completed: "已办结", failed: "已转人工处理" };
-export const OUTCOME = { approve: "准予（已批准）", reject: "不予批准", partial: "部分准予", revoked: "已撤销" };
-export const COLOUR = { green: "未超期", yellow: "临近办结期限", red: "已超期" };
 
 let catalogue;  // code -> {name, department_name}: the public catalogue, read once per page
 export async function matterNames() {
@@ -73,12 +70,12 @@ export function deadline(application) {
   if (application.status === "completed") return null;
   if (!application.due_at) return el("span", { class: "deadline paused" }, "计时暂停（等待补正）");
   const colour = application.colour || "green";
-  return el("span", { class: `deadline ${colour}` }, `承诺办结：${date(application.due_at)}（${COLOUR[colour] || ""}）`);
+  return el("span", { class: `deadline ${colour}` }, `承诺办结：${date(application.due_at)}（${application.colour_label || ""}）`);
 }
 
 export function statusBadge(application) {
   const words = application.outcome && application.status === "completed"
-    ? OUTCOME[application.outcome] || STATUS.completed : STATUS[application.status] || application.status;
+    ? application.outcome_label : application.status_label;
   const kind = application.outcome === "reject" ? "bad" : application.outcome === "approve" ? "good" : "info";
   return el("span", { class: `badge ${kind}` }, words);
 }
