@@ -17,6 +17,12 @@ def clerk_task(task_id: int):
     return render_template("clerk/task.html", task_id=task_id, pause_reasons=PAUSE_REASONS)
 
 
+@blp.get("/clerk/tasks/<path:wrong>")
+def clerk_no_task(wrong: str):
+    """A task address that is no task number (/clerk/tasks/abc): said in the page, not as the API's JSON."""
+    return render_template("clerk/no_task.html"), 404
+
+
 @blp.get("/clerk/intake")
 def clerk_intake():
     return render_template("clerk/intake.html")

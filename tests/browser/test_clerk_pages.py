@@ -8,6 +8,7 @@ import io
 import struct
 import zlib
 
+import pytest
 from sqlalchemy import update
 
 from engine.store.models import Application, Task
@@ -226,3 +227,63 @@ def test_the_queue_shows_an_overdue_case_in_red_and_rectifications_are_answered(
     item.get_by_role("button", name="提交整改").click()
     page.wait_for_selector("#status:has-text('已提交整改')")
     assert page.locator("[data-rectification]", has_text="窗口电话一直打不通").count() == 0
+
+
+def test_a_clerk_who_loses_a_claim_sees_the_task_as_it_now_is_in_words(page, shot, site):
+    """Another clerk claims the task while this page is open: the refused claim redraws the page
+    (claimed, nothing left to do here) instead of leaving live buttons; choices, sources and
+    steps read as words, not stored codes; empty inputs are said before anything is sent."""
+    case = window_case(site)
+    complete(site, "clerk_window", case["id"], outcome="accept")
+    review = task_of(site, "clerk_housing", case["id"])
+
+    sign_in(page, "clerk_housing2")
+    page.goto(f"/clerk/tasks/{review['id']}")
+    show_case(page)
+    assert "邮寄送达" in page.locator("#answers").inner_text()  # the choice's words, not "mail"
+    facts = page.locator("#facts").inner_text()
+    assert "申请表" in facts and "占用面积（平方米）" in facts and "form" not in facts
+    assert "综合窗口受理" in page.locator("#steps").inner_text() and "受理" in page.locator("#steps td").nth(4).inner_text()
+    assert "accept" not in page.locator("#steps").inner_text()
+    assert page.locator("#reasons").inner_text().startswith("规则预审意见")  # the rules advised; nobody decided yet
+    assert "(duration" not in page.locator("#reasons").inner_text()
+
+    page.get_by_role("button", name="转办").click()  # nothing typed: said, nothing sent
+    page.wait_for_selector("#status:has-text('请填写要转给的同事的账号')")
+
+    assert site.api.post(f"/api/tasks/{review['id']}/claim", "clerk_housing").status_code == 200
+    page.answers_expected.add(409)
+    page.get_by_role("button", name="认领").click()
+    page.wait_for_selector("#status:has-text('当前状态下不能这样操作')")
+    page.wait_for_function("() => document.querySelector('#claim').disabled")
+    assert "任务已认领" in page.locator("#case-summary").inner_text()
+    assert page.locator("#complete").is_disabled() and page.locator("#delegate").is_disabled()
+    accessible(page, "case page after a lost claim")
+    shot("lost_claim")
+
+
+def test_a_task_address_that_is_no_task_says_so_in_chinese(page, shot, site):
+    page.answers_expected.add(404)
+    sign_in(page, "clerk_civil")
+    reply = page.goto("/clerk/tasks/abc")
+    assert reply.status == 404 and "没有这个任务" in page.locator("h1").inner_text()  # a page, not the API's JSON
+    accessible(page, "no task")
+    page.goto("/clerk/tasks/999999")
+    page.wait_for_selector("#page-error")
+    assert not page.locator("#case").is_visible()  # no form or buttons under the error
+    shot("no_task")
+
+
+@pytest.mark.phone
+def test_the_queue_fits_a_phone_in_large_text(page, shot, site):
+    window_case(site)
+    sign_in(page, "clerk_window")
+    page.goto("/clerk/queue")
+    page.wait_for_selector("body[data-rendered-ms]")
+    page.get_by_role("button", name="大字模式").click()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    row = page.locator("#queue tbody tr[data-task]").first
+    assert row.locator("td[data-label='事项']").inner_text() == "临时占用城市道路许可"
+    accessible(page, "queue on a phone")
+    shot("queue_phone_large_text")
+    page.evaluate("() => localStorage.removeItem('onewindow.large-text')")

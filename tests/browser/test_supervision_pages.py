@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from pathlib import Path
 
 from engine.store.models import Application, utcnow
 from tests.browser.conftest import accessible, sign_in
@@ -94,13 +95,13 @@ def test_the_four_reductions_and_a_table_export_as_csv(page, shot, site):
         page.get_by_role("button", name="导出四减数据（CSV）").click()
     report = waiting.value
     assert report.suggested_filename == "four-reductions.csv"
-    rows = list(csv.DictReader(io.StringIO(open(report.path(), encoding="utf-8-sig").read())))
+    rows = list(csv.DictReader(io.StringIO(Path(report.path()).read_text(encoding="utf-8-sig"))))
     assert [(r["matter"], r["name"]) for r in rows] == [("elderly_subsidy", "高龄老人长寿补贴")]
     assert int(rows[0]["finished"]) >= 1
 
     with page.expect_download() as waiting:  # the table under a chart, as it reads
         page.locator("#reductions-materials-csv").click()
-    table = open(waiting.value.path(), encoding="utf-8-sig").read()
+    table = Path(waiting.value.path()).read_text(encoding="utf-8-sig")
     assert table.splitlines()[0].startswith("事项 / 一件事,类型,改革前（份材料）")
     assert "高龄老人长寿补贴,事项," in table
     shot("four_reductions_exported")
@@ -152,3 +153,20 @@ def test_a_clerk_opening_the_dashboard_is_refused_and_sees_no_figures(page, shot
         assert page.locator("form, .figure").filter(visible=True).count() == 0
         accessible(page, f"supervision refused: {path}")
     shot("clerk_refused")
+
+
+def test_a_period_that_ends_before_it_starts_is_said_and_not_asked(page, shot, site):
+    """四减 over 2030 → 2020: the page says what is wrong in Chinese and sends nothing (the
+    API would refuse it with a 422 whose detail is English)."""
+    sign_in(page, "supervisor")
+    page.goto("/supervision/four-reductions")
+    page.wait_for_selector("body[data-loaded='reductions']")
+    asked = []
+    page.on("request", lambda request: asked.append(request.url) if "four-reductions" in request.url else None)
+    page.get_by_label("申请提交自").fill("2030-01-01")
+    page.get_by_label("至（不含）").fill("2020-01-01")
+    page.get_by_role("button", name="查看", exact=True).click()
+    page.wait_for_selector("#status:has-text('须晚于')")
+    page.get_by_role("button", name="导出四减数据（CSV）").click()
+    assert asked == []
+    shot("wrong_period")

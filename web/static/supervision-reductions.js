@@ -57,7 +57,18 @@ function query() {
   return text ? `?${text}` : "";
 }
 
+// The dates make a period (the API refuses one that ends before it starts): said in words.
+function wrongPeriod() {
+  const since = document.getElementById("reductions-since").value;
+  const until = document.getElementById("reductions-until").value;
+  return since && until && since >= until ? "“至”的日期须晚于“申请提交自”的日期" : "";
+}
+
 async function refresh() {
+  if (wrongPeriod()) {
+    say(wrongPeriod(), "error");
+    return;
+  }
   try {
     draw(await api(`${REPORT}${query()}`));
     say("已更新四减数据", "ok");
@@ -67,6 +78,10 @@ async function refresh() {
 }
 
 async function exportCsv() {
+  if (wrongPeriod()) {
+    say(wrongPeriod(), "error");
+    return;
+  }
   try {
     download(await api(`${REPORT}.csv${query()}`, { blob: true }), "four-reductions.csv");
     say("已导出四减数据（CSV）", "ok");

@@ -2,7 +2,7 @@
 // acceptance giving a printable 受理凭证 (PDF, GET /api/tasks/{id}/receipt); incomplete
 // materials (一次性告知) and refusals are answered on the case page; results are handed out
 // (出件) there too, the form prefilled with the applicant's address.
-import { TASK_STATUS, deadlineBadge, fileUrl, when } from "./workbench.js";
+import { TASK_STATUS, deadlineBadge, fileUrl, labelCells, when } from "./workbench.js";
 
 const { api, el, say, describe, user } = OneWindow;
 const $ = (id) => document.getElementById(id);
@@ -22,6 +22,7 @@ async function load() {
     el("td", {}, task.matter_name), el("td", {}, task.applicant_name), el("td", {}, when(task.completed_at)),
     el("td", {}, el("button", { type: "button", class: "secondary", onclick: () => receipt(task) }, "补打受理凭证")))) :
     [el("tr", {}, el("td", { colspan: 4, class: "muted" }, "暂无"))]));
+  labelCells($("accepted"));
   document.body.dataset.intakeShown = String(Number(document.body.dataset.intakeShown || 0) + 1);
 }
 
@@ -32,6 +33,7 @@ function fill(table, tasks, actions) {
     el("td", {}, when(task.created_at)),
     el("td", {}, task.status === "claimed" && task.assignee_id !== me.id ? "他人已认领" : TASK_STATUS[task.status]),
     el("td", {}, ...actions(task)))) : [el("tr", {}, el("td", { colspan: 6, class: "muted" }, "暂无"))]));
+  labelCells($(table));
 }
 
 async function accept(task) {

@@ -1,6 +1,6 @@
 // 我的待办: the department's queue (or the tasks I hold), filtered, sorted and paged as the
 // API offers (GET /api/tasks), deadlines in colour, several tasks claimed at once.
-import { TASK_STATUS, deadlineBadge, when } from "./workbench.js";
+import { TASK_STATUS, deadlineBadge, labelCells, when } from "./workbench.js";
 
 const { api, el, say, describe, user } = OneWindow;
 const $ = (id) => document.getElementById(id);
@@ -61,6 +61,7 @@ function draw() {
     el("td", {}, el("a", { href: `/clerk/tasks/${task.id}` }, "办理"))));
   $("queue").querySelector("tbody").replaceChildren(
     ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 9, class: "muted" }, "没有符合条件的任务"))]));
+  labelCells($("queue"));
   const page = Math.floor(offset / pageSize()) + 1;
   $("page-number").textContent = `第 ${page} 页`;
   $("queue-caption").textContent = `任务列表，第 ${page} 页，本页 ${shownTasks.length} 件`;

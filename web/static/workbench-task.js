@@ -3,10 +3,10 @@
 // history, the process diagram with the current step marked, and the task's own form
 // (form-js) to complete it; claim, release, send back (退回), pause and resume the clock,
 // delegate (转办).
-import { APPLICATION_STATUS, DECIDED_BY, OUTCOMES, TASK_STATUS, answers, deadlineBadge, fileUrl, labelsOf,
-         shown, when } from "./workbench.js";
+import { APPLICATION_STATUS, DECIDED_BY, OUTCOMES, READINGS, SOURCES, SYSTEM_ACTORS, TASK_STATUS, answers, choicesOf,
+         deadlineBadge, fileUrl, labelsOf, shown, when } from "./workbench.js";
 
-const { api, el, say, describe, user } = OneWindow;
+const { api, el, say, describe, plain, user } = OneWindow;
 const $ = (id) => document.getElementById(id);
 const EVENTS = {
   "application.submitted": "提交申请", "application.decided": "作出决定", "task.created": "生成任务",
@@ -15,6 +15,9 @@ const EVENTS = {
   "credit.checked": "信用核查", "materials.fetched": "电子证照调取", "personal_data.viewed": "查看个人信息",
   "supervision.alert": "电子监察预警", "notification.queued": "发送通知", "rating": "评价",
 };
+// A step's outcome in words (the task forms' choices: forms/tasks/*.form.json).
+const STEP_OUTCOMES = { ...OUTCOMES, approve: "批准", accept: "受理", refuse: "不予受理",
+                        supplement: "材料不全，一次性告知补正" };
 const FILE_KINDS = { pdf: "PDF", jpeg: "图片", png: "图片", ofd: "OFD 版式文件" };
 
 let taskId;
@@ -23,12 +26,18 @@ let application;
 let form;
 let viewer;
 let formLabels = {};
+let formChoices = {};
 let shownTimes = 0;
 
 export const showCase = (id) => OneWindow.page(async () => {
   taskId = id;
   bind();
-  await refresh();
+  try {
+    await refresh();
+  } catch (problem) {
+    $("case").hidden = true;  // no task to work: no empty form and buttons under the error
+    throw problem;
+  }
 });
 
 function bind() {
@@ -36,12 +45,15 @@ function bind() {
   $("release").addEventListener("click", () => act(`/api/tasks/${taskId}/release`, {}, "已退回待办池"));
   $("complete").addEventListener("click", complete);
   $("send-back").addEventListener("click", () => act(`/api/tasks/${taskId}/send-back`,
-    { to: $("send-back-to").value, reason: $("send-back-reason").value.trim() }, "已退回"));
+    { to: $("send-back-to").value, reason: $("send-back-reason").value.trim() }, "已退回",
+    { missing: !$("send-back-reason").value.trim() && "请填写退回理由", field: "send-back-reason" }));
   $("pause").addEventListener("click", () => act(`/api/tasks/${taskId}/pause`,
     { reason: $("pause-reason").value, note: $("pause-note").value.trim() }, "已暂停计时"));
   $("resume").addEventListener("click", () => act(`/api/tasks/${taskId}/resume`, {}, "已恢复计时"));
   $("delegate").addEventListener("click", () => act(`/api/tasks/${taskId}/delegate`,
-    { to: $("delegate-to").value.trim() }, "已转办"));
+    { to: $("delegate-to").value.trim() }, "已转办",
+    { missing: !$("delegate-to").value.trim() && "请填写要转给的同事的账号", field: "delegate-to",
+      refused: `本部门没有账号为“${$("delegate-to").value.trim()}”的同事，请核对后再转办` }));
 }
 
 async function refresh() {
@@ -49,6 +61,7 @@ async function refresh() {
   application = await api(`/api/applications/${task.application_id}`);
   const matter = await api(`/api/matters/${encodeURIComponent(application.matter)}`);
   formLabels = labelsOf(matter.form);
+  formChoices = choicesOf(matter.form);
   header();
   answersOf();
   reasons();
@@ -70,7 +83,14 @@ function header() {
 
 function answersOf() {
   $("answers").replaceChildren(...Object.entries(application.form_data || {}).flatMap(([key, value]) =>
-    [el("dt", {}, formLabels[key] || key), el("dd", {}, shown(value))]));
+    [el("dt", {}, formLabels[key] || key), el("dd", {}, shown(chosen(key, value)))]));
+}
+
+// A choice's words instead of its stored value ("mail" -> 邮寄送达).
+function chosen(key, value) {
+  const words = formChoices[key];
+  if (!words) return value;
+  return Array.isArray(value) ? value.map((one) => words[one] ?? one) : words[value] ?? value;
 }
 
 function reasons() {
@@ -79,17 +99,21 @@ function reasons() {
   const outcome = application.outcome || decision.outcome;
   const box = $("reasons");
   if (!outcome && !list.length) return;
-  box.replaceChildren(el("p", {}, `结果：${OUTCOMES[outcome] || outcome || "尚未作出决定"}`),
+  // Rules that only advise the clerk (预审) have decided nothing yet: the application has no outcome.
+  const said = application.outcome ? "结果" : "规则预审意见";
+  box.replaceChildren(el("p", {}, `${said}：${OUTCOMES[outcome] || outcome || "尚未作出决定"}`),
     ...list.map((reason) => el("div", { class: "reason" },
       el("p", {}, reason.text),
       el("p", { class: "muted" }, `${DECIDED_BY[reason.by] || reason.by}${reason.basis ? ` · 依据：${reason.basis}` : ""}`),
       reason.detail && Object.keys(reason.detail).length
         ? el("pre", { "aria-label": "技术细节" }, JSON.stringify(reason.detail, null, 2)) : null)),
-    ...(!list.length ? (decision.reasons || []).map((r) => el("p", { class: "reason" }, `${r.message}（${r.rule}）`)) : []));
+    ...(!list.length ? (decision.reasons || []).map((r) => el("p", { class: "reason" }, plain(r.message),
+      el("span", { class: "muted" }, `（规则 ${r.rule}）`))) : []));
   const facts = Object.entries(decision.facts || {});
   $("facts").querySelector("tbody").replaceChildren(...(facts.length ? facts.map(([name, fact]) => el("tr", {},
-    el("td", {}, name), el("td", {}, shown(fact.value)),
-    el("td", {}, `${fact.source || "—"}${fact.status && fact.status !== "ok" ? `（${fact.status}）` : ""}`),
+    el("td", {}, formLabels[name] || fact.label || name), el("td", {}, shown(fact.value)),
+    el("td", {}, `${SOURCES[fact.source] || fact.source || "—"}${fact.status && fact.status !== "ok"
+      ? `（${READINGS[fact.status] || fact.status}）` : ""}`),
     el("td", {}, when(fact.read_at))))
     : [el("tr", {}, el("td", { colspan: 4, class: "muted" }, "没有核验数据"))]));
 }
@@ -98,10 +122,17 @@ function steps() {
   $("steps").querySelector("tbody").replaceChildren(...(application.steps || []).map((step) => el("tr", {},
     el("td", {}, step.title), el("td", {}, TASK_STATUS[step.status] || step.status),
     el("td", {}, when(step.created_at)), el("td", {}, when(step.completed_at)),
-    el("td", {}, step.result ? shown(step.result.comment || step.result.findings || step.result.outcome || "") : ""))));
+    el("td", {}, step.result ? stepResult(step.result) : ""))));
   $("history").replaceChildren(...(application.history || []).map((event) => el("li", {},
-    `${when(event.at)} · ${event.actor} · ${EVENTS[event.kind] || event.kind}`,
+    `${when(event.at)} · ${SYSTEM_ACTORS[event.actor] || event.actor} · ${event.label || EVENTS[event.kind] || event.kind}`,
     event.data && event.data.reason ? `：${event.data.label || event.data.reason}${event.data.note ? `（${event.data.note}）` : ""}` : "")));
+}
+
+// A finished step's result: its outcome in words and the clerk's comment.
+function stepResult(result) {
+  const outcome = result.outcome ? STEP_OUTCOMES[result.outcome] || result.outcome : "";
+  const words = result.comment || result.findings || "";
+  return [outcome, words ? shown(words) : ""].filter(Boolean).join("：") || "—";
 }
 
 function controls() {
@@ -186,17 +217,38 @@ async function complete() {
     const labels = labelsOf(task.form);
     const fields = (problem.body && problem.body.errors) || {};
     $("form-errors").replaceChildren(...Object.entries(fields).map(([field, messages]) =>
-      el("li", {}, `${labels[field] || field}：${[].concat(messages).flat().join("；")}`)));
-    say(describe(problem), "error");
+      el("li", {}, `${labels[field] || field}：${[].concat(messages).flat().map(plain).join("；")}`)));
+    await failed(problem, describe(problem));
   }
 }
 
-async function act(path, body, done) {
+// An action on the task. check.missing: what the clerk must fill in first (said, nothing sent);
+// check.refused: the words for the API refusing the input (422). When the task changed
+// meanwhile (another clerk claimed or completed it: 409), the page shows it as it is now.
+async function act(path, body, done, check = {}) {
+  if (check.missing) {
+    say(check.missing, "error");
+    $(check.field).focus();
+    return;
+  }
   try {
     await api(path, { method: "POST", body });
     await refresh();
     say(done, "ok");
   } catch (problem) {
-    say(describe(problem), "error");
+    await failed(problem, problem.status === 422 && check.refused ? check.refused : describe(problem));
   }
+}
+
+// Something refused: the page redrawn from the task as it is now, then why.
+async function failed(problem, words) {
+  if (problem.status === 409) {
+    try {
+      await refresh();
+    } catch (again) {
+      say(describe(again), "error");
+      return;
+    }
+  }
+  say(words, "error");
 }

@@ -7,6 +7,13 @@ export const TASK_STATUS = { open: "待认领", claimed: "已认领", completed:
 export const APPLICATION_STATUS = { running: "处理中", waiting: "办理中", completed: "已办结", failed: "转人工处理" };
 export const OUTCOMES = { approve: "准予", reject: "不予批准", revoked: "已撤销", partial: "部分办结",
                           withdrawn: "已撤回", manual: "转人工审核" };
+// The data-sharing sources a fact is read from, and how a reading went (engine/sources).
+export const SOURCES = { form: "申请表", population_registry: "人口库", death_records: "死亡登记",
+                         property_registry: "不动产登记", subsidy_register: "补贴发放名册", credit_registry: "信用信息库",
+                         debtor_list: "失信被执行人名单", licence_library: "电子证照库" };
+export const READINGS = { no_record: "无记录", unavailable: "未能查询" };
+// Who did something when it was no person: the engine itself.
+export const SYSTEM_ACTORS = { engine: "系统", system: "系统" };
 export const DECIDED_BY = { rules: "规则自动判断", clerk: "工作人员", credit: "信用核查", intake: "窗口受理",
                             holding: "已享受核查", system: "系统" };
 
@@ -27,6 +34,17 @@ export function deadlineBadge(colour, dueAt) {
     `${COLOURS[name] || name}${dueAt ? ` · ${day(dueAt)}` : ""}`);
 }
 
+// Each cell of a table's body named by its column's heading (data-label), so a narrow screen
+// can show every row as a card of "heading value" lines (workbench.css, table.cards).
+export function labelCells(table) {
+  const headings = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  for (const row of table.querySelectorAll("tbody tr")) {
+    [...row.children].forEach((cell, index) => {
+      if (!cell.hasAttribute("colspan") && headings[index]) cell.dataset.label = headings[index];
+    });
+  }
+}
+
 // A file of the API (an upload's bytes, a receipt) as a blob: URL the page can show or open.
 export async function fileUrl(path) {
   return URL.createObjectURL(await api(path, { blob: true }));
@@ -42,6 +60,18 @@ export function labelsOf(schema) {
     }
   })(schema && schema.components);
   return labels;
+}
+
+// The words of a form-js schema's choices: key -> { value -> label } (radio, select, checklist).
+export function choicesOf(schema) {
+  const choices = {};
+  (function walk(components) {
+    for (const c of components || []) {
+      if (c.key && Array.isArray(c.values)) choices[c.key] = Object.fromEntries(c.values.map((v) => [v.value, v.label]));
+      walk(c.components);
+    }
+  })(schema && schema.components);
+  return choices;
 }
 
 // A value as a person reads it: lists joined, objects as "key: value" lines.
