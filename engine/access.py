@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from engine.people import regions, subjects
 from engine.people.assignment import may_take
 from engine.people.authorisations import AGENT_ROLE
+from engine import words
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.store.models import ACTIVE_TASK, Application, Task, TaskStatus, User
 
@@ -66,4 +67,5 @@ def may_work_on(task: Task, user: User) -> None:
 
 
 def taken(task: Task) -> Conflict:
-    return Conflict(f"task {task.id} is {task.status}" + (" by someone else" if task.assignee_id else ""))
+    held = "已被其他工作人员认领" if task.status == TaskStatus.CLAIMED else f"已{words.TASK_STATUS.get(task.status, task.status)}"
+    return Conflict(f"该任务{held}，请刷新后查看 (task {task.id} is {task.status})")

@@ -125,7 +125,7 @@ class Applications:
                                                       Task.candidate_role == "applicant",
                                                       Task.status == TaskStatus.OPEN)).first()
             if task is None:
-                raise Conflict(f"application {application_id} is not waiting for materials from you")
+                raise Conflict(f"该申请现在不需要补正材料 (application {application_id} is not waiting for materials from you)")
             application = answer_task(self.runner, session, task, user, answer)
             attaching.attach(session, user, application, attaching.in_materials(task.result or {}), upload_limit,
                              self.runner.clock())

@@ -55,7 +55,7 @@ def acceptance_receipt(session: Session, user: User, task_id: int) -> Receipt:
     else's task, Conflict for a task not (yet) completed as accepted."""
     task = task_of_clerk(session, user, task_id)
     if task.status != TaskStatus.COMPLETED or (task.result or {}).get("outcome") != ACCEPTED:
-        raise Conflict(f"task {task_id} has not accepted its application: no 受理凭证")
+        raise Conflict(f"该申请尚未受理，没有受理凭证 (task {task_id} has not accepted its application)")
     application = task.application
     matter = session.get(Matter, application.matter_code)
     name, shown_id = _subject(session, application)

@@ -110,7 +110,7 @@ class Tasks:
         with self.sessions() as session, stale_is_conflict(session, _changed_meanwhile(task_id)):
             task = task_of_clerk(session, user, task_id)
             if task.status != TaskStatus.CLAIMED or task.assignee_id != user.id:
-                raise Conflict(f"task {task_id} is not claimed by you")
+                raise Conflict(f"该任务不是您认领的 (task {task_id} is not claimed by you)")
             task.status, task.assignee_id = TaskStatus.OPEN, None
             self._record(session, EventKind.TASK_RELEASED, user, task)
             session.commit()
@@ -123,8 +123,11 @@ class Tasks:
             target = session.scalars(select(User).where(User.username == colleague)).first()
             if target is None or target.role != "clerk" or (target.department, target.region) != (
                     user.department, user.region):
-                raise InvalidInput("no such colleague", {"to": [f"a clerk of {user.department} in {user.region}"]})
+                department = read_departments().get(user.department, user.department)
+                raise InvalidInput("no such colleague", {"to": [f"本部门（{department}）没有账号为“{colleague}”的工作人员"]})
             may_work_on(task, user)
+            if target.id == user.id:
+                raise InvalidInput("one cannot delegate to oneself", {"to": ["不能转办给自己"]})
             task.status, task.assignee_id = TaskStatus.CLAIMED, target.id
             self._record(session, EventKind.TASK_DELEGATED, user, task, to=target.username)
             session.commit()
@@ -320,7 +323,7 @@ def waiting_spiff_task(workflow: BpmnWorkflow, task: Task):
     except TaskNotFoundException:
         spiff_task = None
     if spiff_task is None or spiff_task.state != TaskState.READY:
-        raise Conflict(f"task {task.id} is no longer waiting")
+        raise Conflict(f"该任务已不在等待办理 (task {task.id} is no longer waiting)")
     return spiff_task
 
 

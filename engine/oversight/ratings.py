@@ -46,7 +46,7 @@ class Ratings:
             if application is None or user.role != "applicant" or not subjects.is_about(session, user, application):
                 raise NotFound("no such application of yours")
             if application.status != ApplicationStatus.COMPLETED:
-                raise Conflict("only a finished application can be rated")
+                raise Conflict("办结后才能评价 (only a finished application can be rated)")
             now = self.clock()
             department = session.get(Matter, application.matter_code).department
             rating = Rating(application_id=application.id, matter_code=application.matter_code,
@@ -55,7 +55,7 @@ class Ratings:
             try:
                 session.flush()
             except IntegrityError as exc:
-                raise Conflict("this application has been rated already") from exc
+                raise Conflict("这件申请已经评价过了 (this application has been rated already)") from exc
             record(session, EventKind.RATING, user.username, now, {"level": level, "label": LEVELS[level]},
                    application_id=application.id)
             if level in BAD_LEVELS:
@@ -99,7 +99,7 @@ class Ratings:
                     or session.get(Application, rectification.rating.application_id).region != user.region):
                 raise NotFound(f"no rectification {rectification_id} for your department")
             if rectification.status != RectificationStatus.OPEN:
-                raise Conflict("this rectification is closed already")
+                raise Conflict("这项整改已经办结 (this rectification is closed already)")
             now = self.clock()
             rectification.status, rectification.answer = RectificationStatus.RESOLVED, answer
             rectification.resolved_at, rectification.resolved_by = now, user.username

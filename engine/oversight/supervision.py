@@ -22,6 +22,7 @@ from engine.access import task_of_clerk
 from engine.oversight.calendar import WorkingCalendar, default_calendar
 from engine.oversight.incidents import IncidentStatus
 from engine.oversight.deadlines import PAUSE_REASONS, is_paused, local_day, pause_clock, resume_clock
+from engine import words
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.store.models import (ACTIVE_TASK, Application, ApplicationStatus, Incident, Matter, Task, TaskStatus, User,
                                  as_utc, utcnow)
@@ -47,7 +48,7 @@ class Supervision:
         with self.sessions() as session:
             application = _open_application_of_task(session, user, task_id)
             if is_paused(application.clock_pauses):
-                raise Conflict("the clock is already paused")
+                raise Conflict("计时已经暂停 (the clock is already paused)")
             pause_clock(session, self.calendar, application, self.clock(), reason, note, user.username)
             session.commit()
             return application
@@ -57,7 +58,7 @@ class Supervision:
         with self.sessions() as session:
             application = _open_application_of_task(session, user, task_id)
             if not is_paused(application.clock_pauses):
-                raise Conflict("the clock is not paused")
+                raise Conflict("计时没有暂停 (the clock is not paused)")
             resume_clock(session, self.calendar, application, self.clock(), user.username)
             session.commit()
             return application
@@ -212,5 +213,5 @@ def require_supervisor(user: User) -> None:
 def _open_application_of_task(session: Session, user: User, task_id: int) -> Application:
     task = task_of_clerk(session, user, task_id)
     if task.status not in ACTIVE_TASK or task.application.status not in OPEN:
-        raise Conflict(f"task {task_id} is {task.status}")
+        raise Conflict(f"该任务已{words.TASK_STATUS.get(task.status, task.status)} (task {task_id} is {task.status})")
     return task.application

@@ -79,7 +79,7 @@ def second_approval(task: Task, user: User, answer: dict, now: datetime, session
                application_id=task.application_id)
         return False
     if first["by"] == user.username:
-        raise Conflict(f"task {task.id} needs a second approver (四眼): another clerk of {task.department}")
+        raise Conflict(f"该审批需要本部门另一名工作人员复核（四眼原则） (task {task.id} needs a second approver of {task.department})")
     if answer["outcome"] != Outcome.APPROVE:  # the second clerk may refuse what the first approved
         return True
     if first.get(AMOUNT) != answer.get(AMOUNT):

@@ -160,6 +160,7 @@ def world(api, services) -> dict:
             if role:
                 role_name, department, region = role
                 users.create_user(session, f"authz_{name}", DEMO_PASSWORD, role_name, department, region=region)
+        users.create_user(session, "authz_colleague", DEMO_PASSWORD, "clerk", "civil_affairs", region=HAIKOU)  # 转办 to
         owner = session.scalars(select(User).where(User.username == "authz_owner")).one()
         identity.verify_account(session, owner, "钱七", owner_id, actor="tests")
         other = session.scalars(select(User).where(User.username == "authz_other_applicant")).one()
@@ -206,7 +207,7 @@ def world(api, services) -> dict:
                        "/api/definitions/rental_filing/rollback": {"version": rental_version},
                        "/api/tasks/claim": {"task_ids": [tasks[5]]},
                        "/api/tasks/{pause_task}/pause": {"reason": "hearing"},
-                       "/api/tasks/{delegate_task}/delegate": {"to": "authz_clerk"},
+                       "/api/tasks/{delegate_task}/delegate": {"to": "authz_colleague"},
                        "/api/tasks/{open_task}/send-back": {"to": "Task_review", "reason": "退回核实"},
                        "/api/applications/{application_ref}/supplement": {
                            "materials": [{"name": "户口簿", "reference": "upload-1"}]},

@@ -79,3 +79,17 @@ def test_delegate_to_a_colleague_of_the_same_department(api, new_user, resident,
     assert api.post(f"/api/tasks/{task_id}/complete", holder, json={"outcome": "approve"}).status_code == 409
     done = api.post(f"/api/tasks/{task_id}/complete", colleague, json={"outcome": "approve", "amount": 100})
     assert done.status_code == 200 and done.get_json()["id"] == application_id
+
+
+def test_a_clerk_cannot_delegate_to_themself_and_is_told_in_chinese(api, new_user, resident, applicant_for,
+                                                                       waiting_elderly):
+    id_number = resident(86)
+    applicant = applicant_for(id_number)
+    holder = new_user("clerk", "civil_affairs")
+    waiting_elderly(applicant, id_number)
+    task_id = next(t["id"] for t in api.get(f"/api/tasks?applicant={applicant}", holder).get_json())
+    api.post(f"/api/tasks/{task_id}/claim", holder)
+    to_self = api.post(f"/api/tasks/{task_id}/delegate", holder, json={"to": holder})
+    assert to_self.status_code == 422 and to_self.get_json()["errors"] == {"to": ["不能转办给自己"]}
+    nobody = api.post(f"/api/tasks/{task_id}/delegate", holder, json={"to": "nobody_at_all"})
+    assert nobody.get_json()["errors"] == {"to": ["本部门（民政局）没有账号为“nobody_at_all”的工作人员"]}

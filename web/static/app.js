@@ -81,17 +81,15 @@ const OneWindow = (() => {
     return true;
   }
 
-  // A problem in words a person reads: the API's plain Chinese ``message``; staff also see
-  // the developer's detail after it (applicants and agents never see English).
+  // A problem in words a person reads: the API's plain Chinese ``message``, then its detail
+  // where the detail says more in Chinese (its English gloss for developers left out).
   const STATUS_WORDS = { 400: "请求有误", 403: "没有权限", 404: "未找到", 409: "与当前状态冲突", 413: "文件过大",
                          422: "填写有误", 429: "操作过于频繁，请稍后再试" };
   function describe(problem) {
     if (!(problem instanceof Problem)) return String(problem);
     const words = problem.body.message || STATUS_WORDS[problem.status] || "服务暂时不可用";
-    const me = user();
-    const staff = me && !["applicant", "agent"].includes(me.role);
-    const detail = problem.body.detail && !/^The requested URL/.test(problem.body.detail) ? problem.body.detail : "";
-    return staff && detail ? `${words}：${detail}` : words;
+    const detail = plain(problem.body.detail);
+    return /[\u4e00-\u9fff]/.test(detail) && detail !== words ? `${words}：${detail}` : words;
   }
 
   // A message as a person reads it: the API's field errors say it in Chinese first and add an
