@@ -135,6 +135,7 @@ class IdempotencyHeaderSchema(Schema):
 
 class EventSchema(MaskedSchema):
     kind = fields.String()
+    actor_label = worded(words.SYSTEM_ACTOR, "actor", "系统")
     label = fields.Function(lambda event: label_of(event.kind), allow_none=True, metadata={
         "description": "what a person reads for the kind (engine/events.py LABELS)", "example": "提交申请"})
     actor = fields.String()
@@ -216,6 +217,13 @@ class ApplicationSchema(MaskedSchema):
         "description": "why it was answered so, whoever decided (engine/explanation.py): one list for every outcome, "
                        "empty until answered"})
 
+    facts = fields.Function(lambda a: words.facts_of(a) if caller_is_staff() else [], metadata={
+        "type": "array", "items": {"type": "object"},
+        "description": "staff only (applicants: empty): the facts the rule set judged — name, label, value, source "
+                       "and source_label, status and status_label (已核验, 无记录, 暂时无法查询), read_at",
+        "example": [{"name": "household_local", "label": "本地户籍", "value": True, "source": "population_registry",
+                     "source_label": "人口库", "status": "ok", "status_label": "已核验",
+                     "read_at": "2026-11-30T09:00:00+00:00"}]})
     decision = fields.Dict(allow_none=True, metadata={"description": "the rule set's technical record: outcome, "
                                                                      "reasons with rule ids, facts with sources "
                                                                      "(people read ``reasons``)"})

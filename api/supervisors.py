@@ -53,6 +53,8 @@ class CountsSchema(Schema):
         "description": "code -> 名称 of the departments counted", "example": {"civil_affairs": "民政局"}})
     clerk_names = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
         "description": "username -> display name of the clerks counted", "example": {"clerk_civil": "民政局窗口"}})
+    colour_names = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "colour -> its words (engine/words.py)", "example": {"red": "已超期"}})
 
 
 class HandlingSchema(Schema):

@@ -140,7 +140,7 @@ class Supervision:
         return {"departments": {k: dict(v) for k, v in by_department.items()},
                 "clerks": {k: dict(v) for k, v in by_clerk.items()},
                 "department_names": department_names(by_department),
-                "clerk_names": clerk_names}
+                "clerk_names": clerk_names, "colour_names": dict(words.COLOUR)}
 
     def incidents(self, user: User) -> list[dict]:
         """Open incidents (failed runs) of the supervisor's region, counted per matter and

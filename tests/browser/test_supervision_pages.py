@@ -62,7 +62,7 @@ def test_a_supervisor_sees_a_red_overdue_case_and_the_four_reductions_of_a_matte
     row = page.locator(f"#overdue-table tr[data-application='{case['id']}']")
     assert row.get_attribute("data-colour") == "red"
     text = row.inner_text()
-    for shown in (case["tracking_no"], "临时占用城市道路许可", "住房和城乡建设局", "综合受理窗口", "逾期", "个工作日"):
+    for shown in (case["tracking_no"], "临时占用城市道路许可", "住房和城乡建设局", "综合受理窗口", "已超期", "个工作日"):
         assert shown in text, (shown, text)
     assert "road_occupation" not in text and "housing" not in text  # names, not codes
     assert row.locator(".badge").evaluate("node => getComputedStyle(node).backgroundColor") == "rgb(217, 45, 32)"

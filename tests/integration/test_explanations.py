@@ -129,3 +129,15 @@ def test_every_state_has_its_words():
     for table, kind in [(words.APPLICATION_STATUS, ApplicationStatus), (words.OUTCOME, Outcome),
                         (words.TASK_STATUS, TaskStatus), (words.STEP_STATUS, TaskStatus), (words.COLOUR, Colour), (words.DECIDED_BY, DecidedBy)]:
         assert set(table) == set(kind), kind
+
+
+def test_staff_read_the_facts_with_their_names_and_sources_in_words(api, services, resident, applicant_for, new_user):
+    id_number = resident(84)
+    applicant = applicant_for(id_number)
+    waiting = apply_for_subsidy(with_silent_source(services, "population_registry"), applicant, id_number).get_json()
+    assert waiting["facts"] == []  # the applicant reads reasons, not the technical record
+    clerk = new_user("clerk", "civil_affairs")
+    facts = {f["name"]: f for f in api.get(f"/api/applications/{waiting['id']}", clerk).get_json()["facts"]}
+    household = facts["household_local"]
+    assert (household["label"], household["source_label"], household["status_label"]) == ("本地户籍", "人口库", "暂时无法查询")
+    assert facts["age"]["status_label"] == "已核验"

@@ -1,6 +1,6 @@
 // 电子监察 · 办件时限: overdue (red) and near-due (yellow) cases, open cases per department
 // and per clerk by colour, and handling time against the promised limit per matter.
-import { COLOURS, COLOUR_WORDS, colourBadge, figure, lastDay, list, percent } from "./supervision.js";
+import { COLOURS, colourBadge, figure, lastDay, list, percent } from "./supervision.js";
 
 const { api } = OneWindow;
 const COLOUR_ORDER = ["green", "yellow", "red"];
@@ -15,9 +15,9 @@ async function load() {
   cases("overdue", "逾期办件（红色）", overdue, "没有逾期的办件");
   cases("near-due", "临期办件（黄色）", nearDue, "没有临期的办件");
   byColour("by-department", "各部门在办件数", "部门", counts.departments, counts.department_names,
-           "在办申请按所属事项的主管部门计。");
+           counts.colour_names, "在办申请按所属事项的主管部门计。");
   byColour("by-clerk", "各经办人在办件数", "经办人", counts.clerks, counts.clerk_names,
-           "经办人已认领、尚未办结的任务，按所属申请的颜色计。");
+           counts.colour_names, "经办人已认领、尚未办结的任务，按所属申请的颜色计。");
   handlingTimes(handling);
   document.body.dataset.loaded = "deadlines";
 }
@@ -43,13 +43,13 @@ function cases(id, title, rows, empty) {
       { label: "部门", value: (row) => row.department_name },
       { label: "经办人", value: clerksOf },
       { label: "办结期限", value: (row) => (row.paused ? "暂停计时" : lastDay(row.due_at)) },
-      { label: "状态", value: (row) => colourBadge(row.colour) },
+      { label: "状态", value: (row) => colourBadge(row.colour, row.colour_label) },
       { label: "逾期", value: overdueWords },
     ],
   });
 }
 
-function byColour(id, title, who, counts, names, note) {
+function byColour(id, title, who, counts, names, colourNames, note) {
   const rows = Object.entries(counts).map(([code, colours]) => ({
     code, name: names[code] || code, ...Object.fromEntries(COLOUR_ORDER.map((c) => [c, colours[c] || 0])),
   })).map((row) => ({ ...row, total: COLOUR_ORDER.reduce((sum, c) => sum + row[c], 0) }))
@@ -57,10 +57,10 @@ function byColour(id, title, who, counts, names, note) {
   figure(id, {
     title, note, rows, stacked: true, horizontal: true, counted: true, unit: "件", empty: "没有在办的申请",
     label: (row) => row.name,
-    series: COLOUR_ORDER.map((c) => ({ label: COLOUR_WORDS[c], value: (row) => row[c], colour: COLOURS[c] })),
+    series: COLOUR_ORDER.map((c) => ({ label: colourNames[c], value: (row) => row[c], colour: COLOURS[c] })),
     columns: [
       { label: who, value: (row) => row.name },
-      ...COLOUR_ORDER.map((c) => ({ label: COLOUR_WORDS[c], value: (row) => row[c], number: true })),
+      ...COLOUR_ORDER.map((c) => ({ label: colourNames[c], value: (row) => row[c], number: true })),
       { label: "合计", value: (row) => row.total, number: true },
     ],
   });

@@ -4,7 +4,6 @@
 const { el } = OneWindow;
 
 export const COLOURS = { green: "#1a7f37", yellow: "#d4a72c", red: "#d92d20" };
-export const COLOUR_WORDS = { green: "正常", yellow: "临期", red: "逾期" };
 const SERIES = ["#8c959f", "#0b4f8a", "#54aeff", "#1a7f37", "#d4a72c", "#d92d20"];
 
 if (window.Chart) {
@@ -131,6 +130,6 @@ export function figure(id, { title, note, columns, rows, label, series, stacked 
 }
 
 // A colour as words and a marker: never the colour alone.
-export function colourBadge(colour) {
-  return el("span", { class: `badge colour-${colour}` }, COLOUR_WORDS[colour] || colour);
+export function colourBadge(colour, words) {
+  return el("span", { class: `badge colour-${colour}` }, words || colour);
 }

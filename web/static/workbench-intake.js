@@ -2,7 +2,7 @@
 // acceptance giving a printable 受理凭证 (PDF, GET /api/tasks/{id}/receipt); incomplete
 // materials (一次性告知) and refusals are answered on the case page; results are handed out
 // (出件) there too, the form prefilled with the applicant's address.
-import { TASK_STATUS, deadlineBadge, fileUrl, labelCells, when } from "./workbench.js";
+import { deadlineBadge, fileUrl, labelCells, when } from "./workbench.js";
 
 const { api, el, say, describe, user } = OneWindow;
 const $ = (id) => document.getElementById(id);
@@ -29,9 +29,9 @@ async function load() {
 function fill(table, tasks, actions) {
   const me = user();
   $(table).querySelector("tbody").replaceChildren(...(tasks.length ? tasks.map((task) => el("tr", { "data-task": task.id },
-    el("td", {}, deadlineBadge(task.colour, task.due_at)), el("td", {}, task.matter_name), el("td", {}, task.applicant_name),
+    el("td", {}, deadlineBadge(task.colour, task.colour_label, task.due_at)), el("td", {}, task.matter_name), el("td", {}, task.applicant_name),
     el("td", {}, when(task.created_at)),
-    el("td", {}, task.status === "claimed" && task.assignee_id !== me.id ? "他人已认领" : TASK_STATUS[task.status]),
+    el("td", {}, task.status === "claimed" && task.assignee_id !== me.id ? "他人已认领" : task.status_label),
     el("td", {}, ...actions(task)))) : [el("tr", {}, el("td", { colspan: 6, class: "muted" }, "暂无"))]));
   labelCells($(table));
 }

@@ -1,6 +1,6 @@
 // 我的待办: the department's queue (or the tasks I hold), filtered, sorted and paged as the
 // API offers (GET /api/tasks), deadlines in colour, several tasks claimed at once.
-import { TASK_STATUS, deadlineBadge, labelCells, when } from "./workbench.js";
+import { deadlineBadge, labelCells, when } from "./workbench.js";
 
 const { api, el, say, describe, user } = OneWindow;
 const $ = (id) => document.getElementById(id);
@@ -50,13 +50,13 @@ function draw() {
   const rows = shownTasks.map((task) => el("tr", { "data-task": task.id, class: `colour-${task.colour}` },
     el("td", {}, el("input", { type: "checkbox", value: task.id, "aria-label": `选择：${task.matter_name} ${task.applicant_name}`,
                                disabled: task.status !== "open", onchange: counted })),
-    el("td", {}, deadlineBadge(task.colour, task.due_at)),
+    el("td", {}, deadlineBadge(task.colour, task.colour_label, task.due_at)),
     el("td", {}, task.matter_name),
     el("td", {}, task.applicant_name),
     el("td", {}, task.title),
     el("td", {}, task.department_name),
     el("td", {}, task.status === "claimed" && task.assignee_id !== me.id ? "他人已认领"
-      : task.status === "claimed" ? "我已认领" : TASK_STATUS[task.status] || task.status),
+      : task.status === "claimed" ? "我已认领" : task.status_label),
     el("td", {}, when(task.created_at)),
     el("td", {}, el("a", { href: `/clerk/tasks/${task.id}` }, "办理"))));
   $("queue").querySelector("tbody").replaceChildren(

@@ -3,20 +3,12 @@
 // history, the process diagram with the current step marked, and the task's own form
 // (form-js) to complete it; claim, release, send back (退回), pause and resume the clock,
 // delegate (转办).
-import { APPLICATION_STATUS, DECIDED_BY, OUTCOMES, READINGS, SOURCES, SYSTEM_ACTORS, TASK_STATUS, answers, choicesOf,
-         deadlineBadge, fileUrl, labelsOf, shown, when } from "./workbench.js";
+import { answers, choicesOf, deadlineBadge, fileUrl, labelsOf, shown, when } from "./workbench.js";
 
 const { api, el, say, describe, plain, user } = OneWindow;
 const $ = (id) => document.getElementById(id);
-const EVENTS = {
-  "application.submitted": "提交申请", "application.decided": "作出决定", "task.created": "生成任务",
-  "task.claimed": "认领", "task.released": "退回待办池", "task.delegated": "转办", "task.completed": "办理完成",
-  "task.first_approval": "第一人审批", "task.sent_back": "退回", "clock.paused": "暂停计时", "clock.resumed": "恢复计时",
-  "credit.checked": "信用核查", "materials.fetched": "电子证照调取", "personal_data.viewed": "查看个人信息",
-  "supervision.alert": "电子监察预警", "notification.queued": "发送通知", "rating": "评价",
-};
 // A step's outcome in words (the task forms' choices: forms/tasks/*.form.json).
-const STEP_OUTCOMES = { ...OUTCOMES, approve: "批准", accept: "受理", refuse: "不予受理",
+const STEP_OUTCOMES = { approve: "批准", reject: "不予批准", accept: "受理", refuse: "不予受理",
                         supplement: "材料不全，一次性告知补正" };
 const FILE_KINDS = { pdf: "PDF", jpeg: "图片", png: "图片", ofd: "OFD 版式文件" };
 
@@ -77,8 +69,8 @@ function header() {
   const paused = !application.due_at && application.status !== "completed";
   $("case-summary").replaceChildren(
     `办件编号 ${application.tracking_no} · 申请人 ${task.applicant_name} · ${task.department_name} · `,
-    paused ? el("span", { class: "deadline-badge yellow" }, "计时暂停") : deadlineBadge(task.colour, application.due_at),
-    ` · 任务${TASK_STATUS[task.status] || task.status} · 办件${APPLICATION_STATUS[application.status] || application.status}`);
+    paused ? el("span", { class: "deadline-badge yellow" }, "计时暂停") : deadlineBadge(task.colour, task.colour_label, application.due_at),
+    ` · 任务${task.status_label} · 办件${application.status_label}`);
 }
 
 function answersOf() {
@@ -96,35 +88,32 @@ function chosen(key, value) {
 function reasons() {
   const decision = application.decision || {};
   const list = application.reasons || [];
-  const outcome = application.outcome || decision.outcome;
   const box = $("reasons");
-  if (!outcome && !list.length) return;
+  if (!application.outcome && !(decision.reasons || []).length) return;
   // Rules that only advise the clerk (预审) have decided nothing yet: the application has no outcome.
-  const said = application.outcome ? "结果" : "规则预审意见";
-  box.replaceChildren(el("p", {}, `${said}：${OUTCOMES[outcome] || outcome || "尚未作出决定"}`),
+  box.replaceChildren(el("p", {}, application.outcome ? `结果：${application.outcome_label}` : "规则预审意见（尚未作出决定）："),
     ...list.map((reason) => el("div", { class: "reason" },
       el("p", {}, reason.text),
-      el("p", { class: "muted" }, `${DECIDED_BY[reason.by] || reason.by}${reason.basis ? ` · 依据：${reason.basis}` : ""}`),
+      el("p", { class: "muted" }, `${reason.by_label}${reason.basis ? ` · 依据：${reason.basis}` : ""}`),
       reason.detail && Object.keys(reason.detail).length
         ? el("pre", { "aria-label": "技术细节" }, JSON.stringify(reason.detail, null, 2)) : null)),
     ...(!list.length ? (decision.reasons || []).map((r) => el("p", { class: "reason" }, plain(r.message),
       el("span", { class: "muted" }, `（规则 ${r.rule}）`))) : []));
-  const facts = Object.entries(decision.facts || {});
-  $("facts").querySelector("tbody").replaceChildren(...(facts.length ? facts.map(([name, fact]) => el("tr", {},
-    el("td", {}, formLabels[name] || fact.label || name), el("td", {}, shown(fact.value)),
-    el("td", {}, `${SOURCES[fact.source] || fact.source || "—"}${fact.status && fact.status !== "ok"
-      ? `（${READINGS[fact.status] || fact.status}）` : ""}`),
+  const facts = application.facts || [];
+  $("facts").querySelector("tbody").replaceChildren(...(facts.length ? facts.map((fact) => el("tr", {},
+    el("td", {}, fact.label), el("td", {}, shown(fact.value)),
+    el("td", {}, `${fact.source_label || "—"}${fact.status !== "ok" ? `（${fact.status_label}）` : ""}`),
     el("td", {}, when(fact.read_at))))
     : [el("tr", {}, el("td", { colspan: 4, class: "muted" }, "没有核验数据"))]));
 }
 
 function steps() {
   $("steps").querySelector("tbody").replaceChildren(...(application.steps || []).map((step) => el("tr", {},
-    el("td", {}, step.title), el("td", {}, TASK_STATUS[step.status] || step.status),
+    el("td", {}, step.title), el("td", {}, step.status_label),
     el("td", {}, when(step.created_at)), el("td", {}, when(step.completed_at)),
     el("td", {}, step.result ? stepResult(step.result) : ""))));
   $("history").replaceChildren(...(application.history || []).map((event) => el("li", {},
-    `${when(event.at)} · ${SYSTEM_ACTORS[event.actor] || event.actor} · ${event.label || EVENTS[event.kind] || event.kind}`,
+    `${when(event.at)} · ${event.actor_label} · ${event.label || "办理记录"}`,
     event.data && event.data.reason ? `：${event.data.label || event.data.reason}${event.data.note ? `（${event.data.note}）` : ""}` : "")));
 }
 
@@ -212,7 +201,7 @@ async function complete() {
   try {
     const result = await api(`/api/tasks/${taskId}/complete`, { method: "POST", body: answers(data) });
     await refresh();
-    say(`已提交：办件${APPLICATION_STATUS[result.status] || result.status}${result.outcome ? `，${OUTCOMES[result.outcome] || result.outcome}` : ""}`, "ok");
+    say(`已提交：办件${result.status_label}${result.outcome ? `，${result.outcome_label}` : ""}`, "ok");
   } catch (problem) {
     const labels = labelsOf(task.form);
     const fields = (problem.body && problem.body.errors) || {};

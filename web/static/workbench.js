@@ -1,21 +1,7 @@
-// What the workbench pages share: words for statuses and colours, dates in Beijing time,
-// a deadline badge, and a file fetched with the bearer token shown in the page.
+// What the workbench pages share: dates in Beijing time, a deadline badge, and a file
+// fetched with the bearer token shown in the page. Statuses, outcomes, colours, sources come
+// in the API's own words (``*_label``, engine/words.py).
 const { api, el } = OneWindow;
-
-export const COLOURS = { green: "正常", yellow: "临近到期", red: "已超期" };
-export const TASK_STATUS = { open: "待认领", claimed: "已认领", completed: "已办结", cancelled: "已撤回" };
-export const APPLICATION_STATUS = { running: "处理中", waiting: "办理中", completed: "已办结", failed: "转人工处理" };
-export const OUTCOMES = { approve: "准予", reject: "不予批准", revoked: "已撤销", partial: "部分办结",
-                          withdrawn: "已撤回", manual: "转人工审核" };
-// The data-sharing sources a fact is read from, and how a reading went (engine/sources).
-export const SOURCES = { form: "申请表", population_registry: "人口库", death_records: "死亡登记",
-                         property_registry: "不动产登记", subsidy_register: "补贴发放名册", credit_registry: "信用信息库",
-                         debtor_list: "失信被执行人名单", licence_library: "电子证照库" };
-export const READINGS = { no_record: "无记录", unavailable: "未能查询" };
-// Who did something when it was no person: the engine itself.
-export const SYSTEM_ACTORS = { engine: "系统", system: "系统" };
-export const DECIDED_BY = { rules: "规则自动判断", clerk: "工作人员", credit: "信用核查", intake: "窗口受理",
-                            holding: "已享受核查", system: "系统" };
 
 const ZONE = { timeZone: "Asia/Shanghai" };
 
@@ -28,10 +14,10 @@ export function day(iso) {
 }
 
 // The deadline in colour (电子监察) with its words, so colour is never the only sign.
-export function deadlineBadge(colour, dueAt) {
+export function deadlineBadge(colour, words, dueAt) {
   const name = colour || "green";
   return el("span", { class: `deadline-badge ${name}`, "data-colour": name },
-    `${COLOURS[name] || name}${dueAt ? ` · ${day(dueAt)}` : ""}`);
+    `${words || ""}${dueAt ? ` · ${day(dueAt)}` : ""}`);
 }
 
 // Each cell of a table's body named by its column's heading (data-label), so a narrow screen
