@@ -67,19 +67,12 @@ def write_files(directory: Path, rows: list[dict]) -> dict[str, Path]:
 
 def _settings(backend: str):
     if backend == "postgres":
-        _ensure_bench_database()
+        common.ensure_bench_database()
     settings = common.settings_for(backend, SCHEMA)
     if not settings.embedded:
         common.flush_redis()
     common.prepare_database(settings.database_url)  # schema, demo users (the applying outlet's staff)
     return settings
-
-
-def _ensure_bench_database() -> None:
-    listed = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-lqt"], capture_output=True, text=True,
-                            check=True).stdout
-    if "bench" not in {line.split("|")[0].strip() for line in listed.splitlines()}:
-        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", "bench"], check=True)
 
 
 def run_import(settings, path: Path, fmt: str) -> dict:

@@ -178,9 +178,24 @@ def pg_url(schema: str) -> str:
     return f"{BENCH_PG}?options=-csearch_path%3D{schema}"
 
 
+def ensure_bench_database() -> None:
+    """Create the database ``BENCH_PG`` names when the server does not have it yet."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    wanted = make_url(BENCH_PG)
+    server = create_engine(wanted.set(drivername="postgresql+psycopg", database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        if connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                              {"name": wanted.database}).first() is None:
+            connection.execute(text(f'CREATE DATABASE "{wanted.database}"'))
+    server.dispose()
+
+
 def reset_schema(schema: str) -> str:
-    """Drop and recreate a scratch schema; returns its URL."""
+    """Drop and recreate a scratch schema (in the bench database, created if missing); returns its URL."""
     from engine.store.db import make_engine
+    ensure_bench_database()
     admin = make_engine(BENCH_PG)
     with admin.begin() as connection:
         connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
