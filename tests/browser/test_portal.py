@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import accessible, sign_in
 from tests.integration.conftest import _new_resident, _verified_account
@@ -265,3 +266,130 @@ def test_the_applicant_sees_who_looked_at_their_data(page, shot, site):
     assert "supervisor" in text and "核查补贴发放账户" in text and "高龄老人长寿补贴" in text and "身份证号码" in text
     accessible(page, "data access")
     shot("who_looked")
+
+
+# What strangers tried (issue 17): each test below failed before its fix in the portal's files.
+
+def fill_the_road_form(page) -> None:
+    for label, value in (("联系电话", "13800138000"), ("占用路段", "龙华区滨海大道100号北侧人行道"),
+                         ("占用用途", "施工材料临时堆放"), ("占用面积（平方米）", "40")):
+        page.get_by_label(label).fill(value)
+    for label, value in (("占用开始日期", "2026/10/12"), ("占用结束日期", "2026/11/10")):
+        field = page.get_by_label(label)
+        field.fill(value)
+        field.press("Enter")
+    page.get_by_label("窗口领取").check()
+    page.get_by_label("联系电话").blur()
+
+
+@pytest.mark.phone
+def test_a_search_link_with_blanks_or_too_many_characters_still_searches(page, shot, site):
+    page.goto("/portal?q=%20%20")  # was: the API's 422 for blank words, and a console error
+    page.wait_for_selector("#search-summary:has-text('请输入要找的事项')")
+    page.goto(f"/portal?q=老人补贴{'老' * 150}")  # was: 422 "请输入1至100个字", the box over its maxlength
+    page.wait_for_selector("body[data-searched]")
+    assert len(page.get_by_label("想办什么事？用平常的话说就行").input_value()) == 100
+    assert "填写" not in page.locator("#search-summary").inner_text()  # a search, not a refusal
+    shot("search_link_too_long")
+
+
+@pytest.mark.phone
+def test_the_form_speaks_chinese_and_a_material_still_uploading_is_part_of_the_application(page, shot, site):
+    username, _, _ = an_applicant(site, 40)
+    page.add_init_script("""(() => { const send = window.fetch; window.fetch = async (url, options) => {
+        if (String(url) === '/api/uploads') await new Promise((done) => setTimeout(done, 1500));
+        return send(url, options); }; })();""")  # a slow network: the upload takes its time
+    sign_in(page, username)
+    page.goto(f"/portal/apply/{ROAD}")
+    page.wait_for_selector("body[data-prefilled='self']")
+    page.get_by_role("button", name="提交申请").click()  # nothing filled in: form-js's checks, in Chinese
+    assert page.locator("#form .fjs-form-field-error").first.inner_text() == "此项必填"
+    assert "Field is required" not in page.locator("main").inner_text()
+    expect(page.get_by_label("联系电话")).to_be_focused()  # the first field to put right
+    assert [h.evaluate("h => h.tagName") for h in page.locator("main h1").all()] == ["H1"]  # one h1 per page
+    accessible(page, "form with its checks")
+    shot("form_checks_in_chinese")
+
+    fill_the_road_form(page)
+    page.set_input_files("#uploads input[type=file] >> nth=0", files=[
+        {"name": "申请书.pdf", "mimeType": "application/pdf", "buffer": minimal_pdf()}])
+    page.get_by_role("button", name="提交申请").click()  # while the file is still on its way
+    assert page.get_by_role("button", name="正在提交…").is_disabled()
+    page.wait_for_selector("#answer[data-outcome='waiting']")  # was: submitted at once, without the file
+    reference = page.locator("#answer a").get_attribute("href").rsplit("/", 1)[1]
+    uploads = site.api.get(f"/api/applications/{reference}/uploads", username).get_json()
+    assert [u["name"] for u in uploads] == ["申请书.pdf"]
+    shot("submitted_with_the_late_upload")
+
+
+@pytest.mark.phone
+def test_what_was_typed_comes_back_when_the_sign_in_ran_out_mid_form(page, shot, site):
+    username, _, _ = an_applicant(site, 40)
+    page.answers_expected.add(401)
+    sign_in(page, username)
+    page.goto(f"/portal/apply/{ROAD}")
+    page.wait_for_selector("body[data-prefilled='self']")
+    fill_the_road_form(page)
+    page.evaluate("""() => fetch('/api/auth/logout', {method: 'POST',
+        headers: {Authorization: 'Bearer ' + sessionStorage.getItem('onewindow.token')}})""")  # signed out elsewhere
+    page.get_by_role("button", name="提交申请").click()
+    page.wait_for_url("**/login**")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill("demo-password")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_selector("body[data-prefilled='self']")
+    assert page.get_by_label("占用路段").input_value() == "龙华区滨海大道100号北侧人行道"  # was: all gone
+    assert "已恢复您重新登录前填写的内容" in page.locator("#prefill-note").inner_text()
+    shot("draft_back_after_sign_in")
+
+
+@pytest.mark.phone
+def test_a_bundle_is_applied_for_on_the_cart_page_and_a_refused_choice_says_why(page, shot, site):
+    username, _, _ = an_applicant(site, 40)
+    page.goto("/portal/matters/business_startup")
+    page.wait_for_selector("body[data-guide='business_startup']")
+    assert page.get_by_role("link", name="在线申办").get_attribute("href") == "/portal/cart?bundle=business_startup"
+    sign_in(page, username)
+    page.goto("/portal/apply/business_startup")  # was: the one-matter form, refused on submit with an API path
+    page.wait_for_url("**/portal/cart?bundle=business_startup")
+    page.wait_for_selector("#filling-title:has-text('企业开办一件事')")
+
+    page.answers_expected.add(422)
+    page.get_by_label("高龄老人长寿补贴").check()  # a person's matter and a company's: not one order
+    page.get_by_label("公共场所卫生许可").check()
+    page.get_by_role("button", name="合并填写").click()
+    reason = page.locator("#cart-errors li")  # was: the reason put in the hidden form section
+    reason.wait_for()
+    assert reason.is_visible() and "分别下单" in reason.inner_text()
+    accessible(page, "cart refusing a mixed order")
+    shot("cart_mixed_order_refused")
+
+
+@pytest.mark.phone
+def test_the_diagram_names_departments_and_a_stranger_sees_only_the_message(page, shot, site):
+    username, id_number, name = an_applicant(site, 40)
+    reply = site.api.post("/api/applications", username, json={"matter": "elderly_subsidy", "data": {
+        "applicant_name": name, "id_number": id_number, "phone": "13800138000"}})
+    reference = reply.get_json()["reference"]
+    sign_in(page, username)
+    page.goto(f"/portal/applications/{reference}")
+    page.wait_for_selector("#where:has-text('已办结')")
+    lanes = page.locator("#diagram").inner_text()
+    assert "民政局" in lanes and "civil_affairs" not in lanes and "system" not in lanes  # was: lane codes
+    page.get_by_role("button", name="提交评价").wait_for()
+    rated = site.api.post(f"/api/applications/{reference}/rating", username, json={"level": 5, "comment": ""})
+    assert rated.status_code in (200, 201), rated.get_json()  # rated in another tab meanwhile
+    page.answers_expected.add(409)
+    page.get_by_role("button", name="提交评价").click()
+    page.locator("#actions .rated").wait_for()  # was: "请刷新后再试" and the form still there
+    shot("diagram_with_department_names")
+
+    page.answers_expected.add(404)
+    sign_in(page, "bob")
+    page.goto(f"/portal/applications/{reference}")
+    page.wait_for_selector("#page-error")
+    assert page.locator("#content").is_hidden()  # was: empty sections under the message
+    page.goto("/portal/matters/nope")
+    page.wait_for_selector("#page-error")
+    assert page.locator("#content").is_hidden() and page.get_by_role("link", name="在线申办").count() == 0
+    shot("no_such_matter")

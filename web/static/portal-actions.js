@@ -41,6 +41,7 @@ function supplementForm(detail, onDone) {
         references.set(name, answer.reference);
         shown.textContent = `已上传：${answer.name}`;
       } catch (problem) {
+        references.delete(name);
         shown.textContent = describe(problem);
       }
     });
@@ -91,6 +92,11 @@ function ratingForm(detail, onDone) {
       say("评价已提交，感谢您的反馈", "ok");
       await onDone();
     } catch (problem) {
+      if (problem.status === 409) {  // rated meanwhile (in another tab): the page shows it
+        say("这次办理已经评价过了，感谢您的反馈", "ok");
+        await onDone();
+        return;
+      }
       say(describe(problem), "error");
       send.disabled = false;
     }

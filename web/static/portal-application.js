@@ -35,6 +35,7 @@ async function show(reference) {
   const path = `/api/applications/${encodeURIComponent(reference)}`;
   const [detail, names, where] = await Promise.all([api(path), matterNames(), api(`${path}/diagram`)]);
   const name = matterName(detail, names);
+  document.getElementById("content").hidden = false;  // someone else's or no such application: only the message
   document.title = `${name} · 办件详情 · 一网通办`;
   document.getElementById("matter-name").textContent = name;
   put(document.getElementById("summary"),
@@ -94,9 +95,26 @@ function history(detail) {
 
 let viewer;
 
+// The process files name their lanes by department code ("civil_affairs"): on the applicant's
+// diagram each lane says who it is, in words.
+const BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL";
+const LANES = { applicant: "申请人", system: "系统自动办理", department: "承办部门" };
+
+async function namedLanes(xml) {
+  const departments = await api("/api/departments");
+  const words = { ...LANES, ...Object.fromEntries(departments.map((d) => [d.code, d.name])) };
+  const doc = new DOMParser().parseFromString(xml, "application/xml");
+  if (doc.getElementsByTagName("parsererror").length) return xml;
+  for (const lane of doc.getElementsByTagNameNS(BPMN, "lane")) {
+    const name = lane.getAttribute("name");
+    if (name && Object.hasOwn(words, name)) lane.setAttribute("name", words[name]);
+  }
+  return new XMLSerializer().serializeToString(doc);
+}
+
 async function diagram(where, detail) {
   viewer = viewer || new BpmnJS({ container: "#diagram" });
-  await viewer.importXML(where.bpmn);
+  await viewer.importXML(await namedLanes(where.bpmn));
   const canvas = viewer.get("canvas");
   const registry = viewer.get("elementRegistry");
   canvas.zoom("fit-viewport");

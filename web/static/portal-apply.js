@@ -2,19 +2,25 @@
 // form in form-js's viewer filled from the registries (秒填: GET /api/matters/{code}/prefill),
 // the materials uploaded (POST /api/uploads), submit (POST /api/applications), and the
 // answer on screen: the decision with its reasons (秒批) or 已受理 with the tracking number.
-import { answers, date, put, fieldErrors, formViewer, labelsOf, reasonList, resultTable, upload } from "./portal-common.js";
+import { answers, cartPath, date, put, fieldErrors, formViewer, focusFirstError, labelsOf, reasonList, resultTable, upload } from "./portal-common.js";
 
 const { api, el, say, describe, user } = OneWindow;
 
 export const startApplying = (code) => OneWindow.page(() => start(code));
 
-const state = { code: null, matter: null, form: null, uploads: new Map() };
+const state = { code: null, matter: null, form: null, uploads: new Map(), pending: new Set() };
 
 async function start(code) {
   state.code = code;
+  const elsewhere = await cartPath(code);  // 一件事 and the cart are applied for on the 政务超市 page
+  if (elsewhere) {
+    location.replace(elsewhere);
+    return;
+  }
   const [matter, identity, authorisations] = await Promise.all([
     api(`/api/matters/${encodeURIComponent(code)}`), api("/api/me/identity"), api("/api/authorisations")]);
   state.matter = matter;
+  document.getElementById("filling").hidden = false;  // a matter that is not there shows only the message
   document.title = `${matter.name} · 在线申办 · 一网通办`;
   document.getElementById("matter-name").textContent = `在线申办：${matter.name}`;
   const whom = document.getElementById("whom");
@@ -85,8 +91,33 @@ async function fill() {
       note.textContent = describe(problem);
     }
   }
+  const draft = takeDraft(choice);
+  if (draft) {
+    data = { ...data, ...draft.data };
+    note.textContent = "已恢复您重新登录前填写的内容，请核对；材料请重新上传。";
+  }
   state.form = await formViewer(document.getElementById("form"), state.matter.form, data);
   document.body.dataset.prefilled = choice || "none";
+}
+
+// What was typed when the sign-in ran out (a 401 on submit sends the person to the login
+// page): kept in this tab for the same person, the same matter and the same 为谁申请, and
+// put back once, after signing in again.
+const DRAFT = "onewindow.portal.draft";
+
+function keepDraft(data) {
+  const me = user() || {};
+  sessionStorage.setItem(DRAFT, JSON.stringify({ user: me.username, code: state.code,
+    whom: document.getElementById("whom").value, data }));
+}
+
+function takeDraft(choice) {
+  const saved = sessionStorage.getItem(DRAFT);
+  if (!saved) return null;
+  sessionStorage.removeItem(DRAFT);
+  const draft = JSON.parse(saved);
+  const me = user() || {};
+  return draft.user === me.username && draft.code === state.code && draft.whom === choice ? draft : null;
 }
 
 function materials(guide) {
@@ -97,19 +128,27 @@ function materials(guide) {
     const shown = el("span", { class: "muted", id: `${id}-done` }, m.required ? "必需" : "视情况提供");
     const input = el("input", { type: "file", id, accept: ".pdf,.jpg,.jpeg,.png,.ofd",
                                 "aria-describedby": `${id}-done` });
-    input.addEventListener("change", async () => {
+    input.addEventListener("change", () => {
       const file = input.files[0];
-      if (!file) return;
+      state.uploads.delete(m.name);  // the file chosen now is the one that counts
+      delete shown.dataset.uploaded;
+      if (!file) {
+        shown.textContent = m.required ? "必需" : "视情况提供";
+        return;
+      }
       shown.textContent = "正在上传…";
-      try {
-        const answer = await upload(file);
+      const sending = upload(file).then((answer) => {
+        if (input.files[0] !== file) return;  // another file was chosen meanwhile
         state.uploads.set(m.name, answer.id);
         shown.textContent = `已上传：${answer.name}`;
         shown.dataset.uploaded = answer.id;
-      } catch (problem) {
+        say(`${m.name}已上传`, "ok");
+      }, (problem) => {
+        if (input.files[0] !== file) return;
         shown.textContent = describe(problem);
-        say(describe(problem), "error");
-      }
+        say(`${m.name}：${describe(problem)}`, "error");
+      }).finally(() => state.pending.delete(sending));
+      state.pending.add(sending);
     });
     return el("li", {}, el("label", { for: id }, m.name), input, shown);
   }));
@@ -118,23 +157,40 @@ function materials(guide) {
 async function submit() {
   const button = document.getElementById("submit");
   const errors = document.getElementById("errors");
+  if (button.disabled) return;
   errors.replaceChildren();
   const { data, errors: formErrors } = state.form.submit();
   if (Object.keys(formErrors).length) {
     say("表单还有未填或填错的项目，请检查标红处", "error");
+    focusFirstError(document.getElementById("form"));
     return;
   }
-  button.disabled = true;
+  busy(button, true);
   try {
+    if (state.pending.size) {  // a material still on its way: it is part of this application
+      say("正在等待材料上传完成…");
+      await Promise.allSettled([...state.pending]);
+    }
     const application = await api("/api/applications", { method: "POST", body: {
       matter: state.code, data: answers(data), uploads: [...state.uploads.values()] } });
     show(application);
   } catch (problem) {
+    if (problem.status === 401) {  // on its way to the login page: what was typed comes back after it
+      keepDraft(data);
+      return;
+    }
     if (problem.status === 422) errors.replaceChildren(...fieldErrors(problem, { ...labelsOf(state.matter.form),
       uploads: "上传的材料" }));
     say(describe(problem), "error");
-    button.disabled = false;
+    busy(button, false);
   }
+}
+
+// While the application is on its way: the button says so and cannot be pressed again.
+function busy(button, on) {
+  button.disabled = on;
+  button.textContent = on ? "正在提交…" : "提交申请";
+  document.getElementById("filling").setAttribute("aria-busy", String(on));
 }
 
 function show(application) {

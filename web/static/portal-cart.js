@@ -1,6 +1,6 @@
 // 政务超市: the bundles (一件事一次办: one form, several departments, one result) and the cart
 // (pick any matters, answer each one's situation questions, one merged form, one order).
-import { answers, fieldErrors, formViewer, labelsOf, put } from "./portal-common.js";
+import { answers, fieldErrors, focusFirstError, formViewer, labelsOf, put } from "./portal-common.js";
 
 const { api, el, say, describe } = OneWindow;
 
@@ -29,6 +29,9 @@ async function start() {
     el("input", { type: "checkbox", name: "matter", value: m.code }), ` ${m.name}`)));
   document.getElementById("cart-form").addEventListener("click", openCart);
   document.getElementById("order").addEventListener("click", () => state.send && state.send());
+  const asked = new URLSearchParams(location.search).get("bundle");  // from a bundle's guide: 在线申办
+  const bundle = bundles.find((b) => b.code === asked);
+  if (bundle) await openBundle(bundle);
 }
 
 // 秒填 for myself: what the registry fills in each chosen matter's form (one for a person).
@@ -53,6 +56,7 @@ function chosenMatters() {
 
 async function openCart() {
   const matters = chosenMatters();
+  document.getElementById("cart-errors").replaceChildren();
   if (!matters.length) {
     say("请先选择要办理的事项", "error");
     return;
@@ -65,8 +69,8 @@ async function openCart() {
     await showForm(form, matters);
     state.send = () => send("/api/cart/orders", (data) => ({ matters, data }));
   } catch (problem) {
-    say(describe(problem), "error");
-    document.getElementById("errors").replaceChildren(...fieldErrors(problem));
+    say(describe(problem), "error");  // why these matters cannot go together, next to the choice
+    document.getElementById("cart-errors").replaceChildren(...fieldErrors(problem, { matters: "所选事项" }));
   }
 }
 
@@ -109,12 +113,16 @@ async function showForm(schema, codes) {
 }
 
 async function send(path, body) {
+  const button = document.getElementById("order");
+  if (button.disabled) return;  // one order per press, however fast the second one comes
   const { data, errors } = state.form.submit();
   document.getElementById("errors").replaceChildren();
   if (Object.keys(errors).length) {
     say("表单还有未填或填错的项目，请检查标红处", "error");
+    focusFirstError(document.getElementById("form"));
     return;
   }
+  busy(button, true);
   try {
     const status = await api(path, { method: "POST", body: body(answers(data)) });
     show(status);
@@ -122,7 +130,15 @@ async function send(path, body) {
     if (problem.status === 422) document.getElementById("errors").replaceChildren(
       ...fieldErrors(problem, labelsOf(state.schema)));
     say(describe(problem), "error");
+  } finally {
+    busy(button, false);
   }
+}
+
+function busy(button, on) {
+  button.disabled = on;
+  button.textContent = on ? "正在提交…" : "提交";
+  document.getElementById("filling").setAttribute("aria-busy", String(on));
 }
 
 function show(status) {

@@ -81,9 +81,89 @@ export function statusBadge(application) {
 }
 
 // form-js's viewer for a form-js schema, filled with `data`; `submit()` -> {data, errors}.
+// form-js says its checks and a few controls in English: they are said in Chinese here, and the
+// form's own title headings sit under the page's (one h1 per page).
 export async function formViewer(container, schema, data = {}) {
   container.replaceChildren();
-  return FormViewer.createForm({ container, schema, data });
+  const form = await FormViewer.createForm({ container, schema: underPage(schema), data });
+  const validator = form.get("validator");
+  for (const method of ["validateField", "validateFieldInstance"]) {
+    const check = validator[method].bind(validator);
+    validator[method] = (...args) => check(...args).map(checkWords);
+  }
+  controlWords(container);
+  new MutationObserver(() => controlWords(container)).observe(container,
+    { childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ["aria-label", "placeholder"] });
+  return form;
+}
+
+const CHECKS = [
+  [/^Field is required\.$/, () => "此项必填"],
+  [/^Field must have minimum length of (\S+)\.$/, (n) => `至少填写${n}个字`],
+  [/^Field must have maximum length of (\S+)\.$/, (n) => `最多填写${n}个字`],
+  [/^Field must have minimum value of (\S+)\.$/, (n) => `不能小于${n}`],
+  [/^Field must have maximum value of (\S+)\.$/, (n) => `不能大于${n}`],
+  [/^Field must match pattern /, () => "格式不正确"],
+  [/^Field must be a valid email\.$/, () => "请填写正确的电子邮箱"],
+  [/international phone number/, () => "请填写正确的电话号码"],
+  [/^Value is not a number\.$/, () => "请填写数字"],
+  [/^Value is expected to be an integer\.$/, () => "请填写整数"],
+  [/^Value is expected to have at most (\d+) decimal/, (n) => `最多保留${n}位小数`],
+  [/^Please select a valid value, the two nearest valid values are (\S+) and (\S+)\.$/, (a, b) => `请填写有效的数值，如${a}或${b}`],
+];
+
+function checkWords(message) {
+  for (const [pattern, words] of CHECKS) {
+    const found = pattern.exec(message);
+    if (found) return words(...found.slice(1));
+  }
+  return /[\u4e00-\u9fff]/.test(message) ? message : "填写有误";
+}
+
+const CONTROLS = { Increment: "增加", Decrement: "减少", Search: "搜索", Select: "请选择", "No results": "无匹配项",
+                   "All values selected": "已全部选择", "Previous page": "上一页", "Next page": "下一页",
+                   Month: "月", Year: "年" };
+
+const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                "November", "December"];
+const DAY = new RegExp(`^(${MONTHS.join("|")}) (\\d{1,2}), (\\d{4})$`);  // the date picker's days
+
+function controlWord(value) {
+  const day = DAY.exec(value || "");
+  if (day) return `${day[3]}年${MONTHS.indexOf(day[1]) + 1}月${day[2]}日`;
+  return CONTROLS[value];
+}
+
+function controlWords(container) {
+  for (const node of container.querySelectorAll("[aria-label], [placeholder]")) {
+    for (const attribute of ["aria-label", "placeholder"]) {
+      const words = controlWord(node.getAttribute(attribute));
+      if (words) node.setAttribute(attribute, words);
+    }
+  }
+  const walker = document.createTreeWalker(container, NodeFilter.SHOW_TEXT);
+  for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+    const words = CONTROLS[text.nodeValue.trim()];
+    if (words) text.nodeValue = words;
+  }
+}
+
+// A form's markdown titles ("# …", "## …") one level below the page's h2 "填写申请表".
+function underPage(schema) {
+  const demote = (components) => (components || []).map((c) => ({ ...c,
+    ...(c.type === "text" && typeof c.text === "string" ? { text: c.text.replace(/^#{1,2} /gm, "### ") } : {}),
+    ...(c.components ? { components: demote(c.components) } : {}) }));
+  return schema ? { ...schema, components: demote(schema.components) } : schema;
+}
+
+// After a refused submit: the keyboard (and a screen reader) at the first field to put right,
+// once form-js has drawn its errors.
+export function focusFirstError(container) {
+  requestAnimationFrame(() => {
+    const first = container.querySelector([".fjs-has-errors input:not([type=hidden])", ".fjs-has-errors textarea",
+                                           ".fjs-has-errors select"].join(", "));
+    if (first) first.focus();
+  });
 }
 
 // A form's answers as the API takes them: blank optional fields left out.
@@ -94,8 +174,25 @@ export function answers(data) {
 // Field errors of a 422 (problem.body.errors) as list items, each with its field's label.
 export function fieldErrors(problem, labels = {}) {
   const errors = (problem.body && problem.body.errors) || {};
-  return Object.entries(errors).map(([field, messages]) => el("li", {},
-    `${labels[field] || field}：${[].concat(messages).flat().join("；")}`));
+  return Object.entries(errors).map(([field, messages]) => {
+    const name = labels[field] || labels[field.split(".")[0]] || labels[field.split(".").pop()];
+    const text = [].concat(messages).flat().map(chinese).join("；");
+    return el("li", {}, name ? `${name}：${text}` : text);  // never a field's code
+  });
+}
+
+// A field error without its English tail for developers; all-Chinese text is left whole
+// (OneWindow.plain would take a closing "）" for part of a tail).
+function chinese(message) {
+  return /[A-Za-z]/.test(message) ? OneWindow.plain(message) : String(message);
+}
+
+// Where 一件事 (a bundle) and the cart are applied for: the 政务超市 page (that bundle opened),
+// not the one-matter form; null for an ordinary matter.
+export async function cartPath(code) {
+  if (code === "cart") return "/portal/cart";
+  const bundles = await api("/api/bundles");
+  return bundles.some((b) => b.code === code) ? `/portal/cart?bundle=${encodeURIComponent(code)}` : null;
 }
 
 export function labelsOf(schema) {

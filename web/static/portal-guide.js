@@ -1,6 +1,6 @@
 // 办事指南: the matter's standard elements; the situation questions (场景式服务) choose the
 // materials to prepare (POST /api/matters/{code}/materials); then 在线申办.
-import { publicPage } from "./portal-common.js";
+import { cartPath, publicPage } from "./portal-common.js";
 
 const { api, el, say, describe } = OneWindow;
 
@@ -13,8 +13,9 @@ export function showGuide(code) {
 }
 
 async function show(code) {
-  const matter = await api(`/api/matters/${encodeURIComponent(code)}`);
+  const [matter, elsewhere] = await Promise.all([api(`/api/matters/${encodeURIComponent(code)}`), cartPath(code)]);
   const guide = matter.guide || {};
+  document.getElementById("content").hidden = false;  // a matter that is not there shows only the message
   document.title = `${matter.name} · 办事指南 · 一网通办`;
   document.getElementById("matter-name").textContent = matter.name;
   const rows = [
@@ -29,7 +30,7 @@ async function show(code) {
   document.getElementById("conditions").replaceChildren(
     ...(guide.conditions || []).map((c) => el("li", {}, c)));
   const apply = document.getElementById("apply");
-  apply.href = `/portal/apply/${encodeURIComponent(code)}`;
+  apply.href = elsewhere || `/portal/apply/${encodeURIComponent(code)}`;  // 一件事 and the cart: 政务超市
   questions(code, guide.scenarios || []);
   await materials(code, guide.scenarios || [], {});
   document.body.dataset.guide = code;

@@ -5,16 +5,18 @@ const { api, el, say, describe } = OneWindow;
 export function startSearch() {
   const form = document.getElementById("search");
   const box = document.getElementById("q");
+  // a link may carry anything: the same words the box would take (trimmed, at most its 100 characters)
   const query = new URLSearchParams(location.search).get("q");
+  const words = Array.from((query || "").trim()).slice(0, box.maxLength).join("");  // whole characters, never half an emoji
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const q = box.value.trim();
     history.replaceState(null, "", q ? `?q=${encodeURIComponent(q)}` : location.pathname);
     search(q);
   });
-  if (query) {
-    box.value = query;
-    search(query);
+  if (query !== null) {  // ?q= of blanks: the hint, as for an empty box
+    box.value = words;
+    search(words);
   }
 }
 
@@ -34,6 +36,8 @@ async function search(q) {
     list.replaceChildren(...hits.map((hit) => card(hit, guides[hit.code])));
     document.body.dataset.searched = q;
   } catch (problem) {
+    summary.textContent = describe(problem);
+    list.replaceChildren();
     say(describe(problem), "error");
   }
 }
