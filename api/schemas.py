@@ -269,7 +269,7 @@ class QueueQuerySchema(Schema):
     status = fields.String(load_default="active", validate=validate.OneOf(
         [TaskStatus.OPEN, TaskStatus.CLAIMED, "active", TaskStatus.COMPLETED]))
     matter = fields.String(validate=validate.Length(max=64))
-    applicant = fields.String(validate=validate.Length(max=64), metadata={"description": "the applicant's username"})
+    applicant = fields.String(validate=validate.Length(max=64), metadata={"description": "the applying account's username, or the name of whom it is for (as the rows show it)"})
     due_before = fields.AwareDateTime(default_timezone=timezone.utc)
     mine = fields.Boolean(load_default=False, metadata={"description": "only tasks I hold"})
     sort = fields.String(load_default="due_at", validate=validate.OneOf(["due_at", "-due_at", "created_at", "-created_at"]))

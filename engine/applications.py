@@ -204,8 +204,8 @@ class Applications:
 def bundle_path_hint(definition) -> str:
     """Where a bundle (or the cart) is applied for instead of /api/applications."""
     if (definition.policy.get("bundle") or {}).get("cart"):
-        return "这是政务超市订单，请通过 /api/cart/orders 选择事项后一次下单"
-    return f"这是“一件事”套餐，请通过 /api/bundles/{definition.matter_code}/applications 一表申请"
+        return "这是政务超市订单，请在政务超市选择事项后一次下单 (POST /api/cart/orders)"
+    return f"这是“一件事”套餐，请在政务超市一表申请 (POST /api/bundles/{definition.matter_code}/applications)"
 
 
 def _form_errors(form, data: dict, ignore: set[str]) -> dict[str, list[str]]:

@@ -59,7 +59,7 @@ PLAIN_OUTCOME = {
 
 # A technical tail a message carries for staff: "(aged 80-89, 100 yuan per month)" or
 # "（population_registry: no_record）" — only ASCII inside the brackets.
-_TECHNICAL_TAIL = re.compile(r"\s*[(（][\x00-\x7f]*[)）]\s*$")
+_TECHNICAL_TAIL = re.compile(r"\s*[(（][\x00-\x7f]*[A-Za-z][\x00-\x7f]*[)）]\s*$")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
@@ -70,9 +70,8 @@ class Tasks:
             Task.status.in_(statuses), Task.candidate_role == "clerk", offered_to(user))
         if query.matter:
             statement = statement.where(Application.matter_code == query.matter)
-        if query.applicant:
-            applicant_ids = select(User.id).where(User.username == query.applicant)
-            statement = statement.where(Application.applicant_id.in_(applicant_ids))
+        if query.applicant:  # the applying account, or the name the rows show (whom it is for)
+            statement = statement.where(or_(_APPLICANT.username == query.applicant, APPLICANT_NAME == query.applicant))
         if query.due_before:
             statement = statement.where(Task.due_at < query.due_before)
         if query.mine:

@@ -38,6 +38,10 @@ def test_task_list_items_name_the_matter_the_applicant_and_the_department(api, s
     assert (item["matter_name"], item["applicant_name"], item["department_name"]) == (
         "临时占用城市道路许可", registry_name, "综合受理窗口")
     assert item["colour"] == "green" and item["form_name"] == "intake"
+    # the queue's applicant filter finds it by the account or by the name the row shows
+    for name in (applicant, registry_name):
+        found = api.get("/api/tasks", window, query_string={"applicant": name}).get_json()
+        assert application["id"] in [t["application_id"] for t in found], name
 
 
 def test_the_queue_is_paged_and_an_overdue_case_is_red(api, services, new_user):

@@ -95,7 +95,7 @@ const OneWindow = (() => {
   // A message as a person reads it: the API's field errors say it in Chinese first and add an
   // English gloss for developers ("身份证号码应为18位 resident ID must have 18 characters").
   function plain(text) {
-    const shown = String(text || "").replace(/[\s(（]*[\x00-\x7f]*[)）]?\s*$/, "").trim();
+    const shown = String(text || "").replace(/\s*[(（]?[\x00-\x7f]*[A-Za-z][\x00-\x7f]*[)）]?\s*$/, "").trim();
     return /[\u4e00-\u9fff]/.test(shown) ? shown : String(text || "");
   }
 
