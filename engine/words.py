@@ -5,6 +5,7 @@ kinds keep their words beside them (engine/events.py)."""
 from __future__ import annotations
 
 from engine.explanation import DecidedBy
+from engine.people.assignment import APPLICANT_LANE
 from engine.oversight.deadlines import Colour
 from engine.running.compiled import compiled
 from engine.store.models import Application, ApplicationStatus, Outcome, TaskStatus
@@ -66,6 +67,11 @@ READING = {  # how reading a fact went (rules/decision.py FACT_STATUSES)
 }
 
 
+LANE = {  # a process's lanes, as the engine reads them (engine/people/assignment.py), besides departments
+    APPLICANT_LANE: "申请人",
+    "system": "系统自动办理",
+    # MATTER_DEPARTMENT_LANE ("department") is the matter's own department: named by it
+}
 SYSTEM_ACTOR = {  # who did it, when no person did (an event's actor); people are named by their account
     "engine": "系统",
     "worker": "系统",

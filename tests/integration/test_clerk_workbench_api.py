@@ -4,6 +4,8 @@ prefilled data (出件: the applicant's address), the process diagram of a task,
 受理凭证 (acceptance receipt) PDF — for the accepting department's clerks only."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import update
 
 from engine.store.models import Application, Task
@@ -85,6 +87,8 @@ def test_the_diagram_of_a_case_marks_where_it_is_for_its_clerks(api, new_user):
     diagram = api.get(f"/api/applications/{application['id']}/diagram", reviewer).get_json()
     assert diagram["matter"] == "road_occupation" and "bpmndi:BPMNDiagram" in diagram["bpmn"]
     assert diagram["current"] == ["Task_review"] and "Task_intake" in diagram["done"]
+    lanes = re.findall(r'<bpmn:lane id="[^"]+" name="([^"]+)"', diagram["bpmn"])  # named for people, not by code
+    assert "综合受理窗口" in lanes and "住房和城乡建设局" in lanes and "front_desk" not in lanes, lanes
     assert api.get(f"/api/applications/{application['id']}/diagram", new_user("clerk", "tax")).status_code == 404
 
 

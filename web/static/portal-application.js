@@ -6,28 +6,12 @@ import { date, dateTime, put, deadline, departmentName, matterName, matterNames,
 
 const { api, el } = OneWindow;
 
-const HAPPENED = {
-  "application.submitted": "提交申请",
-  "application.decided": "作出办理决定",
-  "task.created": "进入办理环节",
-  "task.claimed": "工作人员开始办理",
-  "task.released": "转回部门待办",
-  "task.delegated": "转交其他工作人员办理",
-  "task.completed": "完成一个办理环节",
-  "task.first_approval": "第一位审批人已同意，待第二位审批",
-  "task.sent_back": "退回上一环节重新办理",
-  "clock.paused": "暂停计时",
-  "clock.resumed": "恢复计时",
-  "materials.fetched": "从电子证照库调取材料（免提交）",
-  "credit.checked": "查询信用信息",
-  "credit.fast_lane": "信用良好，进入快速通道",
-  "incident.opened": "转人工处理",
-  "rating": "已评价",
-  "application.withdrawn": "已撤回",
-  "bundle.member_started": "一件事中的事项开始办理",
-  "bundle.member_answered": "一件事中的事项已办结",
-  "personal_data.viewed": "工作人员查看了完整个人信息（见“谁查看了我的信息”）",
-};
+// The events an applicant's history shows (the rest are the staff's and the engine's own);
+// each in the API's words (its ``label``, engine/events.py).
+const SHOWN = new Set(["application.submitted", "application.decided", "task.created", "task.claimed",
+  "task.released", "task.delegated", "task.completed", "task.first_approval", "task.sent_back", "clock.paused",
+  "clock.resumed", "materials.fetched", "credit.checked", "credit.fast_lane", "incident.opened", "rating",
+  "application.withdrawn", "bundle.member_started", "bundle.member_answered", "personal_data.viewed"]);
 
 export const showApplication = (reference) => OneWindow.page(() => show(reference));
 
@@ -86,35 +70,18 @@ function history(detail) {
   }
   const words = (e) => {
     const title = e.data && titles[e.data.task];
-    return title && OF_STEP[e.kind] ? OF_STEP[e.kind](title) : HAPPENED[e.kind];
+    return title && OF_STEP[e.kind] ? OF_STEP[e.kind](title) : e.label;
   };
-  const rows = (detail.history || []).filter((e) => HAPPENED[e.kind]).map((e) => el("li", {},
+  const rows = (detail.history || []).filter((e) => SHOWN.has(e.kind) && e.label).map((e) => el("li", {},
     el("span", { class: "muted" }, dateTime(e.at)), " ", words(e)));
   document.getElementById("history").replaceChildren(...rows);
 }
 
 let viewer;
 
-// The process files name their lanes by department code ("civil_affairs"): on the applicant's
-// diagram each lane says who it is, in words.
-const BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL";
-const LANES = { applicant: "申请人", system: "系统自动办理", department: "承办部门" };
-
-async function namedLanes(xml) {
-  const departments = await api("/api/departments");
-  const words = { ...LANES, ...Object.fromEntries(departments.map((d) => [d.code, d.name])) };
-  const doc = new DOMParser().parseFromString(xml, "application/xml");
-  if (doc.getElementsByTagName("parsererror").length) return xml;
-  for (const lane of doc.getElementsByTagNameNS(BPMN, "lane")) {
-    const name = lane.getAttribute("name");
-    if (name && Object.hasOwn(words, name)) lane.setAttribute("name", words[name]);
-  }
-  return new XMLSerializer().serializeToString(doc);
-}
-
 async function diagram(where, detail) {
   viewer = viewer || new BpmnJS({ container: "#diagram" });
-  await viewer.importXML(await namedLanes(where.bpmn));
+  await viewer.importXML(where.bpmn);  // its lanes named for people (engine/whereabouts.py)
   const canvas = viewer.get("canvas");
   const registry = viewer.get("elementRegistry");
   canvas.zoom("fit-viewport");
