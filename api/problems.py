@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, current_app, json, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import OperationalError
@@ -40,10 +40,20 @@ SAID_FOR_STATUS = {
 log = logging.getLogger(__name__)
 
 
+# The pages (web/) answer a browser's request for a page that fails — an address that is no
+# page, a character no page takes — with a page of their own: app.extensions[ERROR_PAGE] is
+# a callable (status, message) -> Response. The API's own paths always answer problem+json.
+ERROR_PAGE = "onewindow.error_page"
+NOT_PAGES = ("/api/", "/vendor/", "/assets/", "/healthz")
+
+
 def problem(status: int, title: str, detail: str = "", message: str | None = None, **extra: object) -> Response:
     """A problem+json answer; ``message`` is what a person reads (plain Chinese), by default
-    the words for the status."""
+    the words for the status. A browser asking for a page gets the pages' error page."""
     said = message or SAID_FOR_STATUS.get(status, errors.OneWindowError.said)
+    page = current_app.extensions.get(ERROR_PAGE)
+    if page is not None and not request.path.startswith(NOT_PAGES) and request.accept_mimetypes.accept_html:
+        return page(status, said)
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "message": said,
             "instance": request.path, **extra}
     if current_request_id() is not None:  # api/request_log.py: set for every request the app answers

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 
@@ -47,7 +47,8 @@ def security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.blueprint == web.blp.name:  # the pages (web/): scripts from here or with this answer's nonce
+    if request.blueprint == web.blp.name or "csp_nonce" in g:  # a page (web/, its error page too): scripts
+        # from here or with this answer's nonce
         csp = web.content_security_policy()
     elif request.path.startswith(DOCS_PREFIX):  # Swagger UI: its own inline start-up script
         csp = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"

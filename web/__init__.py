@@ -11,7 +11,9 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, abort, g, redirect, render_template, send_from_directory, url_for
+from flask import Blueprint, Response, abort, g, make_response, redirect, render_template, send_from_directory, url_for
+
+from api.problems import ERROR_PAGE
 
 WEB_ROOT = Path(__file__).resolve().parent
 NODE_MODULES = WEB_ROOT / "node_modules"
@@ -66,6 +68,16 @@ def check_installed() -> None:
     if missing:
         raise FrontEndMissing(f"the pages' libraries are not installed ({', '.join(missing)}): "
                               f"run `npm ci --ignore-scripts` in {WEB_ROOT}")
+
+
+@blp.record_once
+def _pages_answer_their_errors(state) -> None:
+    state.app.extensions[ERROR_PAGE] = error_page
+
+
+def error_page(status: int, message: str) -> Response:
+    """A page that could not be shown, said in Chinese (api/problems.py calls it)."""
+    return make_response(render_template("error.html", status=status, message=message), status)
 
 
 @blp.get("/vendor/<path:path>")

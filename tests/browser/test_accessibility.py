@@ -30,3 +30,17 @@ def test_every_analyst_page_is_accessible(page, shot, path, drawn):
     page.wait_for_selector(drawn)
     accessible(page, path)
     shot(path.strip("/").replace("/", "_"))
+
+
+def test_an_address_that_is_no_page_answers_with_a_page_in_chinese(page, shot):
+    """Not the API's problem+json: a person who mistypes an address reads Chinese (and so does
+    one whose link carries a character no page takes)."""
+    page.answers_expected |= {404, 422}
+    page.goto("/portal/no-such-page")
+    assert page.locator("h1").inner_text() == "页面不存在"
+    assert "未找到" in page.locator("#page-error").inner_text()
+    accessible(page, "404 page")
+    shot("no_such_page")
+    page.goto("/portal?q=%00")
+    assert page.locator("h1").inner_text() == "无法打开这个页面"
+    assert "填写的内容有误" in page.locator("#page-error").inner_text()
