@@ -2,7 +2,7 @@
 // form in form-js's viewer filled from the registries (秒填: GET /api/matters/{code}/prefill),
 // the materials uploaded (POST /api/uploads), submit (POST /api/applications), and the
 // answer on screen: the decision with its reasons (秒批) or 已受理 with the tracking number.
-import { answers, cartPath, date, put, fieldErrors, formViewer, focusFirstError, labelsOf, reasonList, resultTable, upload } from "./portal-common.js";
+import { answers, busy, cartPath, date, put, fieldErrors, formViewer, focusFirstError, labelsOf, reasonList, resultTable, upload } from "./portal-common.js";
 
 const { api, el, say, describe, user } = OneWindow;
 
@@ -165,7 +165,7 @@ async function submit() {
     focusFirstError(document.getElementById("form"));
     return;
   }
-  busy(button, true);
+  busy(button, true, "提交申请");
   try {
     if (state.pending.size) {  // a material still on its way: it is part of this application
       say("正在等待材料上传完成…");
@@ -182,16 +182,10 @@ async function submit() {
     if (problem.status === 422) errors.replaceChildren(...fieldErrors(problem, { ...labelsOf(state.matter.form),
       uploads: "上传的材料" }));
     say(describe(problem), "error");
-    busy(button, false);
+    busy(button, false, "提交申请");
   }
 }
 
-// While the application is on its way: the button says so and cannot be pressed again.
-function busy(button, on) {
-  button.disabled = on;
-  button.textContent = on ? "正在提交…" : "提交申请";
-  document.getElementById("filling").setAttribute("aria-busy", String(on));
-}
 
 function show(application) {
   document.getElementById("filling").hidden = true;

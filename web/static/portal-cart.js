@@ -1,6 +1,6 @@
 // 政务超市: the bundles (一件事一次办: one form, several departments, one result) and the cart
 // (pick any matters, answer each one's situation questions, one merged form, one order).
-import { answers, fieldErrors, focusFirstError, formViewer, labelsOf, put } from "./portal-common.js";
+import { answers, busy, fieldErrors, focusFirstError, formViewer, labelsOf, put } from "./portal-common.js";
 
 const { api, el, say, describe } = OneWindow;
 
@@ -122,7 +122,7 @@ async function send(path, body) {
     focusFirstError(document.getElementById("form"));
     return;
   }
-  busy(button, true);
+  busy(button, true, "提交");
   try {
     const status = await api(path, { method: "POST", body: body(answers(data)) });
     show(status);
@@ -131,15 +131,10 @@ async function send(path, body) {
       ...fieldErrors(problem, labelsOf(state.schema)));
     say(describe(problem), "error");
   } finally {
-    busy(button, false);
+    busy(button, false, "提交");
   }
 }
 
-function busy(button, on) {
-  button.disabled = on;
-  button.textContent = on ? "正在提交…" : "提交";
-  document.getElementById("filling").setAttribute("aria-busy", String(on));
-}
 
 function show(status) {
   document.getElementById("filling").hidden = true;

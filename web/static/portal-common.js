@@ -2,6 +2,8 @@
 // engine/words.py), matter and department names, the reasons of a decision, the result, and the form viewer.
 const { api, el } = OneWindow;
 
+export { answers, labelsOf } from "./forms.js";
+
 
 let catalogue;  // code -> {name, department_name}: the public catalogue, read once per page
 export async function matterNames() {
@@ -166,9 +168,11 @@ export function focusFirstError(container) {
   });
 }
 
-// A form's answers as the API takes them: blank optional fields left out.
-export function answers(data) {
-  return Object.fromEntries(Object.entries(data).filter(([, value]) => value !== "" && value !== null && value !== undefined));
+// While a form's answers are on their way: the button says so and cannot be pressed again.
+export function busy(button, on, idle) {
+  button.disabled = on;
+  button.textContent = on ? "正在提交…" : idle;
+  document.getElementById("filling").setAttribute("aria-busy", String(on));
 }
 
 // Field errors of a 422 (problem.body.errors) as list items, each with its field's label.
@@ -195,16 +199,6 @@ export async function cartPath(code) {
   return bundles.some((b) => b.code === code) ? `/portal/cart?bundle=${encodeURIComponent(code)}` : null;
 }
 
-export function labelsOf(schema) {
-  const labels = {};
-  (function walk(components) {
-    for (const c of components || []) {
-      if (c.key) labels[c.key] = c.label || c.dateLabel || c.key;
-      walk(c.components);
-    }
-  })(schema && schema.components);
-  return labels;
-}
 
 // Upload a file (POST /api/uploads): its reference `upload:<id>` once the server took it.
 export async function upload(file) {

@@ -3,6 +3,8 @@
 // in the API's own words (``*_label``, engine/words.py).
 const { api, el } = OneWindow;
 
+export { answers, choicesOf, labelsOf } from "./forms.js";
+
 const ZONE = { timeZone: "Asia/Shanghai" };
 
 export function when(iso) {
@@ -36,30 +38,6 @@ export async function fileUrl(path) {
   return URL.createObjectURL(await api(path, { blob: true }));
 }
 
-// Names of a form-js schema's fields: key -> label.
-export function labelsOf(schema) {
-  const labels = {};
-  (function walk(components) {
-    for (const c of components || []) {
-      if (c.key) labels[c.key] = c.label || c.dateLabel || c.key;
-      walk(c.components);
-    }
-  })(schema && schema.components);
-  return labels;
-}
-
-// The words of a form-js schema's choices: key -> { value -> label } (radio, select, checklist).
-export function choicesOf(schema) {
-  const choices = {};
-  (function walk(components) {
-    for (const c of components || []) {
-      if (c.key && Array.isArray(c.values)) choices[c.key] = Object.fromEntries(c.values.map((v) => [v.value, v.label]));
-      walk(c.components);
-    }
-  })(schema && schema.components);
-  return choices;
-}
-
 // A value as a person reads it: lists joined, objects as "key: value" lines.
 export function shown(value) {
   if (value === null || value === undefined || value === "") return "—";
@@ -68,10 +46,4 @@ export function shown(value) {
   if (value === true) return "是";
   if (value === false) return "否";
   return String(value);
-}
-
-// A form's answers as the API takes them: blank optional fields left out.
-export function answers(data) {
-  return Object.fromEntries(Object.entries(data).filter(([, value]) =>
-    value !== "" && value !== null && value !== undefined && !(Array.isArray(value) && value.length === 0)));
 }
