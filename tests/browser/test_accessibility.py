@@ -23,13 +23,13 @@ def test_the_login_page_is_accessible(page, shot):
     shot("login")
 
 
-@pytest.mark.parametrize(("path", "drawn"), ANALYST_PAGES)
+@pytest.mark.parametrize(("path", "drawn"), ANALYST_PAGES, ids=[path for path, _ in ANALYST_PAGES])
 def test_every_analyst_page_is_accessible(page, shot, path, drawn):
     sign_in(page, "analyst")
     page.goto(path)
     page.wait_for_selector(drawn)
     accessible(page, path)
-    shot(path.strip("/").replace("/", "_"))
+    shot("page")
 
 
 def test_an_address_that_is_no_page_answers_with_a_page_in_chinese(page, shot):
