@@ -171,7 +171,7 @@ class Tasks:
             task_of_clerk(session, user, task_id)
             task = label(session, session.execute(_labelled(select(Task)).where(Task.id == task_id)).one(),
                          self.runner.clock())
-            if task.status not in ACTIVE_TASK:
+            if task.status not in ACTIVE_TASK or not task.spiff_task_id:  # done, or 转人工处理 of a failed run
                 return TaskDetail(task)
             workflow, _ = self.runner.load(task.application)
             spiff_task = waiting_spiff_task(workflow, task)
@@ -317,6 +317,8 @@ def waiting_spiff_task(workflow: BpmnWorkflow, task: Task):
     """The workflow's READY task behind a queue task, or Conflict: someone else's action
     (a send-back, a completion) committed since the task row was read moved it on, or
     dropped it from the tree (SpiffWorkflow raises for an id it no longer holds)."""
+    if not task.spiff_task_id:  # 转人工处理 of a failed run: no workflow step behind it (engine/oversight/incidents.py)
+        raise Conflict(f"该任务是系统异常后的人工处理，待分析员修复后由系统继续办理 (task {task.id} has no workflow step)")
     try:
         spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
     except TaskNotFoundException:

@@ -73,6 +73,14 @@ def test_a_failing_step_opens_an_incident_and_the_applicant_reads_only_the_neutr
     assert api.get("/api/incidents", clerk).status_code == 403
     queue = [t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == submitted["id"]]
     assert [t["element_id"] for t in queue] == [MANUAL_TASK_ELEMENT]
+    # the clerk opens it (no form: the analyst fixes the definition and retries); doing it is refused
+    manual = queue[0]["id"]
+    opened = api.get(f"/api/tasks/{manual}", clerk)
+    assert opened.status_code == 200 and opened.get_json()["form"] is None, opened.get_json()
+    api.post(f"/api/tasks/{manual}/claim", clerk)
+    for action, answer in (("complete", {"outcome": "approve"}), ("send-back", {"to": "Task_grant", "reason": "退回"})):
+        refused = api.post(f"/api/tasks/{manual}/{action}", clerk, json=answer)
+        assert refused.status_code == 409 and "系统异常" in refused.get_json()["detail"], (action, refused.get_json())
 
 
 def test_a_retry_after_the_fix_runs_the_failed_step_on_the_new_version(api, services, new_user, resident,

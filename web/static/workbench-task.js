@@ -184,7 +184,10 @@ async function taskForm() {
   form = null;
   container.replaceChildren();
   if (!task.form) {
-    container.append(el("p", { class: "muted" }, "本任务已办结或已撤回，无需办理。"));
+    const active = task.status === "open" || task.status === "claimed";
+    container.append(el("p", { class: "muted" }, active
+      ? "这是系统异常后转来的人工处理任务：流程由分析员修复后重试，系统随即继续办理，此处无需填写。"
+      : "本任务已办结或已撤回，无需办理。"));
     return;
   }
   form = await FormViewer.createForm({ container, schema: task.form, data: task.prefill || {} });
