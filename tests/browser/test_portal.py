@@ -66,6 +66,8 @@ def test_an_applicant_finds_the_subsidy_applies_prefilled_and_sees_the_approval(
 
     page.get_by_role("link", name="在线申办").click()  # signing in first, then back to the form
     page.wait_for_url("**/login**")
+    assert page.locator("#login-expired").is_visible()  # says why: the sign-in ran out
+    accessible(page, "login after the sign-in ran out")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill("demo-password")
     page.get_by_role("button", name="登录").click()

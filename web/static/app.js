@@ -23,8 +23,9 @@ const OneWindow = (() => {
     const payload = form !== undefined ? form : body === undefined ? undefined : JSON.stringify(body);
     const reply = await fetch(path, { method, headers, body: payload });
     if (reply.status === 401 && !path.startsWith("/api/auth/login")) {
+      const hadToken = Boolean(sessionStorage.getItem(TOKEN));  // signed in, and no longer: it ran out
       sessionStorage.removeItem(TOKEN);
-      location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+      location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}${hadToken ? "&expired=1" : ""}`;
       throw new Problem(401, { detail: "请先登录" });
     }
     if (blob && reply.ok) return reply.blob();
