@@ -72,15 +72,27 @@ class FourReductions:
 
 
 COLUMNS = list(FourReductions.__dataclass_fields__)
+# The CSV's headings, for the people who open it in a spreadsheet (the JSON keeps the keys).
+HEADINGS = {
+    "matter": "事项编码", "name": "名称", "kind": "类型（事项/一件事）", "finished": "已办结件数",
+    "baseline_days": "改革前时限（工作日）", "legal_days": "法定时限（工作日）", "promised_days": "承诺时限（工作日）",
+    "average_days": "实测平均用时（工作日）", "p90_days": "实测90%用时（工作日）",
+    "baseline_steps": "改革前环节", "steps": "现在的环节", "average_steps": "实测平均环节",
+    "baseline_materials": "改革前材料（份）", "materials": "现在须提交材料（份）", "average_materials": "实测平均提交材料（份）",
+    "baseline_trips": "改革前跑动（次）", "trips": "现在最多跑动（次）", "average_trips": "实测平均跑动（次）",
+}
+KINDS = {"matter": "事项", "bundle": "一件事"}
 
 
 def as_csv(rows: list[dict]) -> str:
-    """The figures as CSV, UTF-8 with a BOM so spreadsheet programs read the Chinese names."""
+    """The figures as CSV with Chinese headings, UTF-8 with a BOM so spreadsheet programs
+    read the Chinese."""
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv.DictWriter(out, fieldnames=COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = csv.writer(out)
+    writer.writerow([HEADINGS[column] for column in COLUMNS])
+    for row in rows:
+        writer.writerow([KINDS.get(row[column], row[column]) if column == "kind" else row[column] for column in COLUMNS])
     return out.getvalue()
 
 

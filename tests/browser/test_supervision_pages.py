@@ -96,8 +96,8 @@ def test_the_four_reductions_and_a_table_export_as_csv(page, shot, site):
     report = waiting.value
     assert report.suggested_filename == "four-reductions.csv"
     rows = list(csv.DictReader(io.StringIO(Path(report.path()).read_text(encoding="utf-8-sig"))))
-    assert [(r["matter"], r["name"]) for r in rows] == [("elderly_subsidy", "高龄老人长寿补贴")]
-    assert int(rows[0]["finished"]) >= 1
+    assert [(r["事项编码"], r["名称"]) for r in rows] == [("elderly_subsidy", "高龄老人长寿补贴")]
+    assert int(rows[0]["已办结件数"]) >= 1
 
     with page.expect_download() as waiting:  # the table under a chart, as it reads
         page.locator("#reductions-materials-csv").click()

@@ -146,8 +146,8 @@ def test_report_four_reductions_as_text_and_as_csv(installed):
     assert "four reductions" in done.stderr  # the progress bar
     every = site.run("report", "four-reductions", "--csv").stdout
     rows = list(csv.DictReader(io.StringIO(every.removeprefix("\ufeff"))))
-    assert {row["matter"] for row in rows} >= {"elderly_subsidy", "business_startup", "property_transfer_bundle"}
-    assert next(r for r in rows if r["matter"] == "business_startup")["kind"] == "bundle"
+    assert {row["事项编码"] for row in rows} >= {"elderly_subsidy", "business_startup", "property_transfer_bundle"}
+    assert next(r for r in rows if r["事项编码"] == "business_startup")["类型（事项/一件事）"] == "一件事"
 
 
 def test_serve_answers_healthz_and_a_demo_login(tmp_path):

@@ -103,5 +103,6 @@ def test_four_reductions_of_a_matter_and_a_bundle(march, resident, applicant_for
                            query_string={"matter": "property_transfer", **MARCH})
     assert csv_reply.status_code == 200 and csv_reply.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(csv_reply.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0]["matter"] == "property_transfer" and rows[0]["average_days"] == "2.67"
+    assert rows[0]["事项编码"] == "property_transfer" and rows[0]["实测平均用时（工作日）"] == "2.67"
+    assert rows[0]["类型（事项/一件事）"] == "事项"  # headings and words a spreadsheet's reader reads
     assert client.get("/api/reports/four-reductions", "clerk_estate").status_code == 403
