@@ -224,9 +224,9 @@ class ApplicationSchema(MaskedSchema):
         "example": [{"name": "household_local", "label": "本地户籍", "value": True, "source": "population_registry",
                      "source_label": "人口库", "status": "ok", "status_label": "已核验",
                      "read_at": "2026-11-30T09:00:00+00:00"}]})
-    decision = fields.Dict(allow_none=True, metadata={"description": "the rule set's technical record: outcome, "
-                                                                     "reasons with rule ids, facts with sources "
-                                                                     "(people read ``reasons``)"})
+    decision = fields.Function(lambda a: a.decision if caller_is_staff() else None, allow_none=True, metadata={
+        "type": "object", "description": "staff only; null for applicants and agents, who read ``reasons``: the rule "
+                                         "set's technical record — outcome, reasons with rule ids, facts with sources"})
     result = fields.Dict(allow_none=True)
     result_no = fields.String(allow_none=True, metadata={"description": "证照/文书编号, issued at approval"})
     form_data = fields.Dict()

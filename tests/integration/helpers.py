@@ -7,9 +7,13 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from rq import Queue, SimpleWorker
+from sqlalchemy import select
 
 from api import create_app
+from api.context import SERVICES
 from engine.demo import DEMO_PASSWORD, demo_people, registry_name
+from engine.people import users
+from engine.store.models import User
 from engine.store.registries import LicenceRecord
 from forms.identifiers import make_resident_id
 from worker.queues import QUEUE_NAME, InProcessWorkQueue, RQWorkQueue
@@ -43,6 +47,28 @@ class ApiClient:
 
     def post(self, path: str, as_user: str | None = None, headers: dict | None = None, **kwargs):
         return self.http.post(path, headers=self.headers(as_user, **(headers or {})), **kwargs)
+
+
+DECISION_READER = "decision_reader"  # an analyst: reads every application on the platform
+_reader_tokens: dict[str, str] = {}  # database -> the reader's token
+
+
+def decision_of(client: ApiClient, application: int | str) -> dict | None:
+    """The application's technical decision record (outcome, rule ids, facts with sources) as
+    staff read it: applicants and agents get ``decision: null`` and read ``reasons``. Takes
+    the application's id or reference. The reading analyst is opened on first use and signed
+    in once per database, not through the API (whose sign-in is rate-limited per account)."""
+    with client.app.extensions[SERVICES].sessions() as session:
+        database = str(session.get_bind().url)
+        if database not in _reader_tokens:
+            if session.scalar(select(User).where(User.username == DECISION_READER)) is None:
+                users.create_user(session, DECISION_READER, DEMO_PASSWORD, "analyst")
+            _reader_tokens[database], _ = users.login(session, DECISION_READER, DEMO_PASSWORD)
+            session.commit()
+    reply = client.http.get(f"/api/applications/{application}",
+                            headers={"Authorization": f"Bearer {_reader_tokens[database]}"})
+    assert reply.status_code == 200, reply.get_json()
+    return reply.get_json()["decision"]
 
 
 def run_queued_work(services) -> None:

@@ -141,3 +141,61 @@ def test_staff_read_the_facts_with_their_names_and_sources_in_words(api, service
     household = facts["household_local"]
     assert (household["label"], household["source_label"], household["status_label"]) == ("本地户籍", "人口库", "暂时无法查询")
     assert facts["age"]["status_label"] == "已核验"
+
+
+
+def submitters_view(client, submitter: str, answer: dict) -> list[dict]:
+    """The application as its submitter reads it: the submission's answer, the detail, the list's row."""
+    detail = client.get(f"/api/applications/{answer['reference']}", submitter).get_json()
+    listed = next(a for a in client.get("/api/applications", submitter).get_json() if a["id"] == answer["id"])
+    return [answer, detail, listed]
+
+
+def staff_decision(client, staff: str, application_id: int) -> dict:
+    reply = client.get(f"/api/applications/{application_id}", staff)
+    assert reply.status_code == 200, reply.get_json()
+    return reply.get_json()["decision"]
+
+
+def test_the_technical_decision_is_for_staff_applicants_and_agents_read_reasons(api, services, people, resident,
+                                                                                applicant_for, new_user):
+    """``decision`` (rule ids, facts with their sources) is answered to staff only: the
+    applicant and their agent get null — in the submission's answer, the detail and the
+    list — and read ``reasons``; the department's clerk and a supervisor get it whole."""
+    clerk, supervisor = new_user("clerk", "civil_affairs"), new_user("supervisor")
+
+    # the applicant's own: the registry does not answer, so the rules send it to the clerk
+    id_number = resident(84)
+    applicant = applicant_for(id_number)
+    waiting = apply_for_subsidy(with_silent_source(services, "population_registry"), applicant, id_number).get_json()
+    assert waiting["status"] == "waiting", waiting
+    for seen in submitters_view(api, applicant, waiting):
+        assert (seen["decision"], seen["facts"], seen["reasons"]) == (None, [], []), seen  # not answered yet
+    for staff in (clerk, supervisor):
+        decision = staff_decision(api, staff, waiting["id"])
+        assert decision["outcome"] == "manual" and "missing:household_local" in [r["rule"] for r in decision["reasons"]]
+        household = decision["facts"]["household_local"]
+        assert (household["source"], household["status"]) == ("population_registry", "unavailable")
+    task = next(t for t in api.get("/api/tasks", clerk).get_json() if t["application_id"] == waiting["id"])
+    assert api.post(f"/api/tasks/{task['id']}/claim", clerk).status_code == 200
+    done = api.post(f"/api/tasks/{task['id']}/complete", clerk, json={"outcome": "reject", "comment": "户籍已迁出本市"})
+    assert done.status_code == 200, done.get_json()
+    for seen in submitters_view(api, applicant, waiting)[1:]:
+        assert (seen["outcome"], seen["decision"], seen["facts"]) == ("reject", None, []), seen
+        assert [r["text"] for r in seen["reasons"]] == ["户籍已迁出本市"]
+        plain_for_applicant(seen["reasons"])
+    # the rules' record stays as it was; staff still read it whole
+    assert staff_decision(api, clerk, waiting["id"]) == staff_decision(api, supervisor, waiting["id"]) == decision
+
+    # an agent's (授权代办, on paper: engine/demo.py), refused at once by the rules
+    reply = apply_for_subsidy(api, "agent_post", people["local_75"])
+    refused = reply.get_json()
+    assert reply.status_code == 201 and refused["outcome"] == "reject", refused
+    for seen in submitters_view(api, "agent_post", refused):
+        assert (seen["decision"], seen["facts"]) == (None, []), seen
+        assert [r["text"] for r in seen["reasons"]] == ["申请人未满80周岁，不符合高龄老人长寿补贴条件"]
+        plain_for_applicant(seen["reasons"])
+    decision = staff_decision(api, supervisor, refused["id"])
+    assert decision["outcome"] == "reject" and [r["rule"] for r in decision["reasons"]] == ["under_80"]
+    assert (decision["facts"]["age"]["value"], decision["facts"]["age"]["source"]) == (75, "form")
+    assert decision["facts"]["household_local"]["source"] == "population_registry"

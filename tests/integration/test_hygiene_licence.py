@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.helpers import run_queued_work
+from tests.integration.helpers import decision_of, run_queued_work
 
 
 def apply(client, applicant: str, credit_code: str, commitment: str = "signed", **overrides):
@@ -47,7 +47,7 @@ def test_each_credit_tier_takes_its_path_with_its_time_limit(clocked, company, a
     assert credit["sources"]["credit_registry"]["status"] == "ok" and credit["sources"]["credit_registry"]["read_at"]
     if outcome == "approve":  # 告知承诺: approved in the request, verification ahead
         assert body["status"] == "waiting" and body["result"]["on_commitment"] is True
-        assert body["decision"]["credit"]["tier"] == tier
+        assert decision_of(client, body["id"])["credit"]["tier"] == tier
         assert health_task(client, clerk, body["id"]) is None
     else:  # normal handling or manual review: a health clerk decides
         assert health_task(client, clerk, body["id"])["title"] == "卫生许可审查"

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from api import create_app
-from tests.integration.helpers import ApiClient
+from tests.integration.helpers import ApiClient, decision_of
 
 MATTER = "publication_retail_check"
 LEGAL_BASIS = "《关于对失信被执行人实施联合惩戒的合作备忘录》（发改财金〔2016〕141号）"
@@ -58,12 +58,13 @@ def test_red_orange_and_blue_pass_at_once_with_their_time_limit(clocked, company
     body = reply.get_json()
     assert (body["status"], body["outcome"]) == ("completed", "approve")
     assert body["due_at"] == due_at
-    credit = body["decision"]["credit"]
+    decision = decision_of(client, body["id"])
+    credit = decision["credit"]
     assert (credit["subject"], credit["tier"], credit["path"], credit["debtor"]) == (
         credit_code, tier or "blue", "normal", {"listed": False})
     assert credit["allows"] == allows
     assert credit["sources"]["credit_registry"]["status"] == "ok" and credit["sources"]["credit_registry"]["read_at"]
-    assert [r["rule"] for r in body["decision"]["reasons"]] == ["passed"]
+    assert [r["rule"] for r in decision["reasons"]] == ["passed"]
     assert body["result"]["verdict"] == "年度核验合格" and body["result"]["credit_tier"] == (tier or "blue")
     assert body["materials"]["avoided"] == 2 and body["materials"]["requested"] == []
     assert ("credit.fast_lane" in kinds(client, applicant, body["reference"])) is (tier == "red")
@@ -98,7 +99,7 @@ def test_black_tier_and_debtors_are_refused_quoting_the_legal_basis(clocked, com
         assert result["debtor"]["case_no"] == "（2026）琼0106执99号"
     assert body["due_at"] == DUE_10_DAYS  # a refused red tier gets no fast lane
     # refused before anything else: no licences fetched, no rules run, nobody asked
-    assert body["materials"] is None and body["decision"] is None
+    assert body["materials"] is None and decision_of(client, body["id"]) is None
     assert open_steps(client, applicant, body["reference"]) == []
 
 
@@ -116,7 +117,8 @@ def test_red_and_orange_with_a_missing_licence_pass_at_once_and_hand_it_in_after
     assert (body["status"], body["outcome"]) == ("waiting", "approve")
     assert body["result"]["outstanding"] == [BUSINESS_LICENCE]
     assert body["materials"]["requested"] == [BUSINESS_LICENCE] and body["materials"]["avoided"] == 1
-    assert body["decision"]["outcome"] == "approve" and body["decision"]["credit"]["allows"]["tolerate_missing"]
+    decision = decision_of(client, body["id"])
+    assert decision["outcome"] == "approve" and decision["credit"]["allows"]["tolerate_missing"]
     assert open_steps(client, applicant, body["reference"]) == [("容缺后补材料", "applicant")]
     assert body["due_at"] is None and body["clock_pauses"][0]["reason"] == "supplement"
 
@@ -140,7 +142,7 @@ def test_blue_with_a_missing_licence_is_asked_for_it_before_the_decision(clocked
     reply = submit(client, applicant, credit_code)
     assert reply.status_code == 202, reply.get_json()
     body = reply.get_json()
-    assert (body["status"], body["outcome"], body["decision"]) == ("waiting", None, None)
+    assert (body["status"], body["outcome"], decision_of(client, body["id"])) == ("waiting", None, None)
     assert body["materials"]["requested"] == [BUSINESS_LICENCE]
     assert open_steps(client, applicant, body["reference"]) == [("申请人补正材料", "applicant")]
     assert body["due_at"] is None
@@ -153,7 +155,7 @@ def test_blue_with_a_missing_licence_is_asked_for_it_before_the_decision(clocked
     assert done.status_code == 200, done.get_json()
     final = done.get_json()
     assert (final["status"], final["outcome"]) == ("completed", "approve")
-    assert final["decision"]["credit"]["tier"] == "blue" and final["result"]["outstanding"] == []
+    assert decision_of(client, final["id"])["credit"]["tier"] == "blue" and final["result"]["outstanding"] == []
     assert final["due_at"] == "2026-10-20T16:00:00+00:00"  # 16 Oct + the two paused working days
 
 
@@ -165,8 +167,9 @@ def test_an_expired_permit_in_the_library_fails_the_check(clocked, company, appl
     credit_code = company("red", permit_valid_until=date(2026, 6, 30))
     body = submit(client, applicant_for(credit_code), credit_code).get_json()
     assert (body["status"], body["outcome"]) == ("completed", "reject")
-    assert [r["rule"] for r in body["decision"]["reasons"]] == ["permit_expired"]
-    assert body["result"]["reasons"] == [body["decision"]["reasons"][0]["message"]]
+    decision = decision_of(client, body["id"])
+    assert [r["rule"] for r in decision["reasons"]] == ["permit_expired"]
+    assert body["result"]["reasons"] == [decision["reasons"][0]["message"]]
 
 
 def test_penalties_in_the_year_go_to_the_culture_department(clocked, company, applicant_for, new_user):
@@ -176,8 +179,9 @@ def test_penalties_in_the_year_go_to_the_culture_department(clocked, company, ap
     reply = submit(client, applicant, credit_code, penalties=1)
     assert reply.status_code == 202
     body = reply.get_json()
-    assert body["decision"]["outcome"] == "manual" and body["decision"]["credit"]["tier"] == "orange"
-    assert [r["rule"] for r in body["decision"]["reasons"]] == ["penalised"]
+    decision = decision_of(client, body["id"])
+    assert decision["outcome"] == "manual" and decision["credit"]["tier"] == "orange"
+    assert [r["rule"] for r in decision["reasons"]] == ["penalised"]
 
     clerk, other = new_user("clerk", "culture"), new_user("clerk", "civil_affairs")
     task = next(t for t in client.get("/api/tasks", clerk).get_json() if t["application_id"] == body["id"])
@@ -207,12 +211,12 @@ def test_an_unreadable_credit_registry_grants_nothing_and_handles_the_case_norma
     credit_code = company("red", licences=("publication_permit",))
     applicant = applicant_for(credit_code)
     body = submit(client, applicant, credit_code).get_json()
-    assert (body["status"], body["outcome"], body["decision"]) == ("waiting", None, None)
+    assert (body["status"], body["outcome"], decision_of(client, body["id"])) == ("waiting", None, None)
     assert open_steps(client, applicant, body["reference"]) == [("申请人补正材料", "applicant")]  # no 容缺 without a tier
     done = client.post(f"/api/applications/{body['reference']}/supplement", applicant,
                        json={"materials": [{"name": BUSINESS_LICENCE, "reference": "upload-1"}]}).get_json()
     assert done["outcome"] == "approve"
-    credit = done["decision"]["credit"]
+    credit = decision_of(client, done["id"])["credit"]
     assert (credit["tier"], credit["path"]) == ("unknown", "normal")
     assert credit["sources"]["credit_registry"]["status"] == "unavailable"
     assert "credit.fast_lane" not in kinds(client, applicant, body["reference"])
@@ -235,8 +239,8 @@ def test_an_unreadable_debtor_list_sends_the_case_to_a_clerk_not_to_refusal(serv
     assert done.status_code == 200, done.get_json()
     final = detail(client, applicant, body["reference"])
     assert (final["status"], final["outcome"]) == ("completed", "approve")
-    assert final["decision"]["credit"]["path"] == "manual"
-    assert final["decision"]["credit"]["sources"]["debtor_list"]["status"] == "unavailable"
+    credit = decision_of(client, final["id"])["credit"]
+    assert credit["path"] == "manual" and credit["sources"]["debtor_list"]["status"] == "unavailable"
 
 
 def test_an_unreadable_licence_library_asks_for_the_licences(services, clocked, company, applicant_for):

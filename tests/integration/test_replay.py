@@ -27,7 +27,7 @@ from engine.definitions.replay import CandidateRefused, replay
 from engine import caches
 from forms.identifiers import make_resident_id
 from rules import Fact, evaluate, load_ruleset
-from tests.integration.helpers import with_silent_source
+from tests.integration.helpers import decision_of, with_silent_source
 
 ELDERLY_RULES = (REPO_ROOT / "rules" / "elderly_subsidy.yaml").read_text(encoding="utf-8")
 PENSION_DMN = (REPO_ROOT / "processes" / "resident_pension.dmn").read_text(encoding="utf-8")
@@ -209,8 +209,9 @@ def test_a_dmn_candidate_is_replayed_through_the_api(api, services, resident, ap
     twenty_years = pension(api, applicant_for(people[1]), people[1], 20)
     no_registry = with_silent_source(services, "population_registry")  # 户籍 cannot be verified
     unverifiable = pension(no_registry, applicant_for(people[2]), people[2], 12)
-    assert [a["decision"]["outcome"] for a in (twelve_years, twenty_years, unverifiable)] == ["reject", "approve", "reject"]
-    before = api.get(f"/api/applications/{twelve_years['reference']}", applicant).get_json()["decision"]
+    assert [decision_of(api, a["id"])["outcome"] for a in (twelve_years, twenty_years, unverifiable)] == [
+        "reject", "approve", "reject"]
+    before = decision_of(api, twelve_years["id"])
 
     ten_years = PENSION_DMN.replace("&lt; 15", "&lt; 10").replace("&gt;= 15", "&gt;= 10")
     reply = api.post("/api/definitions/resident_pension/replay", analyst, json={"dmn": ten_years})
@@ -224,7 +225,7 @@ def test_a_dmn_candidate_is_replayed_through_the_api(api, services, resident, ap
         "reject", "approve")
     unverified = changes[unverifiable["id"]]["new"]  # no longer short of years: only the registry is in doubt
     assert (unverified["outcome"], [r["rule"] for r in unverified["reasons"]]) == ("manual", ["missing:household_local"])
-    assert api.get(f"/api/applications/{twelve_years['reference']}", applicant).get_json()["decision"] == before
+    assert decision_of(api, twelve_years["id"]) == before
 
 
 def test_a_bad_candidate_is_a_400_naming_the_rule_and_the_body_needs_one_candidate(api, resident, applicant_for,
