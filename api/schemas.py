@@ -12,7 +12,7 @@ from engine.access import SUBMITTERS
 from engine import words
 from engine.events import label_of
 from engine.explanation import for_applicant
-from engine.people.organisation import read_departments
+from engine.people.organisation import department_name
 from engine.people import subjects
 from engine.oversight.deadlines import PAUSE_REASONS
 from engine.oversight.incidents import APPLICANT_NOTICE
@@ -201,7 +201,7 @@ class ApplicationSchema(MaskedSchema):
     tracking_no = fields.String()
     matter = fields.String(attribute="matter_code")
     matter_name = fields.String(attribute="definition.matter.name", metadata={"example": "高龄老人长寿补贴"})
-    department_name = fields.Function(lambda a: read_departments().get(a.definition.matter.department),
+    department_name = fields.Function(lambda a: department_name(a.definition.matter.department),
                                       allow_none=True, metadata={"example": "民政局"})
     region = fields.String(metadata={"description": "the region handling it (engine/people/regions.py): the subject's "
                                                     "household or registration, or the one chosen (就近办)",

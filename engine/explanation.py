@@ -58,7 +58,7 @@ PLAIN_OUTCOME = {
 }
 
 # A technical tail a message carries for staff: "(aged 80-89, 100 yuan per month)" or
-# "（population_registry: no_record）" — only ASCII inside the brackets.
+# "（population_registry: no_record）" — only ASCII inside the brackets, a Latin letter among it.
 _TECHNICAL_TAIL = re.compile(r"\s*[(（][\x00-\x7f]*[A-Za-z][\x00-\x7f]*[)）]\s*$")
 
 
@@ -108,6 +108,11 @@ def explain(session: Session, application: Application) -> list[Reason]:
         return [Reason(plain(r["message"]), DecidedBy.RULES, basis, {"rule": r["rule"], "message": r["message"]})
                 for r in given]
     return [Reason(PLAIN_OUTCOME.get(outcome, ""), DecidedBy.SYSTEM, basis, {})]
+
+
+def record_reasons(session: Session, application: Application) -> None:
+    """Store the explanation with the application, the moment it is answered."""
+    application.reasons = [reason.to_dict() for reason in explain(session, application)]
 
 
 def _deciding_task(session: Session, application: Application) -> Task | None:

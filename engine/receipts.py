@@ -25,7 +25,7 @@ from engine.access import task_of_clerk
 from engine.errors import Conflict
 from engine.oversight.deadlines import LOCAL, local_day
 from engine.oversight.privacy import mask_as
-from engine.people.organisation import read_departments
+from engine.people.organisation import department_name
 from engine.people.subjects import SubjectKind
 from engine.store.models import Matter, TaskStatus, Upload, User, as_utc
 from engine.store.registries import CompanyRecord, RegistryPerson
@@ -63,8 +63,7 @@ def acceptance_receipt(session: Session, user: User, task_id: int) -> Receipt:
     return Receipt(
         tracking_no=application.tracking_no, matter_name=matter.name, applicant_name=name, applicant_id=shown_id,
         accepted_at=as_utc(task.completed_at), promised_by=_promised_by(application.due_at),
-        materials=_materials(session, application), department_name=read_departments().get(task.department,
-                                                                                            task.department),
+        materials=_materials(session, application), department_name=department_name(task.department),
         accepted_by=(accepted_by.display_name or accepted_by.username) if accepted_by else "")
 
 

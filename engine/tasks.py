@@ -28,7 +28,7 @@ from engine.policy.grants import FIRST_APPROVAL, GrantPolicy, second_approval
 from engine.store.models import ACTIVE_TASK, Application, Matter, ServiceDefinition, Task, TaskStatus, User, as_utc
 from engine.store.registries import CompanyRecord, RegistryPerson
 from engine.oversight.deadlines import Deadline, colour_at
-from engine.people.organisation import read_departments
+from engine.people.organisation import department_name
 from engine.people.subjects import SubjectKind
 from engine.running.compiled import compiled, spec_of
 from engine.running.workflow import restored_specs
@@ -122,8 +122,8 @@ class Tasks:
             target = session.scalars(select(User).where(User.username == colleague)).first()
             if target is None or target.role != "clerk" or (target.department, target.region) != (
                     user.department, user.region):
-                department = read_departments().get(user.department, user.department)
-                raise InvalidInput("no such colleague", {"to": [f"本部门（{department}）没有账号为“{colleague}”的工作人员"]})
+                raise InvalidInput("no such colleague", {"to": [
+                    f"本部门（{department_name(user.department)}）没有账号为“{colleague}”的工作人员"]})
             may_work_on(task, user)
             if target.id == user.id:
                 raise InvalidInput("one cannot delegate to oneself", {"to": ["不能转办给自己"]})
@@ -243,7 +243,7 @@ def label(session: Session, row, now: datetime) -> LabelledTask:
     task, matter_name, applicant_name, definition_id, yellow_at, due_at, colour = row
     deadline = Deadline(yellow_at=as_utc(yellow_at), due_at=as_utc(due_at)) if yellow_at and due_at else None
     form_name = _task_forms(session.get(ServiceDefinition, definition_id)).get(task.element_id, task_forms.DEFAULT_FORM)
-    return LabelledTask(task, matter_name, applicant_name, read_departments().get(task.department, task.department),
+    return LabelledTask(task, matter_name, applicant_name, department_name(task.department),
                         colour_at(deadline, now, colour), form_name)
 
 

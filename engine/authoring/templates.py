@@ -29,7 +29,7 @@ import yaml
 from engine.authoring.criteria import FACTS, ComparisonKind, all_of
 from engine.config import REPO_ROOT
 from engine.definitions.versions import DefinitionUpload
-from engine.people.organisation import read_departments
+from engine.people.organisation import department_name
 from engine.store.models import DEFAULT_REGION
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def policy_for(template: Template, guide: Guide) -> dict:
     about = template.about
     policy = {
         "code": guide.code, "name": guide.name, "type": guide.type, "legal_basis": guide.legal_basis,
-        "department": guide.department, "department_name": read_departments().get(guide.department, guide.department),
+        "department": guide.department, "department_name": department_name(guide.department),
         "region": guide.region or DEFAULT_REGION,
         "conditions": list(guide.conditions), "materials": [m.as_policy() for m in guide.materials],
         "legal_days": guide.legal_days, "promised_days": guide.promised_days, "fee": guide.fee,

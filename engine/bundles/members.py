@@ -26,7 +26,7 @@ from sqlalchemy.orm.util import identity_key
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine.explanation import explain
+from engine.explanation import record_reasons
 from engine.bundles.policy import ORDER_STEP, BundlePolicy, Member, OnRefusal, is_bundle, member_of
 from engine.definitions.versions import current_definitions
 from engine.errors import Forbidden, InvalidInput
@@ -271,7 +271,7 @@ class MemberSteps:
             for task in session.scalars(select(Task).where(Task.application_id == member.id,
                                                            Task.status.in_(ACTIVE_TASK))):
                 task.status = TaskStatus.CANCELLED
-            member.reasons = [r.to_dict() for r in explain(session, member)]
+            record_reasons(session, member)
             record(session, EventKind.MEMBER_WITHDRAWN, actor, now, {"bundle": bundle.tracking_no, "reason": reason},
                    application_id=member.id)
         record(session, EventKind.BUNDLE_STOPPED, actor, now, {

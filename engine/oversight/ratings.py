@@ -22,7 +22,8 @@ from engine.oversight.deadlines import deadline_for
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.store.models import Application, ApplicationStatus, Matter, Rating, Rectification, RectificationStatus, User, utcnow
 from engine.people.regions import in_region
-from engine.oversight.supervision import department_name, department_names, require_supervisor
+from engine.oversight.supervision import require_supervisor
+from engine.people.organisation import department_name, department_names
 from engine.events import EventKind, record
 
 LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}

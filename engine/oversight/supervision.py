@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Iterable
+from typing import Callable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,7 +26,7 @@ from engine import words
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.store.models import (ACTIVE_TASK, Application, ApplicationStatus, Incident, Matter, Task, TaskStatus, User,
                                  as_utc, utcnow)
-from engine.people.organisation import read_departments
+from engine.people.organisation import department_name, department_names
 from engine.people.regions import in_region
 from engine.events import EventKind, record
 
@@ -177,16 +177,6 @@ class Supervision:
                  "average_working_days": round(sum(days) / len(days), 2), "promised_days": matters[code].promised_days,
                  "within_limit": sum(d <= matters[code].promised_days for d in days)}
                 for code, days in sorted(spans.items())]
-
-
-def department_name(code: str) -> str:
-    """A department as a person reads it: the catalogue's name (the code if it lists none)."""
-    return read_departments().get(code, code)
-
-
-def department_names(codes: Iterable[str]) -> dict[str, str]:
-    known = read_departments()
-    return {code: known.get(code, code) for code in codes}
 
 
 def _clerks_of(session: Session, application_ids: list[int]) -> dict[int, list[dict]]:

@@ -6,6 +6,7 @@ regions check names against these lists, and the catalogue deploys policies that
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,6 +33,17 @@ def _sections(path: Path, modified_ns: int) -> dict:
 def read_departments(path: Path = CATALOGUE_FILE) -> dict[str, str]:
     """The departments with a window or a task queue: code -> name."""
     return _section("departments", path)
+
+
+def department_name(code: str) -> str:
+    """A department as a person reads it: the catalogue's name (the code if it lists none)."""
+    return read_departments().get(code, code)
+
+
+def department_names(codes: Iterable[str]) -> dict[str, str]:
+    """Each department's name, by code (the code where the catalogue lists none)."""
+    known = read_departments()
+    return {code: known.get(code, code) for code in codes}
 
 
 def read_outlets(path: Path = CATALOGUE_FILE) -> dict[str, str]:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from engine.explanation import explain
+from engine.explanation import record_reasons
 from engine.oversight.deadlines import local_day
 from engine.events import EventKind, record
 from engine.policy.holdings import ALREADY_HELD_RULE, HoldingPolicy, Repeat, enrol, record_number, refusal
@@ -25,7 +25,7 @@ def decide(session: Session, application: Application, outcome: str, result: dic
     extra = {"previous": previous} if previous else {}
     if outcome == Outcome.APPROVE:
         extra |= _grant(session, application, now)
-    application.reasons = [reason.to_dict() for reason in explain(session, application)]
+    record_reasons(session, application)
     record(session, EventKind.DECIDED, actor, now, {"outcome": application.outcome, "result": application.result,
                                                      **extra}, application=application)
 

@@ -9,7 +9,6 @@ import io
 import shlex
 import struct
 import sys
-import zipfile
 import zlib
 from dataclasses import replace
 
@@ -18,6 +17,7 @@ from sqlalchemy import func, select
 
 from api import create_app
 from engine.store.models import Upload, UploadBlob
+from tests.files import archive
 from tests.integration.helpers import ApiClient, with_silent_source
 from tests.integration.test_comprehensive_window import (
     MATERIALS,
@@ -41,14 +41,6 @@ def one_pixel_png() -> bytes:
 
 def jpeg() -> bytes:
     return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(64) + b"\xff\xd9"
-
-
-def archive(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as written:
-        for name, content in entries.items():
-            written.writestr(name, content)
-    return buffer.getvalue()
 
 
 OFD_XML = (b'<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -2,9 +2,7 @@
 (engine/uploads/names.py), the ``upload:<id>`` notation and the upload settings."""
 from __future__ import annotations
 
-import io
 import time
-import zipfile
 
 import pytest
 
@@ -13,14 +11,7 @@ from engine.store.models import UploadKind
 from engine.uploads.names import MAX_NAME, safe_name
 from engine.uploads.references import MALFORMED, reference_problem, upload_id
 from engine.uploads.sniffing import sniff
-
-
-def archive(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as written:
-        for name, content in entries.items():
-            written.writestr(name, content)
-    return buffer.getvalue()
+from tests.files import archive
 
 
 @pytest.mark.parametrize(("content", "kind"), [
