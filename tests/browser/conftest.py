@@ -114,10 +114,11 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 
 @pytest.fixture
 def page(chromium, base_url, request):
-    """A fresh browser context and page (desktop; a test marked ``@pytest.mark.phone`` gets
-    a 390×844 phone); console errors and page errors fail the test."""
+    """A fresh browser context and page, as people of the service area have it (Chinese,
+    Beijing time; desktop, or a 390×844 phone for a test marked ``@pytest.mark.phone``);
+    console errors and page errors fail the test."""
     screen = PHONE if request.node.get_closest_marker("phone") else DESKTOP
-    context = chromium.new_context(base_url=base_url, locale="zh-CN", **screen)
+    context = chromium.new_context(base_url=base_url, locale="zh-CN", timezone_id="Asia/Shanghai", **screen)
     page = context.new_page()
     errors: list[str] = []
     page.answers_expected = set()  # statuses a test provokes on purpose: Chromium logs each as a console error

@@ -7,6 +7,7 @@ the bundles and the cart (政务超市); who has looked at my data; the large-te
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -118,6 +119,10 @@ def test_a_window_case_supplemented_refused_by_a_clerk_with_the_reason_and_the_c
     page.get_by_role("button", name="提交申请").click()
     page.wait_for_selector("#answer[data-outcome='waiting']")
     assert "已受理" in page.locator("#answer").inner_text() and page.locator("#tracking-no").inner_text()
+    # the promised date is the last allowed day in Beijing (due_at is the first moment after it)
+    due_at = datetime.fromisoformat(site.api.get("/api/applications", username).get_json()[0]["due_at"])
+    last = (due_at - timedelta(microseconds=1)).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert f"{last.year}/{last.month}/{last.day}" in page.locator("#answer").inner_text()
     shot("accepted_with_tracking_number")
     page.get_by_role("link", name="查看办件详情和办理进度").click()
     page.wait_for_selector("body[data-current='Task_intake']")

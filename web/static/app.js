@@ -100,6 +100,19 @@ const OneWindow = (() => {
     return /[\u4e00-\u9fff]/.test(shown) ? shown : String(text || "");
   }
 
+  // Times as people of the service area read them: Beijing time, whatever the device's zone.
+  const BEIJING = { timeZone: "Asia/Shanghai" };
+  function when(iso) {
+    return iso ? new Date(iso).toLocaleString("zh-CN", { ...BEIJING, hour12: false }) : "";
+  }
+  function day(iso) {
+    return iso ? new Date(iso).toLocaleDateString("zh-CN", BEIJING) : "";
+  }
+  // A deadline (``due_at``: the first moment after the last allowed day) as that last day.
+  function lastDay(due) {
+    return due ? new Date(Date.parse(due) - 1).toLocaleDateString("zh-CN", BEIJING) : "";
+  }
+
   function say(text, kind = "info") {
     const status = document.getElementById("status");
     if (!status) return;
@@ -159,5 +172,6 @@ const OneWindow = (() => {
     }
   });
 
-  return { api, login, logout, user, home, requireLogin, page, safeNext, describe, plain, say, el, Problem };
+  return { api, login, logout, user, home, requireLogin, page, safeNext, describe, plain, say, el, when, day, lastDay,
+           Problem };
 })();

@@ -15,7 +15,7 @@ async function _listIncidents() {
     el("td", {}, el("code", {}, incident.element_id)),
     el("td", {}, KINDS[incident.kind] || incident.kind),
     el("td", {}, el("code", {}, incident.error.length > 120 ? `${incident.error.slice(0, 120)}…` : incident.error)),
-    el("td", {}, new Date(incident.created_at).toLocaleString("zh-CN")),
+    el("td", {}, OneWindow.when(incident.created_at)),
     el("td", {},
       el("button", { type: "button", class: "secondary", onclick: () => show(incident) }, "在流程图中查看"), " ",
       el("button", { type: "button", onclick: () => retry(incident) }, "重试"))));

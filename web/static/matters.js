@@ -29,7 +29,7 @@ async function _listMatters() {
         el("td", {}, el("a", { href: `/analyst/matters/${m.code}` }, m.name), el("div", { class: "muted" }, m.code)),
         el("td", {}, vocabulary.departments[m.department] || m.department),
         el("td", {}, current ? `v${current.version}` : "未部署"),
-        el("td", {}, current ? `${current.deployed_by} · ${new Date(current.deployed_at).toLocaleString("zh-CN")}` : ""),
+        el("td", {}, current ? `${current.deployed_by} · ${OneWindow.when(current.deployed_at)}` : ""),
         el("td", {}, current ? el("a", { href: `/analyst/modeller/${m.code}` }, "建模") : ""));
     });
     document.querySelector("#matters tbody").replaceChildren(...rows);
@@ -58,7 +58,7 @@ async function drawVersions(code) {
   const newest = definitions[0].version;
   const rows = definitions.map((d) => el("tr", { "data-version": d.version },
     el("td", {}, `v${d.version}`, d.version === newest ? el("span", { class: "muted" }, "（当前）") : ""),
-    el("td", {}, new Date(d.deployed_at).toLocaleString("zh-CN")),
+    el("td", {}, OneWindow.when(d.deployed_at)),
     el("td", {}, d.deployed_by),
     el("td", {}, d.deployed_by === "system" ? "随产品发布" : "分析员部署"),
     el("td", {}, el("code", {}, d.checksum.slice(0, 12))),

@@ -2,7 +2,7 @@
 // form in form-js's viewer filled from the registries (秒填: GET /api/matters/{code}/prefill),
 // the materials uploaded (POST /api/uploads), submit (POST /api/applications), and the
 // answer on screen: the decision with its reasons (秒批) or 已受理 with the tracking number.
-import { answers, busy, cartPath, date, put, fieldErrors, formViewer, focusFirstError, labelsOf, reasonList, resultTable, upload } from "./portal-common.js";
+import { answers, busy, cartPath, lastDay, put, fieldErrors, formViewer, focusFirstError, labelsOf, reasonList, resultTable, upload } from "./portal-common.js";
 
 const { api, el, say, describe, user } = OneWindow;
 
@@ -208,7 +208,7 @@ function show(application) {
       application.notice ? el("p", {}, application.notice) : null,
       el("dl", { class: "facts" },
         el("dt", {}, "办件编号"), el("dd", { id: "tracking-no" }, application.tracking_no),
-        el("dt", {}, "承诺办结日期"), el("dd", {}, application.due_at ? date(application.due_at) : "计时暂停中")),
+        el("dt", {}, "承诺办结日期"), el("dd", {}, application.due_at ? lastDay(application.due_at) : "计时暂停中")),
       el("p", { class: "muted" }, "可在“我的办件”随时查看办理进度。"),
       detail);
   }

@@ -23,13 +23,8 @@ export function departmentName(application, names) {
   return application.department_name || (names[application.matter] || {}).department_name || "";
 }
 
-export function date(value) {
-  return value ? new Date(value).toLocaleDateString("zh-CN") : "";
-}
-
-export function dateTime(value) {
-  return value ? new Date(value).toLocaleString("zh-CN", { hour12: false }) : "";
-}
+// Beijing time, whatever the device's zone (app.js); a deadline as its last allowed day.
+export const { day: date, when: dateTime, lastDay } = OneWindow;
 
 // The reasons of a decision in plain Chinese, with their basis: the API's one explanation
 // per decision, whoever decided (rules, a clerk, the credit check…).
@@ -72,7 +67,7 @@ export function deadline(application) {
   if (application.status === "completed") return null;
   if (!application.due_at) return el("span", { class: "deadline paused" }, "计时暂停（等待补正）");
   const colour = application.colour || "green";
-  return el("span", { class: `deadline ${colour}` }, `承诺办结：${date(application.due_at)}（${application.colour_label || ""}）`);
+  return el("span", { class: `deadline ${colour}` }, `承诺办结：${lastDay(application.due_at)}（${application.colour_label || ""}）`);
 }
 
 export function statusBadge(application) {

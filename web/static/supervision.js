@@ -11,16 +11,9 @@ if (window.Chart) {
   Chart.defaults.animation = false;  // drawn at once: what the table says is what is shown
 }
 
-const BEIJING = "Asia/Shanghai";  // the platform's time, whatever the reader's device says
-
-export function dateTime(value) {
-  return value ? new Date(value).toLocaleString("zh-CN", { hour12: false, timeZone: BEIJING }) : "—";
-}
-
-// A deadline as the last day allowed: the due moment is the end of that day.
-export function lastDay(due) {
-  return due ? new Date(Date.parse(due) - 1).toLocaleDateString("zh-CN", { timeZone: BEIJING }) : "—";
-}
+// Beijing time (app.js); a dash in a table cell that has none.
+export const dateTime = (value) => OneWindow.when(value) || "—";
+export const lastDay = (due) => OneWindow.lastDay(due) || "—";
 
 export function percent(part, whole) {
   return whole ? `${Math.round((part / whole) * 100)}%` : "—";

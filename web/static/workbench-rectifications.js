@@ -1,6 +1,6 @@
 // 差评整改: the bad reviews of my department to answer (GET /api/rectifications), each
 // resolved with the department's answer (POST /api/rectifications/{id}/resolve).
-import { day, when } from "./workbench.js";
+import { lastDay, when } from "./workbench.js";
 
 const { api, el, say, describe, user } = OneWindow;
 const $ = (id) => document.getElementById(id);
@@ -27,7 +27,7 @@ function card(item, clerk) {
   return el("section", { class: "card", "data-rectification": item.id, "aria-label": `整改 ${item.id}` },
     el("h2", {}, `${rating.matter_name || rating.matter || ""} · ${LEVELS[rating.level] || rating.level}`),
     el("p", {}, `评价内容：${rating.comment || "（未填写）"}`),
-    el("p", { class: "muted" }, `${item.department_name || item.department} · 评价时间 ${when(rating.created_at)} · 整改期限 ${day(item.due_at)}`,
+    el("p", { class: "muted" }, `${item.department_name || item.department} · 评价时间 ${when(rating.created_at)} · 整改期限 ${lastDay(item.due_at)}`,
       overdue ? el("span", { class: "deadline-badge red" }, " 已超期") : ""),
     item.status === "open" && clerk ? el("div", {},
       el("label", { for: answerId }, "整改说明"),

@@ -3,7 +3,7 @@
 // history, the process diagram with the current step marked, and the task's own form
 // (form-js) to complete it; claim, release, send back (退回), pause and resume the clock,
 // delegate (转办).
-import { answers, choicesOf, deadlineBadge, fileUrl, labelsOf, shown, when } from "./workbench.js";
+import { answers, choicesOf, deadlineBadge, fileUrl, labelsOf, lastDay, shown, when } from "./workbench.js";
 
 const { api, el, say, describe, plain, user } = OneWindow;
 const $ = (id) => document.getElementById(id);
@@ -139,7 +139,7 @@ function controls() {
   $("pause").disabled = !active || paused;
   $("resume").disabled = !active || !paused;
   $("delegate").disabled = !workable;
-  $("clock").textContent = paused ? "计时已暂停" : application.due_at ? `承诺办结期限：${when(application.due_at)} 前` : "";
+  $("clock").textContent = paused ? "计时已暂停" : application.due_at ? `承诺办结期限：${lastDay(application.due_at)}（含当日）` : "";
 }
 
 async function materials() {

@@ -5,21 +5,13 @@ const { api, el } = OneWindow;
 
 export { answers, choicesOf, labelsOf } from "./forms.js";
 
-const ZONE = { timeZone: "Asia/Shanghai" };
-
-export function when(iso) {
-  return iso ? new Date(iso).toLocaleString("zh-CN", { ...ZONE, hour12: false }) : "";
-}
-
-export function day(iso) {
-  return iso ? new Date(iso).toLocaleDateString("zh-CN", ZONE) : "";
-}
+export const { when, lastDay } = OneWindow;  // Beijing time (app.js)
 
 // The deadline in colour (电子监察) with its words, so colour is never the only sign.
 export function deadlineBadge(colour, words, dueAt) {
   const name = colour || "green";
   return el("span", { class: `deadline-badge ${name}`, "data-colour": name },
-    `${words || ""}${dueAt ? ` · ${day(dueAt)}` : ""}`);
+    `${words || ""}${dueAt ? ` · ${lastDay(dueAt)}` : ""}`);
 }
 
 // Each cell of a table's body named by its column's heading (data-label), so a narrow screen
